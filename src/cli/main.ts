@@ -1,0 +1,103 @@
+import { Command, CommanderError } from 'commander';
+import { EXIT, exitCodeForError, type CommandAction, type CommandContext } from './context.js';
+import { defineServe } from './commands/serve.js';
+import { defineDataPlaneCommands } from './commands/data-plane.js';
+import { defineRollout } from './commands/rollout.js';
+import { defineSnapshot, defineRestore, defineDiff } from './commands/snapshot.js';
+import { defineBench } from './commands/bench.js';
+import { defineDemo } from './commands/demo.js';
+
+/** Wraps a command action so that its result (or error) becomes the process exit code. */
+export type Runner = <O>(action: CommandAction<O>) => (...args: unknown[]) => Promise<void>;
+
+export interface MainIo {
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+/**
+ * Parses argv and runs one command. The only place that sets process.exitCode.
+ * Exit codes: 0 all done, 1 some items failed or aborted on a threshold, 2 usage or
+ * configuration error, 130 interrupted.
+ */
+export async function main(argv: string[], io: MainIo = {}): Promise<number> {
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    interrupts += 1;
+    if (interrupts === 1) {
+      stderr.write(`\nshadowfleet: ${sig} received, finishing in-flight work (press Ctrl-C again to stop at once)\n`);
+      controller.abort(new Error(sig));
+    } else {
+      // A second interrupt means the user wants out now; the journal is append-only, so resume still works.
+      process.exit(EXIT.INTERRUPTED);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const ctx: CommandContext = {
+    signal: controller.signal,
+    out: (text) => void stdout.write(text.endsWith('\n') ? text : `${text}\n`),
+    err: (text) => void stderr.write(text.endsWith('\n') ? text : `${text}\n`),
+    stderrIsTTY: Boolean((stderr as { isTTY?: boolean }).isTTY),
+  };
+
+  let code: number = EXIT.OK;
+  const run: Runner = (action) => async (...args) => {
+    // commander passes positional args first, then the options object, then the Command.
+    const command = args[args.length - 1] as Command;
+    const options = command.opts();
+    const positional = args.slice(0, -2).flat().map(String);
+    try {
+      code = await action(options as never, ctx, positional);
+    } catch (err) {
+      code = exitCodeForError(err, ctx);
+    }
+    if (controller.signal.aborted && code === EXIT.OK) code = EXIT.INTERRUPTED;
+  };
+
+  const program = new Command();
+  program
+    .name('shadowfleet')
+    .description('Bulk reads, rollouts, snapshots and benchmarks for AWS IoT device shadows')
+    .version(await packageVersion())
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => void stdout.write(s),
+      writeErr: (s) => void stderr.write(s),
+    });
+
+  defineServe(program, run);
+  defineDataPlaneCommands(program, run);
+  defineRollout(program, run);
+  defineSnapshot(program, run);
+  defineRestore(program, run);
+  defineDiff(program, run);
+  defineBench(program, run);
+  defineDemo(program, run);
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version exit through here with code 0.
+      code = err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    } else {
+      code = exitCodeForError(err, ctx);
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  process.exitCode = code;
+  return code;
+}
+
+async function packageVersion(): Promise<string> {
+  const { VERSION } = await import('../version.js');
+  return VERSION;
+}
