@@ -1,0 +1,237 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import type { Runner } from '../main.js';
+import type { CommandContext } from '../context.js';
+import { EXIT } from '../context.js';
+import { describeShadow, formatEpoch, formatJson, formatPayload, formatTable } from '../output.js';
+
+/** Options every data-plane command shares. */
+interface CommonOptions {
+  endpoint?: string;
+  region?: string;
+  signingName?: string;
+  timeoutMs?: string;
+  json?: boolean;
+}
+
+interface ShadowOptions extends CommonOptions {
+  thing: string;
+  shadow?: string;
+}
+
+type Library = typeof import('../../client/index.js') & typeof import('../../errors.js');
+type Client = InstanceType<Library['IotDataClient']>;
+
+function common(cmd: Command): Command {
+  return cmd
+    .option('--endpoint <url>', 'data endpoint (default: $SHADOWFLEET_ENDPOINT)')
+    .option('--region <region>', 'AWS region (default: $AWS_REGION, else us-east-1)')
+    .option('--signing-name <name>', 'SigV4 signing name: iotdata or iotdevicegateway', 'iotdata')
+    .option('--timeout-ms <ms>', 'request timeout in ms')
+    .option('--json', 'print one JSON document instead of human output');
+}
+
+function shadowTarget(cmd: Command): Command {
+  return cmd.requiredOption('--thing <name>', 'thing name').option('--shadow <name>', 'named shadow (omit for the classic shadow)');
+}
+
+function int(lib: Library, name: string, v: string | undefined, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || n < min || n > max) throw new lib.InvalidArgumentError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+async function openClient(opts: CommonOptions): Promise<{ lib: Library; client: Client }> {
+  // The client's slice of the public API (the root re-exports it): one data-plane call should not
+  // pay for loading the engine, the S3 sinks and the jobs.
+  const [client, errors] = await Promise.all([import('../../client/index.js'), import('../../errors.js')]);
+  const lib: Library = { ...client, ...errors };
+  const signingName = opts.signingName ?? 'iotdata';
+  if (signingName !== 'iotdata' && signingName !== 'iotdevicegateway') {
+    throw new lib.InvalidArgumentError(`--signing-name must be iotdata or iotdevicegateway, got ${JSON.stringify(signingName)}`);
+  }
+  const o: ConstructorParameters<Library['IotDataClient']>[0] = { signingName, connections: 1 };
+  if (opts.endpoint !== undefined) o.endpoint = opts.endpoint;
+  if (opts.region !== undefined) o.region = opts.region;
+  const timeout = int(lib, '--timeout-ms', opts.timeoutMs, 1, 3_600_000);
+  if (timeout !== undefined) o.requestTimeoutMs = timeout;
+  return { lib, client: new lib.IotDataClient(o) };
+}
+
+/** Reads `--payload`: inline text, or `@file` for a file's bytes. */
+async function readPayload(lib: Library, value: string | undefined, required: boolean): Promise<Buffer | undefined> {
+  if (value === undefined) {
+    if (required) throw new lib.InvalidArgumentError('--payload is required (JSON text or @file)');
+    return undefined;
+  }
+  if (value.startsWith('@')) {
+    const file = value.slice(1);
+    try {
+      return await readFile(file);
+    } catch (err) {
+      throw new lib.InvalidArgumentError(`--payload: cannot read ${file}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  return Buffer.from(value, 'utf8');
+}
+
+function ref(o: ShadowOptions): { thingName: string; shadowName?: string } {
+  return o.shadow === undefined ? { thingName: o.thing } : { thingName: o.thing, shadowName: o.shadow };
+}
+
+async function withClient(opts: CommonOptions, fn: (lib: Library, client: Client) => Promise<number>): Promise<number> {
+  const { lib, client } = await openClient(opts);
+  try {
+    return await fn(lib, client);
+  } finally {
+    await client.close();
+  }
+}
+
+function print(ctx: CommandContext, json: boolean | undefined, value: unknown, human: () => string): void {
+  ctx.out(json ? JSON.stringify(value) : human());
+}
+
+/**
+ * `shadowfleet get | update | delete | list-named | publish | get-retained | list-retained`:
+ * one data-plane call each, human output or `--json`.
+ */
+export function defineDataPlaneCommands(program: Command, run: Runner): void {
+  shadowTarget(common(program.command('get').description('GetThingShadow: print a shadow document'))).action(
+    run<ShadowOptions>(async (o, ctx) =>
+      withClient(o, async (_lib, client) => {
+        const doc = await client.getThingShadow(ref(o), { signal: ctx.signal });
+        print(ctx, o.json, doc, () => formatJson(doc));
+        return EXIT.OK;
+      }),
+    ),
+  );
+
+  shadowTarget(common(program.command('update').description('UpdateThingShadow: apply an update document')))
+    .option('--payload <json|@file>', 'update document, e.g. {"state":{"desired":{"on":true}}}')
+    .action(
+      run<ShadowOptions & { payload?: string }>(async (o, ctx) =>
+        withClient(o, async (lib, client) => {
+          const payload = (await readPayload(lib, o.payload, true))!;
+          const raw = await client.updateThingShadowRaw({ ...ref(o), payload }, { signal: ctx.signal });
+          const doc = JSON.parse(Buffer.from(raw).toString('utf8')) as { version?: number };
+          print(ctx, o.json, doc, () => `updated ${describeShadow(o.thing, o.shadow)}: version ${doc.version}\n${formatJson(doc)}`);
+          return EXIT.OK;
+        }),
+      ),
+    );
+
+  shadowTarget(common(program.command('delete').description('DeleteThingShadow: delete a shadow'))).action(
+    run<ShadowOptions>(async (o, ctx) =>
+      withClient(o, async (_lib, client) => {
+        const r = await client.deleteThingShadow(ref(o), { signal: ctx.signal });
+        print(ctx, o.json, r, () => `deleted ${describeShadow(o.thing, o.shadow)} (version ${r.version}, ${formatEpoch(r.timestamp)})`);
+        return EXIT.OK;
+      }),
+    ),
+  );
+
+  common(program.command('list-named').description('ListNamedShadowsForThing: list the named shadows of a thing'))
+    .requiredOption('--thing <name>', 'thing name')
+    .option('--page-size <n>', 'page size (1-100)')
+    .option('--next-token <token>', 'continue from this token')
+    .action(
+      run<CommonOptions & { thing: string; pageSize?: string; nextToken?: string }>(async (o, ctx) =>
+        withClient(o, async (lib, client) => {
+          const input: { thingName: string; pageSize?: number; nextToken?: string } = { thingName: o.thing };
+          const pageSize = int(lib, '--page-size', o.pageSize, 1, 100);
+          if (pageSize !== undefined) input.pageSize = pageSize;
+          if (o.nextToken !== undefined) input.nextToken = o.nextToken;
+          const page = await client.listNamedShadowsForThing(input, { signal: ctx.signal });
+          print(ctx, o.json, page, () => {
+            const lines = page.results.length === 0 ? [`no named shadows for thing "${o.thing}"`] : page.results.slice();
+            if (page.nextToken !== undefined) lines.push(`next token: ${page.nextToken}`);
+            return lines.join('\n');
+          });
+          return EXIT.OK;
+        }),
+      ),
+    );
+
+  common(program.command('publish').description('Publish: send a message to a topic'))
+    .requiredOption('--topic <topic>', 'topic (a / inside is sent as %2F)')
+    .option('--payload <text|@file>', 'message payload (omit for an empty message)')
+    .option('--qos <0|1>', 'quality of service', '0')
+    .option('--retain', 'retain the message (an empty payload clears the retained one)')
+    .option('--content-type <type>', 'MQTT5 content type')
+    .option('--response-topic <topic>', 'MQTT5 response topic')
+    .option('--message-expiry <seconds>', 'MQTT5 message expiry in seconds')
+    .option('--user-property <name=value...>', 'MQTT5 user property (repeatable)')
+    .action(
+      run<CommonOptions & { topic: string; payload?: string; qos: string; retain?: boolean; contentType?: string; responseTopic?: string; messageExpiry?: string; userProperty?: string[] }>(async (o, ctx) =>
+        withClient(o, async (lib, client) => {
+          if (o.qos !== '0' && o.qos !== '1') throw new lib.InvalidArgumentError(`--qos must be 0 or 1, got ${JSON.stringify(o.qos)}`);
+          const input: Parameters<Client['publish']>[0] = { topic: o.topic, qos: o.qos === '1' ? 1 : 0 };
+          const payload = await readPayload(lib, o.payload, false);
+          if (payload !== undefined) input.payload = payload;
+          if (o.retain) input.retain = true;
+          if (o.contentType !== undefined) input.contentType = o.contentType;
+          if (o.responseTopic !== undefined) input.responseTopic = o.responseTopic;
+          const expiry = int(lib, '--message-expiry', o.messageExpiry, 0, Number.MAX_SAFE_INTEGER);
+          if (expiry !== undefined) input.messageExpiry = expiry;
+          if (o.userProperty !== undefined) {
+            input.userProperties = o.userProperty.map((p) => {
+              const eq = p.indexOf('=');
+              if (eq <= 0) throw new lib.InvalidArgumentError(`--user-property must be name=value, got ${JSON.stringify(p)}`);
+              return { [p.slice(0, eq)]: p.slice(eq + 1) };
+            });
+          }
+          await client.publish(input, { signal: ctx.signal });
+          const result = { topic: o.topic, bytes: payload?.byteLength ?? 0, qos: input.qos, retain: Boolean(o.retain) };
+          print(ctx, o.json, result, () => `published ${result.bytes} bytes to "${o.topic}" (qos ${result.qos}${result.retain ? ', retained' : ''})`);
+          return EXIT.OK;
+        }),
+      ),
+    );
+
+  common(program.command('get-retained').description('GetRetainedMessage: print the retained message of a topic'))
+    .requiredOption('--topic <topic>', 'topic')
+    .action(
+      run<CommonOptions & { topic: string }>(async (o, ctx) =>
+        withClient(o, async (_lib, client) => {
+          const m = await client.getRetainedMessage({ topic: o.topic }, { signal: ctx.signal });
+          const json = { ...m, payload: Buffer.from(m.payload).toString('base64') };
+          print(ctx, o.json, json, () =>
+            [
+              `topic:          ${m.topic}`,
+              `qos:            ${m.qos}`,
+              `last modified:  ${formatEpoch(m.lastModifiedTime)}`,
+              ...(m.userProperties ? [`user properties: ${JSON.stringify(m.userProperties)}`] : []),
+              `payload:        ${formatPayload(m.payload)}`,
+            ].join('\n'),
+          );
+          return EXIT.OK;
+        }),
+      ),
+    );
+
+  common(program.command('list-retained').description('ListRetainedMessages: list retained topics'))
+    .option('--max-results <n>', 'page size (1-200)')
+    .option('--next-token <token>', 'continue from this token')
+    .action(
+      run<CommonOptions & { maxResults?: string; nextToken?: string }>(async (o, ctx) =>
+        withClient(o, async (lib, client) => {
+          const input: { maxResults?: number; nextToken?: string } = {};
+          const max = int(lib, '--max-results', o.maxResults, 1, 200);
+          if (max !== undefined) input.maxResults = max;
+          if (o.nextToken !== undefined) input.nextToken = o.nextToken;
+          const page = await client.listRetainedMessages(input, { signal: ctx.signal });
+          print(ctx, o.json, page, () => {
+            if (page.retainedTopics.length === 0) return 'no retained messages';
+            const table = formatTable(
+              page.retainedTopics.map((t) => ({ topic: t.topic, qos: t.qos, bytes: t.payloadSize, 'last modified': formatEpoch(t.lastModifiedTime) })),
+              ['topic', 'qos', 'bytes', 'last modified'],
+            );
+            return page.nextToken !== undefined ? `${table}\nnext token: ${page.nextToken}` : table;
+          });
+          return EXIT.OK;
+        }),
+      ),
+    );
+}

@@ -1,0 +1,105 @@
+import { ConfigError } from '../errors.js';
+import type { SigningCredentials } from './sigv4-signer.js';
+
+export type CredentialsProvider = () => Promise<SigningCredentials>;
+
+/** Keys used for a loopback endpoint when no credentials resolve (the local emulator). */
+export const LOCAL_CREDENTIALS: Readonly<SigningCredentials> = Object.freeze({
+  accessKeyId: 'AKIDSHADOWFLEETLOCAL',
+  secretAccessKey: 'shadowfleet-local-secret-key',
+});
+
+/** Refresh this long before `expiration`. */
+const REFRESH_MARGIN_MS = 5 * 60_000;
+
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h.endsWith('.localhost');
+}
+
+/**
+ * Memoized credentials. `current()` is the synchronous hot path: it returns the cached
+ * credentials while they are more than five minutes from expiry; otherwise the caller awaits
+ * `refresh()`, which shares one in-flight provider call between concurrent requests.
+ */
+export class CredentialSource {
+  #provider: CredentialsProvider;
+  #current: SigningCredentials | undefined;
+  #refreshAt = 0;
+  #pending: Promise<SigningCredentials> | undefined;
+
+  constructor(provider: CredentialsProvider | SigningCredentials) {
+    if (typeof provider === 'function') {
+      this.#provider = provider;
+    } else {
+      const fixed = { ...provider };
+      this.#current = fixed;
+      this.#refreshAt = Number.POSITIVE_INFINITY;
+      this.#provider = async () => fixed;
+    }
+  }
+
+  current(nowMs: number): SigningCredentials | undefined {
+    return nowMs < this.#refreshAt ? this.#current : undefined;
+  }
+
+  refresh(): Promise<SigningCredentials> {
+    this.#pending ??= this.#load().finally(() => {
+      this.#pending = undefined;
+    });
+    return this.#pending;
+  }
+
+  async #load(): Promise<SigningCredentials> {
+    let creds: SigningCredentials;
+    try {
+      creds = await this.#provider();
+    } catch (err) {
+      // An early refresh that fails keeps the old keys while they are still valid; retry in 30 s.
+      const old = this.#current;
+      if (old !== undefined && (old.expiration === undefined || old.expiration.getTime() > Date.now() + 10_000)) {
+        this.#refreshAt = Date.now() + 30_000;
+        return old;
+      }
+      throw new ConfigError(`could not resolve AWS credentials: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    }
+    if (!creds || typeof creds.accessKeyId !== 'string' || typeof creds.secretAccessKey !== 'string') {
+      throw new ConfigError('the credentials provider returned no accessKeyId/secretAccessKey');
+    }
+    const exp = creds.expiration?.getTime();
+    this.#refreshAt = exp === undefined ? Number.POSITIVE_INFINITY : exp - REFRESH_MARGIN_MS;
+    this.#current = creds;
+    return creds;
+  }
+}
+
+/**
+ * The default provider: the AWS credential chain (environment, shared config and profiles, SSO,
+ * container and instance roles). For a loopback endpoint only the local sources (environment,
+ * shared files) are consulted, and when none has credentials the fixed local keys are used, so
+ * the emulator works without an AWS account and nothing leaves the machine.
+ */
+export function defaultCredentialsProvider(loopback: boolean): CredentialsProvider {
+  if (!loopback) {
+    let chain: CredentialsProvider | undefined;
+    return async () => {
+      if (chain === undefined) {
+        const { fromNodeProviderChain } = await import('@aws-sdk/credential-providers');
+        chain = fromNodeProviderChain() as CredentialsProvider;
+      }
+      return chain();
+    };
+  }
+  return async () => {
+    const { fromEnv, fromIni } = await import('@aws-sdk/credential-providers');
+    for (const source of [fromEnv(), fromIni()]) {
+      try {
+        const creds = (await source()) as SigningCredentials;
+        if (creds?.accessKeyId) return creds;
+      } catch {
+        // try the next source
+      }
+    }
+    return LOCAL_CREDENTIALS;
+  };
+}
