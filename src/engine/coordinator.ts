@@ -1,0 +1,291 @@
+/**
+ * The coordinator: streams targets from a source, hands batches to a piscina pool with a bounded
+ * number in flight (backpressure: the source is read only as fast as batches complete), serves
+ * the workers' rate gates, and passes each per-item result to the caller as plain data.
+ */
+import { availableParallelism } from 'node:os';
+import { MessageChannel } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { InvalidArgumentError, WorkerError, toErrorRecord } from '../errors.js';
+import type { OperationName } from '../client/index.js';
+import { IterableBatchSource, isBatchSource, type BatchSource } from './batch-source.js';
+import { BottleneckRateGate } from './bottleneck-rate-gate.js';
+import { GatePortServer } from './gate-port-server.js';
+import { resolveRateGateOptions, type RateGate, type RateGateOptions, type RateGateStats } from './rate-gate.js';
+import type { ItemResult, TargetItem, TaskKind, ThingLimits, WorkerClientConfig, WorkerTask } from './task-types.js';
+import { workerFile, type WorkerFile } from './worker-file.js';
+
+export interface CoordinatorOptions {
+  client: WorkerClientConfig;
+  /** Worker threads. Default: the core count. */
+  workers?: number;
+  /** Targets per batch. Default 100. */
+  batchSize?: number;
+  /** Batches handed to the pool and not yet finished. Default workers x 2 + 1. */
+  maxBatchesInFlight?: number;
+  /** Batches one thread works on at once. Default 2 (the next batch starts while the last items of one finish). */
+  tasksPerWorker?: number;
+  /** Account and per-thing limits, or 'off'. Defaults: 4000/s for Get/Update/Delete, 20/s and 10 in flight per thing. */
+  rates?: RateGateOptions | 'off';
+  /** Replaces the in-process gate (e.g. a Redis-backed one); `rates` then only gives the per-thing limits. */
+  gate?: RateGate;
+  /** Aborting it is `abort()`. */
+  signal?: AbortSignal;
+  /** The worker module (default: workers/task-worker via workerFile()). */
+  workerFile?: WorkerFile;
+}
+
+export interface RunStats {
+  kind: TaskKind | undefined;
+  startedAt: number;
+  elapsedMs: number;
+  /** Items read from the source. */
+  read: number;
+  /** Items with a result. */
+  done: number;
+  /** Items handed to workers and not finished. */
+  inFlight: number;
+  byOutcome: Record<string, number>;
+  /** Results carrying an error, by error name (AWS error type when the service answered). */
+  byError: Record<string, number>;
+  requests: number;
+  throttles: number;
+  bytesSent: number;
+  wholeBytes: number;
+  /** Sum of per-item latency, ms. */
+  latencyMsTotal: number;
+  /** Items done per second since the start. */
+  itemsPerSecond: number;
+  /** Requests per second since the start. */
+  requestsPerSecond: number;
+  batches: number;
+  /** Batches a worker failed as a whole (their items are reported as failed). */
+  batchFailures: number;
+  aborted: boolean;
+  abortReason?: string;
+  gate: RateGateStats;
+}
+
+export interface ResolvedCoordinatorOptions {
+  client: WorkerClientConfig;
+  workers: number;
+  batchSize: number;
+  maxBatchesInFlight: number;
+  tasksPerWorker: number;
+}
+
+export const DEFAULT_COORDINATOR_OPTIONS = Object.freeze({ batchSize: 100, tasksPerWorker: 2 });
+
+function positiveInt(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+const GATED_OPS: readonly OperationName[] = ['GetThingShadow', 'UpdateThingShadow', 'DeleteThingShadow', 'ListNamedShadowsForThing', 'Publish', 'GetRetainedMessage', 'ListRetainedMessages'];
+
+export class Coordinator {
+  #o: ResolvedCoordinatorOptions;
+  #pool: Piscina<WorkerTask, ItemResult[]>;
+  #gate: RateGate;
+  #ownsGate: boolean;
+  #server: GatePortServer;
+  #thingLimits: ThingLimits;
+  #stats: RunStats;
+  #aborted = false;
+  #abortWaiters: Array<() => void> = [];
+  #running = false;
+  #closed = false;
+  #onSignal: (() => void) | undefined;
+  #signal: AbortSignal | undefined;
+
+  constructor(options: CoordinatorOptions) {
+    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options must be an object');
+    const c = options.client;
+    if (typeof c !== 'object' || c === null || typeof c.endpoint !== 'string' || c.endpoint === '') throw new InvalidArgumentError('client.endpoint must be a non-empty string');
+    if (typeof c.region !== 'string' || c.region === '') throw new InvalidArgumentError('client.region must be a non-empty string');
+    const workers = options.workers === undefined ? availableParallelism() : positiveInt('workers', options.workers);
+    const tasksPerWorker = options.tasksPerWorker === undefined ? DEFAULT_COORDINATOR_OPTIONS.tasksPerWorker : positiveInt('tasksPerWorker', options.tasksPerWorker);
+    this.#o = {
+      client: { ...c },
+      workers,
+      batchSize: options.batchSize === undefined ? DEFAULT_COORDINATOR_OPTIONS.batchSize : positiveInt('batchSize', options.batchSize),
+      maxBatchesInFlight: options.maxBatchesInFlight === undefined ? workers * tasksPerWorker + 1 : positiveInt('maxBatchesInFlight', options.maxBatchesInFlight),
+      tasksPerWorker,
+    };
+    const rates = resolveRateGateOptions(options.rates);
+    this.#thingLimits = { thingRps: rates.thingRps, thingInFlight: rates.thingInFlight };
+    this.#ownsGate = options.gate === undefined;
+    this.#gate = options.gate ?? new BottleneckRateGate(options.rates);
+    this.#server = new GatePortServer(this.#gate);
+    const wf = options.workerFile ?? workerFile('task-worker');
+    this.#pool = new Piscina<WorkerTask, ItemResult[]>({
+      filename: wf.filename,
+      execArgv: wf.execArgv,
+      // Workers keep keep-alive sockets open between tasks; Atomics.wait would park the thread
+      // between tasks and stall those sockets' timers and callbacks.
+      atomics: 'disabled',
+      minThreads: workers,
+      maxThreads: workers,
+      concurrentTasksPerWorker: tasksPerWorker,
+      idleTimeout: 30_000,
+    });
+    this.#stats = this.#freshStats(undefined);
+    if (options.signal !== undefined) {
+      this.#signal = options.signal;
+      this.#onSignal = () => this.abort(`aborted: ${String((options.signal as AbortSignal).reason ?? 'signal')}`);
+      if (options.signal.aborted) this.#onSignal();
+      else options.signal.addEventListener('abort', this.#onSignal, { once: true });
+    }
+  }
+
+  get options(): Readonly<ResolvedCoordinatorOptions> {
+    return this.#o;
+  }
+
+  /** The pool's filled options (e.g. `atomics`), for inspection. */
+  get poolOptions(): Readonly<Piscina['options']> {
+    return this.#pool.options;
+  }
+
+  /**
+   * Runs every target of `source` through the `kind` handler with `config`. Resolves when the
+   * source is exhausted (or the run was aborted) and every batch handed out has finished;
+   * `onResult` is called once per item, awaited (backpressure for journal writers).
+   */
+  async run<C>(kind: TaskKind, config: C, source: AsyncIterable<TargetItem> | Iterable<TargetItem> | BatchSource, onResult: (r: ItemResult) => void | Promise<void>): Promise<RunStats> {
+    if (this.#closed) throw new InvalidArgumentError('the coordinator is closed');
+    if (this.#running) throw new InvalidArgumentError('a run is already in progress');
+    this.#running = true;
+    this.#stats = this.#freshStats(kind);
+    if (this.#aborted) {
+      this.#stats.aborted = true;
+      this.#stats.abortReason = this.#abortReason;
+    }
+    const batches: BatchSource = isBatchSource(source) ? source : new IterableBatchSource(source);
+    const inFlight = new Set<Promise<void>>();
+    let sourceError: unknown;
+    let resultError: unknown;
+    try {
+      while (!this.#aborted) {
+        while (inFlight.size >= this.#o.maxBatchesInFlight && !this.#aborted) await Promise.race(inFlight);
+        if (this.#aborted) break;
+        let batch: TargetItem[] | undefined;
+        try {
+          batch = await batches.nextBatch(this.#o.batchSize);
+        } catch (err) {
+          sourceError = err;
+          break;
+        }
+        if (batch === undefined) break;
+        this.#stats.read += batch.length;
+        const p: Promise<void> = this.#dispatch(kind, config, batch, onResult)
+          .catch((err: unknown) => {
+            // onResult failed (e.g. the journal cannot be written): stop, drain, rethrow.
+            resultError ??= err;
+            this.abort(`a result could not be handled: ${(err as Error)?.message ?? String(err)}`);
+          })
+          .finally(() => inFlight.delete(p));
+        inFlight.add(p);
+      }
+    } finally {
+      // Drain: every batch handed out finishes and reports.
+      await Promise.allSettled([...inFlight]);
+      if (this.#aborted || sourceError !== undefined) await batches.close().catch(() => undefined);
+      this.#running = false;
+    }
+    if (sourceError !== undefined) throw sourceError;
+    if (resultError !== undefined) throw resultError;
+    return this.stats();
+  }
+
+  setRate(operation: OperationName, rps: number): void {
+    if (typeof rps !== 'number' || !Number.isFinite(rps) || rps <= 0) throw new InvalidArgumentError(`rps must be a positive number, got ${JSON.stringify(rps)}`);
+    this.#gate.setRate(operation, rps);
+  }
+
+  stats(): RunStats {
+    const s = this.#stats;
+    s.elapsedMs = Date.now() - s.startedAt;
+    const secs = Math.max(s.elapsedMs, 1) / 1000;
+    s.itemsPerSecond = s.done / secs;
+    s.requestsPerSecond = s.requests / secs;
+    s.gate = this.#gate.stats();
+    return { ...s, byOutcome: { ...s.byOutcome }, byError: { ...s.byError } };
+  }
+
+  /** Stops reading targets; batches already handed out finish and report (drain). */
+  abort(reason: string): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#abortReason = reason;
+    this.#stats.aborted = true;
+    this.#stats.abortReason = reason;
+  }
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#signal !== undefined && this.#onSignal !== undefined) this.#signal.removeEventListener('abort', this.#onSignal);
+    await this.#pool.destroy();
+    this.#server.close();
+    if (this.#ownsGate) await this.#gate.close();
+  }
+
+  #abortReason: string | undefined;
+
+  async #dispatch<C>(kind: TaskKind, config: C, items: TargetItem[], onResult: (r: ItemResult) => void | Promise<void>): Promise<void> {
+    const { port1, port2 } = new MessageChannel();
+    this.#server.attach(port1);
+    const permits: Partial<Record<OperationName, number>> = {};
+    for (const op of GATED_OPS) {
+      const k = this.#gate.batchSize(op);
+      if (k > 0) permits[op] = k;
+    }
+    const task: WorkerTask<C> = { kind, config, client: this.#o.client, items, gatePort: port2, permits, thingLimits: this.#thingLimits };
+    this.#stats.inFlight += items.length;
+    this.#stats.batches += 1;
+    let results: ItemResult[];
+    try {
+      results = await this.#pool.run(task as WorkerTask, { transferList: [port2] });
+      if (!Array.isArray(results) || results.length !== items.length) throw new WorkerError(`worker returned ${Array.isArray(results) ? results.length : typeof results} results for ${items.length} items`);
+    } catch (err) {
+      this.#stats.batchFailures += 1;
+      const rec = toErrorRecord(err instanceof WorkerError || (err as { code?: string })?.code?.startsWith('SHADOW_ERR') ? err : new WorkerError(`worker failed the batch: ${(err as Error)?.message ?? String(err)}`, { cause: err }));
+      results = items.map((it) => {
+        const r: ItemResult = { thingName: it.thingName, outcome: 'failed', error: rec, attempts: 0, requests: 0, throttles: 0, latencyMs: 0, bytesSent: 0 };
+        if (it.shadowName !== undefined) r.shadowName = it.shadowName;
+        return r;
+      });
+    }
+    for (const r of results) this.#count(r);
+    for (const r of results) await onResult(r);
+  }
+
+  #count(r: ItemResult): void {
+    const s = this.#stats;
+    s.inFlight -= 1;
+    s.done += 1;
+    s.byOutcome[r.outcome] = (s.byOutcome[r.outcome] ?? 0) + 1;
+    if (r.error !== undefined) {
+      const name = r.error.awsErrorType ?? r.error.name;
+      s.byError[name] = (s.byError[name] ?? 0) + 1;
+    }
+    s.requests += r.requests;
+    s.throttles += r.throttles;
+    s.bytesSent += r.bytesSent;
+    s.wholeBytes += r.wholeBytes ?? 0;
+    s.latencyMsTotal += r.latencyMs;
+  }
+
+  #freshStats(kind: TaskKind | undefined): RunStats {
+    return {
+      kind, startedAt: Date.now(), elapsedMs: 0, read: 0, done: 0, inFlight: 0, byOutcome: {}, byError: {},
+      requests: 0, throttles: 0, bytesSent: 0, wholeBytes: 0, latencyMsTotal: 0, itemsPerSecond: 0, requestsPerSecond: 0,
+      batches: 0, batchFailures: 0, aborted: false, gate: { operations: {}, granted: 0, throttles: 0 },
+    };
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * The coordinator side of the worker gates: answers permit requests from worker threads over
+ * MessagePorts with permits from the one RateGate, and forwards throttle reports to it.
+ * A port is forgotten when the worker closes it.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { GateReply, GateRequest } from './gate-messages.js';
+import type { RateGate } from './rate-gate.js';
+
+export class GatePortServer {
+  #gate: RateGate;
+  #ports = new Set<MessagePort>();
+
+  constructor(gate: RateGate) {
+    this.#gate = gate;
+  }
+
+  attach(port: MessagePort): void {
+    this.#ports.add(port);
+    port.on('message', (msg: GateRequest) => {
+      if (msg.t === 'throttle') {
+        this.#gate.throttled(msg.op);
+      } else if (msg.t === 'take') {
+        this.#gate.take(msg.op, msg.want).then(
+          (n) => this.#reply(port, { t: 'grant', op: msg.op, n }),
+          (err: unknown) => this.#reply(port, { t: 'grant', op: msg.op, n: 0, error: err instanceof Error ? err.message : String(err) }),
+        );
+      }
+    });
+    port.once('close', () => this.#ports.delete(port));
+    port.unref();
+  }
+
+  /** Ports currently open (one per worker thread that adopted one). */
+  get size(): number {
+    return this.#ports.size;
+  }
+
+  close(): void {
+    for (const port of this.#ports) port.close();
+    this.#ports.clear();
+  }
+
+  #reply(port: MessagePort, msg: GateReply): void {
+    if (this.#ports.has(port)) port.postMessage(msg);
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * Which file a worker thread loads. From TypeScript sources (tests, tsx) the pool points at
+ * `workers/<name>.ts` and preloads tsx in the thread (Node 20 cannot load .ts in a worker on its
+ * own); from the build it points at `dist/workers/<name>.js`. The choice is made here only.
+ */
+import { fileURLToPath } from 'node:url';
+
+export interface WorkerFile {
+  /** file: URL of the worker module. */
+  filename: string;
+  /** Node flags for the thread (`['--import', 'tsx']` when running from .ts). */
+  execArgv: string[];
+}
+
+const HERE = import.meta.url;
+const FROM_SOURCE = HERE.endsWith('.ts');
+
+/** `name` without extension, e.g. 'task-worker'. */
+export function workerFile(name = 'task-worker'): WorkerFile {
+  if (FROM_SOURCE) {
+    // src/engine/worker-file.ts -> ../../workers/<name>.ts
+    return { filename: new URL(`../../workers/${name}.ts`, HERE).href, execArgv: ['--import', 'tsx'] };
+  }
+  // dist/src/engine/worker-file.js -> ../../workers/<name>.js (dist/workers)
+  return { filename: new URL(`../../workers/${name}.js`, HERE).href, execArgv: [] };
+}
+
+/** The worker file path (not URL), for messages. */
+export function workerPath(name = 'task-worker'): string {
+  return fileURLToPath(workerFile(name).filename);
+}

@@ -1,0 +1,115 @@
+import { describe, expect, test } from 'vitest';
+import { spawn } from 'node:child_process';
+import { appendFile, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { pathToFileURL } from 'node:url';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Journal, loadCompleted, readJournal, specHash } from '../../src/engine/journal.js';
+import type { ItemResult } from '../../src/engine/task-types.js';
+
+function result(thingName: string, outcome: string, shadowName?: string): ItemResult {
+  const r: ItemResult = { thingName, outcome, attempts: 1, requests: 2, throttles: 0, latencyMs: 1, bytesSent: 10 };
+  if (shadowName !== undefined) r.shadowName = shadowName;
+  return r;
+}
+
+async function tmp(): Promise<string> {
+  return join(await mkdtemp(join(tmpdir(), 'sf-journal-')), 'run.journal');
+}
+
+describe('Journal', () => {
+  test('writes a header with the spec hash, then one line per result', async () => {
+    const path = await tmp();
+    const j = await Journal.open(path, { kind: 'rollout', spec: { desired: { a: 1 } } });
+    j.append(result('t-1', 'written'));
+    j.append(result('t-2', 'unchanged', 'cfg'));
+    await j.close();
+    const lines = (await readFile(path, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines[0]).toMatchObject({ journal: 'shadowfleet', version: 1, kind: 'rollout', specHash: specHash({ desired: { a: 1 } }) });
+    expect(lines.slice(1).map((l) => l.thingName)).toEqual(['t-1', 't-2']);
+  });
+
+  test('the spec hash does not depend on key order', () => {
+    expect(specHash({ a: 1, b: { c: 2, d: 3 } })).toBe(specHash({ b: { d: 3, c: 2 }, a: 1 }));
+    expect(specHash({ a: 1 })).not.toBe(specHash({ a: 2 }));
+  });
+
+  test('a torn last line (a kill -9 mid-write) is skipped on read and a resumed journal starts on a fresh line', async () => {
+    const path = await tmp();
+    const j = await Journal.open(path, { kind: 'rollout', spec: 's1' });
+    j.append(result('t-1', 'written'));
+    await j.close();
+    await appendFile(path, '{"thingName":"t-2","outc');
+    const done = await loadCompleted(path);
+    expect([...done]).toEqual(['t-1']);
+    const r = await Journal.open(path, { kind: 'rollout', spec: 's1', resume: true });
+    r.append(result('t-3', 'written'));
+    await r.close();
+    const seen: string[] = [];
+    const { header, torn } = await readJournal(path, (x) => seen.push(x.thingName));
+    expect(seen).toEqual(['t-1', 't-3']);
+    expect(torn).toBe(1);
+    expect(header?.specHash).toBe(specHash('s1'));
+  });
+
+  test('resuming with a different spec is refused', async () => {
+    const path = await tmp();
+    await (await Journal.open(path, { kind: 'rollout', spec: { v: 1 } })).close();
+    await expect(Journal.open(path, { kind: 'rollout', spec: { v: 2 }, resume: true })).rejects.toThrow('--resume needs the same spec');
+  });
+
+  test('loadCompleted keys things and named shadows apart and retries failed items by default', async () => {
+    const path = await tmp();
+    const j = await Journal.open(path, { kind: 'rollout', spec: 1 });
+    j.append(result('a', 'written'));
+    j.append(result('a', 'written', 'cfg'));
+    j.append(result('b', 'failed'));
+    j.append(result('c', 'failed'));
+    j.append(result('c', 'rebased'));
+    await j.close();
+    expect([...(await loadCompleted(path))].sort()).toEqual(['a', 'a/cfg', 'c']);
+    expect([...(await loadCompleted(path, { retryFailed: false }))].sort()).toEqual(['a', 'a/cfg', 'b', 'c']);
+  });
+
+  test('results are flushed in batches without waiting for close', async () => {
+    const path = await tmp();
+    const j = await Journal.open(path, { kind: 'rollout', spec: 1, flushIntervalMs: 5 });
+    for (let i = 0; i < 100; i++) j.append(result(`t-${i}`, 'written'));
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await loadCompleted(path)).size).toBe(100);
+    await j.close();
+  });
+
+  test('a writer killed with SIGKILL mid-run leaves a journal that reads back and resumes', async () => {
+    const path = await tmp();
+    const script = join(path, '..', 'writer.mts');
+    const journalModule = pathToFileURL(join(process.cwd(), 'src/engine/journal.ts')).href;
+    await writeFile(
+      script,
+      `import { Journal } from ${JSON.stringify(journalModule)};
+const j = await Journal.open(process.argv[2], { kind: 'rollout', spec: 'k9', flushIntervalMs: 1, flushBytes: 512 });
+console.log('open');
+for (let i = 0; ; i++) {
+  j.append({ thingName: 'k-' + i, outcome: 'written', attempts: 1, requests: 2, throttles: 0, latencyMs: 1, bytesSent: 40, detail: { pad: 'x'.repeat(200) } });
+  if (i % 50 === 0) await new Promise((r) => setImmediate(r));
+}
+`,
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', script, path], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise((r) => child.once('exit', r));
+    await Promise.race([new Promise<void>((resolve) => child.stdout!.once('data', () => resolve())), exited]);
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGKILL');
+    await exited;
+    const seen = new Set<string>();
+    const { header, torn } = await readJournal(path, (r) => seen.add(r.thingName));
+    expect(header?.specHash).toBe(specHash('k9'));
+    expect(torn).toBeLessThanOrEqual(1);
+    expect(seen.size).toBeGreaterThan(0);
+    const j = await Journal.open(path, { kind: 'rollout', spec: 'k9', resume: true });
+    j.append(result('after', 'written'));
+    await j.close();
+    const done = await loadCompleted(path);
+    expect(done.size).toBe(seen.size + 1);
+  });
+});

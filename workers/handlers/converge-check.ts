@@ -1,0 +1,75 @@
+/**
+ * The 'converge-check' handler: reads each shadow and reports whether the device reported the
+ * rolled-out values: outcome `converged`, `not-converged`, `no-shadow` or `failed`.
+ */
+import { NotFoundError, toErrorRecord } from '../../src/errors.js';
+import { forEachConcurrent } from '../../src/engine/for-each-concurrent.js';
+import type { ConvergeCheckTaskConfig, HandlerContext, ItemResult, TargetItem } from '../../src/engine/task-types.js';
+import type { JsonObject, JsonValue } from '../../src/shadow/index.js';
+
+function isObject(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function deepEqual(a: JsonValue | undefined, b: JsonValue | undefined): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as JsonValue[];
+    return a.length === bb.length && a.every((v, i) => deepEqual(v, bb[i]));
+  }
+  const ao = a as JsonObject;
+  const bo = b as JsonObject;
+  const ak = Object.keys(ao);
+  if (ak.length !== Object.keys(bo).length) return false;
+  return ak.every((k) => Object.hasOwn(bo, k) && deepEqual(ao[k], bo[k]));
+}
+
+/** Paths (of the merge document) where reported differs from what was rolled out. */
+export function unconverged(desired: JsonObject, reported: JsonObject | undefined, path = ''): string[] {
+  const out: string[] = [];
+  for (const key of Object.keys(desired)) {
+    const want = desired[key] as JsonValue;
+    const has = isObject(reported) && Object.hasOwn(reported, key);
+    const got = has ? (reported as JsonObject)[key] : undefined;
+    const p = `${path}/${key}`;
+    if (want === null) {
+      if (has) out.push(p);
+    } else if (isObject(want) && Object.keys(want).length > 0) {
+      out.push(...unconverged(want, isObject(got) ? got : undefined, p));
+    } else if (!deepEqual(want, got)) {
+      out.push(p);
+    }
+  }
+  return out;
+}
+
+export default async function convergeCheck(items: TargetItem[], ctx: HandlerContext<ConvergeCheckTaskConfig>): Promise<ItemResult[]> {
+  const cfg = ctx.config;
+  const results: ItemResult[] = new Array(items.length);
+  await forEachConcurrent(items, cfg.concurrency ?? 64, async (item, i) => {
+    const started = performance.now();
+    const shadowName = item.shadowName ?? cfg.shadowName;
+    const ref = shadowName === undefined ? { thingName: item.thingName } : { thingName: item.thingName, shadowName };
+    const r: ItemResult = { thingName: item.thingName, outcome: 'failed', attempts: 1, requests: 0, throttles: 0, latencyMs: 0, bytesSent: 0 };
+    if (shadowName !== undefined) r.shadowName = shadowName;
+    try {
+      const doc = await ctx.client.getThingShadow(ref);
+      const pending = cfg.desired !== undefined
+        ? unconverged(cfg.desired, doc.state.reported)
+        : Object.keys(doc.state.delta ?? {}).map((k) => `/${k}`);
+      r.outcome = pending.length === 0 ? 'converged' : 'not-converged';
+      if (pending.length > 0) r.detail = { pending };
+    } catch (err) {
+      if (err instanceof NotFoundError) r.outcome = 'no-shadow';
+      else r.error = toErrorRecord(err);
+    }
+    const usage = ctx.gate.takeUsage(ref);
+    r.requests = usage.requests;
+    r.throttles = usage.throttles;
+    r.latencyMs = performance.now() - started;
+    results[i] = r;
+  });
+  return results;
+}
