@@ -1,0 +1,92 @@
+import type { Command } from 'commander';
+import { InvalidArgumentError } from '../../errors.js';
+import type { Runner } from '../main.js';
+import { EXIT } from '../context.js';
+
+interface ServeFlags {
+  port: string;
+  host: string;
+  quotas: string;
+  accountRps?: string;
+  thingRps?: string;
+  thingInFlight?: string;
+  faultRate?: string;
+  latencyMs?: string;
+  seed?: string;
+  simulateDevices?: boolean;
+  deviceDelayMs?: string;
+  deviceSilentShare?: string;
+  seedThings?: string;
+  sigv4Key?: string[];
+}
+
+function number(flag: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${flag} must be a number, got '${raw}'`);
+  return n;
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** `shadowfleet serve`: runs the local IoT Data Plane emulator until SIGINT/SIGTERM. */
+export function defineServe(program: Command, run: Runner): void {
+  program
+    .command('serve')
+    .description('Run the local AWS IoT Data Plane emulator')
+    .option('--port <n>', 'port to listen on (0 picks a free one)', '8443')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--quotas <mode>', 'quota emulation: aws|off', 'aws')
+    .option('--account-rps <n>', 'requests per second per account, every operation (AWS: 4000)')
+    .option('--thing-rps <n>', 'shadow requests per second per thing (AWS: 20)')
+    .option('--thing-in-flight <n>', 'shadow requests in flight per thing (AWS: 10)')
+    .option('--fault-rate <r>', 'share of requests answered 500, 503 or reset (0..1)')
+    .option('--latency-ms <n>', 'latency added to every request, ms')
+    .option('--seed <n>', 'seed of the fault draws')
+    .option('--simulate-devices', 'devices report desired values after a delay')
+    .option('--device-delay-ms <n>', 'delay before a simulated device reports, ms')
+    .option('--device-silent-share <r>', 'share of simulated devices that never answer (0..1)')
+    .option('--seed-things <n>', 'seed N things with classic and named shadows')
+    .option('--sigv4-key <id:secret>', 'verify SigV4 signatures with this key (repeatable)', collect)
+    .action(
+      run<ServeFlags>(async (flags, ctx) => {
+        const { startEmulator } = await import('../../emulator/index.js');
+        if (flags.quotas !== 'aws' && flags.quotas !== 'off') throw new InvalidArgumentError(`--quotas must be 'aws' or 'off', got '${flags.quotas}'`);
+        const delayMs = number('--device-delay-ms', flags.deviceDelayMs);
+        const silentShare = number('--device-silent-share', flags.deviceSilentShare);
+        const credentials = (flags.sigv4Key ?? []).map((pair) => {
+          const i = pair.indexOf(':');
+          if (i <= 0 || i === pair.length - 1) throw new InvalidArgumentError(`--sigv4-key must be ACCESS_KEY_ID:SECRET, got '${pair}'`);
+          return { accessKeyId: pair.slice(0, i), secretAccessKey: pair.slice(i + 1) };
+        });
+        const faultRate = number('--fault-rate', flags.faultRate);
+        const latencyMs = number('--latency-ms', flags.latencyMs);
+        const seed = number('--seed', flags.seed);
+        const emulator = await startEmulator({
+          port: number('--port', flags.port),
+          host: flags.host,
+          quotas: flags.quotas,
+          accountRps: number('--account-rps', flags.accountRps),
+          thingRps: number('--thing-rps', flags.thingRps),
+          thingInFlight: number('--thing-in-flight', flags.thingInFlight),
+          faults: { rate: faultRate, latencyMs, seed },
+          simulateDevices:
+            flags.simulateDevices || delayMs !== undefined || silentShare !== undefined ? { delayMs, silentShare } : undefined,
+          seedThings: number('--seed-things', flags.seedThings),
+          sigv4: credentials.length > 0 ? { credentials } : undefined,
+        }).catch((err: unknown) => {
+          // Options are validated in startEmulator; show them as usage errors.
+          if (err instanceof InvalidArgumentError) throw new InvalidArgumentError(err.message.replace(/^faults\./, '').replace(/^simulateDevices\./, ''));
+          throw err;
+        });
+        ctx.out(`listening on ${emulator.url}`);
+        if (!ctx.signal.aborted) {
+          await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
+        }
+        await emulator.close();
+        return EXIT.OK;
+      }),
+    );
+}

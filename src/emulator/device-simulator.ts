@@ -1,0 +1,113 @@
+import { recordDeltaJson } from '../shadow/apply-update.js';
+import type { ShadowStore } from './shadow-store.js';
+
+interface Pending {
+  thingName: string;
+  shadowName: string | undefined;
+  key: string;
+  due: number;
+}
+
+/**
+ * FNV-1a of a string with a murmur3 finalizer, as a share in [0, 1): picks the silent devices
+ * stably. Plain FNV-1a leaves the top bits almost unchanged by the last character, so names
+ * differing only in a trailing digit (`dev-0`..`dev-9`) all landed on one side of the threshold.
+ */
+export function share(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return (h >>> 0) / 4294967296;
+}
+
+/**
+ * Simulated devices: when an update leaves a non-empty delta, the device of that shadow
+ * reports the desired values `delayMs` later (as `{"state":{"reported":<delta>}}`), unless it
+ * is one of the `silentShare` that never answer. One timer serves every pending report, in
+ * arrival order (every report waits the same delay, so the queue stays sorted by due time).
+ */
+export class DeviceSimulator {
+  readonly #store: ShadowStore;
+  readonly #delayMs: number;
+  readonly #silentShare: number;
+  readonly #onReport: () => void;
+  readonly #queue: Pending[] = [];
+  #head = 0;
+  readonly #pending = new Set<string>();
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(store: ShadowStore, options: { delayMs: number; silentShare: number }, onReport: () => void) {
+    this.#store = store;
+    this.#delayMs = options.delayMs;
+    this.#silentShare = options.silentShare;
+    this.#onReport = onReport;
+  }
+
+  /** True when the device of this shadow never answers. */
+  isSilent(thingName: string, shadowName: string | undefined): boolean {
+    return this.#silentShare > 0 && share(shadowName === undefined ? thingName : `${thingName}\u0000${shadowName}`) < this.#silentShare;
+  }
+
+  /** Called after every accepted update of a shadow. */
+  notify(thingName: string, shadowName: string | undefined): void {
+    if (this.#closed) return;
+    const key = shadowName === undefined ? thingName : `${thingName}\u0000${shadowName}`;
+    if (this.#pending.has(key)) return;
+    if (this.#silentShare > 0 && share(key) < this.#silentShare) return;
+    const rec = this.#store.liveRecord(thingName, shadowName);
+    if (rec === undefined || recordDeltaJson(rec) === '') return;
+    this.#pending.add(key);
+    this.#queue.push({ thingName, shadowName, key, due: Date.now() + this.#delayMs });
+    this.#arm();
+  }
+
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+
+  #arm(): void {
+    if (this.#timer !== undefined || this.#head >= this.#queue.length) return;
+    const wait = Math.max(0, this.#queue[this.#head]!.due - Date.now());
+    this.#timer = setTimeout(() => this.#run(), wait);
+    this.#timer.unref();
+  }
+
+  #run(): void {
+    this.#timer = undefined;
+    const now = Date.now();
+    const q = this.#queue;
+    while (this.#head < q.length && q[this.#head]!.due <= now) {
+      const p = q[this.#head]!;
+      q[this.#head++] = undefined as unknown as Pending;
+      this.#pending.delete(p.key);
+      const rec = this.#store.liveRecord(p.thingName, p.shadowName);
+      if (rec === undefined) continue;
+      const delta = recordDeltaJson(rec);
+      if (delta === '') continue;
+      const result = this.#store.update(p.thingName, p.shadowName, '{"state":{"reported":' + delta + '}}', now);
+      if (result.ok) this.#onReport();
+    }
+    if (this.#head > 1024 && this.#head * 2 > q.length) {
+      q.splice(0, this.#head);
+      this.#head = 0;
+    }
+    this.#arm();
+  }
+
+  close(): void {
+    this.#closed = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#queue.length = 0;
+    this.#head = 0;
+    this.#pending.clear();
+  }
+}

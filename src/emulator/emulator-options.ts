@@ -1,0 +1,275 @@
+import { InvalidArgumentError } from '../errors.js';
+import { resolveShadowLimits, type ShadowLimits } from '../shadow/limits.js';
+
+/** Operations the emulator serves (data plane plus ListThings of the control plane). */
+export const EMULATOR_OPERATIONS = Object.freeze([
+  'GetThingShadow',
+  'UpdateThingShadow',
+  'DeleteThingShadow',
+  'ListNamedShadowsForThing',
+  'Publish',
+  'GetRetainedMessage',
+  'ListRetainedMessages',
+  'ListThings',
+] as const);
+export type EmulatorOperation = (typeof EMULATOR_OPERATIONS)[number];
+
+export interface QuotaOptions {
+  /** Requests per second per account, for every operation or per operation. AWS (large regions): 4000. */
+  accountRps?: number | Partial<Record<EmulatorOperation, number>>;
+  /** Shadow requests per second per thing, all shadow APIs together. AWS: 20. */
+  thingRps?: number;
+  /** Shadow requests in flight per thing. AWS: 10. */
+  thingInFlight?: number;
+}
+
+export interface FaultRule {
+  /** Share of requests answered with a fault (0..1), spread over 500, 503 and connection resets. */
+  rate?: number;
+  /** Added latency per request, ms. */
+  latencyMs?: number;
+}
+
+export interface FaultOptions extends FaultRule {
+  /** Seed of the fault draws (same seed and request order, same faults). */
+  seed?: number;
+  /** Relative weights of the fault kinds. Default 1:1:1. */
+  kinds?: { internalError?: number; unavailable?: number; reset?: number };
+  /** Overrides per operation. */
+  perOperation?: Partial<Record<EmulatorOperation, FaultRule>>;
+}
+
+export interface SimulateDevicesOptions {
+  /** How long a device takes to report the desired values after a delta appears, ms. */
+  delayMs?: number;
+  /** Share of devices (chosen by a stable hash of thing and shadow name) that never answer. */
+  silentShare?: number;
+}
+
+export interface SigV4Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+export interface EmulatorOptions {
+  /** 0 picks a free port. Default 0. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** 'aws' (default): AWS large-region quotas; 'off': none; or your own values. */
+  quotas?: 'aws' | 'off' | QuotaOptions;
+  /** Shorthand overriding quotas.accountRps for every operation. */
+  accountRps?: number;
+  /** Shorthand overriding quotas.thingRps. */
+  thingRps?: number;
+  /** Shorthand overriding quotas.thingInFlight. */
+  thingInFlight?: number;
+  faults?: FaultOptions;
+  /** `true` for the defaults, or options. Off by default. */
+  simulateDevices?: boolean | SimulateDevicesOptions;
+  /** Number of things seeded at start, each with a classic and named shadows. Default 0. */
+  seedThings?: number;
+  /** Verify SigV4 signatures against these keys (403 on a bad or missing signature). Off by default. */
+  sigv4?: { credentials: SigV4Credentials[]; maxClockSkewMs?: number };
+  limits?: Partial<ShadowLimits>;
+  /** Bodies above this many bytes are refused (413) without being buffered. Default 1 MiB. */
+  maxRequestBytes?: number;
+  /** Publish payload limit. AWS: 128 KB. */
+  maxPublishBytes?: number;
+  /** How long a deleted shadow keeps its version. AWS: 48 h. */
+  tombstoneTtlMs?: number;
+  /** See ApplyUpdateOptions.emptySectionClears (UNCONFIRMED behaviour). Default false. */
+  emptySectionClears?: boolean;
+  /** Rendered GET documents kept in memory (bounded). Default 4096. 0 disables. */
+  renderCacheSize?: number;
+  /** Default pageSize of ListNamedShadowsForThing (UNCONFIRMED; AWS's local service uses 25). */
+  defaultShadowPageSize?: number;
+  /** Default maxResults of ListRetainedMessages (UNCONFIRMED). */
+  defaultRetainedPageSize?: number;
+  /** Default maxResults of ListThings (UNCONFIRMED). */
+  defaultThingsPageSize?: number;
+  /** Used in thing ARNs of ListThings. */
+  region?: string;
+  accountId?: string;
+}
+
+export interface ResolvedQuotas {
+  accountRps: Readonly<Record<EmulatorOperation, number>>;
+  thingRps: number;
+  thingInFlight: number;
+}
+
+export interface ResolvedEmulatorOptions {
+  port: number;
+  host: string;
+  quotas: Readonly<ResolvedQuotas> | undefined;
+  faults: Readonly<Required<Omit<FaultOptions, 'perOperation' | 'kinds'>>> & {
+    kinds: Readonly<{ internalError: number; unavailable: number; reset: number }>;
+    perOperation: Readonly<Record<EmulatorOperation, Readonly<Required<FaultRule>>>>;
+  };
+  simulateDevices: Readonly<Required<SimulateDevicesOptions>> | undefined;
+  seedThings: number;
+  sigv4: { credentials: SigV4Credentials[]; maxClockSkewMs: number } | undefined;
+  limits: Readonly<ShadowLimits>;
+  maxRequestBytes: number;
+  maxPublishBytes: number;
+  tombstoneTtlMs: number;
+  emptySectionClears: boolean;
+  renderCacheSize: number;
+  defaultShadowPageSize: number;
+  defaultRetainedPageSize: number;
+  defaultThingsPageSize: number;
+  region: string;
+  accountId: string;
+}
+
+export const AWS_QUOTAS = Object.freeze({ accountRps: 4000, thingRps: 20, thingInFlight: 10 });
+
+export const DEFAULT_EMULATOR_OPTIONS = Object.freeze({
+  port: 0,
+  host: '127.0.0.1',
+  quotas: 'aws' as const,
+  seedThings: 0,
+  maxRequestBytes: 1024 * 1024,
+  maxPublishBytes: 128 * 1024,
+  tombstoneTtlMs: 48 * 3600 * 1000,
+  emptySectionClears: false,
+  renderCacheSize: 4096,
+  defaultShadowPageSize: 25,
+  defaultRetainedPageSize: 200,
+  defaultThingsPageSize: 100,
+  region: 'us-east-1',
+  accountId: '123456789012',
+  simulateDevices: Object.freeze({ delayMs: 1000, silentShare: 0 }),
+  faultSeed: 1,
+});
+
+function int(name: string, v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
+    throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}, got ${String(v)}`);
+  }
+  return v;
+}
+
+function num(name: string, v: unknown, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
+    throw new InvalidArgumentError(`${name} must be a number from ${min} to ${max}, got ${String(v)}`);
+  }
+  return v;
+}
+
+function perOp(value: number): Record<EmulatorOperation, number> {
+  const out = {} as Record<EmulatorOperation, number>;
+  for (const op of EMULATOR_OPERATIONS) out[op] = value;
+  return out;
+}
+
+function resolveQuotas(o: EmulatorOptions): ResolvedQuotas | undefined {
+  const q = o.quotas ?? DEFAULT_EMULATOR_OPTIONS.quotas;
+  const custom = typeof q === 'object' && q !== null ? q : undefined;
+  if (q !== 'aws' && q !== 'off' && custom === undefined) {
+    throw new InvalidArgumentError(`quotas must be 'aws', 'off' or an object, got ${String(q)}`);
+  }
+  if (q === 'off') return undefined;
+  const account = perOp(AWS_QUOTAS.accountRps);
+  const ar = custom?.accountRps;
+  if (typeof ar === 'number') Object.assign(account, perOp(num('quotas.accountRps', ar, 0.001, 1e9)));
+  else if (ar !== undefined) {
+    for (const [op, v] of Object.entries(ar)) {
+      if (!(EMULATOR_OPERATIONS as readonly string[]).includes(op)) throw new InvalidArgumentError(`quotas.accountRps has an unknown operation '${op}'`);
+      account[op as EmulatorOperation] = num(`quotas.accountRps.${op}`, v, 0.001, 1e9);
+    }
+  }
+  if (o.accountRps !== undefined) Object.assign(account, perOp(num('accountRps', o.accountRps, 0.001, 1e9)));
+  let thingRps: number = AWS_QUOTAS.thingRps;
+  if (custom?.thingRps !== undefined) thingRps = num('quotas.thingRps', custom.thingRps, 0.001, 1e9);
+  if (o.thingRps !== undefined) thingRps = num('thingRps', o.thingRps, 0.001, 1e9);
+  let thingInFlight: number = AWS_QUOTAS.thingInFlight;
+  if (custom?.thingInFlight !== undefined) thingInFlight = int('quotas.thingInFlight', custom.thingInFlight, 1);
+  if (o.thingInFlight !== undefined) thingInFlight = int('thingInFlight', o.thingInFlight, 1);
+  return Object.freeze({ accountRps: Object.freeze(account), thingRps, thingInFlight });
+}
+
+/** Validates options once; every message names the option. */
+export function resolveEmulatorOptions(o: EmulatorOptions = {}): ResolvedEmulatorOptions {
+  if (typeof o !== 'object' || o === null) throw new InvalidArgumentError('emulator options must be an object');
+  const D = DEFAULT_EMULATOR_OPTIONS;
+  const port = int('port', o.port ?? D.port, 0, 65535);
+  const host = o.host ?? D.host;
+  if (typeof host !== 'string' || host.length === 0) throw new InvalidArgumentError(`host must be a non-empty string, got ${String(host)}`);
+
+  const f = o.faults ?? {};
+  if (typeof f !== 'object' || f === null) throw new InvalidArgumentError('faults must be an object');
+  const rate = num('faults.rate', f.rate ?? 0, 0, 1);
+  const latencyMs = num('faults.latencyMs', f.latencyMs ?? 0, 0, 600_000);
+  const seed = int('faults.seed', f.seed ?? D.faultSeed, 0, 2 ** 32 - 1);
+  const kinds = Object.freeze({
+    internalError: num('faults.kinds.internalError', f.kinds?.internalError ?? 1, 0, 1e6),
+    unavailable: num('faults.kinds.unavailable', f.kinds?.unavailable ?? 1, 0, 1e6),
+    reset: num('faults.kinds.reset', f.kinds?.reset ?? 1, 0, 1e6),
+  });
+  if (rate > 0 && kinds.internalError + kinds.unavailable + kinds.reset === 0) throw new InvalidArgumentError('faults.kinds must have a positive weight');
+  const perOperation = {} as Record<EmulatorOperation, Required<FaultRule>>;
+  for (const op of EMULATOR_OPERATIONS) {
+    const r = f.perOperation?.[op];
+    perOperation[op] = Object.freeze({
+      rate: r?.rate === undefined ? rate : num(`faults.perOperation.${op}.rate`, r.rate, 0, 1),
+      latencyMs: r?.latencyMs === undefined ? latencyMs : num(`faults.perOperation.${op}.latencyMs`, r.latencyMs, 0, 600_000),
+    });
+  }
+  for (const op of Object.keys(f.perOperation ?? {})) {
+    if (!(EMULATOR_OPERATIONS as readonly string[]).includes(op)) throw new InvalidArgumentError(`faults.perOperation has an unknown operation '${op}'`);
+  }
+
+  let simulateDevices: Required<SimulateDevicesOptions> | undefined;
+  const sd = o.simulateDevices;
+  if (sd === true || (typeof sd === 'object' && sd !== null)) {
+    const so = sd === true ? {} : sd;
+    simulateDevices = Object.freeze({
+      delayMs: num('simulateDevices.delayMs', so.delayMs ?? D.simulateDevices.delayMs, 0, 3_600_000),
+      silentShare: num('simulateDevices.silentShare', so.silentShare ?? D.simulateDevices.silentShare, 0, 1),
+    });
+  } else if (sd !== undefined && sd !== false) {
+    throw new InvalidArgumentError(`simulateDevices must be a boolean or an object, got ${String(sd)}`);
+  }
+
+  let sigv4: ResolvedEmulatorOptions['sigv4'];
+  if (o.sigv4 !== undefined) {
+    const creds = o.sigv4?.credentials;
+    if (!Array.isArray(creds) || creds.length === 0) throw new InvalidArgumentError('sigv4.credentials must be a non-empty array');
+    creds.forEach((c, i) => {
+      if (typeof c?.accessKeyId !== 'string' || c.accessKeyId === '' || typeof c.secretAccessKey !== 'string' || c.secretAccessKey === '') {
+        throw new InvalidArgumentError(`sigv4.credentials[${i}] must have a non-empty accessKeyId and secretAccessKey`);
+      }
+    });
+    sigv4 = { credentials: creds.map((c) => ({ ...c })), maxClockSkewMs: int('sigv4.maxClockSkewMs', o.sigv4.maxClockSkewMs ?? 15 * 60_000, 0) };
+  }
+
+  const emptySectionClears = o.emptySectionClears ?? D.emptySectionClears;
+  if (typeof emptySectionClears !== 'boolean') throw new InvalidArgumentError('emptySectionClears must be a boolean');
+  const region = o.region ?? D.region;
+  const accountId = o.accountId ?? D.accountId;
+  if (typeof region !== 'string' || region === '') throw new InvalidArgumentError('region must be a non-empty string');
+  if (typeof accountId !== 'string' || accountId === '') throw new InvalidArgumentError('accountId must be a non-empty string');
+
+  return {
+    port,
+    host,
+    quotas: resolveQuotas(o),
+    faults: Object.freeze({ rate, latencyMs, seed, kinds, perOperation: Object.freeze(perOperation) }),
+    simulateDevices,
+    seedThings: int('seedThings', o.seedThings ?? D.seedThings, 0, 100_000_000),
+    sigv4,
+    limits: resolveShadowLimits(o.limits),
+    maxRequestBytes: int('maxRequestBytes', o.maxRequestBytes ?? D.maxRequestBytes, 1),
+    maxPublishBytes: int('maxPublishBytes', o.maxPublishBytes ?? D.maxPublishBytes, 0),
+    tombstoneTtlMs: int('tombstoneTtlMs', o.tombstoneTtlMs ?? D.tombstoneTtlMs, 0),
+    emptySectionClears,
+    renderCacheSize: int('renderCacheSize', o.renderCacheSize ?? D.renderCacheSize, 0, 10_000_000),
+    defaultShadowPageSize: int('defaultShadowPageSize', o.defaultShadowPageSize ?? D.defaultShadowPageSize, 1, 100),
+    defaultRetainedPageSize: int('defaultRetainedPageSize', o.defaultRetainedPageSize ?? D.defaultRetainedPageSize, 1, 200),
+    defaultThingsPageSize: int('defaultThingsPageSize', o.defaultThingsPageSize ?? D.defaultThingsPageSize, 1, 250),
+    region,
+    accountId,
+  };
+}

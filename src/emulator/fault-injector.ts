@@ -1,0 +1,48 @@
+import type { EmulatorOperation, ResolvedEmulatorOptions } from './emulator-options.js';
+
+export type FaultKind = 'internalError' | 'unavailable' | 'reset';
+
+/** mulberry32: a small seeded PRNG, so a seed and a request order give the same faults. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Seeded fault draws per request: 500, 503 or a connection reset, and added latency, per operation. */
+export class FaultInjector {
+  readonly #options: ResolvedEmulatorOptions['faults'];
+  readonly #random: () => number;
+  readonly #cut500: number;
+  readonly #cut503: number;
+  /** True when no operation has a fault rate (the hot path skips the draw). */
+  readonly enabled: boolean;
+
+  constructor(options: ResolvedEmulatorOptions['faults']) {
+    this.#options = options;
+    this.#random = mulberry32(options.seed);
+    const k = options.kinds;
+    const total = k.internalError + k.unavailable + k.reset;
+    this.#cut500 = total === 0 ? 0 : k.internalError / total;
+    this.#cut503 = total === 0 ? 0 : (k.internalError + k.unavailable) / total;
+    this.enabled = Object.values(options.perOperation).some((r) => r.rate > 0);
+  }
+
+  /** The fault for this request, if any. Draws only for operations with a rate. */
+  draw(op: EmulatorOperation): FaultKind | undefined {
+    const rate = this.#options.perOperation[op].rate;
+    if (rate <= 0) return undefined;
+    if (this.#random() >= rate) return undefined;
+    const k = this.#random();
+    return k < this.#cut500 ? 'internalError' : k < this.#cut503 ? 'unavailable' : 'reset';
+  }
+
+  latencyMs(op: EmulatorOperation): number {
+    return this.#options.perOperation[op].latencyMs;
+  }
+}
