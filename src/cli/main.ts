@@ -56,7 +56,8 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
     } catch (err) {
       code = exitCodeForError(err, ctx);
     }
-    if (controller.signal.aborted && code === EXIT.OK) code = EXIT.INTERRUPTED;
+    // Each command decides what an interrupt means: `serve` stops cleanly with 0, a job that
+    // was cut short returns 130 itself (after writing its partial report).
   };
 
   const program = new Command();
