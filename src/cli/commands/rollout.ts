@@ -1,0 +1,303 @@
+import type { Command } from 'commander';
+import type { Runner } from '../main.js';
+import { EXIT, type CommandContext } from '../context.js';
+import type { RolloutOptions, RolloutProgress, RolloutResult } from '../../jobs/rollout.js';
+
+interface RolloutFlags {
+  endpoint?: string;
+  region?: string;
+  things?: string;
+  shadow?: string;
+  spec?: string;
+  set?: string;
+  transform?: string;
+  rate?: string;
+  attempts?: string;
+  journal?: string;
+  resume?: boolean;
+  report?: string;
+  dryRun?: boolean;
+  waitConverged?: string;
+  yes?: boolean;
+  allowDeletes?: boolean;
+  maxThings?: string;
+  workers?: string;
+  batchSize?: string;
+  ramp?: string;
+  abort?: string[];
+  requestTimeout?: string;
+  timeout?: string;
+  json?: boolean;
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** The journal a run writes when --journal is not given, so that --resume works after a crash. */
+export const DEFAULT_ROLLOUT_JOURNAL = 'shadowfleet-rollout.journal';
+
+export function defineRollout(program: Command, run: Runner): void {
+  program
+    .command('rollout')
+    .description('change desired state on many shadows: rate-limited, version-guarded, minimal updates, resumable')
+    .option('--endpoint <url>', 'data plane endpoint (or SHADOWFLEET_ENDPOINT)')
+    .option('--region <region>', 'signing region (or AWS_REGION)')
+    .option('--things <file|->', 'targets: one thing name a line, CSV with a thingName column, or JSON lines; - for stdin')
+    .option('--shadow <name>', 'named shadow to change (default: the classic shadow)')
+    .option('--spec <file>', 'rollout spec (YAML or JSON)')
+    .option('--set <json>', 'inline desired merge document, e.g. \'{"fw":"2.4.1"}\'')
+    .option('--transform <module>', 'transform module: (shadow, thingName, item) => the whole new desired state, or undefined to skip')
+    .option('--rate <n|off>', 'requests per second per operation (account quota); off = no limit')
+    .option('--attempts <n>', 'conflict re-reads per thing')
+    .option('--ramp <base:factor:every>', 'start at base requests/s, multiply by factor after every N successful things (e.g. 50:2:500)')
+    .option('--abort <type:percent:min>', 'stop when failures of type (failed|throttled|timed-out|all) pass percent after min things (repeatable, e.g. all:5:200)', collect)
+    .option('--request-timeout <duration>', 'per request (e.g. 10s)')
+    .option('--timeout <duration>', 'stop the run after this long (e.g. 30m)')
+    .option('--journal <file>', `append-only journal of outcomes, for --resume (default ${DEFAULT_ROLLOUT_JOURNAL}; none for --dry-run)`)
+    .option('--resume', 'skip the things the journal already finished')
+    .option('--report <file>', 'per-thing outcomes (NDJSON); the summary goes to <file>.summary.json')
+    .option('--dry-run', 'read and diff only: report what would be written, bytes, billed operations and time')
+    .option('--wait-converged <duration>', 'after writing, check until devices report the new values (e.g. 90s, 5m)')
+    .option('--yes', 'confirm a rollout over more things than the blast-radius cap')
+    .option('--allow-deletes', 'allow a change that deletes keys on many things')
+    .option('--max-things <n>', 'blast-radius cap: more targets than this needs --yes')
+    .option('--workers <n>', 'worker threads (default: the core count)')
+    .option('--batch-size <n>', 'things per worker batch (default: rate / 40, from 4 to 100)')
+    .option('--json', 'one JSON result on stdout, JSON progress events (NDJSON) on stderr')
+    .action(
+      run<RolloutFlags>(async (flags, ctx) => {
+        const lib = await loadLibrary();
+        const options = await rolloutOptionsFromFlags(flags, ctx, lib);
+        const progress = await progressReporter(flags, ctx);
+        options.onProgress = progress.update;
+        let result: RolloutResult;
+        try {
+          result = await lib.runRollout(options);
+        } finally {
+          progress.stop();
+        }
+        if (flags.json) ctx.out(JSON.stringify(result));
+        else ctx.out(formatRolloutResult(result));
+        return rolloutExitCode(result);
+      }),
+    );
+}
+
+/** 0 all ok, 1 failures or aborted on a threshold, 130 interrupted. */
+export function rolloutExitCode(result: RolloutResult): number {
+  if (result.interrupted) return EXIT.INTERRUPTED;
+  if (result.aborted !== undefined || result.summary.failed > 0 || result.invalidTargets > 0) return EXIT.FAILED;
+  return EXIT.OK;
+}
+
+type Lib = typeof import('../../jobs/rollout.js') & typeof import('../../errors.js');
+
+/**
+ * The public modules this command uses (both re-exported by src/index.ts), loaded lazily and
+ * without the rest of the library (the S3 SDK of the snapshot sinks costs ~150 ms of startup).
+ */
+async function loadLibrary(): Promise<Lib> {
+  const [jobs, errors] = await Promise.all([import('../../jobs/rollout.js'), import('../../errors.js')]);
+  return { ...jobs, ...errors };
+}
+
+function positiveInt(flag: string, text: string | undefined, lib: Lib): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) throw new lib.InvalidArgumentError(`${flag}: expected a positive integer, got "${text}"`);
+  return n;
+}
+
+async function rolloutOptionsFromFlags(flags: RolloutFlags, ctx: CommandContext, lib: Lib): Promise<RolloutOptions> {
+  const { InvalidArgumentError, ConfigError } = lib;
+  const endpoint = flags.endpoint ?? process.env.SHADOWFLEET_ENDPOINT;
+  if (endpoint === undefined || endpoint === '') {
+    throw new ConfigError('no endpoint: pass --endpoint URL or set SHADOWFLEET_ENDPOINT (shadowfleet does not guess an AWS account)');
+  }
+  if (flags.things === undefined) throw new InvalidArgumentError('--things: required (a file of thing names, or - for stdin)');
+  const changes = [flags.spec, flags.set].filter((v) => v !== undefined).length;
+  if (changes === 0) throw new InvalidArgumentError('give the change with --spec FILE or --set JSON');
+  if (changes > 1) throw new InvalidArgumentError('--spec and --set cannot be used together');
+
+  const spec = flags.spec !== undefined ? await lib.loadRolloutSpec(flags.spec) : {};
+  const options: RolloutOptions = { ...spec, endpoint, targets: flags.things, signal: ctx.signal };
+  if (flags.region !== undefined) options.region = flags.region;
+  if (flags.set !== undefined) {
+    if (flags.transform !== undefined) throw new InvalidArgumentError('--set and --transform cannot be used together');
+    options.desired = lib.parseInlineDesired(flags.set, '--set');
+  }
+  if (flags.transform !== undefined) {
+    const { resolve } = await import('node:path');
+    delete options.desired;
+    options.transform = resolve(flags.transform);
+  }
+  if (flags.shadow !== undefined) {
+    if (flags.shadow === 'classic' || flags.shadow === '') delete options.shadowName;
+    else options.shadowName = flags.shadow;
+  }
+  if (flags.rate !== undefined) {
+    if (flags.rate === 'off') options.rate = 'off';
+    else {
+      const n = Number(flags.rate);
+      if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`--rate: expected a positive number or off, got "${flags.rate}"`);
+      options.rate = { ...(typeof spec.rate === 'object' ? spec.rate : {}), perSecond: n };
+    }
+  }
+  const attempts = positiveInt('--attempts', flags.attempts, lib);
+  if (attempts !== undefined) options.attempts = attempts;
+  const workers = positiveInt('--workers', flags.workers, lib);
+  if (workers !== undefined) options.workers = workers;
+  const batchSize = positiveInt('--batch-size', flags.batchSize, lib);
+  if (batchSize !== undefined) options.batchSize = batchSize;
+  if (flags.maxThings !== undefined) {
+    const n = Number(flags.maxThings);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`--max-things: expected a whole number >= 0, got "${flags.maxThings}"`);
+    options.safety = { ...options.safety, maxThings: n };
+  }
+  if (flags.ramp !== undefined) {
+    const parts = flags.ramp.split(':').map(Number);
+    if (parts.length !== 3 || !(parts[0]! > 0) || !(parts[1]! > 1) || !Number.isInteger(parts[2]) || !(parts[2]! > 0)) {
+      throw new InvalidArgumentError(`--ramp: expected base:factor:every with base > 0, factor > 1 and a whole every > 0, got "${flags.ramp}"`);
+    }
+    options.ramp = { baseRate: parts[0]!, factor: parts[1]!, everySucceeded: parts[2]! };
+  }
+  if (flags.abort !== undefined) {
+    options.abort = flags.abort.map((text) => {
+      const [type, pct, min] = text.split(':');
+      const percent = Number(pct);
+      const minThings = min === undefined ? 0 : Number(min);
+      if (!['failed', 'throttled', 'timed-out', 'all'].includes(type ?? '') || !(percent >= 0 && percent <= 100) || !Number.isInteger(minThings) || minThings < 0) {
+        throw new InvalidArgumentError(`--abort: expected type:percent:min with type failed, throttled, timed-out or all, got "${text}"`);
+      }
+      return { failureType: type as 'failed' | 'throttled' | 'timed-out' | 'all', thresholdPercentage: percent, minThings };
+    });
+  }
+  for (const [flag, text, key] of [
+    ['--request-timeout', flags.requestTimeout, 'requestMs'],
+    ['--timeout', flags.timeout, 'runMs'],
+  ] as const) {
+    if (text === undefined) continue;
+    const ms = lib.parseDuration(text);
+    if (ms === undefined || ms <= 0) throw new InvalidArgumentError(`${flag}: expected a duration like 90s or 5m, got "${text}"`);
+    options.timeouts = { ...options.timeouts, [key]: ms };
+  }
+  if (flags.waitConverged !== undefined) {
+    const ms = lib.parseDuration(flags.waitConverged);
+    if (ms === undefined) throw new InvalidArgumentError(`--wait-converged: expected a duration like 90s or 5m, got "${flags.waitConverged}"`);
+    options.waitConvergedMs = ms;
+  }
+  // A dry run keeps no journal unless asked: it must not replace the journal of a run to resume.
+  if (flags.journal !== undefined) options.journal = flags.journal;
+  else if (!flags.dryRun) options.journal = DEFAULT_ROLLOUT_JOURNAL;
+  if (flags.resume) options.resume = true;
+  if (flags.report !== undefined) options.report = flags.report;
+  if (flags.dryRun) options.dryRun = true;
+  if (flags.yes) options.yes = true;
+  if (flags.allowDeletes) options.allowDeletes = true;
+  return options;
+}
+
+interface ProgressReporter {
+  update: (p: RolloutProgress) => void;
+  stop: () => void;
+}
+
+async function progressReporter(flags: RolloutFlags, ctx: CommandContext): Promise<ProgressReporter> {
+  if (flags.json) {
+    return { update: (p) => ctx.err(JSON.stringify({ type: 'progress', ...p })), stop: () => {} };
+  }
+  if (ctx.stderrIsTTY) return ttyBar();
+  // Not a terminal: one plain line every few seconds so logs stay readable.
+  let last = 0;
+  return {
+    update: (p) => {
+      const now = Date.now();
+      if (now - last < 5000 && p.final !== true) return;
+      last = now;
+      const total = p.total === undefined ? '' : `/${p.total}`;
+      ctx.err(`rollout ${p.phase}: ${p.done}${total} things, ${p.thingsPerSecond.toFixed(0)}/s, ${p.failed} failed, ${p.throttles} throttled`);
+    },
+    stop: () => {},
+  };
+}
+
+async function ttyBar(): Promise<ProgressReporter> {
+  const mod = await import('cli-progress');
+  const cp = ((mod as unknown as { default?: typeof import('cli-progress') }).default ?? mod) as typeof import('cli-progress');
+  let bar: import('cli-progress').SingleBar | undefined;
+  let phase = '';
+  return {
+    update: (p) => {
+      if (bar === undefined || phase !== p.phase) {
+        bar?.stop();
+        phase = p.phase;
+        bar = new cp.SingleBar(
+          {
+            format: `${p.phase} [{bar}] {percentage}% | {value}/{total} things | {rate}/s | ETA {etaText} | failed {failed} | throttled {throttles}`,
+            stream: process.stderr,
+            hideCursor: true,
+            etaBuffer: 50,
+          },
+          cp.Presets.shades_classic,
+        );
+        bar.start(p.total ?? p.done + 1, p.done, { rate: '0', failed: 0, throttles: 0, etaText: '-' });
+      }
+      if (p.total !== undefined) bar.setTotal(p.total);
+      else if (p.done >= bar.getTotal()) bar.setTotal(p.done + 1);
+      bar.update(p.done, { rate: p.thingsPerSecond.toFixed(0), failed: p.failed, throttles: p.throttles, etaText: formatEta(p.etaSeconds) });
+    },
+    stop: () => bar?.stop(),
+  };
+}
+
+function formatEta(s: number | undefined): string {
+  if (s === undefined || !Number.isFinite(s)) return '-';
+  if (s < 60) return `${Math.ceil(s)}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.ceil(s % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+function fmtBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function table(rows: Array<[string, string]>): string {
+  const w = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n');
+}
+
+/** The human summary printed on stdout. */
+export function formatRolloutResult(r: RolloutResult): string {
+  const s = r.summary;
+  const status = r.interrupted ? 'interrupted (partial report written)' : r.aborted !== undefined ? `aborted: ${r.aborted.reason}` : s.failed > 0 ? 'finished with failures' : 'done';
+  const rows: Array<[string, string]> = [];
+  rows.push([r.dryRun ? 'plan' : 'rollout', status]);
+  rows.push(['things', `${s.things}${s.resumed > 0 ? ` (${s.resumed} from an earlier run)` : ''}`]);
+  for (const [k, v] of Object.entries(s.byOutcome).sort((a, b) => b[1] - a[1])) rows.push([`  ${k}`, String(v)]);
+  for (const [k, v] of Object.entries(s.byError).sort((a, b) => b[1] - a[1])) rows.push([`  error ${k}`, String(v)]);
+  rows.push(['things/s', String(s.thingsPerSecond)]);
+  rows.push(['latency p50 / p99', `${s.latencyMs.p50} ms / ${s.latencyMs.p99} ms`]);
+  rows.push(['requests', `${s.requests} (${s.retries} conflict retries, ${s.throttles} throttled)`]);
+  rows.push(['bytes sent', `${fmtBytes(s.bytesSent)}${s.wholeBytes > 0 ? ` (whole documents would be ${fmtBytes(s.wholeBytes)}: ${(s.sentShare * 100).toFixed(1)}%)` : ''}`]);
+  rows.push(['billed operations', String(s.billedOperations)]);
+  if (r.plan !== undefined) {
+    const p = r.plan;
+    rows.push(['would write', String(p.wouldWrite)]);
+    rows.push(['unchanged / skipped', `${p.unchanged} / ${p.skipped}`]);
+    rows.push(['too large / invalid', `${p.tooLarge} / ${p.invalid}`]);
+    rows.push(['bytes to send', fmtBytes(p.bytesToSend)]);
+    rows.push(['billed operations (write phase)', String(p.billedOperations)]);
+    rows.push(['estimated time', `${p.estimatedSeconds.toFixed(1)} s at ${p.ratePerSecond}/s`]);
+  }
+  if (r.convergence !== undefined) {
+    const c = r.convergence;
+    rows.push(['converged', `${c.converged}/${c.checked} (${(c.share * 100).toFixed(1)}%)`]);
+    if (c.notConverged.length > 0) rows.push(['not converged', c.notConverged.slice(0, 10).join(', ') + (c.notConvergedCount > 10 ? ` ... (${c.notConvergedCount})` : '')]);
+  }
+  if (r.journal !== undefined) rows.push(['journal', r.journal]);
+  if (r.report !== undefined) rows.push(['report', `${r.report} (+ .summary.json)`]);
+  return table(rows);
+}

@@ -1,0 +1,291 @@
+/**
+ * The rollout spec: what to change, how fast, when to stop. Written as YAML or JSON, validated
+ * once, with messages that name the file and the field path
+ * (`rollout.yaml: rate.perSecond: expected a positive number`).
+ *
+ * ```yaml
+ * shadow: config              # a named shadow; `classic` (or absent) for the classic shadow
+ * desired: { fw: "2.4.1" }    # a desired merge document, or:
+ * # transform: ./bump.mjs     # a module (relative to this file) run inside the workers:
+ * #   (shadow, thingName, item) => the whole new desired state, or undefined to skip the thing
+ * rate: { perSecond: 4000 }   # account quota per operation (Get, Update), requests/s
+ * ramp: { baseRate: 50, factor: 2, everySucceeded: 500 }
+ * abort:
+ *   - { failureType: all, thresholdPercentage: 5, minThings: 200 }
+ * attempts: 5                 # conflict re-reads per thing
+ * timeouts: { request: 10s, run: 30m }
+ * safety: { maxThings: 1000, maxDeletes: 10 }
+ * workers: 2
+ * waitConverged: 5m
+ * ```
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { z } from 'zod';
+import { ConfigError, InvalidArgumentError } from '../errors.js';
+
+import type { JsonObject } from '../shadow/index.js';
+
+export type FailureType = 'failed' | 'throttled' | 'timed-out' | 'all';
+export const FAILURE_TYPES: readonly FailureType[] = Object.freeze(['failed', 'throttled', 'timed-out', 'all']);
+
+/** Stop the rollout when failures of `failureType` pass `thresholdPercentage` of the finished things, once at least `minThings` finished. */
+export interface AbortCriterion {
+  failureType: FailureType;
+  thresholdPercentage: number;
+  minThings: number;
+}
+
+/** Like IoT Jobs' exponential rollout: start at `baseRate` requests/s, multiply by `factor` after every `everySucceeded` successful things, up to `maxRate` (default the quota). */
+export interface RampOptions {
+  baseRate: number;
+  factor: number;
+  everySucceeded: number;
+  maxRate?: number;
+}
+
+export interface RolloutRateOptions {
+  /** Account quota per operation (GetThingShadow, UpdateThingShadow), requests/s. Default 4000. */
+  perSecond?: number;
+  /** Requests/s per thing, all operations together. Default 20. */
+  thingPerSecond?: number;
+  /** Requests in flight per thing. Default 10. */
+  thingInFlight?: number;
+}
+
+export interface RolloutTimeouts {
+  /** Per HTTP request, ms. */
+  requestMs?: number;
+  /** Whole run (writes, not convergence), ms: the run stops with reason `run timeout` when passed. */
+  runMs?: number;
+}
+
+export interface RolloutSafety {
+  /** Blast-radius cap: more targets than this needs `yes`. Default 1000. */
+  maxThings?: number;
+  /** Deleting keys on more things than this needs `allowDeletes`. Default 10. */
+  maxDeletes?: number;
+  allowDeletes?: boolean;
+}
+
+/** A parsed, validated spec. Field names match RolloutOptions, so `{ ...spec, ...runtime }` is a valid options object. */
+export interface RolloutSpec {
+  /** Named shadow; undefined = classic. */
+  shadowName?: string;
+  desired?: JsonObject;
+  /** Absolute path of the transform module. */
+  transform?: string;
+  rate?: RolloutRateOptions;
+  ramp?: RampOptions;
+  abort?: AbortCriterion[];
+  attempts?: number;
+  timeouts?: RolloutTimeouts;
+  safety?: RolloutSafety;
+  workers?: number;
+  waitConvergedMs?: number;
+}
+
+const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/**
+ * Parses `90s`, `5m`, `1h`, `250ms`, `1m30s` or a bare number of seconds into milliseconds.
+ * Returns undefined when the text is not a duration.
+ */
+export function parseDuration(text: string | number): number | undefined {
+  if (typeof text === 'number') return Number.isFinite(text) && text >= 0 ? text * 1000 : undefined;
+  const s = text.trim();
+  if (s === '') return undefined;
+  let total = 0;
+  let rest = s;
+  // compound forms such as 1m30s: consume unit groups left to right
+  const group = /^(\d+(?:\.\d+)?)(ms|s|m|h)/;
+  if (!DURATION_RE.test(s)) {
+    while (rest.length > 0) {
+      const m = group.exec(rest);
+      if (!m) return undefined;
+      total += Number(m[1]) * UNIT_MS[m[2]!]!;
+      rest = rest.slice(m[0].length);
+    }
+    return total;
+  }
+  const m = DURATION_RE.exec(s)!;
+  return Number(m[1]) * UNIT_MS[m[2] ?? 's']!;
+}
+
+const POSITIVE = 'expected a positive number';
+const POSITIVE_INT = 'expected a positive integer';
+const NON_NEGATIVE_INT = 'expected a whole number >= 0';
+const DURATION = 'expected a duration like 90s or 5m';
+
+const positive = () => z.number({ error: POSITIVE }).positive({ error: POSITIVE }).finite({ error: POSITIVE });
+const positiveInt = () => z.number({ error: POSITIVE_INT }).int({ error: POSITIVE_INT }).positive({ error: POSITIVE_INT });
+const nonNegativeInt = () => z.number({ error: NON_NEGATIVE_INT }).int({ error: NON_NEGATIVE_INT }).min(0, { error: NON_NEGATIVE_INT });
+const duration = () =>
+  z.union([z.string(), z.number()], { error: DURATION }).transform((v, ctx) => {
+    const ms = parseDuration(v);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: DURATION });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const jsonObject = z.record(z.string(), z.unknown(), { error: 'expected an object (a desired merge document)' });
+
+const criterionSchema = z.strictObject({
+  failureType: z.enum(['failed', 'throttled', 'timed-out', 'all'], { error: 'expected one of failed, throttled, timed-out, all' }),
+  thresholdPercentage: z
+    .number({ error: 'expected a percentage from 0 to 100' })
+    .min(0, { error: 'expected a percentage from 0 to 100' })
+    .max(100, { error: 'expected a percentage from 0 to 100' }),
+  minThings: nonNegativeInt().default(0),
+});
+
+const specSchema = z
+  .strictObject({
+    shadow: z.string({ error: 'expected a shadow name, or "classic"' }).min(1, { error: 'expected a shadow name, or "classic"' }).optional(),
+    desired: jsonObject.optional(),
+    transform: z.string({ error: 'expected the path of a transform module' }).min(1, { error: 'expected the path of a transform module' }).optional(),
+    rate: z
+      .strictObject({
+        perSecond: positive().optional(),
+        thingPerSecond: positive().optional(),
+        thingInFlight: positiveInt().optional(),
+      })
+      .optional(),
+    ramp: z
+      .strictObject({
+        baseRate: positive(),
+        factor: z.number({ error: 'expected a number greater than 1' }).gt(1, { error: 'expected a number greater than 1' }),
+        everySucceeded: positiveInt(),
+        maxRate: positive().optional(),
+      })
+      .optional(),
+    abort: z.union([criterionSchema, z.array(criterionSchema)], { error: 'expected an abort criterion or a list of them' }).optional(),
+    attempts: positiveInt().optional(),
+    timeouts: z.strictObject({ request: duration().optional(), run: duration().optional() }).optional(),
+    safety: z
+      .strictObject({
+        maxThings: nonNegativeInt().optional(),
+        maxDeletes: nonNegativeInt().optional(),
+        allowDeletes: z.boolean({ error: 'expected true or false' }).optional(),
+      })
+      .optional(),
+    workers: positiveInt().optional(),
+    waitConverged: duration().optional(),
+  }, { error: 'expected a mapping of rollout settings' });
+
+/** `abort[0].failureType` style paths; `(root)` for the document itself. */
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out === '' ? String(p) : `.${String(p)}`;
+  }
+  return out === '' ? '(root)' : out;
+}
+
+function issueLines(issues: readonly z.core.$ZodIssue[]): string[] {
+  const lines: string[] = [];
+  for (const iss of issues) {
+    if (iss.code === 'unrecognized_keys') {
+      for (const key of iss.keys) lines.push(`${formatPath([...iss.path, key])}: unknown field`);
+      continue;
+    }
+    if (iss.code === 'invalid_union' && iss.errors.length > 0) {
+      // an abort criterion written as a single mapping or as a list
+      // (a single mapping or a list): report the issues of the branch whose shape matched
+      const branch = iss.errors.find((b) => b.length > 0 && b.every((e) => e.path.length > 0));
+      if (branch !== undefined) {
+        lines.push(...issueLines(branch.map((e) => ({ ...e, path: [...iss.path, ...e.path] }) as z.core.$ZodIssue)));
+        continue;
+      }
+    }
+    lines.push(`${formatPath(iss.path)}: ${iss.message}`);
+  }
+  return lines;
+}
+
+/**
+ * Validates a spec already parsed from YAML/JSON. `file` names the source in messages and
+ * anchors a relative `transform` path. Throws ConfigError listing every problem, one per line.
+ */
+export function validateRolloutSpec(data: unknown, file: string): RolloutSpec {
+  const result = specSchema.safeParse(data ?? {});
+  const problems: string[] = result.success ? [] : issueLines(result.error.issues);
+  if (result.success) {
+    const d = result.data;
+    if (d.desired !== undefined && d.transform !== undefined) problems.push('(root): give either desired or transform, not both');
+    if (d.desired === undefined && d.transform === undefined) problems.push('(root): expected desired (a merge document) or transform (a module path)');
+    if (d.ramp?.maxRate !== undefined && d.rate?.perSecond !== undefined && d.ramp.maxRate > d.rate.perSecond) {
+      problems.push('ramp.maxRate: expected at most rate.perSecond');
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems.map((p) => `${file}: ${p}`).join('\n'));
+  const d = result.data!;
+  const spec: RolloutSpec = {};
+  if (d.shadow !== undefined && d.shadow !== 'classic') spec.shadowName = d.shadow;
+  if (d.desired !== undefined) spec.desired = d.desired as JsonObject;
+  if (d.transform !== undefined) spec.transform = isAbsolute(d.transform) ? d.transform : resolve(dirname(resolve(file)), d.transform);
+  if (d.rate !== undefined) spec.rate = stripUndefined(d.rate);
+  if (d.ramp !== undefined) spec.ramp = stripUndefined(d.ramp) as RampOptions;
+  if (d.abort !== undefined) spec.abort = (Array.isArray(d.abort) ? d.abort : [d.abort]) as AbortCriterion[];
+  if (d.attempts !== undefined) spec.attempts = d.attempts;
+  if (d.timeouts !== undefined) {
+    const t: RolloutTimeouts = {};
+    if (d.timeouts.request !== undefined) t.requestMs = d.timeouts.request;
+    if (d.timeouts.run !== undefined) t.runMs = d.timeouts.run;
+    spec.timeouts = t;
+  }
+  if (d.safety !== undefined) spec.safety = stripUndefined(d.safety);
+  if (d.workers !== undefined) spec.workers = d.workers;
+  if (d.waitConverged !== undefined) spec.waitConvergedMs = d.waitConverged;
+  return spec;
+}
+
+function stripUndefined<T extends object>(o: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
+  return out as T;
+}
+
+/** Parses YAML or JSON text (JSON is YAML) and validates it. */
+export function parseRolloutSpec(text: string, file: string): RolloutSpec {
+  let data: unknown;
+  try {
+    data = parseYaml(text, { prettyErrors: true, uniqueKeys: true });
+  } catch (err) {
+    if (err instanceof YAMLParseError) {
+      const line = err.linePos?.[0]?.line;
+      const first = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+      throw new ConfigError(`${file}:${line === undefined ? '' : `${line}:`} ${first}`, { cause: err });
+    }
+    throw new ConfigError(`${file}: ${(err as Error).message}`, { cause: err });
+  }
+  return validateRolloutSpec(data, file);
+}
+
+/** Reads and validates a spec file. */
+export async function loadRolloutSpec(file: string): Promise<RolloutSpec> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${file}: cannot read the rollout spec (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+  }
+  return parseRolloutSpec(text, file);
+}
+
+/** Parses the `--set` inline desired merge document. */
+export function parseInlineDesired(text: string, flag = '--set'): JsonObject {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    throw new InvalidArgumentError(`${flag}: expected a JSON object (${(err as Error).message})`);
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new InvalidArgumentError(`${flag}: expected a JSON object`);
+  return v as JsonObject;
+}
