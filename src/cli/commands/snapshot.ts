@@ -1,0 +1,324 @@
+import type { Command } from 'commander';
+import type { Runner } from '../main.js';
+import { EXIT, type CommandContext } from '../context.js';
+import type { SnapshotOptions, SnapshotResult } from '../../jobs/snapshot.js';
+import type { RestoreOptions, RestoreResult } from '../../jobs/restore.js';
+import type { DiffOptions, DiffResult, ShadowChange } from '../../jobs/diff.js';
+
+interface CommonFlags {
+  endpoint?: string;
+  region?: string;
+  s3Endpoint?: string;
+  s3Region?: string;
+  rate?: string;
+  workers?: string;
+  json?: boolean;
+}
+
+interface SnapshotFlags extends CommonFlags {
+  things?: string;
+  allThings?: boolean;
+  controlEndpoint?: string;
+  out?: string;
+  shadows?: string;
+  sse?: string;
+  sseKmsKeyId?: string;
+  storageClass?: string;
+  partSizeMb?: string;
+  overwrite?: boolean;
+  gzipLevel?: string;
+  maxFailures?: string;
+}
+
+interface RestoreFlags extends CommonFlags {
+  from?: string;
+  reported?: boolean;
+  shadows?: string;
+  dryRun?: boolean;
+  yes?: boolean;
+  maxThings?: string;
+}
+
+interface DiffFlags extends CommonFlags {
+  live?: boolean;
+  allThings?: boolean;
+  controlEndpoint?: string;
+  maxChanges?: string;
+  exitCode?: boolean;
+}
+
+type Lib = typeof import('../../jobs/snapshot.js') &
+  typeof import('../../jobs/restore.js') &
+  typeof import('../../jobs/diff.js') &
+  typeof import('../../errors.js');
+
+/** The job modules (re-exported by src/index.ts), loaded lazily so other commands start fast. */
+async function loadLibrary(): Promise<Lib> {
+  const [snapshot, restore, diff, errors] = await Promise.all([
+    import('../../jobs/snapshot.js'),
+    import('../../jobs/restore.js'),
+    import('../../jobs/diff.js'),
+    import('../../errors.js'),
+  ]);
+  return { ...snapshot, ...restore, ...diff, ...errors };
+}
+
+function positiveInt(flag: string, text: string | undefined, lib: Lib): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) throw new lib.InvalidArgumentError(`${flag}: expected a positive integer, got "${text}"`);
+  return n;
+}
+
+function endpointOf(flags: CommonFlags, lib: Lib): string {
+  const endpoint = flags.endpoint ?? process.env.SHADOWFLEET_ENDPOINT;
+  if (endpoint === undefined || endpoint === '') {
+    throw new lib.ConfigError('no endpoint: pass --endpoint URL or set SHADOWFLEET_ENDPOINT (shadowfleet does not guess an AWS account)');
+  }
+  return endpoint;
+}
+
+function ratesOf(flags: CommonFlags, lib: Lib): SnapshotOptions['rates'] {
+  if (flags.rate === undefined) return undefined;
+  if (flags.rate === 'off') return 'off';
+  const n = Number(flags.rate);
+  if (!Number.isFinite(n) || n <= 0) throw new lib.InvalidArgumentError(`--rate: expected a positive number or off, got "${flags.rate}"`);
+  return { accountRps: n, operations: { ListNamedShadowsForThing: n } };
+}
+
+function s3Of(flags: CommonFlags): { endpoint?: string; region?: string } {
+  const s3: { endpoint?: string; region?: string } = {};
+  if (flags.s3Endpoint !== undefined) s3.endpoint = flags.s3Endpoint;
+  if (flags.s3Region !== undefined) s3.region = flags.s3Region;
+  return s3;
+}
+
+/** Progress on stderr: NDJSON events with --json, else a plain line every few seconds. */
+function progressLine<P extends { final?: boolean }>(flags: CommonFlags, ctx: CommandContext, text: (p: P) => string): (p: P) => void {
+  if (flags.json) return (p) => ctx.err(JSON.stringify({ type: 'progress', ...p }));
+  let last = 0;
+  const every = ctx.stderrIsTTY ? 1000 : 5000;
+  return (p) => {
+    const now = Date.now();
+    if (now - last < every && p.final !== true) return;
+    last = now;
+    ctx.err(text(p));
+  };
+}
+
+const MB = 1024 * 1024;
+
+export function defineSnapshot(program: Command, run: Runner): void {
+  program
+    .command('snapshot')
+    .description('read every chosen shadow of the fleet and store it as gzip JSON lines plus a manifest, in a directory or S3')
+    .option('--endpoint <url>', 'data plane endpoint (or SHADOWFLEET_ENDPOINT)')
+    .option('--region <region>', 'signing region (or AWS_REGION)')
+    .option('--things <file|->', 'targets: one thing name a line, CSV with a thingName column, or JSON lines; - for stdin')
+    .option('--all-things', 'list every thing of the account with ListThings instead of --things')
+    .option('--control-endpoint <url>', 'ListThings endpoint (default: the region\'s IoT endpoint for AWS, the data endpoint otherwise)')
+    .option('--out <path|s3://bucket/prefix/>', 'destination: a directory, or an S3 prefix')
+    .option('--s3-endpoint <url>', 'S3-compatible endpoint (path-style addressing)')
+    .option('--s3-region <region>', 'region of the bucket (default: AWS_REGION)')
+    .option('--shadows <list>', 'which shadows: classic,named (default), classic, named, or name globs like config*')
+    .option('--sse <AES256|aws:kms>', 'server-side encryption of the S3 objects')
+    .option('--sse-kms-key-id <id>', 'KMS key for --sse aws:kms')
+    .option('--storage-class <class>', 'S3 storage class of the data object (e.g. STANDARD_IA)')
+    .option('--part-size-mb <n>', 'multipart part size in MiB (>= 5; default 8): memory used by the upload')
+    .option('--overwrite', 'replace a snapshot already at --out')
+    .option('--gzip-level <n>', 'gzip level 1-9 (default 6)')
+    .option('--max-failures <n>', 'abort, writing no snapshot, once more than n things could not be read (default: never)')
+    .option('--rate <n|off>', 'shadow requests per second (account quota); off = no limit')
+    .option('--workers <n>', 'worker threads (default 1; each reads ~10,000 shadows/s)')
+    .option('--json', 'one JSON result on stdout, JSON progress events (NDJSON) on stderr')
+    .action(
+      run<SnapshotFlags>(async (flags, ctx) => {
+        const lib = await loadLibrary();
+        if (flags.out === undefined) throw new lib.InvalidArgumentError('--out: required (a directory or s3://bucket/prefix/)');
+        if ((flags.things === undefined) === (flags.allThings !== true)) throw new lib.InvalidArgumentError('give exactly one of --things FILE|- and --all-things');
+        const options: SnapshotOptions = { endpoint: endpointOf(flags, lib), out: flags.out, signal: ctx.signal };
+        if (flags.things !== undefined) options.things = flags.things;
+        if (flags.allThings) options.allThings = true;
+        if (flags.region !== undefined) options.region = flags.region;
+        if (flags.controlEndpoint !== undefined) options.controlEndpoint = flags.controlEndpoint;
+        if (flags.shadows !== undefined) options.shadows = flags.shadows;
+        if (flags.overwrite) options.overwrite = true;
+        const s3: NonNullable<SnapshotOptions['s3']> = s3Of(flags);
+        if (flags.sse !== undefined) s3.sse = flags.sse as 'AES256';
+        if (flags.sseKmsKeyId !== undefined) s3.kmsKeyId = flags.sseKmsKeyId;
+        if (flags.storageClass !== undefined) s3.storageClass = flags.storageClass;
+        const part = positiveInt('--part-size-mb', flags.partSizeMb, lib);
+        if (part !== undefined) s3.partSizeBytes = part * MB;
+        options.s3 = s3;
+        if (flags.maxFailures !== undefined) {
+          const n = Number(flags.maxFailures);
+          if (!Number.isInteger(n) || n < 0) throw new lib.InvalidArgumentError(`--max-failures: expected a whole number >= 0, got "${flags.maxFailures}"`);
+          options.maxFailures = n;
+        }
+        const level = positiveInt('--gzip-level', flags.gzipLevel, lib);
+        if (level !== undefined) options.gzipLevel = level;
+        const rates = ratesOf(flags, lib);
+        if (rates !== undefined) options.rates = rates;
+        const workers = positiveInt('--workers', flags.workers, lib);
+        if (workers !== undefined) options.workers = workers;
+        options.onProgress = progressLine(flags, ctx, (p) => `snapshot: ${p.things} things, ${p.records} shadows, ${p.recordsPerSecond.toFixed(0)} shadows/s, ${p.failed} failed, ${p.throttles} throttled`);
+        const result = await lib.runSnapshot(options);
+        for (const w of result.warnings) ctx.err(`shadowfleet: warning: ${w}`);
+        ctx.out(flags.json ? JSON.stringify(result) : formatSnapshotResult(result));
+        return result.failed > 0 ? EXIT.FAILED : EXIT.OK;
+      }),
+    );
+}
+
+export function formatSnapshotResult(r: SnapshotResult): string {
+  const m = r.manifest;
+  const lines = [
+    `snapshot written to ${r.location}`,
+    `  things    ${r.things}`,
+    `  shadows   ${r.records}`,
+    `  failed    ${r.failed}`,
+    `  outcomes  ${Object.entries(m.counts).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `  data      ${m.data.file}, ${m.data.bytes} bytes, sha256 ${m.data.sha256}`,
+    `  time      ${(r.durationMs / 1000).toFixed(1)} s, ${r.recordsPerSecond.toFixed(0)} shadows/s, ${r.requests} requests, ${r.throttles} throttled`,
+  ];
+  if (m.failures.total > 0) {
+    lines.push(`  could not read (${m.failures.total}, listed in manifest.json):`);
+    for (const f of m.failures.items.slice(0, 10)) lines.push(`    ${f.thing}${f.shadow === undefined ? '' : f.shadow === null ? ' (classic)' : ` "${f.shadow}"`}: ${f.message}`);
+  }
+  return lines.join('\n');
+}
+
+export function defineRestore(program: Command, run: Runner): void {
+  program
+    .command('restore')
+    .description('write a snapshot back: only the differences, version-guarded; restoring the snapshot taken before a rollout rolls it back')
+    .option('--endpoint <url>', 'data plane endpoint (or SHADOWFLEET_ENDPOINT)')
+    .option('--region <region>', 'signing region (or AWS_REGION)')
+    .option('--from <path|s3://bucket/prefix/>', 'the snapshot to restore')
+    .option('--s3-endpoint <url>', 'S3-compatible endpoint (path-style addressing)')
+    .option('--s3-region <region>', 'region of the bucket (default: AWS_REGION)')
+    .option('--reported', 'restore reported state too (default: desired only)')
+    .option('--shadows <list>', 'restore only these shadows: classic, named, or name globs')
+    .option('--dry-run', 'read and diff only: report what would be written')
+    .option('--yes', 'confirm a restore of more shadows than the blast-radius cap')
+    .option('--max-things <n>', 'blast-radius cap: more shadows than this needs --yes (default 1000)')
+    .option('--rate <n|off>', 'shadow requests per second (account quota); off = no limit')
+    .option('--workers <n>', 'worker threads (default: the core count)')
+    .option('--json', 'one JSON result on stdout, JSON progress events (NDJSON) on stderr')
+    .action(
+      run<RestoreFlags>(async (flags, ctx) => {
+        const lib = await loadLibrary();
+        if (flags.from === undefined) throw new lib.InvalidArgumentError('--from: required (a snapshot directory or s3://bucket/prefix/)');
+        const options: RestoreOptions = { endpoint: endpointOf(flags, lib), from: flags.from, signal: ctx.signal, s3: s3Of(flags) };
+        if (flags.region !== undefined) options.region = flags.region;
+        if (flags.reported) options.reported = true;
+        if (flags.shadows !== undefined) options.shadows = flags.shadows;
+        if (flags.dryRun) options.dryRun = true;
+        if (flags.yes) options.yes = true;
+        if (flags.maxThings !== undefined) {
+          const n = Number(flags.maxThings);
+          if (!Number.isInteger(n) || n < 0) throw new lib.InvalidArgumentError(`--max-things: expected a whole number >= 0, got "${flags.maxThings}"`);
+          options.safety = { maxThings: n };
+        }
+        const rates = ratesOf(flags, lib);
+        if (rates !== undefined) options.rates = rates;
+        const workers = positiveInt('--workers', flags.workers, lib);
+        if (workers !== undefined) options.workers = workers;
+        options.onProgress = progressLine(flags, ctx, (p) => `restore: ${p.done}/${p.total} shadows, ${p.written} written, ${p.failed} failed`);
+        const result = await lib.runRestore(options);
+        ctx.out(flags.json ? JSON.stringify(result) : formatRestoreResult(result));
+        if (result.interrupted) return EXIT.INTERRUPTED;
+        return result.failed > 0 ? EXIT.FAILED : EXIT.OK;
+      }),
+    );
+}
+
+export function formatRestoreResult(r: RestoreResult): string {
+  const lines = [
+    `${r.dryRun ? 'dry run of a restore' : 'restored'} from ${r.from}${r.interrupted ? ' (interrupted)' : ''}`,
+    `  shadows      ${r.total}`,
+    r.dryRun ? `  would write  ${r.wouldWrite}` : `  written      ${r.written}`,
+    `  unchanged    ${r.unchanged}`,
+    `  failed       ${r.failed}`,
+    `  outcomes     ${Object.entries(r.byOutcome).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
+    `  time         ${(r.durationMs / 1000).toFixed(1)} s, ${r.requests} requests, ${r.throttles} throttled, ${r.bytesSent} bytes sent`,
+  ];
+  for (const f of r.failures.slice(0, 10)) lines.push(`  ${f.outcome}: ${f.thing}${f.shadow === null ? '' : ` "${f.shadow}"`}: ${f.message}`);
+  return lines.join('\n');
+}
+
+export function defineDiff(program: Command, run: Runner): void {
+  program
+    .command('diff')
+    .description('compare two snapshots, or a snapshot with the live fleet (--live): added, removed and changed shadows by key path')
+    // One variadic argument: the runner turns an absent optional argument into the text "undefined".
+    .argument('<snapshots...>', 'A (the "before" snapshot: a directory or s3://bucket/prefix/) and B (the "after" one; omit with --live)')
+    .option('--live', 'compare <a> with the live fleet at --endpoint')
+    .option('--endpoint <url>', 'data plane endpoint for --live (or SHADOWFLEET_ENDPOINT)')
+    .option('--region <region>', 'signing region (or AWS_REGION)')
+    .option('--all-things', 'with --live: list the whole fleet (new things show as added); default: the things of <a>')
+    .option('--control-endpoint <url>', 'ListThings endpoint for --all-things')
+    .option('--s3-endpoint <url>', 'S3-compatible endpoint (path-style addressing)')
+    .option('--s3-region <region>', 'region of the bucket (default: AWS_REGION)')
+    .option('--max-changes <n>', 'changes listed in the output (default 1000; all are counted)')
+    .option('--exit-code', 'exit with 1 when there are differences')
+    .option('--rate <n|off>', 'with --live: shadow requests per second; off = no limit')
+    .option('--workers <n>', 'with --live: worker threads')
+    .option('--json', 'one JSON result on stdout')
+    .action(
+      run<DiffFlags>(async (flags, ctx, args) => {
+        const lib = await loadLibrary();
+        const [a, b] = args;
+        if (a === undefined || args.length > 2) throw new lib.InvalidArgumentError('diff: give one or two snapshots (diff A B, or diff A --live)');
+        if ((b === undefined) !== (flags.live === true)) throw new lib.InvalidArgumentError('diff: give a second snapshot or --live, not both');
+        const options: DiffOptions = { a, s3: s3Of(flags), signal: ctx.signal };
+        if (b !== undefined) options.b = b;
+        if (flags.live) {
+          options.live = true;
+          options.endpoint = endpointOf(flags, lib);
+          if (flags.region !== undefined) options.region = flags.region;
+          if (flags.allThings) options.allThings = true;
+          if (flags.controlEndpoint !== undefined) options.controlEndpoint = flags.controlEndpoint;
+          const rates = ratesOf(flags, lib);
+          if (rates !== undefined) options.rates = rates;
+          const workers = positiveInt('--workers', flags.workers, lib);
+          if (workers !== undefined) options.workers = workers;
+        }
+        if (flags.maxChanges !== undefined) {
+          const n = Number(flags.maxChanges);
+          if (!Number.isInteger(n) || n < 0) throw new lib.InvalidArgumentError(`--max-changes: expected a whole number >= 0, got "${flags.maxChanges}"`);
+          options.maxChanges = n;
+        }
+        let lastProgress = 0;
+        options.onProgress = (p) => {
+          const now = Date.now();
+          if (now - lastProgress < 5000) return;
+          lastProgress = now;
+          ctx.err(flags.json ? JSON.stringify({ type: 'progress', ...p }) : `diff ${p.phase}: ${p.records} records`);
+        };
+        const result = await lib.runDiff(options);
+        ctx.out(flags.json ? JSON.stringify(result) : formatDiffResult(result));
+        const s = result.summary;
+        return flags.exitCode && s.added + s.removed + s.changed > 0 ? EXIT.FAILED : EXIT.OK;
+      }),
+    );
+}
+
+function describeChange(c: ShadowChange): string {
+  const shadow = c.shadow === null ? '' : ` "${c.shadow}"`;
+  const sign = c.change === 'added' ? '+' : c.change === 'removed' ? '-' : '~';
+  const versions = c.change === 'changed' ? ` (v${c.versionA} -> v${c.versionB})` : '';
+  const head = `${sign} ${c.thing}${shadow}${versions}`;
+  if (c.change !== 'changed') return head;
+  return [head, ...c.paths.map((p) => `    ${p.op === 'added' ? '+' : p.op === 'removed' ? '-' : '~'} ${p.path}`)].join('\n');
+}
+
+export function formatDiffResult(r: DiffResult): string {
+  const s = r.summary;
+  const lines = r.changes.map(describeChange);
+  if (r.truncated > 0) lines.push(`... and ${r.truncated} more changes (--max-changes)`);
+  lines.push(
+    `${r.a} -> ${r.b}: ${s.added} added, ${s.removed} removed, ${s.changed} changed, ${s.unchanged} unchanged shadows; ${s.thingsChanged} things changed (${s.shadowsA} -> ${s.shadowsB} shadows)`,
+  );
+  return lines.join('\n');
+}

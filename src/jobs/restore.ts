@@ -1,0 +1,211 @@
+/**
+ * `runRestore`: writes a snapshot back through the engine (same coordinator, workers and rate
+ * gates as a rollout). Per shadow: read, diff against the snapshot (desired, and reported
+ * when asked), send only the difference guarded by the version read (409: re-read), skip the
+ * unchanged. Restoring the snapshot taken before a rollout is that rollout's rollback.
+ *
+ * Before any write the snapshot's data is checked against its manifest (size and SHA-256):
+ * a snapshot that is not the one its manifest describes is refused. The rollout's blast-radius
+ * cap applies: more shadows than `safety.maxThings` need `yes` (a dry run needs nothing).
+ */
+import { InvalidArgumentError } from '../errors.js';
+import { Coordinator, type CoordinatorOptions } from '../engine/coordinator.js';
+import type { ItemResult, TargetItem, WorkerClientConfig } from '../engine/task-types.js';
+import type { RateGateOptions } from '../engine/rate-gate.js';
+import { SnapshotReader, type SnapshotReaderOptions } from '../sinks/snapshot-reader.js';
+import type { S3ClientOptions } from '../sinks/s3-client.js';
+import type { SnapshotCredentials } from './snapshot.js';
+import type { RestoreItemData, RestoreTaskConfig } from './snapshot-restore-handler.js';
+import { parseShadowFilter, shadowNameMatcher, type ShadowFilter } from './snapshot-shadow-filter.js';
+
+export { restoreUpdate, type RestoreTaskConfig } from './snapshot-restore-handler.js';
+
+export interface RestoreOptions {
+  /** Data plane endpoint. Else SHADOWFLEET_ENDPOINT. */
+  endpoint?: string;
+  region?: string;
+  credentials?: SnapshotCredentials;
+  /** The snapshot: a directory or s3://bucket/prefix/. */
+  from: string;
+  /** S3 access for an s3:// snapshot. */
+  s3?: S3ClientOptions & { client?: SnapshotReaderOptions['s3Client'] };
+  /** Restore `reported` as well as `desired`. Default false (devices own reported). */
+  reported?: boolean;
+  /** Only these shadows of the snapshot (same syntax as snapshot --shadows). Default: all. */
+  shadows?: string | ShadowFilter;
+  /** Read and diff only; nothing is written. */
+  dryRun?: boolean;
+  /** Confirms a restore of more than `safety.maxThings` shadows. */
+  yes?: boolean;
+  safety?: { maxThings?: number };
+  workers?: number;
+  batchSize?: number;
+  rates?: RateGateOptions | 'off';
+  /** Shadows processed at once per worker batch. Default 64. */
+  concurrency?: number;
+  /** Read-diff-write attempts per shadow on 409. Default 5. */
+  maxAttempts?: number;
+  /** HTTP attempts per request (429/5xx/network) in the client. Default 6. */
+  requestAttempts?: number;
+  /** Failures kept in the result (all are counted). Default 100. */
+  maxFailuresListed?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: RestoreProgress) => void;
+  progressIntervalMs?: number;
+}
+
+export interface RestoreProgress {
+  done: number;
+  total: number;
+  written: number;
+  failed: number;
+  elapsedMs: number;
+  final?: boolean;
+}
+
+export interface RestoreFailure {
+  thing: string;
+  shadow: string | null;
+  outcome: string;
+  code: string;
+  message: string;
+}
+
+export interface RestoreResult {
+  from: string;
+  dryRun: boolean;
+  /** Shadows considered (records of the snapshot passing the filter). */
+  total: number;
+  byOutcome: Record<string, number>;
+  /** written + rebased. */
+  written: number;
+  unchanged: number;
+  wouldWrite: number;
+  /** failed + conflict. */
+  failed: number;
+  failures: RestoreFailure[];
+  requests: number;
+  throttles: number;
+  bytesSent: number;
+  durationMs: number;
+  /** True when a signal stopped the run early (in-flight shadows finished). */
+  interrupted: boolean;
+}
+
+export const DEFAULT_RESTORE_OPTIONS = Object.freeze({ maxThings: 1000, requestAttempts: 6, maxFailuresListed: 100, progressIntervalMs: 500 });
+
+function positive(name: string, v: number | undefined): void {
+  if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new InvalidArgumentError(`${name}: expected a positive integer`);
+}
+
+/** Restores a snapshot. */
+export async function runRestore(options: RestoreOptions): Promise<RestoreResult> {
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('restore: expected an options object');
+  if (typeof options.from !== 'string' || options.from === '') throw new InvalidArgumentError('from: required (a snapshot directory or s3://bucket/prefix/)');
+  const endpoint = options.endpoint ?? process.env.SHADOWFLEET_ENDPOINT;
+  if (endpoint === undefined || endpoint === '') {
+    throw new InvalidArgumentError('endpoint: required (the data plane endpoint URL, or SHADOWFLEET_ENDPOINT); shadowfleet does not guess an AWS account');
+  }
+  const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const filter = options.shadows === undefined ? undefined : typeof options.shadows === 'object' ? options.shadows : parseShadowFilter(options.shadows);
+  positive('workers', options.workers);
+  positive('batchSize', options.batchSize);
+  positive('concurrency', options.concurrency);
+  positive('maxAttempts', options.maxAttempts);
+  positive('requestAttempts', options.requestAttempts);
+  const maxThings = options.safety?.maxThings ?? DEFAULT_RESTORE_OPTIONS.maxThings;
+  if (!(Number.isInteger(maxThings) && maxThings >= 0)) throw new InvalidArgumentError('safety.maxThings: expected an integer >= 0');
+  const dryRun = options.dryRun === true;
+
+  const readerOptions: SnapshotReaderOptions = { ...(options.s3 ?? {}) };
+  if (options.s3?.client) readerOptions.s3Client = options.s3.client;
+  const reader = await SnapshotReader.open(options.from, readerOptions);
+  let coordinator: Coordinator | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const started = Date.now();
+  try {
+    // Refuse a snapshot whose data is not the one the manifest describes, before any write.
+    await reader.verify();
+    const total = reader.manifest.records;
+    if (!dryRun && options.yes !== true && total > maxThings) {
+      throw new InvalidArgumentError(
+        `restore would write up to ${total} shadows, more than ${maxThings} (the blast-radius cap, safety.maxThings): confirm with --yes (yes: true), or try --dry-run first`,
+      );
+    }
+    const matches = filter ? shadowNameMatcher(filter) : undefined;
+    const source = (async function* (): AsyncGenerator<TargetItem> {
+      for await (const r of reader.records()) {
+        if (filter) {
+          if (r.shadow === null ? !filter.classic : !matches!(r.shadow)) continue;
+        }
+        const data: RestoreItemData = { state: JSON.stringify(r.state) };
+        const item: TargetItem = { thingName: r.thing, data };
+        if (r.shadow !== null) item.shadowName = r.shadow;
+        yield item;
+      }
+    })();
+
+    const client: WorkerClientConfig = { endpoint, region, maxAttempts: options.requestAttempts ?? DEFAULT_RESTORE_OPTIONS.requestAttempts };
+    if (options.credentials) client.credentials = { ...options.credentials };
+    const co: CoordinatorOptions = { client };
+    if (options.workers !== undefined) co.workers = options.workers;
+    if (options.batchSize !== undefined) co.batchSize = options.batchSize;
+    if (options.rates !== undefined) co.rates = options.rates;
+    if (options.signal !== undefined) co.signal = options.signal;
+    coordinator = new Coordinator(co);
+
+    const byOutcome: Record<string, number> = {};
+    const failures: RestoreFailure[] = [];
+    const maxListed = options.maxFailuresListed ?? DEFAULT_RESTORE_OPTIONS.maxFailuresListed;
+    let done = 0;
+    let requests = 0;
+    let throttles = 0;
+    let bytesSent = 0;
+    const count = (o: string): number => byOutcome[o] ?? 0;
+    const progress = (final = false): void => {
+      if (!options.onProgress) return;
+      const p: RestoreProgress = { done, total, written: count('written') + count('rebased'), failed: count('failed') + count('conflict'), elapsedMs: Date.now() - started };
+      if (final) p.final = true;
+      options.onProgress(p);
+    };
+    if (options.onProgress) {
+      timer = setInterval(() => progress(), options.progressIntervalMs ?? DEFAULT_RESTORE_OPTIONS.progressIntervalMs);
+      timer.unref();
+    }
+    const onResult = (r: ItemResult): void => {
+      done += 1;
+      byOutcome[r.outcome] = count(r.outcome) + 1;
+      requests += r.requests;
+      throttles += r.throttles;
+      bytesSent += r.bytesSent;
+      if (r.error !== undefined && failures.length < maxListed) {
+        failures.push({ thing: r.thingName, shadow: r.shadowName ?? null, outcome: r.outcome, code: r.error.awsErrorType ?? r.error.code, message: r.error.message });
+      }
+    };
+    const config: RestoreTaskConfig = { reported: options.reported === true, dryRun };
+    if (options.maxAttempts !== undefined) config.maxAttempts = options.maxAttempts;
+    if (options.concurrency !== undefined) config.concurrency = options.concurrency;
+    const stats = await coordinator.run<RestoreTaskConfig>('restore', config, source, onResult);
+    progress(true);
+    return {
+      from: options.from,
+      dryRun,
+      total: done,
+      byOutcome,
+      written: count('written') + count('rebased'),
+      unchanged: count('unchanged'),
+      wouldWrite: count('would-write'),
+      failed: count('failed') + count('conflict'),
+      failures,
+      requests,
+      throttles,
+      bytesSent,
+      durationMs: Date.now() - started,
+      interrupted: stats.aborted || options.signal?.aborted === true,
+    };
+  } finally {
+    if (timer) clearInterval(timer);
+    await coordinator?.close();
+    reader.close();
+  }
+}

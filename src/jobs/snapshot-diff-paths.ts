@@ -1,0 +1,71 @@
+import type { JsonObject, JsonValue } from '../shadow/types.js';
+
+/** One changed key path of a shadow, e.g. `desired.config.interval`. */
+export interface PathChange {
+  path: string;
+  op: 'added' | 'removed' | 'changed';
+}
+
+const PLAIN_KEY = /^[A-Za-z_$][\w$-]*$/;
+
+function join(prefix: string, key: string): string {
+  const part = PLAIN_KEY.test(key) ? key : JSON.stringify(key);
+  return prefix === '' ? part : PLAIN_KEY.test(key) ? `${prefix}.${key}` : `${prefix}[${part}]`;
+}
+
+function isObject(v: JsonValue | undefined): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Deep equality of JSON values (arrays by element, objects by key regardless of order). */
+export function jsonEqual(a: JsonValue | undefined, b: JsonValue | undefined): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) if (!Object.hasOwn(b, k) || !jsonEqual(a[k], b[k])) return false;
+  return true;
+}
+
+/**
+ * The key paths where `after` differs from `before`. Objects are compared key by key; arrays
+ * and scalars are values (a changed array is one change at its path), as shadows merge them.
+ * Bounded by `limit` paths.
+ */
+export function diffShadowPaths(
+  before: JsonValue | undefined,
+  after: JsonValue | undefined,
+  prefix = '',
+  out: PathChange[] = [],
+  limit = 1000,
+): PathChange[] {
+  if (out.length >= limit) return out;
+  if (before === undefined && after === undefined) return out;
+  if (before === undefined) {
+    out.push({ path: prefix, op: 'added' });
+    return out;
+  }
+  if (after === undefined) {
+    out.push({ path: prefix, op: 'removed' });
+    return out;
+  }
+  if (isObject(before) && isObject(after)) {
+    for (const k of Object.keys(before)) {
+      if (out.length >= limit) return out;
+      diffShadowPaths(before[k], after[k], join(prefix, k), out, limit);
+    }
+    for (const k of Object.keys(after)) {
+      if (out.length >= limit) return out;
+      if (!Object.hasOwn(before, k)) out.push({ path: join(prefix, k), op: 'added' });
+    }
+    return out;
+  }
+  if (!jsonEqual(before, after)) out.push({ path: prefix, op: 'changed' });
+  return out;
+}
