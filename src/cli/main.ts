@@ -21,6 +21,10 @@ export interface MainIo {
  * configuration error, 130 interrupted.
  */
 export async function main(argv: string[], io: MainIo = {}): Promise<number> {
+  // The AWS SDK warns on Node 20 that its releases after January 2027 will need Node 22. The
+  // versions this package installs are pinned by its lock file and support Node 20, so the
+  // notice would only be noise on every command's stderr; a user can still opt back in.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
   const controller = new AbortController();
@@ -50,7 +54,7 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
     // commander passes positional args first, then the options object, then the Command.
     const command = args[args.length - 1] as Command;
     const options = command.opts();
-    const positional = args.slice(0, -2).flat().map(String);
+    const positional = args.slice(0, -2).flat().filter((a) => a !== undefined).map(String);
     try {
       code = await action(options as never, ctx, positional);
     } catch (err) {
