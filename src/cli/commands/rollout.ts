@@ -16,6 +16,7 @@ interface RolloutFlags {
   journal?: string;
   resume?: boolean;
   report?: string;
+  reportPage?: string;
   dryRun?: boolean;
   waitConverged?: string;
   yes?: boolean;
@@ -57,6 +58,7 @@ export function defineRollout(program: Command, run: Runner): void {
     .option('--journal <file>', `append-only journal of outcomes, for --resume (default ${DEFAULT_ROLLOUT_JOURNAL}; none for --dry-run)`)
     .option('--resume', 'skip the things the journal already finished')
     .option('--report <file>', 'per-thing outcomes (NDJSON); the summary goes to <file>.summary.json')
+    .option('--report-page <file.html>', 'also write the report page: one self-contained HTML file with charts')
     .option('--dry-run', 'read and diff only: report what would be written, bytes, billed operations and time')
     .option('--wait-converged <duration>', 'after writing, check until devices report the new values (e.g. 90s, 5m)')
     .option('--yes', 'confirm a rollout over more things than the blast-radius cap')
@@ -76,6 +78,11 @@ export function defineRollout(program: Command, run: Runner): void {
           result = await lib.runRollout(options);
         } finally {
           progress.stop();
+        }
+        if (flags.reportPage !== undefined) {
+          const { writeRolloutReportPage } = await import('../../report/write-rollout-report-page.js');
+          const page = await writeRolloutReportPage(flags.reportPage, result);
+          if (!flags.json) ctx.err(`report page: ${page}`);
         }
         if (flags.json) ctx.out(JSON.stringify(result));
         else ctx.out(formatRolloutResult(result));

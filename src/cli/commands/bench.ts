@@ -1,0 +1,215 @@
+import type { Command } from 'commander';
+import type { Runner } from '../main.js';
+import { EXIT, type CommandContext } from '../context.js';
+import type { BenchOptions, BenchOperation, BenchProgress, BenchResult } from '../../jobs/bench.js';
+
+interface BenchFlags {
+  scenario?: string;
+  endpoint?: string;
+  region?: string;
+  mix?: string;
+  things?: string;
+  prefix?: string;
+  shadow?: string;
+  documentBytes?: string;
+  rate?: string;
+  concurrency?: string;
+  duration?: string;
+  count?: string;
+  warmup?: string;
+  workers?: string;
+  prepare: boolean;
+  cleanup?: boolean;
+  pricePerMillion?: string;
+  meterBytes?: string;
+  emulatorQuotas?: string;
+  emulatorAccountRps?: string;
+  emulatorFaultRate?: string;
+  emulatorLatencyMs?: string;
+  json?: boolean;
+  report?: string;
+}
+
+type Lib = typeof import('../../index.js');
+
+export function defineBench(program: Command, run: Runner): void {
+  program
+    .command('bench')
+    .description('drive a known load against the data plane (or the emulator in its own process) and report throughput, latency, throttles and cost')
+    .option('--scenario <file>', 'load scenario (YAML or JSON); flags override its fields')
+    .option('--endpoint <url>', 'data plane endpoint (or SHADOWFLEET_ENDPOINT); default: start the emulator in a child process')
+    .option('--region <region>', 'signing region (or AWS_REGION)')
+    .option('--mix <ops>', 'operation weights, e.g. get=60,update=30,list=5,publish=5 (default get=50,update=50)')
+    .option('--things <n>', 'number of things (default 1000)')
+    .option('--prefix <prefix>', 'thing name prefix: the run touches only <prefix>0..<prefix>N-1 (default shadowfleet-bench-)')
+    .option('--shadow <name>', 'named shadow (default: the classic shadow)')
+    .option('--document-bytes <n[,n...]>', 'update document sizes in bytes, 64..8000 (default 512)')
+    .option('--rate <n|off>', 'target operations per second, all operations together; off = no rate gate (default: the account quota, 4000/s per operation)')
+    .option('--concurrency <n>', 'operations in flight (default 64)')
+    .option('--duration <d>', 'measured time, e.g. 30s, 2m (default 10s)')
+    .option('--count <n>', 'measured operations (instead of a duration)')
+    .option('--warmup <d>', 'with --duration: send but do not measure for this long first, e.g. 2s')
+    .option('--workers <n>', 'worker threads (default: the core count)')
+    .option('--no-prepare', 'do not write one document per thing before measuring')
+    .option('--cleanup', 'delete the shadows of the prefixed things afterwards')
+    .option('--price-per-million <usd>', 'US$ per million shadow operations for the cost estimate (default 1.25)')
+    .option('--meter-bytes <n>', 'shadow operations are billed per started N bytes (default 1024)')
+    .option('--emulator-quotas <aws|off>', 'quota emulation of the child emulator (default aws)')
+    .option('--emulator-account-rps <n>', 'account quota of the child emulator, every operation')
+    .option('--emulator-fault-rate <r>', 'share of requests the child emulator fails (0..1)')
+    .option('--emulator-latency-ms <n>', 'latency the child emulator adds to each request')
+    .option('--json', 'one JSON result on stdout')
+    .option('--report <file.html>', 'write the report page (self-contained HTML) here')
+    .action(
+      run<BenchFlags>(async (flags, ctx) => {
+        const lib = await import('../../index.js');
+        const options = await benchOptionsFromFlags(flags, ctx, lib);
+        const progress = progressPrinter(flags, ctx);
+        options.onProgress = progress.update;
+        let result: BenchResult;
+        try {
+          result = await lib.runBench(options);
+        } finally {
+          progress.stop();
+        }
+        ctx.out(flags.json ? JSON.stringify(result) : formatBenchResult(result, lib));
+        if (result.interrupted) return EXIT.INTERRUPTED;
+        return result.failed > 0 ? EXIT.FAILED : EXIT.OK;
+      }),
+    );
+}
+
+function num(flag: string, text: string | undefined, lib: Lib, check: (n: number) => boolean, expected: string): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n) || !check(n)) throw new lib.InvalidArgumentError(`${flag}: expected ${expected}, got "${text}"`);
+  return n;
+}
+
+const posInt = (n: number): boolean => Number.isInteger(n) && n > 0;
+
+/** `get=60,update=40` -> { get: 60, update: 40 } */
+export function parseMix(text: string, lib: Lib): Partial<Record<BenchOperation, number>> {
+  const out: Partial<Record<BenchOperation, number>> = {};
+  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [op, w = '1'] = part.split('=');
+    if (!lib.BENCH_OPERATIONS.includes(op as BenchOperation)) {
+      throw new lib.InvalidArgumentError(`--mix: unknown operation "${op}" (expected ${lib.BENCH_OPERATIONS.join(', ')})`);
+    }
+    const n = Number(w);
+    if (!Number.isFinite(n) || n < 0) throw new lib.InvalidArgumentError(`--mix: expected a weight >= 0 for ${op}, got "${w}"`);
+    out[op as BenchOperation] = n;
+  }
+  if (!Object.values(out).some((v) => v > 0)) throw new lib.InvalidArgumentError('--mix: expected at least one operation with a weight above 0');
+  return out;
+}
+
+export async function benchOptionsFromFlags(flags: BenchFlags, ctx: Pick<CommandContext, 'signal'>, lib: Lib): Promise<BenchOptions> {
+  const { InvalidArgumentError } = lib;
+  const scenario = flags.scenario !== undefined ? await lib.loadBenchScenario(flags.scenario) : {};
+  const o: BenchOptions = { ...scenario, signal: ctx.signal };
+  const endpoint = flags.endpoint ?? process.env.SHADOWFLEET_ENDPOINT;
+  if (endpoint !== undefined && endpoint !== '') o.endpoint = endpoint;
+  if (flags.region !== undefined) o.region = flags.region;
+  if (flags.mix !== undefined) o.operations = parseMix(flags.mix, lib);
+  const things = num('--things', flags.things, lib, posInt, 'a positive integer');
+  if (things !== undefined) o.things = things;
+  if (flags.prefix !== undefined) o.prefix = flags.prefix;
+  if (flags.shadow !== undefined) {
+    if (flags.shadow === 'classic') delete o.shadowName;
+    else o.shadowName = flags.shadow;
+  }
+  if (flags.documentBytes !== undefined) {
+    o.documentBytes = flags.documentBytes.split(',').map((s) => {
+      const n = Number(s.trim());
+      if (!Number.isInteger(n) || n < 64 || n > 8000) throw new InvalidArgumentError(`--document-bytes: expected sizes in bytes from 64 to 8000, got "${s}"`);
+      return n;
+    });
+  }
+  if (flags.rate !== undefined) o.rate = flags.rate === 'off' ? 'off' : num('--rate', flags.rate, lib, (n) => n > 0, 'a positive number or off')!;
+  const concurrency = num('--concurrency', flags.concurrency, lib, posInt, 'a positive integer');
+  if (concurrency !== undefined) o.concurrency = concurrency;
+  if (flags.duration !== undefined) {
+    const ms = lib.parseDuration(flags.duration);
+    if (ms === undefined || ms <= 0) throw new InvalidArgumentError(`--duration: expected a duration like 30s or 2m, got "${flags.duration}"`);
+    o.durationMs = ms;
+    delete o.count;
+  }
+  const count = num('--count', flags.count, lib, posInt, 'a positive integer');
+  if (count !== undefined) {
+    if (flags.duration !== undefined) throw new InvalidArgumentError('--duration and --count cannot be used together');
+    o.count = count;
+    delete o.durationMs;
+  }
+  if (flags.warmup !== undefined) {
+    const ms = lib.parseDuration(flags.warmup);
+    if (ms === undefined) throw new InvalidArgumentError(`--warmup: expected a duration like 2s, got "${flags.warmup}"`);
+    o.warmupMs = ms;
+  }
+  const workers = num('--workers', flags.workers, lib, posInt, 'a positive integer');
+  if (workers !== undefined) o.workers = workers;
+  if (flags.prepare === false) o.prepare = false;
+  if (flags.cleanup) o.cleanup = true;
+  const price = num('--price-per-million', flags.pricePerMillion, lib, (n) => n >= 0, 'a price >= 0');
+  const meter = num('--meter-bytes', flags.meterBytes, lib, posInt, 'a positive integer');
+  if (price !== undefined || meter !== undefined) o.pricing = { ...o.pricing, ...(price === undefined ? {} : { perMillion: price }), ...(meter === undefined ? {} : { meterBytes: meter }) };
+  const emu: NonNullable<BenchOptions['emulator']> = {};
+  if (flags.emulatorQuotas !== undefined) {
+    if (flags.emulatorQuotas !== 'aws' && flags.emulatorQuotas !== 'off') throw new InvalidArgumentError(`--emulator-quotas: expected aws or off, got "${flags.emulatorQuotas}"`);
+    emu.quotas = flags.emulatorQuotas;
+  }
+  const accountRps = num('--emulator-account-rps', flags.emulatorAccountRps, lib, (n) => n > 0, 'a positive number');
+  if (accountRps !== undefined) emu.accountRps = accountRps;
+  const faultRate = num('--emulator-fault-rate', flags.emulatorFaultRate, lib, (n) => n >= 0 && n <= 1, 'a share from 0 to 1');
+  if (faultRate !== undefined) emu.faultRate = faultRate;
+  const latency = num('--emulator-latency-ms', flags.emulatorLatencyMs, lib, (n) => n >= 0, 'a number of ms >= 0');
+  if (latency !== undefined) emu.latencyMs = latency;
+  if (Object.keys(emu).length > 0) {
+    if (o.endpoint !== undefined) throw new InvalidArgumentError('--emulator-* options apply only without --endpoint');
+    o.emulator = emu;
+  }
+  if (flags.report !== undefined) o.report = flags.report;
+  return o;
+}
+
+function progressPrinter(flags: BenchFlags, ctx: CommandContext): { update: (p: BenchProgress) => void; stop: () => void } {
+  if (flags.json) return { update: (p) => ctx.err(JSON.stringify({ type: 'progress', ...p })), stop: () => {} };
+  let last = 0;
+  let drawn = false;
+  return {
+    update: (p) => {
+      const total = p.total === undefined ? '' : `/${p.total}`;
+      const line = `bench ${p.phase}: ${(p.elapsedMs / 1000).toFixed(0)} s, ${p.done}${total} ops, ${p.opsPerSecond.toFixed(0)} ops/s, ${p.errors} errors, ${p.throttles} throttled`;
+      if (ctx.stderrIsTTY) {
+        process.stderr.write(`\r\x1b[2K${line}`);
+        drawn = true;
+        return;
+      }
+      const now = Date.now();
+      if (now - last < 5000) return;
+      last = now;
+      ctx.err(line);
+    },
+    stop: () => {
+      if (drawn) process.stderr.write('\n');
+    },
+  };
+}
+
+/** The human result: summary rows, then one line per operation. */
+export function formatBenchResult(r: BenchResult, lib: Pick<Lib, 'benchReportModel'>): string {
+  const model = lib.benchReportModel(r);
+  // Short notes are units (ms, s, ops/s); longer ones go in parentheses.
+  const note = (n: string | undefined): string => (!n ? '' : n.length <= 6 ? ` ${n}` : ` (${n})`);
+  const rows = model.summary.map((row) => [row.label, `${typeof row.value === 'number' ? row.value.toLocaleString('en-US') : String(row.value)}${note(row.note)}`] as [string, string]);
+  for (const [k, v] of Object.entries(r.errors).sort((a, b) => b[1] - a[1])) rows.push([`  error ${k}`, v.toLocaleString('en-US')]);
+  if (r.report !== undefined) rows.push(['report page', r.report]);
+  const w = Math.max(...rows.map(([k]) => k.length));
+  const lines = rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`);
+  const table = model.tables![0]!;
+  const grid = [table.columns, ...table.rows.map((row) => row.map((c) => (typeof c === 'number' ? c.toLocaleString('en-US') : String(c ?? ''))))];
+  const widths = table.columns.map((_, i) => Math.max(...grid.map((row) => String(row[i]).length)));
+  lines.push('');
+  for (const row of grid) lines.push(row.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]!) : String(c).padStart(widths[i]!))).join('  '));
+  return lines.join('\n');
+}

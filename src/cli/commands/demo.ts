@@ -1,0 +1,175 @@
+import type { Command } from 'commander';
+import type { Runner } from '../main.js';
+import { EXIT, type CommandContext } from '../context.js';
+import type { DemoOptions, DemoProgress, DemoResult } from '../../jobs/demo.js';
+
+interface DemoFlags {
+  things: string;
+  out: string;
+  deviceDelayMs?: string;
+  silentShare?: string;
+  rate?: string;
+  waitConverged?: string;
+  workers?: string;
+  json?: boolean;
+}
+
+export function defineDemo(program: Command, run: Runner): void {
+  program
+    .command('demo')
+    .description('the whole job on the embedded emulator: seed a fleet, roll out a change, wait for the devices, snapshot, report')
+    .option('--things <n>', 'things to seed and roll out to', '10000')
+    .option('--out <dir>', 'where the snapshot, the report page and the journal go', './shadowfleet-out')
+    .option('--rate <n>', 'account quota of the emulator and the rollout, requests/s per operation (default 4000)')
+    .option('--device-delay-ms <n>', 'how long a simulated device takes to report the new desired state (default 4000)')
+    .option('--silent-share <r>', 'share of simulated devices that never answer, 0..1 (default 0.005)')
+    .option('--wait-converged <duration>', 'how long to wait for the devices (default 20s)')
+    .option('--workers <n>', 'worker threads (default: the core count)')
+    .option('--json', 'one JSON result on stdout')
+    .action(
+      run<DemoFlags>(async (flags, ctx) => {
+        // The snapshot's ListThings client (AWS SDK v3) warns about future Node versions; noise in a demo.
+        process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+        const lib = await import('../../index.js');
+        const { InvalidArgumentError } = lib;
+        const num = (flag: string, text: string | undefined, ok: (n: number) => boolean, expected: string): number | undefined => {
+          if (text === undefined) return undefined;
+          const n = Number(text);
+          if (text.trim() === '' || !Number.isFinite(n) || !ok(n)) throw new InvalidArgumentError(`${flag}: expected ${expected}, got "${text}"`);
+          return n;
+        };
+        const options: DemoOptions = { outDir: flags.out, signal: ctx.signal };
+        options.things = num('--things', flags.things, (n) => Number.isInteger(n) && n > 0 && n <= 1_000_000, 'an integer from 1 to 1,000,000');
+        const rate = num('--rate', flags.rate, (n) => n > 0, 'a positive number');
+        if (rate !== undefined) options.rate = rate;
+        const delay = num('--device-delay-ms', flags.deviceDelayMs, (n) => n >= 0, 'a number of ms >= 0');
+        if (delay !== undefined) options.deviceDelayMs = delay;
+        const silent = num('--silent-share', flags.silentShare, (n) => n >= 0 && n <= 1, 'a share from 0 to 1');
+        if (silent !== undefined) options.silentShare = silent;
+        const workers = num('--workers', flags.workers, (n) => Number.isInteger(n) && n > 0, 'a positive integer');
+        if (workers !== undefined) options.workers = workers;
+        if (flags.waitConverged !== undefined) {
+          const ms = lib.parseDuration(flags.waitConverged);
+          if (ms === undefined) throw new InvalidArgumentError(`--wait-converged: expected a duration like 60s or 2m, got "${flags.waitConverged}"`);
+          options.waitConvergedMs = ms;
+        }
+        const progress = await demoProgress(flags, ctx);
+        options.onProgress = progress.update;
+        let result: DemoResult;
+        try {
+          result = await lib.runDemo(options);
+        } finally {
+          progress.stop();
+        }
+        ctx.out(flags.json ? JSON.stringify(result) : formatDemoResult(result));
+        if (result.interrupted) return EXIT.INTERRUPTED;
+        return result.ok ? EXIT.OK : EXIT.FAILED;
+      }),
+    );
+}
+
+interface Progress {
+  update: (p: DemoProgress) => void;
+  stop: () => void;
+}
+
+const STEP_TITLE: Record<DemoProgress['step'], string> = {
+  emulator: 'emulator',
+  rollout: 'rollout ',
+  converge: 'converge',
+  snapshot: 'snapshot',
+  report: 'report  ',
+};
+
+async function demoProgress(flags: DemoFlags, ctx: CommandContext): Promise<Progress> {
+  if (flags.json) return { update: (p) => ctx.err(JSON.stringify({ type: 'progress', ...p })), stop: () => {} };
+  if (!ctx.stderrIsTTY) {
+    // Not a terminal: messages, and one line per step end or every few seconds.
+    let last = 0;
+    let lastLine = '';
+    return {
+      update: (p) => {
+        const now = Date.now();
+        if (p.message === undefined && p.final !== true && now - last < 3000) return;
+        const text = p.message ?? line(p);
+        if (text === lastLine) return;
+        last = now;
+        lastLine = text;
+        ctx.err(text);
+      },
+      stop: () => {},
+    };
+  }
+  const mod = await import('cli-progress');
+  const cp = ((mod as unknown as { default?: typeof import('cli-progress') }).default ?? mod) as typeof import('cli-progress');
+  let bar: import('cli-progress').SingleBar | undefined;
+  let step = '';
+  const stopBar = (): void => {
+    bar?.stop();
+    bar = undefined;
+  };
+  return {
+    update: (p) => {
+      if (p.message !== undefined) {
+        stopBar();
+        ctx.err(p.message);
+        return;
+      }
+      if (p.step === 'emulator' || p.step === 'report') return;
+      if (bar === undefined || step !== p.step) {
+        stopBar();
+        step = p.step;
+        const unit = 'things';
+        bar = new cp.SingleBar(
+          { format: `${STEP_TITLE[p.step]} [{bar}] {percentage}% | {value}/{total} ${unit} | {speed}/s | {extra}`, stream: process.stderr, hideCursor: true, etaBuffer: 50 },
+          cp.Presets.shades_classic,
+        );
+        bar.start(p.total ?? Math.max(1, p.done), p.done, { speed: '0', extra: '' });
+      }
+      if (p.total !== undefined) bar.setTotal(p.total);
+      else if (p.done > bar.getTotal()) bar.setTotal(p.done);
+      const extra =
+        p.step === 'rollout'
+          ? `rate ${p.rate ?? '-'}/s | ETA ${p.etaSeconds === undefined ? '-' : `${Math.round(p.etaSeconds)}s`} | throttled ${p.throttles ?? 0} | failed ${p.failed ?? 0}`
+          : p.step === 'snapshot'
+            ? `${(p.records ?? 0).toLocaleString('en-US')} shadows`
+            : '';
+      bar.update(p.done, { speed: (p.perSecond ?? 0).toFixed(0), extra });
+      if (p.final) stopBar();
+    },
+    stop: stopBar,
+  };
+}
+
+function line(p: DemoProgress): string {
+  const total = p.total === undefined ? '' : `/${p.total}`;
+  const speed = p.perSecond === undefined ? '' : `, ${p.perSecond.toFixed(0)}/s`;
+  const records = p.records === undefined ? '' : ` (${p.records} shadows)`;
+  return `${p.step}: ${p.done}${total}${records}${speed}${p.throttles ? `, ${p.throttles} throttled` : ''}${p.failed ? `, ${p.failed} failed` : ''}`;
+}
+
+/** The summary printed at the end: what happened and where everything went. */
+export function formatDemoResult(r: DemoResult): string {
+  const s = r.rollout.summary;
+  const c = r.rollout.convergence;
+  const by = Object.entries(s.byOutcome)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${v.toLocaleString('en-US')} ${k}`)
+    .join(', ');
+  const rows: Array<[string, string]> = [
+    ['demo', r.interrupted ? 'interrupted' : r.ok ? 'done' : 'finished with failures'],
+    ['fleet', `${r.things.toLocaleString('en-US')} simulated devices on the emulator (AWS quotas)`],
+    ['change', JSON.stringify(r.desired)],
+    ['rollout', `${by} in ${(s.elapsedMs / 1000).toFixed(1)} s (${s.thingsPerSecond.toLocaleString('en-US')} things/s)`],
+    ['requests', `${s.requests.toLocaleString('en-US')}, ${s.throttles} throttled, ${s.retries} conflict re-reads`],
+    ['bytes sent', `${(s.bytesSent / 1024).toFixed(0)} KiB (${(s.sentShare * 100).toFixed(1)}% of whole documents)`],
+  ];
+  if (c !== undefined) rows.push(['converged', `${c.converged.toLocaleString('en-US')} of ${c.checked.toLocaleString('en-US')} (${(c.share * 100).toFixed(1)}%) after ${(c.waitedMs / 1000).toFixed(1)} s${c.notConvergedCount > 0 ? `; ${c.notConvergedCount} ${r.interrupted ? 'not yet converged when interrupted' : 'offline devices did not answer'}, e.g. ${c.notConverged.slice(0, 3).join(', ')}` : ''}`]);
+  if (r.snapshot !== undefined) rows.push(['snapshot', `${r.snapshot.dir} (${r.snapshot.records.toLocaleString('en-US')} shadows of ${r.snapshot.things.toLocaleString('en-US')} things, gzip JSON lines + manifest)`]);
+  rows.push(['report page', r.reportPage]);
+  rows.push(['outcomes', r.outcomesFile]);
+  rows.push(['journal', r.journal]);
+  rows.push(['took', `${(r.durationMs / 1000).toFixed(1)} s (${r.steps.map((st) => `${st.step} ${(st.ms / 1000).toFixed(1)} s`).join(', ')})`]);
+  const w = Math.max(...rows.map(([k]) => k.length));
+  return [...rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`), '', `Open ${r.reportPage} in a browser to see the charts.`].join('\n');
+}

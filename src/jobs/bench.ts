@@ -1,0 +1,559 @@
+/**
+ * `runBench`: drives a known load (a mix of get, update, delete, list and publish over things
+ * under one name prefix) through the engine (coordinator, rate gates, worker threads, the
+ * shadowfleet client) against an endpoint, or against the emulator started in its own child
+ * process, and reports throughput over time, latency percentiles from an HDR histogram, errors
+ * by AWS name, throttles, bytes, billed 1 KB operations and an estimated cost.
+ *
+ * Against a real account it touches only `<prefix>0 .. <prefix>N-1` (and publishes only to
+ * `shadowfleet-bench/<thing>`); `cleanup` deletes those shadows afterwards.
+ */
+import { availableParallelism } from 'node:os';
+import { InvalidArgumentError } from '../errors.js';
+import { Coordinator, type RateGateOptions } from '../engine/index.js';
+import type { ItemResult, TargetItem, WorkerClientConfig } from '../engine/task-types.js';
+import type { OperationName } from '../client/index.js';
+import { LatencyHistogram, type LatencyReport, type LatencySummary } from '../report/latency-histogram.js';
+import { writeReportPage } from '../report/write-report-page.js';
+import type { TimelinePoint } from '../report/report-model.js';
+import { BENCH_OPERATIONS, type BenchOperation, type BenchPricing, type BenchScenario } from './bench-scenario.js';
+import { startEmulatorProcess, type EmulatorProcess, type EmulatorProcessOptions } from './bench-emulator-process.js';
+import { benchReportModel } from './bench-report.js';
+
+export * from './bench-scenario.js';
+export { startEmulatorProcess, cliCommand, type EmulatorProcess, type EmulatorProcessOptions } from './bench-emulator-process.js';
+export { benchReportModel, benchSummaryRows, describeMix } from './bench-report.js';
+// The report pages are public through the jobs that write them.
+export * from '../report/index.js';
+
+export interface BenchOptions extends Omit<BenchScenario, 'rate'> {
+  /** Data plane endpoint. Absent: the emulator is started in a child process for the run. */
+  endpoint?: string;
+  region?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Target rate, operations per second over all operations (split by the mix); 'off' = no rate gate at all. Absent: the account quota defaults (4,000/s per operation). */
+  rate?: number | 'off';
+  /** Per-thing gates of the engine (defaults 20/s and 10 in flight, as AWS). */
+  thingRps?: number | 'off';
+  thingInFlight?: number | 'off';
+  /** The child emulator's settings (only without `endpoint`). */
+  emulator?: EmulatorProcessOptions;
+  /** Client attempts per request (429/5xx/network retried). Default 3. */
+  requestAttempts?: number;
+  /** Client connections per worker thread. */
+  connections?: number;
+  /** Time-series bucket, ms. Default 1000. */
+  intervalMs?: number;
+  /** Duration runs: operations are sent but not measured for this long first (connections, JIT, caches). Default 0. */
+  warmupMs?: number;
+  /** Write the report page (HTML) here. */
+  report?: string;
+  signal?: AbortSignal;
+  onProgress?: (p: BenchProgress) => void;
+  progressIntervalMs?: number;
+}
+
+export interface BenchProgress {
+  phase: 'prepare' | 'run' | 'cleanup';
+  elapsedMs: number;
+  /** Operations finished in this phase. */
+  done: number;
+  /** Planned operations of this phase when known (count, prepare, cleanup). */
+  total?: number;
+  /** Recent rate, ops/s. */
+  opsPerSecond: number;
+  errors: number;
+  throttles: number;
+}
+
+export interface ResolvedBenchOptions {
+  operations: Record<BenchOperation, number>;
+  things: number;
+  prefix: string;
+  shadowName: string | undefined;
+  documentBytes: number[];
+  rate: number | 'off' | undefined;
+  concurrency: number;
+  durationMs: number | undefined;
+  count: number | undefined;
+  workers: number;
+  prepare: boolean;
+  cleanup: boolean;
+  pricing: Required<BenchPricing>;
+  intervalMs: number;
+  warmupMs: number;
+}
+
+export const DEFAULT_BENCH_OPTIONS = Object.freeze({
+  operations: Object.freeze({ get: 50, update: 50, delete: 0, list: 0, publish: 0 }),
+  things: 1000,
+  prefix: 'shadowfleet-bench-',
+  documentBytes: Object.freeze([512]),
+  concurrency: 64,
+  durationMs: 10_000,
+  prepare: true,
+  cleanup: false,
+  pricing: Object.freeze({ perMillion: 1.25, meterBytes: 1024, publishPerMillion: 1.0, publishMeterBytes: 5120 }),
+  intervalMs: 1000,
+  region: 'us-east-1',
+  topicPrefix: 'shadowfleet-bench/',
+});
+
+/** Per-operation figures of a run. */
+export interface BenchOperationResult {
+  count: number;
+  ok: number;
+  failed: number;
+  opsPerSecond: number;
+  latency: LatencySummary;
+  bytesSent: number;
+  bytesReceived: number;
+}
+
+export interface BenchResult {
+  endpoint: string;
+  /** True when the run used the emulator in a child process. */
+  emulator: boolean;
+  options: ResolvedBenchOptions;
+  startedAt: string;
+  endedAt: string;
+  /** Wall time of the measured phase, ms. */
+  durationMs: number;
+  interrupted: boolean;
+  /** Operations finished in the measured phase (ok or not). */
+  operations: number;
+  ok: number;
+  /** Operations that ended in an error other than throttling or not-found. */
+  failed: number;
+  opsPerSecond: number;
+  latency: LatencyReport;
+  byOperation: Partial<Record<BenchOperation, BenchOperationResult>>;
+  byOutcome: Record<string, number>;
+  /** Errors by AWS error name (or error class when the service did not answer). */
+  errors: Record<string, number>;
+  /** HTTP requests sent, client retries included. */
+  requests: number;
+  /** 429 ThrottlingException answers seen (retried or not). */
+  throttles: number;
+  bytesSent: number;
+  bytesReceived: number;
+  /** Billed shadow operations (metered per started `meterBytes`). */
+  billedOperations: number;
+  /** Billed messages (Publish, metered per started `publishMeterBytes`). */
+  billedMessages: number;
+  estimatedCostUsd: number;
+  timeline: Array<TimelinePoint & { byOperation: Partial<Record<BenchOperation, number>> }>;
+  /** Operations sent during the warm-up (not measured). */
+  warmup?: { operations: number; durationMs: number };
+  prepare?: { operations: number; failed: number; durationMs: number };
+  cleanup?: { deleted: number; notFound: number; failed: number; durationMs: number };
+  /** The emulator's own counters at the end (emulator runs only). */
+  emulatorStats?: unknown;
+  /** Absolute path of the report page, when written. */
+  report?: string;
+}
+
+const OP_NAMES: Record<BenchOperation, OperationName> = {
+  get: 'GetThingShadow',
+  update: 'UpdateThingShadow',
+  delete: 'DeleteThingShadow',
+  list: 'ListNamedShadowsForThing',
+  publish: 'Publish',
+};
+
+function positiveInt(name: string, v: number | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (!Number.isInteger(v) || v <= 0) throw new InvalidArgumentError(`${name} must be a positive integer, got ${String(v)}`);
+  return v;
+}
+
+function nonNegative(name: string, v: number | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new InvalidArgumentError(`${name} must be a number >= 0, got ${String(v)}`);
+  return v;
+}
+
+/** Validates options once and fills in the defaults. */
+export function resolveBenchOptions(o: BenchOptions): ResolvedBenchOptions {
+  const d = DEFAULT_BENCH_OPTIONS;
+  const operations = { ...d.operations } as Record<BenchOperation, number>;
+  if (o.operations !== undefined) {
+    for (const op of BENCH_OPERATIONS) operations[op] = 0;
+    for (const [k, w] of Object.entries(o.operations)) {
+      if (!BENCH_OPERATIONS.includes(k as BenchOperation)) throw new InvalidArgumentError(`operations.${k}: unknown operation (expected ${BENCH_OPERATIONS.join(', ')})`);
+      if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) throw new InvalidArgumentError(`operations.${k}: expected a weight >= 0, got ${String(w)}`);
+      operations[k as BenchOperation] = w;
+    }
+  }
+  if (!Object.values(operations).some((w) => w > 0)) throw new InvalidArgumentError('operations: expected at least one operation with a weight above 0');
+  const prefix = o.prefix ?? d.prefix;
+  if (!/^[a-zA-Z0-9:_-]{1,100}$/.test(prefix)) throw new InvalidArgumentError(`prefix: expected 1-100 characters of a-z A-Z 0-9 : _ -, got "${prefix}"`);
+  const documentBytes = o.documentBytes ?? [...d.documentBytes];
+  if (documentBytes.length === 0 || documentBytes.some((b) => !Number.isInteger(b) || b < 64 || b > 8000)) {
+    throw new InvalidArgumentError(`documentBytes: expected sizes in bytes from 64 to 8000, got ${JSON.stringify(documentBytes)}`);
+  }
+  if (o.rate !== undefined && o.rate !== 'off' && !(typeof o.rate === 'number' && o.rate > 0 && Number.isFinite(o.rate))) {
+    throw new InvalidArgumentError(`rate must be a positive number of operations per second or 'off', got ${String(o.rate)}`);
+  }
+  if (o.durationMs !== undefined && !(o.durationMs > 0)) throw new InvalidArgumentError(`duration must be positive, got ${String(o.durationMs)} ms`);
+  const count = o.count === undefined ? undefined : positiveInt('count', o.count, 1);
+  const pricing = { ...d.pricing, ...(o.pricing ?? {}) };
+  for (const [k, v] of Object.entries(pricing)) {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new InvalidArgumentError(`pricing.${k}: expected a number >= 0, got ${String(v)}`);
+  }
+  if (!(pricing.meterBytes > 0) || !(pricing.publishMeterBytes > 0)) throw new InvalidArgumentError('pricing: meterBytes and publishMeterBytes must be above 0');
+  return {
+    operations,
+    things: positiveInt('things', o.things, d.things),
+    prefix,
+    shadowName: o.shadowName,
+    documentBytes,
+    rate: o.rate,
+    concurrency: positiveInt('concurrency', o.concurrency, d.concurrency),
+    // A count without a duration runs until the count is done.
+    durationMs: o.durationMs ?? (count === undefined ? d.durationMs : undefined),
+    count,
+    workers: positiveInt('workers', o.workers, availableParallelism()),
+    prepare: o.prepare ?? d.prepare,
+    cleanup: o.cleanup ?? d.cleanup,
+    pricing,
+    intervalMs: positiveInt('intervalMs', o.intervalMs, d.intervalMs),
+    warmupMs: nonNegative('warmupMs', o.warmupMs, 0),
+  };
+}
+
+/** A cycle of operations that follows the weights exactly (smooth weighted round robin). */
+export function operationCycle(weights: Record<BenchOperation, number>, length = 100): BenchOperation[] {
+  const ops = BENCH_OPERATIONS.filter((op) => weights[op] > 0);
+  const total = ops.reduce((s, op) => s + weights[op], 0);
+  const current = new Map(ops.map((op) => [op, 0]));
+  const out: BenchOperation[] = [];
+  for (let i = 0; i < length; i++) {
+    let best = ops[0]!;
+    for (const op of ops) {
+      current.set(op, current.get(op)! + weights[op]);
+      if (current.get(op)! > current.get(best)!) best = op;
+    }
+    current.set(best, current.get(best)! - total);
+    out.push(best);
+  }
+  return out;
+}
+
+class Accumulator {
+  readonly latency = new LatencyHistogram();
+  readonly perOp = new Map<BenchOperation, { count: number; ok: number; failed: number; h: LatencyHistogram; bytesSent: number; bytesReceived: number }>();
+  readonly byOutcome: Record<string, number> = {};
+  readonly errors: Record<string, number> = {};
+  readonly buckets: Array<{ ops: number; throttles: number; errors: number; byOperation: Partial<Record<BenchOperation, number>> }> = [];
+  operations = 0;
+  ok = 0;
+  failed = 0;
+  requests = 0;
+  throttles = 0;
+  bytesSent = 0;
+  bytesReceived = 0;
+  billedOperations = 0;
+  billedMessages = 0;
+  t0 = 0;
+
+  constructor(readonly pricing: Required<BenchPricing>, readonly intervalMs: number) {}
+
+  add(r: ItemResult, now: number): void {
+    const detail = (r.detail ?? {}) as { op?: BenchOperation; bytesReceived?: number };
+    const op = detail.op ?? 'get';
+    const received = detail.bytesReceived ?? 0;
+    this.operations += 1;
+    this.requests += r.requests;
+    this.throttles += r.throttles;
+    this.bytesSent += r.bytesSent;
+    this.bytesReceived += received;
+    this.byOutcome[r.outcome] = (this.byOutcome[r.outcome] ?? 0) + 1;
+    let s = this.perOp.get(op);
+    if (s === undefined) {
+      s = { count: 0, ok: 0, failed: 0, h: new LatencyHistogram(), bytesSent: 0, bytesReceived: 0 };
+      this.perOp.set(op, s);
+    }
+    s.count += 1;
+    s.bytesSent += r.bytesSent;
+    s.bytesReceived += received;
+    const isError = r.error !== undefined;
+    if (isError) {
+      const name = r.error!.awsErrorType ?? r.error!.name;
+      this.errors[name] = (this.errors[name] ?? 0) + 1;
+    }
+    if (r.outcome === 'ok') {
+      this.ok += 1;
+      s.ok += 1;
+      if (op === 'publish') this.billedMessages += Math.max(1, Math.ceil(r.bytesSent / this.pricing.publishMeterBytes));
+      else this.billedOperations += Math.max(1, Math.ceil(Math.max(r.bytesSent, received) / this.pricing.meterBytes));
+    } else if (r.outcome === 'failed') {
+      this.failed += 1;
+      s.failed += 1;
+    }
+    this.latency.record(r.latencyMs);
+    s.h.record(r.latencyMs);
+    const index = Math.max(0, Math.floor((now - this.t0) / this.intervalMs));
+    while (this.buckets.length <= index) this.buckets.push({ ops: 0, throttles: 0, errors: 0, byOperation: {} });
+    const b = this.buckets[index]!;
+    b.ops += 1;
+    b.throttles += r.throttles;
+    // Throttles have their own series; errors are the other failures.
+    if (r.outcome === 'failed') b.errors += 1;
+    b.byOperation[op] = (b.byOperation[op] ?? 0) + 1;
+  }
+
+  get estimatedCostUsd(): number {
+    const usd = (this.billedOperations * this.pricing.perMillion + this.billedMessages * this.pricing.publishPerMillion) / 1e6;
+    return Math.round(usd * 1e8) / 1e8;
+  }
+}
+
+/** Runs one load scenario and returns its figures (and writes the report page when asked). */
+export async function runBench(options: BenchOptions = {}): Promise<BenchResult> {
+  const o = resolveBenchOptions(options);
+  const signal = options.signal;
+  let emu: EmulatorProcess | undefined;
+  let endpoint = options.endpoint ?? process.env.SHADOWFLEET_ENDPOINT;
+  if (endpoint === undefined || endpoint === '') {
+    emu = await startEmulatorProcess(options.emulator ?? {});
+    endpoint = emu.url;
+  }
+  try {
+    return await runAgainst(endpoint, emu, o, options, signal);
+  } finally {
+    await emu?.close();
+  }
+}
+
+async function runAgainst(endpoint: string, emu: EmulatorProcess | undefined, o: ResolvedBenchOptions, options: BenchOptions, signal: AbortSignal | undefined): Promise<BenchResult> {
+  const client: WorkerClientConfig = {
+    endpoint,
+    region: options.region ?? process.env.AWS_REGION ?? DEFAULT_BENCH_OPTIONS.region,
+  };
+  if (options.credentials !== undefined) client.credentials = options.credentials;
+  if (options.requestAttempts !== undefined) client.maxAttempts = options.requestAttempts;
+  if (options.connections !== undefined) client.connections = options.connections;
+
+  // Gates: a target rate is split over the operations by the mix; 'off' disables every gate.
+  const rates: RateGateOptions =
+    o.rate === 'off'
+      ? { accountRps: 'off', thingRps: 'off', thingInFlight: 'off' }
+      : { thingRps: options.thingRps ?? 20, thingInFlight: options.thingInFlight ?? 10 };
+  if (typeof o.rate === 'number') {
+    const total = BENCH_OPERATIONS.reduce((s, op) => s + o.operations[op], 0);
+    const perOp: Partial<Record<OperationName, number | 'off'>> = {};
+    for (const op of BENCH_OPERATIONS) if (o.operations[op] > 0) perOp[OP_NAMES[op]] = Math.max(1, (o.rate * o.operations[op]) / total);
+    rates.operations = perOp;
+  }
+  // Batches run all their operations at once; enough batches at once over the threads to hold
+  // `concurrency` operations in flight. The signal is not given to the coordinator: the sources
+  // stop reading on abort and in-flight batches drain, so a cleanup can still run afterwards.
+  const batchesInFlight = Math.max(1, Math.min(o.concurrency, o.workers * 4));
+  const batchSize = Math.max(1, Math.ceil(o.concurrency / batchesInFlight));
+  const coordinator = new Coordinator({
+    workers: o.workers,
+    batchSize,
+    maxBatchesInFlight: batchesInFlight,
+    tasksPerWorker: Math.ceil(batchesInFlight / o.workers),
+    client,
+    rates,
+  });
+  const aborted = (): boolean => signal?.aborted === true;
+
+  const config = { documentBytes: o.documentBytes, topicPrefix: DEFAULT_BENCH_OPTIONS.topicPrefix, ...(o.shadowName === undefined ? {} : { shadowName: o.shadowName }) };
+  const thingName = (i: number): string => `${o.prefix}${i}`;
+  const progressEvery = options.progressIntervalMs ?? 1000;
+  const emit = (phase: BenchProgress['phase'], started: number, done: number, total: number | undefined, recent: RecentRate, errors: number, throttles: number, final = false): void => {
+    if (options.onProgress === undefined) return;
+    const now = Date.now();
+    // The last event of a phase gives the phase's mean rate; the others the last few seconds'.
+    const rate = final ? (done / Math.max(1, now - started)) * 1000 : recent.push(now, done);
+    const p: BenchProgress = { phase, elapsedMs: Math.max(0, now - started), done, opsPerSecond: Math.round(rate * 10) / 10, errors, throttles };
+    if (total !== undefined) p.total = total;
+    options.onProgress(p);
+  };
+
+  /** Runs one op over every thing once (prepare and cleanup), unmeasured. */
+  const sweep = async (phase: 'prepare' | 'cleanup', op: BenchOperation): Promise<{ byOutcome: Record<string, number>; done: number; durationMs: number }> => {
+    const started = Date.now();
+    const byOutcome: Record<string, number> = {};
+    let done = 0;
+    let errors = 0;
+    let throttles = 0;
+    const recent = new RecentRate();
+    const timer = setInterval(() => emit(phase, started, done, o.things, recent, errors, throttles), progressEvery);
+    timer.unref();
+    try {
+      await coordinator.run('bench', config, (async function* (): AsyncGenerator<TargetItem> {
+        for (let i = 0; i < o.things; i++) {
+          // Cleanup finishes even after an interrupt: it is what leaves the account clean.
+          if (phase === 'prepare' && aborted()) return;
+          yield { thingName: thingName(i), data: { op, seq: String(i) } };
+        }
+      })(), (r) => {
+        done += 1;
+        throttles += r.throttles;
+        if (r.outcome !== 'ok') errors += 1;
+        byOutcome[r.outcome] = (byOutcome[r.outcome] ?? 0) + 1;
+      });
+    } finally {
+      clearInterval(timer);
+    }
+    emit(phase, started, done, o.things, recent, errors, throttles, true);
+    return { byOutcome, done, durationMs: Date.now() - started };
+  };
+
+  let prepare: BenchResult['prepare'];
+  let cleanup: BenchResult['cleanup'];
+  const acc = new Accumulator(o.pricing, o.intervalMs);
+  const startedAt = new Date();
+  let runStart = 0;
+  let runEnd = 0;
+  let warmedUp = 0;
+  try {
+    const needsData = o.operations.get > 0 || o.operations.list > 0 || o.operations.delete > 0;
+    if (o.prepare && needsData && !aborted()) {
+      const p = await sweep('prepare', 'update');
+      prepare = { operations: p.done, failed: p.done - (p.byOutcome.ok ?? 0), durationMs: p.durationMs };
+    }
+
+    // The measured phase: an endless (or counted) stream of operations, round robin over the things.
+    const cycle = operationCycle(o.operations);
+    const sizes = o.documentBytes;
+    const sizeTurn = { update: 0, publish: 0 };
+    let deadline = Number.POSITIVE_INFINITY;
+    const warmup = o.durationMs === undefined ? 0 : o.warmupMs;
+    let measuring = warmup === 0;
+    const source = (async function* (): AsyncGenerator<TargetItem> {
+      runStart = Date.now() + warmup;
+      acc.t0 = runStart;
+      if (o.durationMs !== undefined) deadline = runStart + o.durationMs;
+      for (let seq = 0; ; seq++) {
+        if (o.count !== undefined && seq >= o.count) return;
+        if (Date.now() >= deadline || aborted()) return;
+        const op = cycle[seq % cycle.length]!;
+        const data: Record<string, string> = { op, seq: String(seq) };
+        // Document sizes in turn per operation (not by seq, which the mix cycle correlates with).
+        if (op === 'update' || op === 'publish') data.size = String(sizes[sizeTurn[op]++ % sizes.length]);
+        yield { thingName: thingName(seq % o.things), data };
+      }
+    })();
+    const recent = new RecentRate();
+    const timer = setInterval(() => emit('run', runStart || Date.now(), acc.operations, o.count, recent, acc.failed, acc.throttles), progressEvery);
+    timer.unref();
+    try {
+      await coordinator.run('bench', config, source, (r) => {
+        const now = Date.now();
+        if (!measuring) {
+          if (now < runStart) {
+            warmedUp += 1;
+            return;
+          }
+          measuring = true;
+        }
+        acc.add(r, now);
+      });
+    } finally {
+      clearInterval(timer);
+      runEnd = Date.now();
+    }
+    emit('run', runStart, acc.operations, o.count, recent, acc.failed, acc.throttles, true);
+
+    if (o.cleanup) {
+      const c = await sweep('cleanup', 'delete');
+      cleanup = { deleted: c.byOutcome.ok ?? 0, notFound: c.byOutcome['not-found'] ?? 0, failed: c.done - (c.byOutcome.ok ?? 0) - (c.byOutcome['not-found'] ?? 0), durationMs: c.durationMs };
+    }
+  } finally {
+    await coordinator.close();
+  }
+
+  const durationMs = Math.max(1, runEnd - runStart);
+  const byOperation: BenchResult['byOperation'] = {};
+  for (const op of BENCH_OPERATIONS) {
+    const s = acc.perOp.get(op);
+    if (s === undefined) continue;
+    byOperation[op] = {
+      count: s.count,
+      ok: s.ok,
+      failed: s.failed,
+      opsPerSecond: round1((s.count / durationMs) * 1000),
+      latency: s.h.summary(),
+      bytesSent: s.bytesSent,
+      bytesReceived: s.bytesReceived,
+    };
+  }
+  const secs = o.intervalMs / 1000;
+  // The last bucket is usually partial (the drain after the deadline): scale it by the time it
+  // covered, and fold a sliver of less than half an interval into the bucket before it.
+  const buckets = acc.buckets.map((b) => ({ ...b, covered: secs }));
+  if (buckets.length > 0) {
+    const last = buckets[buckets.length - 1]!;
+    last.covered = Math.max(0.001, Math.min(secs, (runEnd - runStart) / 1000 - (buckets.length - 1) * secs));
+    if (buckets.length > 1 && last.covered < secs / 2) {
+      buckets.pop();
+      const prev = buckets[buckets.length - 1]!;
+      prev.ops += last.ops;
+      prev.throttles += last.throttles;
+      prev.errors += last.errors;
+      for (const [k, v] of Object.entries(last.byOperation) as Array<[BenchOperation, number]>) prev.byOperation[k] = (prev.byOperation[k] ?? 0) + v;
+      prev.covered += last.covered;
+    }
+  }
+  let elapsed = 0;
+  const timeline = buckets.map((b) => {
+    const covered = b.covered;
+    elapsed += covered;
+    return {
+      t: round1(elapsed),
+      rate: round1(b.ops / covered),
+      throttles: round1(b.throttles / covered),
+      errors: round1(b.errors / covered),
+      byOperation: Object.fromEntries(Object.entries(b.byOperation).map(([k, v]) => [k, round1(v / covered)])),
+    };
+  });
+  const result: BenchResult = {
+    endpoint,
+    emulator: emu !== undefined,
+    options: o,
+    startedAt: startedAt.toISOString(),
+    endedAt: new Date().toISOString(),
+    durationMs,
+    interrupted: signal?.aborted === true,
+    operations: acc.operations,
+    ok: acc.ok,
+    failed: acc.failed,
+    opsPerSecond: round1((acc.operations / durationMs) * 1000),
+    latency: acc.latency.report(),
+    byOperation,
+    byOutcome: acc.byOutcome,
+    errors: acc.errors,
+    requests: acc.requests,
+    throttles: acc.throttles,
+    bytesSent: acc.bytesSent,
+    bytesReceived: acc.bytesReceived,
+    billedOperations: acc.billedOperations,
+    billedMessages: acc.billedMessages,
+    estimatedCostUsd: acc.estimatedCostUsd,
+    timeline,
+  };
+  if (warmedUp > 0) result.warmup = { operations: warmedUp, durationMs: o.warmupMs };
+  if (prepare !== undefined) result.prepare = prepare;
+  if (cleanup !== undefined) result.cleanup = cleanup;
+  if (emu !== undefined) result.emulatorStats = await emu.stats().catch(() => undefined);
+  if (options.report !== undefined) result.report = await writeReportPage(options.report, benchReportModel(result));
+  return result;
+}
+
+const round1 = (v: number): number => Math.round(v * 10) / 10;
+
+/** Rate over the last few seconds of progress samples. */
+class RecentRate {
+  #samples: Array<[number, number]> = [];
+  push(now: number, done: number): number {
+    this.#samples.push([now, done]);
+    while (this.#samples.length > 2 && now - this.#samples[0]![0] > 5000) this.#samples.shift();
+    const [t0, d0] = this.#samples[0]!;
+    return now > t0 ? ((done - d0) / (now - t0)) * 1000 : 0;
+  }
+}

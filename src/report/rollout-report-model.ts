@@ -1,0 +1,96 @@
+/**
+ * The report page model of a rollout: things per second with the configured rate (ramps show as
+ * steps) and throttles over time, latency percentiles, outcomes and errors, and convergence.
+ */
+import type { RolloutResult } from '../jobs/rollout.js';
+import type { LatencyReport } from './latency-histogram.js';
+import type { ReportModel, ReportRow } from './report-model.js';
+
+function bytes(n: number): string {
+  if (n >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${n} B`;
+}
+
+export interface RolloutReportModelOptions {
+  title?: string;
+  subtitle?: string;
+  /** Extra rows appended to the summary (e.g. where the demo put its files). */
+  extraRows?: ReportRow[];
+  notes?: string[];
+  /** The per-thing latency distribution (e.g. from `latencyFromOutcomeFile` on the rollout's outcome file); else only the percentiles are shown. */
+  latency?: LatencyReport;
+}
+
+export function rolloutReportModel(r: RolloutResult, options: RolloutReportModelOptions = {}): ReportModel {
+  const s = r.summary;
+  const status = r.interrupted ? 'interrupted' : r.aborted !== undefined ? `aborted: ${r.aborted.reason}` : s.failed > 0 ? 'finished with failures' : 'done';
+  const summary: ReportRow[] = [
+    { label: r.dryRun ? 'plan' : 'rollout', value: status },
+    { label: 'things', value: s.things, note: s.resumed > 0 ? `${s.resumed} from an earlier run` : '' },
+    { label: 'write phase', value: Math.round(s.elapsedMs) / 1000, note: 's' },
+    { label: 'things/s', value: s.thingsPerSecond },
+    { label: 'latency p50 / p90 / p99 / max', value: `${s.latencyMs.p50} / ${s.latencyMs.p90} / ${s.latencyMs.p99} / ${s.latencyMs.max}`, note: 'ms per thing' },
+    { label: 'requests', value: s.requests, note: `${s.retries} conflict re-reads` },
+    { label: 'throttles', value: s.throttles, note: s.requests > 0 ? `${(Math.round((s.throttles / s.requests) * 10000) / 100).toString()}% of requests` : '' },
+    { label: 'bytes sent', value: bytes(s.bytesSent), note: s.wholeBytes > 0 ? `${(s.sentShare * 100).toFixed(1)}% of the ${bytes(s.wholeBytes)} whole documents would take` : '' },
+    { label: 'billed operations', value: s.billedOperations },
+  ];
+  if (r.convergence !== undefined) {
+    const c = r.convergence;
+    summary.push({ label: 'converged', value: `${c.converged.toLocaleString('en-US')} of ${c.checked.toLocaleString('en-US')}`, note: `${(c.share * 100).toFixed(1)}% after ${(c.waitedMs / 1000).toFixed(1)} s of checks` });
+  }
+  summary.push(...(options.extraRows ?? []));
+
+  const model: ReportModel = {
+    kind: r.dryRun ? 'plan' : 'rollout',
+    title: options.title ?? (r.dryRun ? 'Rollout plan' : 'Rollout'),
+    subtitle: options.subtitle ?? `${r.startedAt} to ${r.endedAt}`,
+    generatedAt: r.endedAt,
+    summary,
+    timeline: {
+      rateLabel: 'things/s',
+      limitLabel: 'rate limit (requests/s per operation)',
+      points: s.series.map((p) => {
+        const point = { t: p.second + 1, rate: p.done, throttles: p.throttles, errors: p.failed } as { t: number; rate: number; throttles: number; errors: number; limit?: number };
+        // The gate's rate is requests/s per operation; a thing costs one read and at most one write.
+        if (p.rate !== undefined && Number.isFinite(p.rate)) point.limit = p.rate;
+        return point;
+      }),
+    },
+    latency: options.latency ?? {
+      count: s.things - s.resumed,
+      min: 0,
+      mean: s.latencyMs.mean,
+      p50: s.latencyMs.p50,
+      p90: s.latencyMs.p90,
+      p99: s.latencyMs.p99,
+      p999: s.latencyMs.p99,
+      max: s.latencyMs.max,
+      buckets: [],
+      percentiles: [],
+    },
+    outcomes: s.byOutcome,
+    errors: s.byError,
+  };
+  if (r.convergence !== undefined && r.convergence.series.length > 0) {
+    const offset = s.elapsedMs / 1000;
+    model.convergence = {
+      total: r.convergence.checked,
+      // Devices converge during the write phase too, so the curve starts at the first check, not at 0.
+      points: r.convergence.series.map((p) => ({ t: Math.round((offset + p.elapsedMs / 1000) * 10) / 10, converged: p.converged })),
+    };
+  }
+  if (r.plan !== undefined) {
+    const p = r.plan;
+    model.tables = [
+      {
+        title: 'Plan',
+        columns: ['would write', 'unchanged', 'skipped', 'too large', 'invalid', 'failed', 'bytes to send', 'billed operations', 'estimated s'],
+        rows: [[p.wouldWrite, p.unchanged, p.skipped, p.tooLarge, p.invalid, p.failed, p.bytesToSend, p.billedOperations, p.estimatedSeconds]],
+      },
+    ];
+  }
+  if (options.notes !== undefined) model.notes = options.notes;
+  return model;
+}
