@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 export interface WorkerFile {
   /** file: URL of the worker module. */
   filename: string;
-  /** Node flags for the thread (`['--import', 'tsx']` when running from .ts). */
+  /** Node flags for the thread (`--import <tsx>` when running from .ts). */
   execArgv: string[];
 }
 
@@ -19,7 +19,9 @@ const FROM_SOURCE = HERE.endsWith('.ts');
 export function workerFile(name = 'task-worker'): WorkerFile {
   if (FROM_SOURCE) {
     // src/engine/worker-file.ts -> ../../workers/<name>.ts
-    return { filename: new URL(`../../workers/${name}.ts`, HERE).href, execArgv: ['--import', 'tsx'] };
+    // tsx is resolved from this package, not from the current directory, so running from source
+    // works wherever the process was started.
+    return { filename: new URL(`../../workers/${name}.ts`, HERE).href, execArgv: ['--import', import.meta.resolve('tsx')] };
   }
   // dist/src/engine/worker-file.js -> ../../workers/<name>.js (dist/workers)
   return { filename: new URL(`../../workers/${name}.js`, HERE).href, execArgv: [] };

@@ -687,12 +687,15 @@ async function waitConverged(
     series.push({ elapsedMs, converged, pending: pending.length, share: checked > 0 ? converged / checked : 1 });
     onProgress({ done: converged, total: checked });
     if (pending.length === 0 || stopped() || Date.now() + poll >= deadline) break;
+    // Wait one poll interval, or less if interrupted; the listener goes with the wait.
     await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, poll);
-      options.signal?.addEventListener('abort', () => {
+      const done = (): void => {
         clearTimeout(t);
+        options.signal?.removeEventListener('abort', done);
         resolve();
-      }, { once: true });
+      };
+      const t = setTimeout(done, poll);
+      options.signal?.addEventListener('abort', done, { once: true });
     });
     if (stopped()) break;
   }

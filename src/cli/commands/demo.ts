@@ -28,8 +28,6 @@ export function defineDemo(program: Command, run: Runner): void {
     .option('--json', 'one JSON result on stdout')
     .action(
       run<DemoFlags>(async (flags, ctx) => {
-        // The snapshot's ListThings client (AWS SDK v3) warns about future Node versions; noise in a demo.
-        process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
         const lib = await import('../../index.js');
         const { InvalidArgumentError } = lib;
         const num = (flag: string, text: string | undefined, ok: (n: number) => boolean, expected: string): number | undefined => {
