@@ -71,6 +71,18 @@ describe('shadowfleet rollout (command line)', { timeout: 180_000 }, () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it('skips a target name AWS would reject, names its file and line in the summary, and exits 1', async () => {
+    const list = join(dir, 'bad-things.txt');
+    await writeFile(list, 'good-1\nbad name\ngood-2\n');
+    const r = await cli(['rollout', '--endpoint', emu.url, '--things', list, '--set', JSON.stringify(GOAL), '--journal', join(dir, 'bad.journal')]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('finished with failures');
+    expect(r.stdout).toContain('invalid targets    1 skipped');
+    expect(r.stdout).toContain(`${list}:2: bad thing name`);
+    expect(emu.store.get('good-1', undefined)).toBeDefined();
+    expect(emu.store.get('good-2', undefined)).toBeDefined();
+  });
+
   it('prints one JSON result on stdout and JSON progress events on stderr with --json, exiting 0', async () => {
     const list = join(dir, 'json-things.txt');
     await writeFile(list, 'json-1\njson-2\njson-3\n');

@@ -279,11 +279,16 @@ function table(rows: Array<[string, string]>): string {
 /** The human summary printed on stdout. */
 export function formatRolloutResult(r: RolloutResult): string {
   const s = r.summary;
-  const status = r.interrupted ? 'interrupted (partial report written)' : r.aborted !== undefined ? `aborted: ${r.aborted.reason}` : s.failed > 0 ? 'finished with failures' : 'done';
+  const status = r.interrupted ? 'interrupted (partial report written)' : r.aborted !== undefined ? `aborted: ${r.aborted.reason}` : s.failed > 0 || r.invalidTargets > 0 ? 'finished with failures' : 'done';
   const rows: Array<[string, string]> = [];
   rows.push([r.dryRun ? 'plan' : 'rollout', status]);
   rows.push(['things', `${s.things}${s.resumed > 0 ? ` (${s.resumed} from an earlier run)` : ''}`]);
   for (const [k, v] of Object.entries(s.byOutcome).sort((a, b) => b[1] - a[1])) rows.push([`  ${k}`, String(v)]);
+  if (r.invalidTargets > 0) {
+    rows.push(['invalid targets', `${r.invalidTargets} skipped (names AWS would reject)`]);
+    for (const line of r.invalidTargetLines.slice(0, 5)) rows.push(['', line]);
+    if (r.invalidTargets > 5) rows.push(['', `... and ${r.invalidTargets - 5} more`]);
+  }
   for (const [k, v] of Object.entries(s.byError).sort((a, b) => b[1] - a[1])) rows.push([`  error ${k}`, String(v)]);
   rows.push(['things/s', String(s.thingsPerSecond)]);
   rows.push(['latency p50 / p99', `${s.latencyMs.p50} ms / ${s.latencyMs.p99} ms`]);
