@@ -20,7 +20,11 @@ export type CommandAction<O> = (options: O, ctx: CommandContext, args: string[])
 
 /** Maps an error thrown by a command to an exit code, printing one clear line on stderr. */
 export function exitCodeForError(err: unknown, ctx: Pick<CommandContext, 'err' | 'signal'>): number {
-  if (ctx.signal.aborted) return EXIT.INTERRUPTED;
+  if (ctx.signal.aborted) {
+    // Say what the interrupt left behind (e.g. "nothing was written to ..."), then exit 130.
+    if (isShadowError(err)) ctx.err(`shadowfleet: ${err.message}`);
+    return EXIT.INTERRUPTED;
+  }
   if (isShadowError(err)) {
     ctx.err(`shadowfleet: ${err.message}`);
     return err.code === 'SHADOW_ERR_INVALID_ARGUMENT' || err.code === 'SHADOW_ERR_CONFIG' ? EXIT.USAGE : EXIT.FAILED;
