@@ -17,11 +17,9 @@
  * pricing: { perMillion: 1.25, meterBytes: 1024 }
  * ```
  */
-import { readFile } from 'node:fs/promises';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
-import { ConfigError } from '../errors.js';
 import { parseDuration } from './rollout-spec.js';
+import { formatIssues, parseSpecText, readSpecFile, stripUndefined, throwSpecProblems } from './spec-file.js';
 
 export type BenchOperation = 'get' | 'update' | 'delete' | 'list' | 'publish';
 export const BENCH_OPERATIONS: readonly BenchOperation[] = Object.freeze(['get', 'update', 'delete', 'list', 'publish']);
@@ -95,35 +93,10 @@ const scenarioSchema = z.strictObject(
   { error: 'expected a mapping of load settings' },
 );
 
-function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? String(p) : `.${String(p)}`;
-  return out === '' ? '(root)' : out;
-}
-
-function issueLines(issues: readonly z.core.$ZodIssue[]): string[] {
-  const lines: string[] = [];
-  for (const iss of issues) {
-    if (iss.code === 'unrecognized_keys') {
-      for (const key of iss.keys) lines.push(`${formatPath([...iss.path, key])}: unknown field`);
-      continue;
-    }
-    if (iss.code === 'invalid_union' && iss.errors.length > 0) {
-      const branch = iss.errors.find((b) => b.length > 0 && b.every((e) => e.path.length > 0));
-      if (branch !== undefined) {
-        lines.push(...issueLines(branch.map((e) => ({ ...e, path: [...iss.path, ...e.path] }) as z.core.$ZodIssue)));
-        continue;
-      }
-    }
-    lines.push(`${formatPath(iss.path)}: ${iss.message}`);
-  }
-  return lines;
-}
-
 /** Validates a scenario already parsed from YAML/JSON; `file` names the source in messages. Throws ConfigError listing every problem. */
 export function validateBenchScenario(data: unknown, file: string): BenchScenario {
   const result = scenarioSchema.safeParse(data ?? {});
-  const problems = result.success ? [] : issueLines(result.error.issues);
+  const problems = result.success ? [] : formatIssues(result.error.issues);
   let durationMs: number | undefined;
   if (result.success) {
     const d = result.data;
@@ -135,10 +108,10 @@ export function validateBenchScenario(data: unknown, file: string): BenchScenari
       problems.push('operations: expected at least one operation with a weight above 0');
     }
   }
-  if (problems.length > 0) throw new ConfigError(problems.map((p) => `${file}: ${p}`).join('\n'));
+  throwSpecProblems(problems, file);
   const d = result.data!;
   const out: BenchScenario = {};
-  if (d.operations !== undefined) out.operations = strip(d.operations);
+  if (d.operations !== undefined) out.operations = stripUndefined(d.operations);
   if (d.things !== undefined) out.things = d.things;
   if (d.prefix !== undefined) out.prefix = d.prefix;
   if (d.shadow !== undefined && d.shadow !== 'classic') out.shadowName = d.shadow;
@@ -150,39 +123,16 @@ export function validateBenchScenario(data: unknown, file: string): BenchScenari
   if (d.workers !== undefined) out.workers = d.workers;
   if (d.prepare !== undefined) out.prepare = d.prepare;
   if (d.cleanup !== undefined) out.cleanup = d.cleanup;
-  if (d.pricing !== undefined) out.pricing = strip(d.pricing);
+  if (d.pricing !== undefined) out.pricing = stripUndefined(d.pricing);
   return out;
-}
-
-function strip<T extends object>(o: T): T {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
-  return out as T;
 }
 
 /** Parses YAML or JSON text (JSON is YAML) and validates it. */
 export function parseBenchScenario(text: string, file: string): BenchScenario {
-  let data: unknown;
-  try {
-    data = parseYaml(text, { prettyErrors: true, uniqueKeys: true });
-  } catch (err) {
-    if (err instanceof YAMLParseError) {
-      const line = err.linePos?.[0]?.line;
-      const first = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-      throw new ConfigError(`${file}:${line === undefined ? '' : `${line}:`} ${first}`, { cause: err });
-    }
-    throw new ConfigError(`${file}: ${(err as Error).message}`, { cause: err });
-  }
-  return validateBenchScenario(data, file);
+  return validateBenchScenario(parseSpecText(text, file), file);
 }
 
 /** Reads and validates a scenario file. */
 export async function loadBenchScenario(file: string): Promise<BenchScenario> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`${file}: cannot read the load scenario (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
-  }
-  return parseBenchScenario(text, file);
+  return parseBenchScenario(await readSpecFile(file, 'load scenario'), file);
 }

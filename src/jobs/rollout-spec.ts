@@ -19,11 +19,10 @@
  * waitConverged: 5m
  * ```
  */
-import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
-import { ConfigError, InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
+import { formatIssues, parseSpecText, readSpecFile, stripUndefined, throwSpecProblems } from './spec-file.js';
 
 import type { JsonObject } from '../shadow/index.js';
 
@@ -177,44 +176,13 @@ const specSchema = z
     waitConverged: duration().optional(),
   }, { error: 'expected a mapping of rollout settings' });
 
-/** `abort[0].failureType` style paths; `(root)` for the document itself. */
-function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const p of path) {
-    if (typeof p === 'number') out += `[${p}]`;
-    else out += out === '' ? String(p) : `.${String(p)}`;
-  }
-  return out === '' ? '(root)' : out;
-}
-
-function issueLines(issues: readonly z.core.$ZodIssue[]): string[] {
-  const lines: string[] = [];
-  for (const iss of issues) {
-    if (iss.code === 'unrecognized_keys') {
-      for (const key of iss.keys) lines.push(`${formatPath([...iss.path, key])}: unknown field`);
-      continue;
-    }
-    if (iss.code === 'invalid_union' && iss.errors.length > 0) {
-      // an abort criterion written as a single mapping or as a list
-      // (a single mapping or a list): report the issues of the branch whose shape matched
-      const branch = iss.errors.find((b) => b.length > 0 && b.every((e) => e.path.length > 0));
-      if (branch !== undefined) {
-        lines.push(...issueLines(branch.map((e) => ({ ...e, path: [...iss.path, ...e.path] }) as z.core.$ZodIssue)));
-        continue;
-      }
-    }
-    lines.push(`${formatPath(iss.path)}: ${iss.message}`);
-  }
-  return lines;
-}
-
 /**
  * Validates a spec already parsed from YAML/JSON. `file` names the source in messages and
  * anchors a relative `transform` path. Throws ConfigError listing every problem, one per line.
  */
 export function validateRolloutSpec(data: unknown, file: string): RolloutSpec {
   const result = specSchema.safeParse(data ?? {});
-  const problems: string[] = result.success ? [] : issueLines(result.error.issues);
+  const problems: string[] = result.success ? [] : formatIssues(result.error.issues);
   if (result.success) {
     const d = result.data;
     if (d.desired !== undefined && d.transform !== undefined) problems.push('(root): give either desired or transform, not both');
@@ -223,7 +191,7 @@ export function validateRolloutSpec(data: unknown, file: string): RolloutSpec {
       problems.push('ramp.maxRate: expected at most rate.perSecond');
     }
   }
-  if (problems.length > 0) throw new ConfigError(problems.map((p) => `${file}: ${p}`).join('\n'));
+  throwSpecProblems(problems, file);
   const d = result.data!;
   const spec: RolloutSpec = {};
   if (d.shadow !== undefined && d.shadow !== 'classic') spec.shadowName = d.shadow;
@@ -245,37 +213,14 @@ export function validateRolloutSpec(data: unknown, file: string): RolloutSpec {
   return spec;
 }
 
-function stripUndefined<T extends object>(o: T): T {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
-  return out as T;
-}
-
 /** Parses YAML or JSON text (JSON is YAML) and validates it. */
 export function parseRolloutSpec(text: string, file: string): RolloutSpec {
-  let data: unknown;
-  try {
-    data = parseYaml(text, { prettyErrors: true, uniqueKeys: true });
-  } catch (err) {
-    if (err instanceof YAMLParseError) {
-      const line = err.linePos?.[0]?.line;
-      const first = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-      throw new ConfigError(`${file}:${line === undefined ? '' : `${line}:`} ${first}`, { cause: err });
-    }
-    throw new ConfigError(`${file}: ${(err as Error).message}`, { cause: err });
-  }
-  return validateRolloutSpec(data, file);
+  return validateRolloutSpec(parseSpecText(text, file), file);
 }
 
 /** Reads and validates a spec file. */
 export async function loadRolloutSpec(file: string): Promise<RolloutSpec> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`${file}: cannot read the rollout spec (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
-  }
-  return parseRolloutSpec(text, file);
+  return parseRolloutSpec(await readSpecFile(file, 'rollout spec'), file);
 }
 
 /** Parses the `--set` inline desired merge document. */
