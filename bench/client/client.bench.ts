@@ -5,11 +5,9 @@
  *
  *   node --import tsx bench/client/client.bench.ts        (BENCH_SECONDS=5, BENCH_CONCURRENCY=64)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { IotDataClient } from '../../src/client/index.js';
+import { startEmulatorProcess, type EmulatorProcess } from '../../src/jobs/bench-emulator-process.js';
 
 export interface ClientBenchOptions {
   /** Seconds per measured phase. Default $BENCH_SECONDS or 5. */
@@ -43,21 +41,6 @@ export interface ClientBenchResult {
 
 const CREDS = { accessKeyId: 'AKIDBENCH', secretAccessKey: 'bench-secret' };
 const REGION = 'us-east-1';
-
-async function startChild(): Promise<{ url: string; child: ChildProcess }> {
-  const file = fileURLToPath(new URL('./emulator-child.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', file], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const rl = createInterface({ input: child.stdout! });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('emulator child did not start within 30 s')), 30_000);
-    child.once('exit', (code) => reject(new Error(`emulator child exited with ${code}`)));
-    rl.once('line', (line) => {
-      clearTimeout(timer);
-      resolve((JSON.parse(line) as { url: string }).url);
-    });
-  });
-  return { url, child };
-}
 
 async function race(seconds: number, concurrency: number, op: (i: number) => Promise<unknown>): Promise<{ ops: number; errors: number; elapsedMs: number; cpuUs: number }> {
   let ops = 0;
@@ -93,9 +76,9 @@ export async function runClientBench(opts: ClientBenchOptions = {}): Promise<Cli
   const concurrency = opts.concurrency ?? Number(process.env.BENCH_CONCURRENCY ?? 64);
   const things = opts.things ?? 256;
   const print = opts.print ?? true;
-  let child: ChildProcess | undefined;
+  let emulator: EmulatorProcess | undefined;
   let url = opts.endpoint;
-  if (url === undefined) ({ url, child } = await startChild());
+  if (url === undefined) ({ url } = emulator = await startEmulatorProcess({ quotas: 'off' }));
   const ours = new IotDataClient({ endpoint: url, region: REGION, credentials: CREDS, connections: concurrency, retry: { maxAttempts: 1 } });
   const { IoTDataPlaneClient, GetThingShadowCommand, UpdateThingShadowCommand } = await import('@aws-sdk/client-iot-data-plane');
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
@@ -146,13 +129,7 @@ export async function runClientBench(opts: ClientBenchOptions = {}): Promise<Cli
     sdk.destroy();
     agent.destroy();
     await ours.close();
-    if (child !== undefined) {
-      child.stdin?.end();
-      const exited = new Promise((r) => child!.once('exit', r));
-      const t = setTimeout(() => child!.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(t);
-    }
+    await emulator?.close();
   }
 }
 

@@ -18,19 +18,17 @@
  *
  *   node --import tsx bench/rollout/rollout.bench.ts [--quick] [--json]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { GetThingShadowCommand, IoTDataPlaneClient, UpdateThingShadowCommand } from '@aws-sdk/client-iot-data-plane';
 import pLimit from 'p-limit';
-import type { EmulatorOptions, EmulatorStats } from '../../src/emulator/index.js';
+import type { EmulatorStats } from '../../src/emulator/index.js';
 import type { JsonObject } from '../../src/shadow/index.js';
+import { startEmulatorProcess, type EmulatorProcess } from '../../src/jobs/bench-emulator-process.js';
 import { runRollout } from '../../src/jobs/rollout.js';
+import { runChild, writeNames } from '../lib/child-process.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const CREDENTIALS = { accessKeyId: 'AKIDBENCHLOCAL', secretAccessKey: 'bench-local-secret' };
@@ -84,44 +82,6 @@ export interface RolloutBenchResult {
     ratio: number;
     goal: 0.1;
     pass: boolean;
-  };
-}
-
-interface EmulatorProcess {
-  url: string;
-  stats(): Promise<EmulatorStats>;
-  close(): Promise<void>;
-}
-
-function node(args: string[]): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
-}
-
-async function startEmulatorProcess(options: EmulatorOptions): Promise<EmulatorProcess> {
-  const child = node([join(HERE, 'emulator-child.ts'), JSON.stringify(options)]);
-  const lines = createInterface({ input: child.stdout! });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('emulator child did not start in 60 s')), 60_000);
-    lines.once('line', (line) => {
-      clearTimeout(timer);
-      const m = /^listening on (\S+)$/.exec(line);
-      if (m) resolve(m[1]!);
-      else reject(new Error(`emulator child said: ${line}`));
-    });
-    child.once('exit', (code) => reject(new Error(`emulator child exited with ${code}`)));
-  });
-  return {
-    url,
-    stats: async () => (await (await fetch(`${url}/_emulator/stats`)).json()) as EmulatorStats,
-    close: async () => {
-      if (child.exitCode !== null) return;
-      const exited = once(child, 'exit');
-      child.stdin!.end();
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(t);
-    },
   };
 }
 
@@ -202,18 +162,19 @@ function round(n: number, digits = 1): number {
 
 /** Samples the emulator's counters once a second while `work` runs; returns the accepted rate per operation in the steady part. */
 async function sampled<T>(emu: EmulatorProcess, work: () => Promise<T>): Promise<{ value: T; achievedRps: number; requests: number; throttled: number }> {
-  const samples: Array<{ t: number; s: EmulatorStats }> = [{ t: performance.now(), s: await emu.stats() }];
+  const stats = async (): Promise<EmulatorStats> => (await emu.stats()) as EmulatorStats;
+  const samples: Array<{ t: number; s: EmulatorStats }> = [{ t: performance.now(), s: await stats() }];
   let done = false;
   const poller = (async () => {
     while (!done) {
       await new Promise((r) => setTimeout(r, 1000));
-      if (!done) samples.push({ t: performance.now(), s: await emu.stats() });
+      if (!done) samples.push({ t: performance.now(), s: await stats() });
     }
   })();
   const value = await work();
   done = true;
   await poller;
-  samples.push({ t: performance.now(), s: await emu.stats() });
+  samples.push({ t: performance.now(), s: await stats() });
   const accepted = (s: EmulatorStats): number => {
     const ops = [s.operations.GetThingShadow, s.operations.UpdateThingShadow];
     return ops.reduce((a, o) => a + o.requests - o.throttled - o.faults, 0) / ops.length;
@@ -264,7 +225,7 @@ export async function runRolloutBench(opts: RolloutBenchOptions = {}): Promise<R
   if (scenarios.has('quota')) {
     const n = quota * seconds;
     log(`quota: emulator account quota ${quota}/s per operation, ${n} things per side`);
-    const emu = await startEmulatorProcess({ quotas: { accountRps: quota }, seedThings: n * 2 });
+    const emu = await startEmulatorProcess({ accountRps: quota, seedThings: n * 2 });
     try {
       const sf = await sampled(emu, () => shadowfleet(emu.url, thingNames(0, n), CHANGE, quota, workers));
       // let the emulator's buckets refill before the baseline starts
@@ -297,18 +258,12 @@ export async function runRolloutBench(opts: RolloutBenchOptions = {}): Promise<R
     const emu = await startEmulatorProcess({ quotas: 'off' });
     try {
       const file = join(dir, 'things.txt');
-      const ws = createWriteStream(file);
-      for (let i = 0; i < memoryThings; i++) {
-        if (!ws.write(`mem-${String(i).padStart(7, '0')}\n`)) await once(ws, 'drain');
-      }
-      ws.end();
-      await once(ws, 'finish');
-      const child = node([join(HERE, 'memory-child.ts'), JSON.stringify({ endpoint: emu.url, things: file, dryRun: true, workers })]);
-      let text = '';
-      child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
-      const [code] = (await once(child, 'exit')) as [number | null];
-      if (code !== 0) throw new Error(`memory child exited with ${code}`);
-      const m = JSON.parse(text.trim().split('\n').pop()!) as { things: number; peakRssBytes: number; elapsedMs: number; thingsPerSecond: number; byOutcome: Record<string, number> };
+      await writeNames(file, memoryThings, (i) => `mem-${String(i).padStart(7, '0')}`);
+      const m = await runChild<{ things: number; peakRssBytes: number; elapsedMs: number; thingsPerSecond: number; byOutcome: Record<string, number> }>(
+        join(HERE, 'memory-child.ts'),
+        { endpoint: emu.url, things: file, dryRun: true, workers },
+        'memory child',
+      );
       const peakRssMb = round(m.peakRssBytes / 1024 / 1024);
       out.memory = { things: m.things, peakRssMb, elapsedMs: m.elapsedMs, thingsPerSecond: m.thingsPerSecond, byOutcome: m.byOutcome, goalMb: 300, pass: peakRssMb < 300 && m.things === memoryThings };
     } finally {

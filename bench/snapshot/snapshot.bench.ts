@@ -13,14 +13,12 @@
  *
  *   node --import tsx bench/snapshot/snapshot.bench.ts [--quick] [--json]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { startEmulatorProcess } from '../../src/jobs/bench-emulator-process.js';
+import { runChild, writeNames } from '../lib/child-process.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 
@@ -57,45 +55,8 @@ export interface SnapshotBenchResult {
 export const DEFAULT_BENCH_THINGS = 43_000;
 const QUICK_THINGS = 2_000;
 
-function node(args: string[], stdin: 'pipe' | 'ignore' = 'ignore'): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', ...args], { stdio: [stdin, 'pipe', 'inherit'], env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
-}
-
-async function startEmulatorProcess(things: number): Promise<{ url: string; close(): Promise<void> }> {
-  const child = node([join(HERE, 'emulator-child.ts'), JSON.stringify({ quotas: 'off', seedThings: things })], 'pipe');
-  const lines = createInterface({ input: child.stdout! });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('emulator child did not start in 120 s')), 120_000);
-    lines.once('line', (line) => {
-      clearTimeout(timer);
-      const m = /^listening on (\S+)$/.exec(line);
-      if (m) resolve(m[1]!);
-      else reject(new Error(`emulator child said: ${line}`));
-    });
-    child.once('exit', (code) => reject(new Error(`emulator child exited with ${code}`)));
-  });
-  return {
-    url,
-    close: async () => {
-      if (child.exitCode !== null) return;
-      const exited = once(child, 'exit');
-      child.stdin!.end();
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(t);
-    },
-  };
-}
-
 async function runSide(side: 'shadowfleet' | 'baseline', url: string, things: string, out: string, workers: number | undefined): Promise<SnapshotSideNumbers> {
-  const child = node([join(HERE, 'side-child.ts'), JSON.stringify({ side, url, things, out, ...(workers ? { workers } : {}) })]);
-  let text = '';
-  child.stdout!.on('data', (c: Buffer) => (text += c.toString()));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  if (code !== 0) throw new Error(`${side} side exited with ${code}`);
-  const last = text.trim().split('\n').pop()!;
-  const r = JSON.parse(last) as SnapshotSideNumbers & { side: string };
+  const r = await runChild<SnapshotSideNumbers & { side: string }>(join(HERE, 'side-child.ts'), { side, url, things, out, ...(workers ? { workers } : {}) }, `${side} side`);
   return { things: r.things, shadows: r.shadows, elapsedMs: r.elapsedMs, shadowsPerSecond: r.shadowsPerSecond, peakRssBytes: r.peakRssBytes, bytes: r.bytes };
 }
 
@@ -107,13 +68,11 @@ export async function runSnapshotBench(opts: SnapshotBenchOptions = {}): Promise
   const workers = opts.workers ?? (process.env.BENCH_WORKERS ? Number(process.env.BENCH_WORKERS) : undefined);
   const dir = await mkdtemp(join(tmpdir(), 'shadowfleet-snapshot-bench-'));
   log(`snapshot bench: seeding ${things.toLocaleString('en-US')} things in the emulator (its own process)`);
-  const emu = await startEmulatorProcess(things);
+  // seeding happens before the child says `listening on`, hence the longer start timeout
+  const emu = await startEmulatorProcess({ quotas: 'off', seedThings: things, startTimeoutMs: 120_000 });
   try {
     const file = join(dir, 'things.txt');
-    const ws = createWriteStream(file);
-    for (let i = 0; i < things; i++) if (!ws.write(`device-${String(i + 1).padStart(6, '0')}\n`)) await once(ws, 'drain');
-    ws.end();
-    await once(ws, 'finish');
+    await writeNames(file, things, (i) => `device-${String(i + 1).padStart(6, '0')}`);
     log('snapshot bench: shadowfleet side');
     const ours = await runSide('shadowfleet', emu.url, file, join(dir, 'ours'), workers);
     log(`  ${ours.shadows} shadows in ${(ours.elapsedMs / 1000).toFixed(1)} s: ${ours.shadowsPerSecond}/s, peak RSS ${(ours.peakRssBytes / 2 ** 20).toFixed(0)} MB`);
