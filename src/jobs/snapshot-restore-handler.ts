@@ -10,15 +10,14 @@
  * exist live but not in the snapshot are not touched (restore writes, it never deletes shadows).
  *
  * Outcomes: written, rebased (written after conflicts), unchanged, would-write (dry run),
- * failed (error recorded), conflict (still conflicting after maxAttempts).
+ * failed (error recorded), conflict (still conflicting after maxAttempts). The read-diff-write
+ * loop is src/engine/guarded-update.ts; this module says how the restore update is computed.
  */
-import { randomBytes } from 'node:crypto';
-import { threadId } from 'node:worker_threads';
-import { ConflictError, NotFoundError, toErrorRecord } from '../errors.js';
 import { forEachConcurrent } from '../engine/for-each-concurrent.js';
+import { guardedUpdate, type GuardedUpdateOptions } from '../engine/guarded-update.js';
 import type { HandlerContext, ItemResult, TargetItem, TaskHandler } from '../engine/task-types.js';
 import { diffToUpdate } from '../shadow/diff.js';
-import type { JsonObject, ShadowDocument, UpdateDocument } from '../shadow/types.js';
+import type { JsonObject, ShadowDocument } from '../shadow/types.js';
 
 export interface RestoreTaskConfig {
   /** Restore `reported` too (default: `desired` only). */
@@ -38,14 +37,6 @@ export interface RestoreTaskConfig {
 /** The `data` of a restore target: the snapshot's state as JSON. */
 export interface RestoreItemData extends Record<string, string> {
   state: string;
-}
-
-const TOKEN_RUN = randomBytes(4).toString('hex');
-let tokenCounter = 0;
-
-function clientToken(prefix: string): string {
-  tokenCounter += 1;
-  return `${prefix.slice(0, 32)}-${TOKEN_RUN}-${threadId}-${tokenCounter}`;
 }
 
 type Section = 'desired' | 'reported';
@@ -84,63 +75,25 @@ export const restoreHandler: TaskHandler<RestoreTaskConfig> = async (items: Targ
   const prefix = cfg.clientTokenPrefix ?? 'sf-restore';
   const results: ItemResult[] = new Array(items.length);
   await forEachConcurrent(items, cfg.concurrency ?? 64, async (item, i) => {
-    const started = performance.now();
-    const ref = item.shadowName === undefined ? { thingName: item.thingName } : { thingName: item.thingName, shadowName: item.shadowName };
-    const r: ItemResult = { thingName: item.thingName, outcome: 'failed', attempts: 0, requests: 0, throttles: 0, latencyMs: 0, bytesSent: 0 };
-    if (item.shadowName !== undefined) r.shadowName = item.shadowName;
-    let conflicts = 0;
-    try {
-      const target = JSON.parse((item.data as RestoreItemData | undefined)?.state ?? '{}') as { desired?: JsonObject; reported?: JsonObject };
-      r.wholeBytes = Buffer.byteLength(JSON.stringify(cfg.reported ? target : { desired: target.desired }));
-      for (;;) {
-        r.attempts += 1;
-        let doc: ShadowDocument | undefined;
-        try {
-          doc = await ctx.client.getThingShadow(ref);
-        } catch (err) {
-          if (!(err instanceof NotFoundError)) throw err;
-        }
+    let target: { desired?: JsonObject; reported?: JsonObject } = {};
+    const opts: GuardedUpdateOptions = {
+      thingName: item.thingName,
+      maxAttempts,
+      clientTokenPrefix: prefix,
+      dryRun: cfg.dryRun,
+      includeUpdate: cfg.includeUpdate === true,
+      onExhausted: 'conflict',
+      prepare: (r) => {
+        target = JSON.parse((item.data as RestoreItemData | undefined)?.state ?? '{}') as { desired?: JsonObject; reported?: JsonObject };
+        r.wholeBytes = Buffer.byteLength(JSON.stringify(cfg.reported ? target : { desired: target.desired }));
+      },
+      plan: (doc) => {
         const update = restoreUpdate(doc, target, sections);
-        if (update === undefined) {
-          r.outcome = conflicts > 0 ? 'rebased' : 'unchanged';
-          break;
-        }
-        const payload: UpdateDocument = { state: update, clientToken: clientToken(prefix) };
-        // A missing shadow has no version to guard with (see the rollout handler).
-        if (doc !== undefined) payload.version = doc.version;
-        const body = JSON.stringify(payload);
-        if (cfg.includeUpdate === true) r.detail = { update };
-        if (cfg.dryRun) {
-          r.outcome = 'would-write';
-          r.bytesSent = Buffer.byteLength(body);
-          break;
-        }
-        try {
-          r.bytesSent += Buffer.byteLength(body);
-          await ctx.client.updateThingShadowRaw({ ...ref, payload: body });
-          r.outcome = conflicts > 0 ? 'rebased' : 'written';
-          break;
-        } catch (err) {
-          if (err instanceof ConflictError) {
-            conflicts += 1;
-            if (r.attempts < maxAttempts) continue;
-            r.outcome = 'conflict';
-            r.error = toErrorRecord(err);
-            break;
-          }
-          throw err;
-        }
-      }
-    } catch (err) {
-      r.outcome = 'failed';
-      r.error = toErrorRecord(err);
-    }
-    const usage = ctx.gate.takeUsage(ref);
-    r.requests = usage.requests;
-    r.throttles = usage.throttles;
-    r.latencyMs = performance.now() - started;
-    if (conflicts > 0) r.detail = { ...(r.detail as object | undefined), conflicts };
-    results[i] = r;
+        return update === undefined ? undefined : { state: update, update };
+      },
+    };
+    if (item.shadowName !== undefined) opts.shadowName = item.shadowName;
+    results[i] = await guardedUpdate(ctx, opts);
   });
   return results;
 };

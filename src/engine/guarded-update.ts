@@ -1,0 +1,136 @@
+/**
+ * The version-guarded write every writing handler shares (rollout, restore): read the shadow,
+ * let the caller compute the update from what was read, write it guarded by the version just
+ * read, and on a 409 (the device wrote meanwhile) read again and recompute, up to
+ * `maxAttempts`. A device's concurrent write is kept: the next computation starts from it.
+ *
+ * The caller decides only how the update is computed (`plan`); the loop, the outcomes
+ * (written, rebased, unchanged, would-write, failed) and the per-item accounting live here.
+ */
+import { randomBytes } from 'node:crypto';
+import { threadId } from 'node:worker_threads';
+import { ConflictError, NotFoundError, toErrorRecord, type ErrorRecord } from '../errors.js';
+import type { ShadowDocument, UpdateDocument } from '../shadow/types.js';
+import type { HandlerContext, ItemResult } from './task-types.js';
+
+/** Stop without writing: the item ends with this outcome (e.g. skipped, invalid, too-large). */
+export interface GuardedStop {
+  outcome: string;
+  error?: ErrorRecord;
+}
+
+/** A write to make: the update document's `state`, and what `detail.update` shows. */
+export interface GuardedWrite {
+  state: UpdateDocument['state'];
+  update: unknown;
+  /** Checks the serialized update document before it is sent; a stop ends the item. */
+  check?: (body: string) => GuardedStop | undefined;
+}
+
+export interface GuardedUpdateOptions {
+  thingName: string;
+  /** Absent: the classic shadow. */
+  shadowName?: string;
+  /** Read-compute-write attempts on 409. */
+  maxAttempts: number;
+  clientTokenPrefix: string;
+  /** Read and compute only; outcome would-write, bytesSent the document that would be sent. */
+  dryRun: boolean;
+  /** Put the update in `detail.update`. */
+  includeUpdate: boolean;
+  /**
+   * Still conflicting after `maxAttempts`: `'conflict'` ends the item with outcome `conflict`
+   * (the last conflict counted), `'failed'` with outcome `failed`.
+   */
+  onExhausted: 'conflict' | 'failed';
+  /** Runs once before the first read (a throw fails the item with no attempt made). */
+  prepare?: (result: ItemResult) => void;
+  /**
+   * Computes the update from the document just read (undefined when the shadow does not exist).
+   * Returns a write, a stop, or undefined when there is nothing to change. A throw fails the item.
+   */
+  plan: (doc: ShadowDocument | undefined, result: ItemResult) => Promise<GuardedWrite | GuardedStop | undefined> | GuardedWrite | GuardedStop | undefined;
+}
+
+const TOKEN_RUN = randomBytes(4).toString('hex');
+let tokenCounter = 0;
+
+/** A clientToken unique per run, thread and write: `<prefix>-<run>-<thread>-<n>`. */
+export function clientToken(prefix: string): string {
+  tokenCounter += 1;
+  return `${prefix.slice(0, 32)}-${TOKEN_RUN}-${threadId}-${tokenCounter}`;
+}
+
+/** Runs the guarded read-compute-write loop for one shadow and returns its result record. */
+export async function guardedUpdate(ctx: HandlerContext<unknown>, o: GuardedUpdateOptions): Promise<ItemResult> {
+  const started = performance.now();
+  const ref = o.shadowName === undefined ? { thingName: o.thingName } : { thingName: o.thingName, shadowName: o.shadowName };
+  const r: ItemResult = { thingName: o.thingName, outcome: 'failed', attempts: 0, requests: 0, throttles: 0, latencyMs: 0, bytesSent: 0 };
+  if (o.shadowName !== undefined) r.shadowName = o.shadowName;
+  let conflicts = 0;
+  try {
+    o.prepare?.(r);
+    for (;;) {
+      r.attempts += 1;
+      let doc: ShadowDocument | undefined;
+      try {
+        doc = await ctx.client.getThingShadow(ref);
+      } catch (err) {
+        if (!(err instanceof NotFoundError)) throw err;
+      }
+      const plan = await o.plan(doc, r);
+      if (plan === undefined) {
+        r.outcome = conflicts > 0 ? 'rebased' : 'unchanged';
+        break;
+      }
+      if ('outcome' in plan) {
+        r.outcome = plan.outcome;
+        if (plan.error !== undefined) r.error = plan.error;
+        break;
+      }
+      // No shadow yet: no version to guard with (a version on a missing shadow is UNCONFIRMED in
+      // the cloud); the merge only touches the keys sent, so a device's write is safe.
+      const payload: UpdateDocument = { state: plan.state, clientToken: clientToken(o.clientTokenPrefix) };
+      if (doc !== undefined) payload.version = doc.version;
+      const body = JSON.stringify(payload);
+      if (o.includeUpdate) r.detail = { update: plan.update };
+      const stop = plan.check?.(body);
+      if (stop !== undefined) {
+        r.outcome = stop.outcome;
+        if (stop.error !== undefined) r.error = stop.error;
+        break;
+      }
+      if (o.dryRun) {
+        r.outcome = 'would-write';
+        r.bytesSent = Buffer.byteLength(body);
+        break;
+      }
+      try {
+        r.bytesSent += Buffer.byteLength(body);
+        await ctx.client.updateThingShadowRaw({ ...ref, payload: body });
+        r.outcome = conflicts > 0 ? 'rebased' : 'written';
+        break;
+      } catch (err) {
+        if (!(err instanceof ConflictError)) throw err;
+        if (r.attempts < o.maxAttempts) {
+          conflicts += 1;
+          continue;
+        }
+        if (o.onExhausted === 'failed') throw err;
+        conflicts += 1;
+        r.outcome = 'conflict';
+        r.error = toErrorRecord(err);
+        break;
+      }
+    }
+  } catch (err) {
+    r.outcome = 'failed';
+    r.error = toErrorRecord(err);
+  }
+  const usage = ctx.gate.takeUsage(ref);
+  r.requests = usage.requests;
+  r.throttles = usage.throttles;
+  r.latencyMs = performance.now() - started;
+  if (conflicts > 0) r.detail = { ...(r.detail as object | undefined), conflicts };
+  return r;
+}
