@@ -1,18 +1,7 @@
 import type { EmulatorOperation, ResolvedEmulatorOptions } from './emulator-options.js';
+import { seededRandom } from './seeded-random.js';
 
 export type FaultKind = 'internalError' | 'unavailable' | 'reset';
-
-/** mulberry32: a small seeded PRNG, so a seed and a request order give the same faults. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Seeded fault draws per request: 500, 503 or a connection reset, and added latency, per operation. */
 export class FaultInjector {
@@ -25,7 +14,7 @@ export class FaultInjector {
 
   constructor(options: ResolvedEmulatorOptions['faults']) {
     this.#options = options;
-    this.#random = mulberry32(options.seed);
+    this.#random = seededRandom(options.seed);
     const k = options.kinds;
     const total = k.internalError + k.unavailable + k.reset;
     this.#cut500 = total === 0 ? 0 : k.internalError / total;

@@ -1,15 +1,5 @@
 import type { ShadowStore } from './shadow-store.js';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from './seeded-random.js';
 
 const MODELS = ['th-200', 'th-210', 'pm-4', 'gw-1'];
 const FIRMWARE = ['1.4.2', '1.4.3', '1.5.0'];
@@ -26,7 +16,7 @@ export function seededThingName(i: number): string {
  * shadow, and every third thing a named `firmware` shadow. Deterministic for a given seed.
  */
 export function seedThings(store: ShadowStore, count: number, options: { seed?: number; nowMs?: number } = {}): void {
-  const random = mulberry32(options.seed ?? 42);
+  const random = seededRandom(options.seed ?? 42);
   const now = options.nowMs ?? Date.now();
   for (let i = 0; i < count; i++) {
     const name = seededThingName(i);
