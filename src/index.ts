@@ -7,4 +7,5 @@ export * from './client/index.js';
 export * from './engine/index.js';
 export * from './sinks/index.js';
 export * from './jobs/index.js';
+export * from './report/index.js';
 export { VERSION } from './version.js';

@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { GetThingShadowCommand, IoTDataPlaneClient, UpdateThingShadowCommand } from '@aws-sdk/client-iot-data-plane';
 import pLimit from 'p-limit';
+import { seededThingName } from '../../src/emulator/seed-things.js';
 import type { EmulatorStats } from '../../src/emulator/index.js';
 import type { JsonObject } from '../../src/shadow/index.js';
 import { startEmulatorProcess, type EmulatorProcess } from '../../src/jobs/bench-emulator-process.js';
@@ -86,8 +87,7 @@ export interface RolloutBenchResult {
 }
 
 function thingNames(from: number, count: number): string[] {
-  // the emulator's seeded names: device-000001, ...
-  return Array.from({ length: count }, (_, i) => `device-${String(from + i + 1).padStart(6, '0')}`);
+  return Array.from({ length: count }, (_, i) => seededThingName(from + i));
 }
 
 const CHANGE: JsonObject = { firmware: '2.0.0', mode: 'eco' };

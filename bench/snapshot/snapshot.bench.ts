@@ -17,6 +17,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { seededThingName } from '../../src/emulator/seed-things.js';
 import { startEmulatorProcess } from '../../src/jobs/bench-emulator-process.js';
 import { runChild, writeNames } from '../lib/child-process.js';
 
@@ -72,7 +73,7 @@ export async function runSnapshotBench(opts: SnapshotBenchOptions = {}): Promise
   const emu = await startEmulatorProcess({ quotas: 'off', seedThings: things, startTimeoutMs: 120_000 });
   try {
     const file = join(dir, 'things.txt');
-    await writeNames(file, things, (i) => `device-${String(i + 1).padStart(6, '0')}`);
+    await writeNames(file, things, seededThingName);
     log('snapshot bench: shadowfleet side');
     const ours = await runSide('shadowfleet', emu.url, file, join(dir, 'ours'), workers);
     log(`  ${ours.shadows} shadows in ${(ours.elapsedMs / 1000).toFixed(1)} s: ${ours.shadowsPerSecond}/s, peak RSS ${(ours.peakRssBytes / 2 ** 20).toFixed(0)} MB`);

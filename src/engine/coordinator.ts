@@ -10,6 +10,7 @@ import { InvalidArgumentError, WorkerError, toErrorRecord } from '../errors.js';
 import type { OperationName } from '../client/index.js';
 import { IterableBatchSource, isBatchSource, type BatchSource } from './batch-source.js';
 import { BottleneckRateGate } from './bottleneck-rate-gate.js';
+import { errorName } from './error-name.js';
 import { GatePortServer } from './gate-port-server.js';
 import { resolveRateGateOptions, type RateGate, type RateGateOptions, type RateGateStats } from './rate-gate.js';
 import type { ItemResult, TargetItem, TaskKind, ThingLimits, WorkerClientConfig, WorkerTask } from './task-types.js';
@@ -271,7 +272,7 @@ export class Coordinator {
     s.done += 1;
     s.byOutcome[r.outcome] = (s.byOutcome[r.outcome] ?? 0) + 1;
     if (r.error !== undefined) {
-      const name = r.error.awsErrorType ?? r.error.name;
+      const name = errorName(r);
       s.byError[name] = (s.byError[name] ?? 0) + 1;
     }
     s.requests += r.requests;

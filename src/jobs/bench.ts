@@ -11,6 +11,8 @@
 import { availableParallelism } from 'node:os';
 import { InvalidArgumentError } from '../errors.js';
 import { Coordinator, type RateGateOptions } from '../engine/index.js';
+import { errorName } from '../engine/error-name.js';
+import { RecentRate } from '../engine/recent-rate.js';
 import type { ItemResult, TargetItem, WorkerClientConfig } from '../engine/task-types.js';
 import type { OperationName } from '../client/index.js';
 import { LatencyHistogram, type LatencyReport, type LatencySummary } from '../report/latency-histogram.js';
@@ -24,7 +26,7 @@ export * from './bench-scenario.js';
 export { startEmulatorProcess, cliCommand, type EmulatorProcess, type EmulatorProcessOptions } from './bench-emulator-process.js';
 export { benchReportModel, benchSummaryRows, describeMix } from './bench-report.js';
 // The report pages are public through the jobs that write them.
-export * from '../report/index.js';
+// The report pages are public through src/index.ts (./report/index.js).
 
 export interface BenchOptions extends Omit<BenchScenario, 'rate'> {
   /** Data plane endpoint. Absent: the emulator is started in a child process for the run. */
@@ -279,7 +281,7 @@ class Accumulator {
     s.bytesReceived += received;
     const isError = r.error !== undefined;
     if (isError) {
-      const name = r.error!.awsErrorType ?? r.error!.name;
+      const name = errorName(r);
       this.errors[name] = (this.errors[name] ?? 0) + 1;
     }
     if (r.outcome === 'ok') {
@@ -546,14 +548,3 @@ async function runAgainst(endpoint: string, emu: EmulatorProcess | undefined, o:
 }
 
 const round1 = (v: number): number => Math.round(v * 10) / 10;
-
-/** Rate over the last few seconds of progress samples. */
-class RecentRate {
-  #samples: Array<[number, number]> = [];
-  push(now: number, done: number): number {
-    this.#samples.push([now, done]);
-    while (this.#samples.length > 2 && now - this.#samples[0]![0] > 5000) this.#samples.shift();
-    const [t0, d0] = this.#samples[0]!;
-    return now > t0 ? ((done - d0) / (now - t0)) * 1000 : 0;
-  }
-}

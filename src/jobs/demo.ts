@@ -7,6 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
+import { seededThingName } from '../emulator/seed-things.js';
 import type { JsonObject } from '../shadow/index.js';
 import type { ReportRow } from '../report/report-model.js';
 import { writeRolloutReportPage } from '../report/write-rollout-report-page.js';
@@ -80,11 +81,6 @@ export const DEFAULT_DEMO_OPTIONS = Object.freeze({
   ramp: Object.freeze({ baseRate: 500, factor: 2, everySucceeded: 1000 }),
 });
 
-/** The name the emulator seeds thing `i` under (mirrors the emulator's seeding). */
-function seededName(i: number): string {
-  return `device-${String(i + 1).padStart(6, '0')}`;
-}
-
 function stamp(d: Date): string {
   return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z').replace('T', '-');
 }
@@ -131,7 +127,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const journal = join(outDir, 'rollout.journal');
     const outcomesFile = join(outDir, 'rollout-outcomes.ndjson');
     const desired = structuredClone(d.desired) as Record<string, unknown>;
-    const targets = Array.from({ length: things }, (_, i) => seededName(i));
+    const targets = Array.from({ length: things }, (_, i) => seededThingName(i));
     let phase: RolloutProgress['phase'] = 'write';
     const rollout = await runRollout({
       endpoint: emu.url,

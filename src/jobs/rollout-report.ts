@@ -5,6 +5,7 @@
  * so a run over millions of things stays small.
  */
 import { build, type Histogram } from 'hdr-histogram-js';
+import { errorName } from '../engine/error-name.js';
 import type { ItemResult } from '../engine/task-types.js';
 
 /** AWS meters shadow operations per started 1 KB of payload. */
@@ -70,10 +71,7 @@ export function isSuccessOutcome(outcome: string): boolean {
   return SUCCESS.has(outcome);
 }
 
-/** The error name a report groups a failure under. */
-export function errorName(r: Pick<ItemResult, 'error' | 'outcome'>): string {
-  return r.error?.awsErrorType ?? r.error?.name ?? r.outcome;
-}
+export { errorName };
 
 /** Billed 1 KB operations of one item: each request is one, a write of more than 1 KB costs one per started KB. */
 export function billedOperations(r: Pick<ItemResult, 'requests' | 'bytesSent' | 'detail' | 'outcome'>): number {

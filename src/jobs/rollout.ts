@@ -13,6 +13,7 @@ import { ConfigError, InvalidArgumentError, isShadowError } from '../errors.js';
 import { itemKey, type ConvergeCheckTaskConfig, type ItemResult, type RolloutTaskConfig, type TargetItem, type WorkerClientConfig } from '../engine/task-types.js';
 import { Coordinator, type CoordinatorOptions } from '../engine/coordinator.js';
 import { Journal, readJournal, specHash } from '../engine/journal.js';
+import { RecentRate } from '../engine/recent-rate.js';
 import type { OperationName } from '../client/index.js';
 import type { JsonObject } from '../shadow/index.js';
 import type { AbortCriterion, RampOptions, RolloutRateOptions, RolloutSpec } from './rollout-spec.js';
@@ -254,16 +255,6 @@ async function* chain<T>(head: T[], rest: AsyncIterator<T>): AsyncGenerator<T> {
     const n = await rest.next();
     if (n.done) return;
     yield n.value;
-  }
-}
-
-class RecentRate {
-  #samples: Array<[number, number]> = [];
-  push(now: number, done: number): number {
-    this.#samples.push([now, done]);
-    while (this.#samples.length > 2 && now - this.#samples[0]![0] > 5000) this.#samples.shift();
-    const [t0, d0] = this.#samples[0]!;
-    return now > t0 ? ((done - d0) / (now - t0)) * 1000 : 0;
   }
 }
 
