@@ -1,4 +1,6 @@
-import type { JsonObject, JsonValue } from '../shadow/types.js';
+import { jsonEqual } from '../shadow/compute-delta.js';
+import { isPlainObject as isObject } from '../shadow/merge-state.js';
+import type { JsonValue } from '../shadow/types.js';
 
 /** One changed key path of a shadow, e.g. `desired.config.interval`. */
 export interface PathChange {
@@ -13,25 +15,6 @@ function join(prefix: string, key: string): string {
   return prefix === '' ? part : PLAIN_KEY.test(key) ? `${prefix}.${key}` : `${prefix}[${part}]`;
 }
 
-function isObject(v: JsonValue | undefined): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** Deep equality of JSON values (arrays by element, objects by key regardless of order). */
-export function jsonEqual(a: JsonValue | undefined, b: JsonValue | undefined): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i])) return false;
-    return true;
-  }
-  if (Array.isArray(b)) return false;
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  for (const k of ka) if (!Object.hasOwn(b, k) || !jsonEqual(a[k], b[k])) return false;
-  return true;
-}
 
 /**
  * The key paths where `after` differs from `before`. Objects are compared key by key; arrays

@@ -1,8 +1,8 @@
 import { isPlainObject, setOwn } from './merge-state.js';
 import type { JsonObject, JsonValue } from './types.js';
 
-/** Deep equality of JSON values (numbers compare by value, so 1 equals 1.0). */
-export function jsonEqual(a: JsonValue, b: JsonValue): boolean {
+/** Deep equality of JSON values (numbers compare by value, so 1 equals 1.0; objects by key regardless of order; undefined equals only undefined). */
+export function jsonEqual(a: JsonValue | undefined, b: JsonValue | undefined): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
   if (Array.isArray(a)) {

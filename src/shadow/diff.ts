@@ -17,13 +17,10 @@
  */
 import jsonPatch from 'fast-json-patch';
 import { InvalidArgumentError } from '../errors.js';
+import { isPlainObject as isObject } from './merge-state.js';
 import type { JsonObject, JsonValue } from './types.js';
 
 const { compare, unescapePathComponent } = jsonPatch;
-
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** An own member (never an inherited one: a key may be `__proto__`). */
 function own(obj: JsonValue | undefined, key: string): JsonValue | undefined {

@@ -5,26 +5,8 @@
 import { NotFoundError, toErrorRecord } from '../../src/errors.js';
 import { forEachConcurrent } from '../../src/engine/for-each-concurrent.js';
 import type { ConvergeCheckTaskConfig, HandlerContext, ItemResult, TargetItem } from '../../src/engine/task-types.js';
+import { isPlainObject as isObject, jsonEqual } from '../../src/shadow/index.js';
 import type { JsonObject, JsonValue } from '../../src/shadow/index.js';
-
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function deepEqual(a: JsonValue | undefined, b: JsonValue | undefined): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a)) {
-    const bb = b as JsonValue[];
-    return a.length === bb.length && a.every((v, i) => deepEqual(v, bb[i]));
-  }
-  const ao = a as JsonObject;
-  const bo = b as JsonObject;
-  const ak = Object.keys(ao);
-  if (ak.length !== Object.keys(bo).length) return false;
-  return ak.every((k) => Object.hasOwn(bo, k) && deepEqual(ao[k], bo[k]));
-}
 
 /** Paths (of the merge document) where reported differs from what was rolled out. */
 export function unconverged(desired: JsonObject, reported: JsonObject | undefined, path = ''): string[] {
@@ -38,7 +20,7 @@ export function unconverged(desired: JsonObject, reported: JsonObject | undefine
       if (has) out.push(p);
     } else if (isObject(want) && Object.keys(want).length > 0) {
       out.push(...unconverged(want, isObject(got) ? got : undefined, p));
-    } else if (!deepEqual(want, got)) {
+    } else if (!jsonEqual(want, got)) {
       out.push(p);
     }
   }
