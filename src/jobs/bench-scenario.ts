@@ -18,7 +18,7 @@
  * ```
  */
 import { z } from 'zod';
-import { parseDuration } from './rollout-spec.js';
+import { parseDuration } from './parse-duration.js';
 import { formatIssues, parseSpecText, readSpecFile, stripUndefined, throwSpecProblems } from './spec-file.js';
 
 export type BenchOperation = 'get' | 'update' | 'delete' | 'list' | 'publish';

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Runner } from '../main.js';
 import { EXIT, type CommandContext } from '../context.js';
+import { durationFlag, isPositiveInt, numberFlag, positiveIntFlag, rateFlag } from '../flags.js';
 import type { BenchOptions, BenchOperation, BenchProgress, BenchResult } from '../../jobs/bench.js';
 
 interface BenchFlags {
@@ -79,15 +80,6 @@ export function defineBench(program: Command, run: Runner): void {
     );
 }
 
-function num(flag: string, text: string | undefined, lib: Lib, check: (n: number) => boolean, expected: string): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (text.trim() === '' || !Number.isFinite(n) || !check(n)) throw new lib.InvalidArgumentError(`${flag}: expected ${expected}, got "${text}"`);
-  return n;
-}
-
-const posInt = (n: number): boolean => Number.isInteger(n) && n > 0;
-
 /** `get=60,update=40` -> { get: 60, update: 40 } */
 export function parseMix(text: string, lib: Lib): Partial<Record<BenchOperation, number>> {
   const out: Partial<Record<BenchOperation, number>> = {};
@@ -112,7 +104,7 @@ export async function benchOptionsFromFlags(flags: BenchFlags, ctx: Pick<Command
   if (endpoint !== undefined && endpoint !== '') o.endpoint = endpoint;
   if (flags.region !== undefined) o.region = flags.region;
   if (flags.mix !== undefined) o.operations = parseMix(flags.mix, lib);
-  const things = num('--things', flags.things, lib, posInt, 'a positive integer');
+  const things = positiveIntFlag('--things', flags.things);
   if (things !== undefined) o.things = things;
   if (flags.prefix !== undefined) o.prefix = flags.prefix;
   if (flags.shadow !== undefined) {
@@ -126,43 +118,40 @@ export async function benchOptionsFromFlags(flags: BenchFlags, ctx: Pick<Command
       return n;
     });
   }
-  if (flags.rate !== undefined) o.rate = flags.rate === 'off' ? 'off' : num('--rate', flags.rate, lib, (n) => n > 0, 'a positive number or off')!;
-  const concurrency = num('--concurrency', flags.concurrency, lib, posInt, 'a positive integer');
+  const rate = rateFlag('--rate', flags.rate);
+  if (rate !== undefined) o.rate = rate;
+  const concurrency = positiveIntFlag('--concurrency', flags.concurrency);
   if (concurrency !== undefined) o.concurrency = concurrency;
-  if (flags.duration !== undefined) {
-    const ms = lib.parseDuration(flags.duration);
-    if (ms === undefined || ms <= 0) throw new InvalidArgumentError(`--duration: expected a duration like 30s or 2m, got "${flags.duration}"`);
-    o.durationMs = ms;
+  const durationMs = durationFlag('--duration', flags.duration, '30s or 2m', true);
+  if (durationMs !== undefined) {
+    o.durationMs = durationMs;
     delete o.count;
   }
-  const count = num('--count', flags.count, lib, posInt, 'a positive integer');
+  const count = positiveIntFlag('--count', flags.count);
   if (count !== undefined) {
     if (flags.duration !== undefined) throw new InvalidArgumentError('--duration and --count cannot be used together');
     o.count = count;
     delete o.durationMs;
   }
-  if (flags.warmup !== undefined) {
-    const ms = lib.parseDuration(flags.warmup);
-    if (ms === undefined) throw new InvalidArgumentError(`--warmup: expected a duration like 2s, got "${flags.warmup}"`);
-    o.warmupMs = ms;
-  }
-  const workers = num('--workers', flags.workers, lib, posInt, 'a positive integer');
+  const warmupMs = durationFlag('--warmup', flags.warmup, '2s');
+  if (warmupMs !== undefined) o.warmupMs = warmupMs;
+  const workers = positiveIntFlag('--workers', flags.workers);
   if (workers !== undefined) o.workers = workers;
   if (flags.prepare === false) o.prepare = false;
   if (flags.cleanup) o.cleanup = true;
-  const price = num('--price-per-million', flags.pricePerMillion, lib, (n) => n >= 0, 'a price >= 0');
-  const meter = num('--meter-bytes', flags.meterBytes, lib, posInt, 'a positive integer');
+  const price = numberFlag('--price-per-million', flags.pricePerMillion, (n) => n >= 0, 'a price >= 0');
+  const meter = numberFlag('--meter-bytes', flags.meterBytes, isPositiveInt, 'a positive integer');
   if (price !== undefined || meter !== undefined) o.pricing = { ...o.pricing, ...(price === undefined ? {} : { perMillion: price }), ...(meter === undefined ? {} : { meterBytes: meter }) };
   const emu: NonNullable<BenchOptions['emulator']> = {};
   if (flags.emulatorQuotas !== undefined) {
     if (flags.emulatorQuotas !== 'aws' && flags.emulatorQuotas !== 'off') throw new InvalidArgumentError(`--emulator-quotas: expected aws or off, got "${flags.emulatorQuotas}"`);
     emu.quotas = flags.emulatorQuotas;
   }
-  const accountRps = num('--emulator-account-rps', flags.emulatorAccountRps, lib, (n) => n > 0, 'a positive number');
+  const accountRps = numberFlag('--emulator-account-rps', flags.emulatorAccountRps, (n) => n > 0, 'a positive number');
   if (accountRps !== undefined) emu.accountRps = accountRps;
-  const faultRate = num('--emulator-fault-rate', flags.emulatorFaultRate, lib, (n) => n >= 0 && n <= 1, 'a share from 0 to 1');
+  const faultRate = numberFlag('--emulator-fault-rate', flags.emulatorFaultRate, (n) => n >= 0 && n <= 1, 'a share from 0 to 1');
   if (faultRate !== undefined) emu.faultRate = faultRate;
-  const latency = num('--emulator-latency-ms', flags.emulatorLatencyMs, lib, (n) => n >= 0, 'a number of ms >= 0');
+  const latency = numberFlag('--emulator-latency-ms', flags.emulatorLatencyMs, (n) => n >= 0, 'a number of ms >= 0');
   if (latency !== undefined) emu.latencyMs = latency;
   if (Object.keys(emu).length > 0) {
     if (o.endpoint !== undefined) throw new InvalidArgumentError('--emulator-* options apply only without --endpoint');

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Runner } from '../main.js';
 import { EXIT, type CommandContext } from '../context.js';
+import { durationFlag, numberFlag, positiveIntFlag } from '../flags.js';
 import type { DemoOptions, DemoProgress, DemoResult } from '../../jobs/demo.js';
 
 interface DemoFlags {
@@ -29,28 +30,18 @@ export function defineDemo(program: Command, run: Runner): void {
     .action(
       run<DemoFlags>(async (flags, ctx) => {
         const lib = await import('../../index.js');
-        const { InvalidArgumentError } = lib;
-        const num = (flag: string, text: string | undefined, ok: (n: number) => boolean, expected: string): number | undefined => {
-          if (text === undefined) return undefined;
-          const n = Number(text);
-          if (text.trim() === '' || !Number.isFinite(n) || !ok(n)) throw new InvalidArgumentError(`${flag}: expected ${expected}, got "${text}"`);
-          return n;
-        };
         const options: DemoOptions = { outDir: flags.out, signal: ctx.signal };
-        options.things = num('--things', flags.things, (n) => Number.isInteger(n) && n > 0 && n <= 1_000_000, 'an integer from 1 to 1,000,000');
-        const rate = num('--rate', flags.rate, (n) => n > 0, 'a positive number');
+        options.things = numberFlag('--things', flags.things, (n) => Number.isInteger(n) && n > 0 && n <= 1_000_000, 'an integer from 1 to 1,000,000');
+        const rate = numberFlag('--rate', flags.rate, (n) => n > 0, 'a positive number');
         if (rate !== undefined) options.rate = rate;
-        const delay = num('--device-delay-ms', flags.deviceDelayMs, (n) => n >= 0, 'a number of ms >= 0');
+        const delay = numberFlag('--device-delay-ms', flags.deviceDelayMs, (n) => n >= 0, 'a number of ms >= 0');
         if (delay !== undefined) options.deviceDelayMs = delay;
-        const silent = num('--silent-share', flags.silentShare, (n) => n >= 0 && n <= 1, 'a share from 0 to 1');
+        const silent = numberFlag('--silent-share', flags.silentShare, (n) => n >= 0 && n <= 1, 'a share from 0 to 1');
         if (silent !== undefined) options.silentShare = silent;
-        const workers = num('--workers', flags.workers, (n) => Number.isInteger(n) && n > 0, 'a positive integer');
+        const workers = positiveIntFlag('--workers', flags.workers);
         if (workers !== undefined) options.workers = workers;
-        if (flags.waitConverged !== undefined) {
-          const ms = lib.parseDuration(flags.waitConverged);
-          if (ms === undefined) throw new InvalidArgumentError(`--wait-converged: expected a duration like 60s or 2m, got "${flags.waitConverged}"`);
-          options.waitConvergedMs = ms;
-        }
+        const waitConverged = durationFlag('--wait-converged', flags.waitConverged, '60s or 2m');
+        if (waitConverged !== undefined) options.waitConvergedMs = waitConverged;
         const progress = await demoProgress(flags, ctx);
         options.onProgress = progress.update;
         let result: DemoResult;

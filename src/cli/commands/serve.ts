@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../errors.js';
 import type { Runner } from '../main.js';
 import { EXIT } from '../context.js';
+import { collect, serveNumberFlag } from '../flags.js';
 
 interface ServeFlags {
   port: string;
@@ -20,16 +21,6 @@ interface ServeFlags {
   sigv4Key?: string[];
 }
 
-function number(flag: string, raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${flag} must be a number, got '${raw}'`);
-  return n;
-}
-
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
-}
 
 /** `shadowfleet serve`: runs the local IoT Data Plane emulator until SIGINT/SIGTERM. */
 export function defineServe(program: Command, run: Runner): void {
@@ -54,27 +45,27 @@ export function defineServe(program: Command, run: Runner): void {
       run<ServeFlags>(async (flags, ctx) => {
         const { startEmulator } = await import('../../emulator/index.js');
         if (flags.quotas !== 'aws' && flags.quotas !== 'off') throw new InvalidArgumentError(`--quotas must be 'aws' or 'off', got '${flags.quotas}'`);
-        const delayMs = number('--device-delay-ms', flags.deviceDelayMs);
-        const silentShare = number('--device-silent-share', flags.deviceSilentShare);
+        const delayMs = serveNumberFlag('--device-delay-ms', flags.deviceDelayMs);
+        const silentShare = serveNumberFlag('--device-silent-share', flags.deviceSilentShare);
         const credentials = (flags.sigv4Key ?? []).map((pair) => {
           const i = pair.indexOf(':');
           if (i <= 0 || i === pair.length - 1) throw new InvalidArgumentError(`--sigv4-key must be ACCESS_KEY_ID:SECRET, got '${pair}'`);
           return { accessKeyId: pair.slice(0, i), secretAccessKey: pair.slice(i + 1) };
         });
-        const faultRate = number('--fault-rate', flags.faultRate);
-        const latencyMs = number('--latency-ms', flags.latencyMs);
-        const seed = number('--seed', flags.seed);
+        const faultRate = serveNumberFlag('--fault-rate', flags.faultRate);
+        const latencyMs = serveNumberFlag('--latency-ms', flags.latencyMs);
+        const seed = serveNumberFlag('--seed', flags.seed);
         const emulator = await startEmulator({
-          port: number('--port', flags.port),
+          port: serveNumberFlag('--port', flags.port),
           host: flags.host,
           quotas: flags.quotas,
-          accountRps: number('--account-rps', flags.accountRps),
-          thingRps: number('--thing-rps', flags.thingRps),
-          thingInFlight: number('--thing-in-flight', flags.thingInFlight),
+          accountRps: serveNumberFlag('--account-rps', flags.accountRps),
+          thingRps: serveNumberFlag('--thing-rps', flags.thingRps),
+          thingInFlight: serveNumberFlag('--thing-in-flight', flags.thingInFlight),
           faults: { rate: faultRate, latencyMs, seed },
           simulateDevices:
             flags.simulateDevices || delayMs !== undefined || silentShare !== undefined ? { delayMs, silentShare } : undefined,
-          seedThings: number('--seed-things', flags.seedThings),
+          seedThings: serveNumberFlag('--seed-things', flags.seedThings),
           sigv4: credentials.length > 0 ? { credentials } : undefined,
         }).catch((err: unknown) => {
           // Options are validated in startEmulator; show them as usage errors.

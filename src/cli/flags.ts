@@ -1,0 +1,70 @@
+/**
+ * Parsing of the command-line values the commands share: numbers, counts, rates, durations and
+ * repeatable flags. One place, so every command reads `--workers` or `--rate` the same way and
+ * says the same thing when it cannot (`--workers: expected a positive integer, got "0"`).
+ * Loaded with the CLI itself, so it depends on nothing heavier than the error classes.
+ */
+import { ConfigError, InvalidArgumentError } from '../errors.js';
+import { parseDuration } from '../jobs/parse-duration.js';
+
+/** A number passing `check`, or undefined when the flag is absent. Blank text is rejected. */
+export function numberFlag(flag: string, text: string | undefined, check: (n: number) => boolean, expected: string): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n) || !check(n)) throw new InvalidArgumentError(`${flag}: expected ${expected}, got "${text}"`);
+  return n;
+}
+
+export const isPositiveInt = (n: number): boolean => Number.isInteger(n) && n > 0;
+
+/** `--workers 4`: a positive integer. */
+export function positiveIntFlag(flag: string, text: string | undefined): number | undefined {
+  return numberFlag(flag, text, isPositiveInt, 'a positive integer');
+}
+
+/** `--max-things 0`: a whole number >= 0 (blank text reads as 0, as `Number('')` does). */
+export function wholeNumberFlag(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${flag}: expected a whole number >= 0, got "${text}"`);
+  return n;
+}
+
+/** `--rate 2000` or `--rate off`. */
+export function rateFlag(flag: string, text: string | undefined): number | 'off' | undefined {
+  if (text === 'off') return 'off';
+  return numberFlag(flag, text, (n) => n > 0, 'a positive number or off');
+}
+
+/**
+ * `--timeout 90s`: milliseconds. `example` shows the expected form in the message
+ * (`expected a duration like 90s or 5m`); `positive` rejects a zero duration.
+ */
+export function durationFlag(flag: string, text: string | undefined, example: string, positive = false): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = parseDuration(text);
+  if (ms === undefined || (positive && ms <= 0)) throw new InvalidArgumentError(`${flag}: expected a duration like ${example}, got "${text}"`);
+  return ms;
+}
+
+/** The emulator's flags (`shadowfleet serve`): any number, checked by the emulator's own options. */
+export function serveNumberFlag(flag: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${flag} must be a number, got '${raw}'`);
+  return n;
+}
+
+/** Commander's collector for a repeatable flag (`--abort a --abort b`). */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** `--endpoint` or $SHADOWFLEET_ENDPOINT; a job that writes or reads a fleet never guesses one. */
+export function requiredEndpoint(flag: string | undefined): string {
+  const endpoint = flag ?? process.env.SHADOWFLEET_ENDPOINT;
+  if (endpoint === undefined || endpoint === '') {
+    throw new ConfigError('no endpoint: pass --endpoint URL or set SHADOWFLEET_ENDPOINT (shadowfleet does not guess an AWS account)');
+  }
+  return endpoint;
+}
