@@ -42,7 +42,7 @@ describe('the worker pool', () => {
       expect(coord.poolOptions.filename).toBe(fileURLToPath(workerFile('task-worker').filename));
       expect(coord.poolOptions.filename).toMatch(/workers\/task-worker\.ts$/);
       expect(coord.poolOptions.execArgv).toEqual(['--import', import.meta.resolve('tsx')]);
-      expect(coord.poolOptions.execArgv[1]).toMatch(/^file:.*node_modules\/tsx\//);
+      expect(coord.poolOptions.execArgv?.[1]).toMatch(/^file:.*node_modules\/tsx\//);
     } finally {
       await coord.close();
     }
