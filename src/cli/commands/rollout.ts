@@ -270,7 +270,7 @@ export function formatRolloutResult(r: RolloutResult): string {
   rows.push(['things/s', String(s.thingsPerSecond)]);
   rows.push(['latency p50 / p99', `${s.latencyMs.p50} ms / ${s.latencyMs.p99} ms`]);
   rows.push(['requests', `${s.requests} (${s.retries} conflict retries, ${s.throttles} throttled)`]);
-  rows.push(['bytes sent', `${fmtBytes(s.bytesSent)}${s.wholeBytes > 0 ? ` (whole documents would be ${fmtBytes(s.wholeBytes)}: ${(s.sentShare * 100).toFixed(1)}%)` : ''}`]);
+  rows.push([r.dryRun ? 'bytes (would send)' : 'bytes sent', `${fmtBytes(s.bytesSent)}${s.wholeBytes > 0 ? ` (whole documents would be ${fmtBytes(s.wholeBytes)}: ${(s.sentShare * 100).toFixed(1)}%)` : ''}`]);
   rows.push(['billed operations', String(s.billedOperations)]);
   if (r.plan !== undefined) {
     const p = r.plan;

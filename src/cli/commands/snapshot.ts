@@ -213,7 +213,7 @@ export function formatRestoreResult(r: RestoreResult): string {
     `  unchanged    ${r.unchanged}`,
     `  failed       ${r.failed}`,
     `  outcomes     ${Object.entries(r.byOutcome).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
-    `  time         ${(r.durationMs / 1000).toFixed(1)} s, ${r.requests} requests, ${r.throttles} throttled, ${r.bytesSent} bytes sent`,
+    `  time         ${(r.durationMs / 1000).toFixed(1)} s, ${r.requests} requests, ${r.throttles} throttled, ${r.bytesSent} bytes ${r.dryRun ? 'would be sent' : 'sent'}`,
   ];
   for (const f of r.failures.slice(0, 10)) lines.push(`  ${f.outcome}: ${f.thing}${f.shadow === null ? '' : ` "${f.shadow}"`}: ${f.message}`);
   return lines.join('\n');
