@@ -3,7 +3,6 @@
  * the charts are drawn with their data points, nothing is logged as an error, and nothing but
  * the file itself is requested. A screenshot is kept for people to look at.
  */
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator } from '../../src/emulator/index.js';
 import { runBench } from '../../src/jobs/bench.js';
 import { writeReportPage } from '../../src/report/write-report-page.js';
+import { ensureChromium } from './ensure-chromium.js';
 import { sampleModel } from './sample-model.js';
 
 const CHROMIUM = process.env.SHADOWFLEET_CHROMIUM ?? '/usr/bin/chromium';
@@ -24,10 +24,10 @@ let browser: Browser;
 let dir: string;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) or set SHADOWFLEET_CHROMIUM`);
+  await ensureChromium(CHROMIUM);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
   dir = await mkdtemp(join(tmpdir(), 'shadowfleet-browser-'));
-});
+}, 900_000);
 
 afterAll(async () => {
   await browser?.close();
