@@ -82,6 +82,8 @@ function positiveInt(name: string, v: unknown): number {
   return v;
 }
 
+const ABORTED: unique symbol = Symbol('aborted');
+
 const GATED_OPS: readonly OperationName[] = ['GetThingShadow', 'UpdateThingShadow', 'DeleteThingShadow', 'ListNamedShadowsForThing', 'Publish', 'GetRetainedMessage', 'ListRetainedMessages'];
 
 export class Coordinator {
@@ -166,15 +168,23 @@ export class Coordinator {
     const inFlight = new Set<Promise<void>>();
     let sourceError: unknown;
     let resultError: unknown;
+    let pendingNext: Promise<unknown> | undefined;
     try {
       while (!this.#aborted) {
         while (inFlight.size >= this.#o.maxBatchesInFlight && !this.#aborted) await Promise.race(inFlight);
         if (this.#aborted) break;
-        let batch: TargetItem[] | undefined;
+        let batch: TargetItem[] | undefined | typeof ABORTED;
+        const next = batches.nextBatch(this.#o.batchSize);
         try {
-          batch = await batches.nextBatch(this.#o.batchSize);
+          // A slow source (stdin from a slow producer) must not hold an abort up.
+          batch = await this.#unlessAborted(next);
         } catch (err) {
           sourceError = err;
+          break;
+        }
+        if (batch === ABORTED) {
+          pendingNext = next;
+          next.catch(() => undefined);
           break;
         }
         if (batch === undefined) break;
@@ -191,7 +201,11 @@ export class Coordinator {
     } finally {
       // Drain: every batch handed out finishes and reports.
       await Promise.allSettled([...inFlight]);
-      if (this.#aborted || sourceError !== undefined) await batches.close().catch(() => undefined);
+      if (this.#aborted || sourceError !== undefined) {
+        const closing = batches.close().catch(() => undefined);
+        // With a read still pending, closing waits for it (an async generator runs one step at a time): do not wait.
+        if (pendingNext === undefined) await closing;
+      }
       this.#running = false;
     }
     if (sourceError !== undefined) throw sourceError;
@@ -221,6 +235,30 @@ export class Coordinator {
     this.#abortReason = reason;
     this.#stats.aborted = true;
     this.#stats.abortReason = reason;
+    for (const wake of this.#abortWaiters.splice(0)) wake();
+  }
+
+  /** `read`'s value, or ABORTED as soon as abort() is called while it is pending. */
+  #unlessAborted<T>(read: Promise<T>): Promise<T | typeof ABORTED> {
+    if (this.#aborted) return Promise.resolve(ABORTED);
+    return new Promise<T | typeof ABORTED>((resolve, reject) => {
+      const wake = (): void => resolve(ABORTED);
+      this.#abortWaiters.push(wake);
+      const forget = (): void => {
+        const i = this.#abortWaiters.indexOf(wake);
+        if (i !== -1) this.#abortWaiters.splice(i, 1);
+      };
+      read.then(
+        (v) => {
+          forget();
+          resolve(v);
+        },
+        (err: unknown) => {
+          forget();
+          reject(err);
+        },
+      );
+    });
   }
 
   get aborted(): boolean {

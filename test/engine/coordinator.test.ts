@@ -175,6 +175,39 @@ export default async function (shadow, thingName, item) {
     expect([...counts.values()].every((n) => n === 1)).toBe(true);
     for (const it of items) expect(emulator.store.get(it.thingName)?.state.desired).toEqual({ fw: '9' });
   });
+
+  test('an abort while the source is waiting for more targets ends the run instead of hanging', async () => {
+    // A source like stdin from a slow producer: some targets, then nothing for a long time.
+    let release: () => void = () => undefined;
+    const stalled = new Promise<void>((resolve) => (release = resolve));
+    async function* slow(): AsyncGenerator<TargetItem> {
+      yield { thingName: 'stall-0' };
+      yield { thingName: 'stall-1' };
+      await stalled;
+      yield { thingName: 'stall-2' };
+    }
+    const coord = new Coordinator({ client: client(emulator.url), workers: 1, batchSize: 1, rates: 'off' });
+    try {
+      const results: ItemResult[] = [];
+      let abortedAfter: number | undefined;
+      const run = coord.run<RolloutTaskConfig>('rollout', { desired: { fw: '3' } }, slow(), (r) => {
+        results.push(r);
+        if (results.length === 2) {
+          abortedAfter = results.length;
+          coord.abort('interrupted');
+        }
+      });
+      // The run must settle on its own; the stalled source is released only afterwards.
+      const settled = await Promise.race([run.then((s) => s), new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 20_000).unref())]);
+      expect(settled).not.toBe('hung');
+      expect(abortedAfter).toBe(2);
+      expect((settled as Awaited<typeof run>).aborted).toBe(true);
+      expect(results.map((r) => r.thingName)).toEqual(['stall-0', 'stall-1']);
+    } finally {
+      release();
+      await coord.close();
+    }
+  });
 });
 
 describe('Coordinator with faults and simulated devices', () => {
@@ -262,6 +295,39 @@ describe('Coordinator with faults and simulated devices', () => {
         await coord.close();
       }
     } finally {
+      await emulator.close();
+    }
+  });
+});
+
+describe('The rollout handler on a shadow that does not exist yet', () => {
+  test('a key the change deletes is deleted even when a device creates the shadow with it between our read and our write', async () => {
+    const emulator = await startEmulator({ port: 0, quotas: 'off' });
+    const device = new IotDataClient({ endpoint: emulator.url });
+    let interfered = false;
+    // The engine's own client; its gate hook plays the device just before our first write.
+    const engine = new IotDataClient({
+      endpoint: emulator.url,
+      hooks: {
+        beforeAttempt: async (op, ref) => {
+          if (op !== 'UpdateThingShadow' || interfered) return;
+          interfered = true;
+          await device.updateThingShadow({ thingName: ref!.thingName, payload: { state: { desired: { legacy: 'on', mode: 'device' } } } });
+        },
+      },
+    });
+    try {
+      const { default: rolloutHandler } = await import('../../workers/handlers/rollout.js');
+      const { PortWorkerGate } = await import('../../src/engine/port-worker-gate.js');
+      const config: RolloutTaskConfig = { desired: { legacy: null, fw: '2.0' } };
+      const [r] = await rolloutHandler([{ thingName: 'born-now' }], { config, client: engine, gate: new PortWorkerGate() });
+      expect(interfered).toBe(true);
+      expect(r!.outcome).toBe('written');
+      // The change says "legacy must go, fw is 2.0"; the device's other key stays.
+      expect(emulator.store.get('born-now')?.state.desired).toEqual({ mode: 'device', fw: '2.0' });
+    } finally {
+      await engine.close();
+      await device.close();
       await emulator.close();
     }
   });

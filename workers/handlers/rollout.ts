@@ -64,7 +64,10 @@ export default async function rollout(items: TargetItem[], ctx: HandlerContext<R
         }
         r.wholeBytes = Buffer.byteLength(JSON.stringify(target));
         if (update === undefined) return undefined;
-        const checked = update;
+        // No shadow yet: the write goes without a version, so a device may create the shadow in
+        // between. The merge document itself (its nulls included: deleting a missing key is a
+        // no-op) then gives what a read would have: the device's keys kept, the change applied.
+        const checked = doc === undefined && transform === undefined ? (cfg.desired as JsonObject) : update;
         return {
           state: { desired: checked },
           update: checked,
