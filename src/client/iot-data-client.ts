@@ -644,7 +644,14 @@ export class IotDataClient {
       if (this.#before !== undefined) {
         const gate = this.#before(op, ref);
         if (gate !== undefined) await gate;
-        if (signal?.aborted) throw errorFromTransport(targetOf(op, ref), signal.reason, signal);
+        if (signal?.aborted) {
+          // The gate granted this attempt (a permit, a per-thing slot): hand it back, or it leaks.
+          const error = errorFromTransport(targetOf(op, ref), signal.reason, signal);
+          const outcome: AttemptOutcome = { durationMs: 0 };
+          if (isShadowError(error)) outcome.error = error;
+          this.#after?.(op, ref, outcome);
+          throw error;
+        }
       }
       if (startChannel.hasSubscribers) {
         startChannel.publish({ operation: op, thingName: ref?.thingName, shadowName: ref?.shadowName, attempt } satisfies RequestStartMessage);

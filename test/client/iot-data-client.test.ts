@@ -259,6 +259,35 @@ describe('IotDataClient against the emulator', () => {
     expect(order).toEqual(['gate', 'released', 'after UpdateThingShadow gated 200 true']);
   });
 
+  it('gives back what beforeAttempt granted when the signal aborts while the gate was being waited for', async () => {
+    // A gate that counts what it hands out (a permit, a per-thing slot) and what comes back.
+    let held = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const ac = new AbortController();
+    const c = track(
+      new IotDataClient({
+        endpoint: emu.url,
+        credentials: CREDS,
+        hooks: {
+          beforeAttempt: async () => {
+            await gate;
+            held += 1;
+          },
+          afterAttempt: () => {
+            held -= 1;
+          },
+        },
+      }),
+    );
+    const p = c.getThingShadow({ thingName: 'gated-abort' }, { signal: ac.signal }).catch((e: unknown) => e);
+    await new Promise((r) => setImmediate(r));
+    ac.abort();
+    release();
+    expect(await p).toBeInstanceOf(AbortError);
+    expect(held).toBe(0);
+  });
+
   it('publishes diagnostics events only to subscribers', async () => {
     const starts: unknown[] = [];
     const onStart = (m: unknown): void => void starts.push(m);
