@@ -4,11 +4,12 @@
  * changed; with ramps, abort criteria, safety caps, a journal for resume, dry runs, convergence
  * checks and a report.
  */
+import { createHash } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { stat, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ConfigError, InvalidArgumentError, isShadowError } from '../errors.js';
 import { itemKey, type ConvergeCheckTaskConfig, type ItemResult, type RolloutTaskConfig, type TargetItem, type WorkerClientConfig } from '../engine/task-types.js';
 import { Coordinator, type CoordinatorOptions } from '../engine/coordinator.js';
@@ -248,6 +249,16 @@ function validate(o: RolloutOptions): void {
   }
 }
 
+/** A hash of the transform module's source (the module file itself), or null when it cannot be read. */
+async function transformCodeHash(transform: string): Promise<string | null> {
+  try {
+    const source = await readFile(transform.startsWith('file:') ? fileURLToPath(transform) : transform);
+    return createHash('sha256').update(source).digest('hex');
+  } catch {
+    return null;
+  }
+}
+
 /** Yields the items of `source`, first the ones already taken by a peek. */
 async function* chain<T>(head: T[], rest: AsyncIterator<T>): AsyncGenerator<T> {
   yield* head;
@@ -290,7 +301,10 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
     });
   }
   // The journal's identity: a resume with another change is refused.
-  const changeHash = specHash({ kind: 'rollout', shadow: shadowName ?? null, desired: options.desired ?? null, transform: options.transform ?? null, dryRun });
+  const change: Record<string, unknown> = { kind: 'rollout', shadow: shadowName ?? null, desired: options.desired ?? null, transform: options.transform ?? null, dryRun };
+  // A transform is identified by its code, not only its path: an edited module is another change.
+  if (options.transform !== undefined) change.transformCode = await transformCodeHash(options.transform);
+  const changeHash = specHash(change);
   // Written things to check for convergence (kept only when asked to wait).
   const wantConverge = !dryRun && (options.waitConvergedMs ?? 0) > 0;
   const written: TargetItem[] = [];

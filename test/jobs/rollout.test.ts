@@ -194,6 +194,20 @@ describe('runRollout', { timeout: 120_000 }, () => {
     });
   });
 
+  it('refuses to resume when the transform module at the same path now computes another change', async () => {
+    await withEmulator({ quotas: 'off' }, async (emu) => {
+      const journal = join(dir, 'transform-change.journal');
+      const transform = join(dir, 'edited-transform.mjs');
+      await writeFile(transform, 'export default () => ({ fw: "1" });\n');
+      await runRollout(base(emu, { targets: ['t-1', 't-2'], transform, journal }));
+      await writeFile(transform, 'export default () => ({ fw: "2" });\n');
+      await expect(runRollout(base(emu, { targets: ['t-1', 't-2', 't-3'], transform, journal, resume: true }))).rejects.toThrow(
+        `${journal}: the journal was written for a different change (shadow, desired, transform or dry run); resume with the same change, or start a new journal`,
+      );
+      expect(emu.store.get('t-3')).toBeUndefined();
+    });
+  });
+
   it('stops at the run timeout and says so', async () => {
     await withEmulator({ quotas: 'off' }, async (emu) => {
       const result = await runRollout(base(emu, { targets: names(200, 'slow'), desired: GOAL, rate: { perSecond: 50 }, timeouts: { runMs: 300 } }));
