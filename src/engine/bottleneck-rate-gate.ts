@@ -29,6 +29,8 @@ interface OperationBucket {
   lastRefill: number;
   granted: number;
   throttles: number;
+  /** Pending drop of the permits above a lowered rate's capacity (takes wait for it). */
+  trim: Promise<void> | undefined;
 }
 
 export class BottleneckRateGate implements RateGate {
@@ -44,7 +46,7 @@ export class BottleneckRateGate implements RateGate {
       const aimd = new AimdRate({ ceiling: rps, decreaseFactor: this.#o.decreaseFactor, decreaseCooldownMs: this.#o.decreaseCooldownMs, increaseShare: this.#o.increaseShare, minShare: this.#o.minShare, now: this.#o.now });
       // Starts full: one burst is allowed at once, then the refill rate rules.
       const limiter = new Bottleneck({ reservoir: this.#capacity(rps), maxConcurrent: null, minTime: 0 });
-      this.#buckets.set(op, { limiter, aimd, carry: 0, lastRefill: this.#o.now(), granted: 0, throttles: 0 });
+      this.#buckets.set(op, { limiter, aimd, carry: 0, lastRefill: this.#o.now(), granted: 0, throttles: 0, trim: undefined });
     }
     if (this.#buckets.size > 0) {
       this.#timer = setInterval(() => void this.#refill(), this.#o.refillIntervalMs);
@@ -66,6 +68,7 @@ export class BottleneckRateGate implements RateGate {
   async take(op: OperationName, want: number): Promise<number> {
     const b = this.#buckets.get(op);
     if (b === undefined) return want;
+    if (b.trim !== undefined) await b.trim;
     const weight = Math.max(1, Math.min(want, this.#capacity(b.aimd.rate)));
     const n = await b.limiter.schedule({ weight }, async () => weight);
     b.granted += n;
@@ -83,6 +86,21 @@ export class BottleneckRateGate implements RateGate {
     const b = this.#buckets.get(op);
     if (b === undefined) return;
     b.aimd.setCeiling(rps);
+    // A lower rate lowers the burst too: the bucket keeps at most the new capacity (a ramp that
+    // starts slow must not start with a burst of the full quota).
+    const trim = (async (): Promise<void> => {
+      await b.trim;
+      const cap = this.#capacity(b.aimd.rate);
+      const level = (await b.limiter.currentReservoir()) ?? 0;
+      if (level > cap) await b.limiter.incrementReservoir(cap - level);
+    })();
+    b.trim = trim;
+    void trim.then(
+      () => undefined,
+      () => undefined, // a stopped limiter: the takes that wait for the trim see the error
+    ).finally(() => {
+      if (b.trim === trim) b.trim = undefined;
+    });
   }
 
   stats(): RateGateStats {

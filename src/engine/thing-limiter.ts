@@ -24,6 +24,8 @@ const WINDOW_MS = 1000;
 
 export class ThingLimiter {
   #rps: number;
+  /** The window `#rps` starts fit in: 1 s, longer for a fractional rate (0.5/s: 1 start per 2 s). */
+  #windowMs = WINDOW_MS;
   #inFlight: number;
   #now: () => number;
   #setTimer: (fn: () => void, ms: number) => unknown;
@@ -32,6 +34,7 @@ export class ThingLimiter {
 
   constructor(options: ThingLimiterOptions) {
     this.#rps = options.rps > 0 ? Math.max(1, Math.floor(options.rps)) : 0;
+    if (this.#rps > 0) this.#windowMs = (WINDOW_MS * this.#rps) / options.rps;
     this.#inFlight = options.inFlight > 0 ? Math.floor(options.inFlight) : 0;
     this.#now = options.now ?? Date.now;
     this.#setTimer = options.setTimer ?? ((fn, ms) => setTimeout(fn, ms).unref());
@@ -75,7 +78,7 @@ export class ThingLimiter {
 
   #canStart(s: ThingState): boolean {
     if (this.#inFlight > 0 && s.inFlight >= this.#inFlight) return false;
-    if (this.#rps > 0 && s.starts.length >= this.#rps && this.#now() - (s.starts[0] as number) < WINDOW_MS) return false;
+    if (this.#rps > 0 && s.starts.length >= this.#rps && this.#now() - (s.starts[0] as number) < this.#windowMs) return false;
     return true;
   }
 
@@ -95,7 +98,7 @@ export class ThingLimiter {
     // Blocked by the rate (not by in-flight): wake when the oldest start leaves the window.
     if (s.waiters.length > 0 && !s.timer && !(this.#inFlight > 0 && s.inFlight >= this.#inFlight)) {
       s.timer = true;
-      const wait = Math.max(1, (s.starts[0] as number) + WINDOW_MS - this.#now());
+      const wait = Math.max(1, (s.starts[0] as number) + this.#windowMs - this.#now());
       this.#setTimer(() => {
         s.timer = false;
         this.#pump(thing, s);
@@ -108,7 +111,7 @@ export class ThingLimiter {
     this.#sweepCountdown = 1024;
     const now = this.#now();
     for (const [thing, s] of this.#things) {
-      if (s.inFlight === 0 && s.waiters.length === 0 && !s.timer && (s.starts.length === 0 || now - (s.starts[s.starts.length - 1] as number) >= WINDOW_MS)) {
+      if (s.inFlight === 0 && s.waiters.length === 0 && !s.timer && (s.starts.length === 0 || now - (s.starts[s.starts.length - 1] as number) >= this.#windowMs)) {
         this.#things.delete(thing);
       }
     }

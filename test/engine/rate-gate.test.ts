@@ -129,6 +129,20 @@ describe('BottleneckRateGate', () => {
     }
   });
 
+  test('lowering the rate lowers the burst too, so a ramp that starts slow does not start with the full quota burst', async () => {
+    vi.useFakeTimers();
+    const gate = new BottleneckRateGate({ accountRps: 4000 });
+    try {
+      gate.setRate('UpdateThingShadow', 10);
+      const granted = await demand(gate, 10, 1);
+      // 10/s over 10 s plus the 200 ms drain, plus one burst of the new rate (1 permit), not 400.
+      expect(granted).toBeGreaterThanOrEqual(95);
+      expect(granted).toBeLessThanOrEqual(110);
+    } finally {
+      await gate.close();
+    }
+  });
+
   test('setRate changes the ceiling of one operation', async () => {
     vi.useFakeTimers();
     const gate = new BottleneckRateGate({ accountRps: 100 });

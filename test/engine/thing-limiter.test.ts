@@ -27,6 +27,21 @@ function manualClock() {
 }
 
 describe('ThingLimiter', () => {
+  test('a per-thing rate below one request a second is kept, not rounded up to one a second', async () => {
+    const clock = manualClock();
+    const lim = new ThingLimiter({ rps: 0.5, inFlight: 0, now: clock.now, setTimer: clock.setTimer });
+    expect(lim.acquire('t')).toBeUndefined();
+    lim.release('t');
+    let started = false;
+    const p = lim.acquire('t')!.then(() => (started = true));
+    clock.advance(1000);
+    await Promise.resolve();
+    expect(started).toBe(false); // 0.5/s: the second start is due 2 s after the first
+    clock.advance(1000);
+    await p;
+    expect(started).toBe(true);
+  });
+
   test('at most 10 requests of one thing are in flight; the 11th starts when one ends', async () => {
     const clock = manualClock();
     const lim = new ThingLimiter({ rps: 0, inFlight: 10, now: clock.now, setTimer: clock.setTimer });
