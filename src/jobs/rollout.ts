@@ -407,9 +407,11 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
   } as CoordinatorOptions;
   if (options.workers !== undefined) (coordinatorOptions as { workers?: number }).workers = options.workers;
   // Batches small enough that journal, progress, ramps and abort criteria see results about
-  // every 25 ms of quota (a batch reports when all its things are done), at most 100.
+  // every 25 ms of quota (a batch reports when all its things are done), at most 100. A ramp
+  // starts slow, so its base rate sizes the batches: Ctrl-C then drains seconds, not minutes.
+  const batchRate = ramp !== undefined && rate !== 'off' ? Math.min(ramp.baseRate, perSecond) : perSecond;
   (coordinatorOptions as { batchSize?: number }).batchSize =
-    options.batchSize ?? (Number.isFinite(perSecond) ? Math.max(4, Math.min(100, Math.round(perSecond / 40))) : 100);
+    options.batchSize ?? (Number.isFinite(batchRate) ? Math.max(4, Math.min(100, Math.round(batchRate / 40))) : 100);
   const coordinator = new Coordinator(coordinatorOptions);
 
   let currentRate = perSecond;
@@ -577,7 +579,12 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
     if (runTimer !== undefined) clearTimeout(runTimer);
   }
   if (options.signal?.aborted) interrupted = true;
-  for (const r of stash) commit(r);
+  // A journal that failed (disk full) throws here; keep the error and still close everything below.
+  try {
+    for (const r of stash) commit(r);
+  } catch (err) {
+    fatal ??= err;
+  }
   stash = [];
   report.end();
   await journal.flush().catch((err) => (fatal ??= err));
