@@ -2,6 +2,9 @@
  * The scenarios of `npm run bench`: each runs the owner's bench module (which races its
  * baseline in the same run) and turns its result into goal rows.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { check, errorRow, type GoalRow } from './goals.js';
 
 export interface ScenarioContext {
@@ -107,6 +110,31 @@ export const SCENARIOS: Scenario[] = [
       const mod = (await import('../rollout/rollout.bench.js')) as Any;
       const r = (await mod.runRolloutBench({ quick, log })) as Any;
       return { raw: r, goals: rolloutGoals(r) };
+    },
+  },
+  {
+    id: 'gate',
+    title: 'Rate gates: 10-second windows at the account quota',
+    isolates: 'the rate gates alone: GETs from 2 worker threads through the coordinator at a 4,000/s limit against the emulator with its own 4,000/s quota; the emulator counts requests every 100 ms and every 10-second window is compared with the limit',
+    goals: ['every 10 s window within 2% of the limit, all workers together', '< 0.5% of requests throttled'],
+    async run({ quick, log }) {
+      const seconds = quick ? 13 : 20;
+      log(`  gate: 4,000/s, 2 workers, ${seconds} s`);
+      const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../engine/rate-window.bench.ts', import.meta.url))], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: { ...process.env, RATE: '4000', SECONDS: String(seconds), WORKERS: '2', EMULATOR_QUOTA: '4000' },
+      });
+      let text = '';
+      child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+      const [code] = (await once(child, 'exit')) as [number | null];
+      if (code !== 0) throw new Error(`bench/engine/rate-window.bench.ts exited with ${code}`);
+      const r = JSON.parse(text.trim().split('\n').pop()!) as Any;
+      const goals: GoalRow[] = [
+        check({ scenario: 'gate', metric: `4,000/s limit, 2 workers: lowest of ${r.windows} 10 s windows`, ours: r.min10s, baseline: r.limit, value: num(r.minShare) === undefined ? undefined : r.minShare * 100, unit: '%', op: '>=', target: 98, goal: '>= 98%' }),
+        check({ scenario: 'gate', metric: `4,000/s limit, 2 workers: highest of ${r.windows} 10 s windows`, ours: r.max10s, baseline: r.limit, value: num(r.maxShare) === undefined ? undefined : r.maxShare * 100, unit: '%', op: '<=', target: 102, goal: '<= 102%' }),
+        check({ scenario: 'gate', metric: 'emulator quota 4,000/s: throttled share of requests', value: r.requests > 0 ? (r.throttled / r.requests) * 100 : undefined, unit: '%', op: '<=', target: 0.5, goal: '< 0.5%' }),
+      ];
+      return { raw: r, goals };
     },
   },
   {
