@@ -4,7 +4,7 @@
  * operations, and per-second time series. Holds counters only, never the results themselves,
  * so a run over millions of things stays small.
  */
-import { build, type Histogram } from 'hdr-histogram-js';
+import { LatencyHistogram } from '../report/latency-histogram.js';
 import { errorName } from '../engine/error-name.js';
 import type { ItemResult } from '../engine/task-types.js';
 
@@ -94,7 +94,7 @@ export class RolloutReport {
   #bytesSent = 0;
   #wholeBytes = 0;
   #billed = 0;
-  #latency: Histogram = build({ numberOfSignificantValueDigits: 3 });
+  #latency = new LatencyHistogram();
   #series: RolloutSeriesPoint[] = [];
   #startedAt: number;
   #endedAt: number | undefined;
@@ -139,7 +139,7 @@ export class RolloutReport {
     this.#bytesSent += r.bytesSent ?? 0;
     if ((WRITTEN.has(r.outcome) || r.outcome === 'would-write') && r.wholeBytes !== undefined) this.#wholeBytes += r.wholeBytes + NAIVE_ENVELOPE_BYTES;
     this.#billed += billedOperations(r);
-    if (Number.isFinite(r.latencyMs) && r.latencyMs >= 0) this.#latency.recordValue(Math.round(r.latencyMs * 1000));
+    if (Number.isFinite(r.latencyMs)) this.#latency.record(r.latencyMs);
     if (resumed) {
       this.#resumed += 1;
       return;
@@ -173,8 +173,8 @@ export class RolloutReport {
 
   summary(now = Date.now()): RolloutSummary {
     const elapsedMs = Math.max(0, (this.#endedAt ?? now) - this.#startedAt);
-    const h = this.#latency;
-    const ms = (us: number): number => Math.round(us) / 1000;
+    // Percentiles never read above the largest latency seen (HDR answers a bucket's top value).
+    const l = this.#latency.summary();
     return {
       things: this.#things,
       resumed: this.#resumed,
@@ -183,9 +183,7 @@ export class RolloutReport {
       failed: this.#failed,
       elapsedMs,
       thingsPerSecond: elapsedMs > 0 ? Math.round((this.#doneThisRun / elapsedMs) * 1000 * 10) / 10 : 0,
-      latencyMs: h.totalCount === 0
-        ? { p50: 0, p90: 0, p99: 0, max: 0, mean: 0 }
-        : { p50: ms(h.getValueAtPercentile(50)), p90: ms(h.getValueAtPercentile(90)), p99: ms(h.getValueAtPercentile(99)), max: ms(h.maxValue), mean: ms(h.mean) },
+      latencyMs: { p50: l.p50, p90: l.p90, p99: l.p99, max: l.max, mean: l.mean },
       retries: this.#retries,
       requests: this.#requests,
       throttles: this.#throttles,

@@ -8,6 +8,19 @@ function result(over: Partial<ItemResult>): ItemResult {
 }
 
 describe('rollout report', () => {
+  it('never reports a latency percentile above the largest latency seen', () => {
+    const report = new RolloutReport(0);
+    report.record(result({ thingName: 'a', latencyMs: 5 }), false, 10);
+    report.record(result({ thingName: 'b', latencyMs: 123.456 }), false, 20);
+    report.end(100);
+    const l = report.summary(100).latencyMs;
+    expect(l.max).toBe(123.456);
+    expect(l.p99).toBeLessThanOrEqual(l.max);
+    expect(l.p90).toBeLessThanOrEqual(l.max);
+    expect(l.p50).toBeGreaterThanOrEqual(4.99);
+    expect(l.p50).toBeLessThanOrEqual(5.01);
+  });
+
   it('counts outcomes, errors by AWS name, retries, throttles, bytes and billed operations', () => {
     const report = new RolloutReport(0);
     report.record(result({ thingName: 'a' }), false, 100);
