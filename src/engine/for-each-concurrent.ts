@@ -1,12 +1,11 @@
-/** Runs `fn` over `items` with at most `concurrency` at once; resolves when all are done. `fn` must not throw. */
+import pLimit from 'p-limit';
+
+/**
+ * Runs `fn` over `items` with at most `concurrency` at once; resolves when all are done.
+ * `fn` must not throw (per-item failures are data). Plain concurrency is p-limit's job; a
+ * worker batch holds at most a few hundred items, so one queued closure per item is cheap.
+ */
 export async function forEachConcurrent<T>(items: readonly T[], concurrency: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lanes = Math.max(1, Math.min(concurrency, items.length));
-  const lane = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      await fn(items[i] as T, i);
-    }
-  };
-  await Promise.all(Array.from({ length: lanes }, lane));
+  const limit = pLimit(Math.max(1, concurrency));
+  await Promise.all(items.map((item, i) => limit(() => fn(item, i))));
 }
