@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/index.js';
 import { InvalidArgumentError } from '../../src/errors.js';
 import { runRollout, type RolloutOptions, type RolloutResult } from '../../src/jobs/rollout.js';
+import { runSnapshot } from '../../src/jobs/snapshot.js';
 
 const GOAL = { fw: '2.4.1', telemetry: { periodSeconds: 30 } };
 
@@ -52,6 +53,12 @@ async function seed(emu: Emulator, names: string[], doc: (name: string, i: numbe
       }
     }),
   );
+}
+
+async function writeTargets(list: string[]): Promise<string> {
+  const file = join(dir, `targets-${list.length}-${list[0]}.txt`);
+  await writeFile(file, list.join('\n') + '\n');
+  return file;
 }
 
 function names(n: number, prefix = 'pump'): string[] {
@@ -179,6 +186,30 @@ describe('runRollout', { timeout: 120_000 }, () => {
       expect(lines).toHaveLength(240);
       expect(new Set(lines.map((l) => l['thing'])).size).toBe(240);
       for (const t of things) expect(emu.store.get(t)!.state.desired).toEqual(GOAL);
+    });
+  });
+
+  it('takes its targets from a snapshot directory: each thing in it once, whatever its named shadows', async () => {
+    await withEmulator({ quotas: 'off' }, async (emu) => {
+      const things = names(6, 'snap');
+      await seed(emu, things, (_n, i) => ({ state: { desired: { fw: '1.0', slot: i } } }));
+      await post(emu, things[0]!, { state: { desired: { mode: 'eco' } } }, 'config');
+      await post(emu, things[0]!, { state: { desired: { mode: 'eco' } } }, 'firmware');
+      const snapshot = join(dir, 'targets-snapshot');
+      const snap = await runSnapshot({ endpoint: emu.url, workers: 1, rates: 'off', things: await writeTargets(things.slice(0, 4)), out: snapshot });
+      expect(snap.records).toBe(6);
+      const r = await runRollout(base(emu, { targets: snapshot, desired: GOAL }));
+      expect(r.summary).toMatchObject({ things: 4, byOutcome: { written: 4 } });
+      expect(r.duplicates).toBe(0);
+      for (const t of things.slice(0, 4)) expect(emu.store.get(t)?.state.desired).toMatchObject(GOAL);
+      for (const t of things.slice(4)) expect(emu.store.get(t)?.state.desired).not.toMatchObject(GOAL);
+    });
+  });
+
+  it('refuses a directory that holds no complete snapshot as targets', async () => {
+    await withEmulator({ quotas: 'off' }, async (emu) => {
+      const empty = await mkdtemp(join(dir, 'not-a-snapshot-'));
+      await expect(runRollout(base(emu, { targets: empty, desired: GOAL }))).rejects.toThrow(`${join(empty, 'manifest.json')}: no manifest, so ${empty} is not a complete snapshot`);
     });
   });
 

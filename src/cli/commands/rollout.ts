@@ -41,7 +41,7 @@ export function defineRollout(program: Command, run: Runner): void {
     .description('change desired state on many shadows: rate-limited, version-guarded, minimal updates, resumable')
     .option('--endpoint <url>', 'data plane endpoint (or SHADOWFLEET_ENDPOINT)')
     .option('--region <region>', 'signing region (or AWS_REGION)')
-    .option('--things <file|->', 'targets: one thing name a line, CSV with a thingName column, or JSON lines; - for stdin')
+    .option('--things <file|-|snapshot>', 'targets: one thing name a line, CSV with a thingName column, or JSON lines; - for stdin; or a snapshot (directory or s3://bucket/prefix/): its things')
     .option('--shadow <name>', 'named shadow to change (default: the classic shadow)')
     .option('--spec <file>', 'rollout spec (YAML or JSON)')
     .option('--set <json>', 'inline desired merge document, e.g. \'{"fw":"2.4.1"}\'')
