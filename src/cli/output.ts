@@ -22,6 +22,12 @@ export function formatTable(rows: ReadonlyArray<Record<string, Cell>>, columns?:
   return out.join('\n');
 }
 
+/** A summary as aligned `key  value` lines (the human form of a job's result). */
+export function formatPairs(rows: ReadonlyArray<readonly [string, string]>): string {
+  const w = Math.max(0, ...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n');
+}
+
 /** Pretty JSON for humans (two-space indent). */
 export function formatJson(value: unknown): string {
   return JSON.stringify(value, null, 2);

@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import type { Runner } from '../main.js';
 import { EXIT, type CommandContext } from '../context.js';
 import { durationFlag, isPositiveInt, numberFlag, positiveIntFlag, rateFlag } from '../flags.js';
+import { formatPairs } from '../output.js';
+import { createProgress, type Progress } from '../progress.js';
 import type { BenchOptions, BenchOperation, BenchProgress, BenchResult } from '../../jobs/bench.js';
 
 interface BenchFlags {
@@ -65,7 +67,7 @@ export function defineBench(program: Command, run: Runner): void {
       run<BenchFlags>(async (flags, ctx) => {
         const lib = await import('../../index.js');
         const options = await benchOptionsFromFlags(flags, ctx, lib);
-        const progress = progressPrinter(flags, ctx);
+        const progress = await progressPrinter(flags, ctx);
         options.onProgress = progress.update;
         let result: BenchResult;
         try {
@@ -161,28 +163,16 @@ export async function benchOptionsFromFlags(flags: BenchFlags, ctx: Pick<Command
   return o;
 }
 
-function progressPrinter(flags: BenchFlags, ctx: CommandContext): { update: (p: BenchProgress) => void; stop: () => void } {
-  if (flags.json) return { update: (p) => ctx.err(JSON.stringify({ type: 'progress', ...p })), stop: () => {} };
-  let last = 0;
-  let drawn = false;
-  return {
-    update: (p) => {
-      const total = p.total === undefined ? '' : `/${p.total}`;
-      const line = `bench ${p.phase}: ${(p.elapsedMs / 1000).toFixed(0)} s, ${p.done}${total} ops, ${p.opsPerSecond.toFixed(0)} ops/s, ${p.errors} errors, ${p.throttles} throttled`;
-      if (ctx.stderrIsTTY) {
-        process.stderr.write(`\r\x1b[2K${line}`);
-        drawn = true;
-        return;
-      }
-      const now = Date.now();
-      if (now - last < 5000) return;
-      last = now;
-      ctx.err(line);
+/** Progress of a run: NDJSON events with --json, else a line every second (terminal) or few seconds (logs). */
+function progressPrinter(flags: BenchFlags, ctx: CommandContext): Promise<Progress<BenchProgress>> {
+  return createProgress<BenchProgress>(
+    ctx,
+    {
+      line: (p) =>
+        `bench ${p.phase}: ${(p.elapsedMs / 1000).toFixed(0)} s, ${p.done}${p.total === undefined ? '' : `/${p.total}`} ops, ${p.opsPerSecond.toFixed(0)} ops/s, ${p.errors} errors, ${p.throttles} throttled`,
     },
-    stop: () => {
-      if (drawn) process.stderr.write('\n');
-    },
-  };
+    flags.json === true ? { json: true } : { everyMs: ctx.stderrIsTTY ? 1000 : 5000 },
+  );
 }
 
 /** The human result: summary rows, then one line per operation. */
@@ -193,8 +183,7 @@ export function formatBenchResult(r: BenchResult, lib: Pick<Lib, 'benchReportMod
   const rows = model.summary.map((row) => [row.label, `${typeof row.value === 'number' ? row.value.toLocaleString('en-US') : String(row.value)}${note(row.note)}`] as [string, string]);
   for (const [k, v] of Object.entries(r.errors).sort((a, b) => b[1] - a[1])) rows.push([`  error ${k}`, v.toLocaleString('en-US')]);
   if (r.report !== undefined) rows.push(['report page', r.report]);
-  const w = Math.max(...rows.map(([k]) => k.length));
-  const lines = rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`);
+  const lines = [formatPairs(rows)];
   const table = model.tables![0]!;
   const grid = [table.columns, ...table.rows.map((row) => row.map((c) => (typeof c === 'number' ? c.toLocaleString('en-US') : String(c ?? ''))))];
   const widths = table.columns.map((_, i) => Math.max(...grid.map((row) => String(row[i]).length)));

@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import type { Runner } from '../main.js';
 import { EXIT, type CommandContext } from '../context.js';
 import { durationFlag, numberFlag, positiveIntFlag } from '../flags.js';
+import { formatPairs } from '../output.js';
+import { createProgress, type Progress } from '../progress.js';
 import type { DemoOptions, DemoProgress, DemoResult } from '../../jobs/demo.js';
 
 interface DemoFlags {
@@ -57,11 +59,6 @@ export function defineDemo(program: Command, run: Runner): void {
     );
 }
 
-interface Progress {
-  update: (p: DemoProgress) => void;
-  stop: () => void;
-}
-
 const STEP_TITLE: Record<DemoProgress['step'], string> = {
   emulator: 'emulator',
   rollout: 'rollout ',
@@ -70,64 +67,33 @@ const STEP_TITLE: Record<DemoProgress['step'], string> = {
   report: 'report  ',
 };
 
-async function demoProgress(flags: DemoFlags, ctx: CommandContext): Promise<Progress> {
-  if (flags.json) return { update: (p) => ctx.err(JSON.stringify({ type: 'progress', ...p })), stop: () => {} };
-  if (!ctx.stderrIsTTY) {
-    // Not a terminal: messages, and one line per step end or every few seconds.
-    let last = 0;
-    let lastLine = '';
-    return {
-      update: (p) => {
-        const now = Date.now();
-        if (p.message === undefined && p.final !== true && now - last < 3000) return;
-        const text = p.message ?? line(p);
-        if (text === lastLine) return;
-        last = now;
-        lastLine = text;
-        ctx.err(text);
+/** Progress of the demo: a bar per step on a terminal, its messages between the bars. */
+function demoProgress(flags: DemoFlags, ctx: CommandContext): Promise<Progress<DemoProgress>> {
+  return createProgress<DemoProgress>(
+    ctx,
+    {
+      line: (p) => p.message ?? line(p),
+      urgent: (p) => p.message !== undefined || p.final === true,
+      bar: (p) => {
+        if (p.message !== undefined) return undefined;
+        if (p.step === 'emulator' || p.step === 'report') return null;
+        const extra =
+          p.step === 'rollout'
+            ? `rate ${p.rate ?? '-'}/s | ETA ${p.etaSeconds === undefined ? '-' : `${Math.round(p.etaSeconds)}s`} | throttled ${p.throttles ?? 0} | failed ${p.failed ?? 0}`
+            : p.step === 'snapshot'
+              ? `${(p.records ?? 0).toLocaleString('en-US')} shadows`
+              : '';
+        return {
+          phase: p.step,
+          format: `${STEP_TITLE[p.step]} [{bar}] {percentage}% | {value}/{total} things | {speed}/s | {extra}`,
+          done: p.done,
+          total: p.total,
+          payload: { speed: (p.perSecond ?? 0).toFixed(0), extra },
+        };
       },
-      stop: () => {},
-    };
-  }
-  const mod = await import('cli-progress');
-  const cp = ((mod as unknown as { default?: typeof import('cli-progress') }).default ?? mod) as typeof import('cli-progress');
-  let bar: import('cli-progress').SingleBar | undefined;
-  let step = '';
-  const stopBar = (): void => {
-    bar?.stop();
-    bar = undefined;
-  };
-  return {
-    update: (p) => {
-      if (p.message !== undefined) {
-        stopBar();
-        ctx.err(p.message);
-        return;
-      }
-      if (p.step === 'emulator' || p.step === 'report') return;
-      if (bar === undefined || step !== p.step) {
-        stopBar();
-        step = p.step;
-        const unit = 'things';
-        bar = new cp.SingleBar(
-          { format: `${STEP_TITLE[p.step]} [{bar}] {percentage}% | {value}/{total} ${unit} | {speed}/s | {extra}`, stream: process.stderr, hideCursor: true, etaBuffer: 50 },
-          cp.Presets.shades_classic,
-        );
-        bar.start(p.total ?? Math.max(1, p.done), p.done, { speed: '0', extra: '' });
-      }
-      if (p.total !== undefined) bar.setTotal(p.total);
-      else if (p.done > bar.getTotal()) bar.setTotal(p.done);
-      const extra =
-        p.step === 'rollout'
-          ? `rate ${p.rate ?? '-'}/s | ETA ${p.etaSeconds === undefined ? '-' : `${Math.round(p.etaSeconds)}s`} | throttled ${p.throttles ?? 0} | failed ${p.failed ?? 0}`
-          : p.step === 'snapshot'
-            ? `${(p.records ?? 0).toLocaleString('en-US')} shadows`
-            : '';
-      bar.update(p.done, { speed: (p.perSecond ?? 0).toFixed(0), extra });
-      if (p.final) stopBar();
     },
-    stop: stopBar,
-  };
+    flags.json === true ? { json: true } : { everyMs: 3000 },
+  );
 }
 
 function line(p: DemoProgress): string {
@@ -159,6 +125,5 @@ export function formatDemoResult(r: DemoResult): string {
   rows.push(['outcomes', r.outcomesFile]);
   rows.push(['journal', r.journal]);
   rows.push(['took', `${(r.durationMs / 1000).toFixed(1)} s (${r.steps.map((st) => `${st.step} ${(st.ms / 1000).toFixed(1)} s`).join(', ')})`]);
-  const w = Math.max(...rows.map(([k]) => k.length));
-  return [...rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`), '', `Open ${r.reportPage} in a browser to see the charts.`].join('\n');
+  return `${formatPairs(rows)}\n\nOpen ${r.reportPage} in a browser to see the charts.`;
 }

@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import type { Runner } from '../main.js';
 import { EXIT, type CommandContext } from '../context.js';
 import { collect, durationFlag, positiveIntFlag, rateFlag, requiredEndpoint, wholeNumberFlag } from '../flags.js';
+import { formatPairs } from '../output.js';
+import { createProgress, type Progress } from '../progress.js';
 import type { RolloutOptions, RolloutProgress, RolloutResult } from '../../jobs/rollout.js';
 
 interface RolloutFlags {
@@ -68,7 +70,7 @@ export function defineRollout(program: Command, run: Runner): void {
       run<RolloutFlags>(async (flags, ctx) => {
         const lib = await loadLibrary();
         const options = await rolloutOptionsFromFlags(flags, ctx, lib);
-        const progress = await progressReporter(flags, ctx);
+        const progress = await rolloutProgress(flags, ctx);
         options.onProgress = progress.update;
         let result: RolloutResult;
         try {
@@ -182,57 +184,22 @@ async function rolloutOptionsFromFlags(flags: RolloutFlags, ctx: CommandContext,
   return options;
 }
 
-interface ProgressReporter {
-  update: (p: RolloutProgress) => void;
-  stop: () => void;
-}
-
-async function progressReporter(flags: RolloutFlags, ctx: CommandContext): Promise<ProgressReporter> {
-  if (flags.json) {
-    return { update: (p) => ctx.err(JSON.stringify({ type: 'progress', ...p })), stop: () => {} };
-  }
-  if (ctx.stderrIsTTY) return ttyBar();
-  // Not a terminal: one plain line every few seconds so logs stay readable.
-  let last = 0;
-  return {
-    update: (p) => {
-      const now = Date.now();
-      if (now - last < 5000 && p.final !== true) return;
-      last = now;
-      const total = p.total === undefined ? '' : `/${p.total}`;
-      ctx.err(`rollout ${p.phase}: ${p.done}${total} things, ${p.thingsPerSecond.toFixed(0)}/s, ${p.failed} failed, ${p.throttles} throttled`);
+/** Progress of a rollout: a bar per phase (write, converge) on a terminal. */
+function rolloutProgress(flags: RolloutFlags, ctx: CommandContext): Promise<Progress<RolloutProgress>> {
+  return createProgress<RolloutProgress>(
+    ctx,
+    {
+      line: (p) => `rollout ${p.phase}: ${p.done}${p.total === undefined ? '' : `/${p.total}`} things, ${p.thingsPerSecond.toFixed(0)}/s, ${p.failed} failed, ${p.throttles} throttled`,
+      bar: (p) => ({
+        phase: p.phase,
+        format: `${p.phase} [{bar}] {percentage}% | {value}/{total} things | {rate}/s | ETA {etaText} | failed {failed} | throttled {throttles}`,
+        done: p.done,
+        total: p.total,
+        payload: { rate: p.thingsPerSecond.toFixed(0), failed: p.failed, throttles: p.throttles, etaText: formatEta(p.etaSeconds) },
+      }),
     },
-    stop: () => {},
-  };
-}
-
-async function ttyBar(): Promise<ProgressReporter> {
-  const mod = await import('cli-progress');
-  const cp = ((mod as unknown as { default?: typeof import('cli-progress') }).default ?? mod) as typeof import('cli-progress');
-  let bar: import('cli-progress').SingleBar | undefined;
-  let phase = '';
-  return {
-    update: (p) => {
-      if (bar === undefined || phase !== p.phase) {
-        bar?.stop();
-        phase = p.phase;
-        bar = new cp.SingleBar(
-          {
-            format: `${p.phase} [{bar}] {percentage}% | {value}/{total} things | {rate}/s | ETA {etaText} | failed {failed} | throttled {throttles}`,
-            stream: process.stderr,
-            hideCursor: true,
-            etaBuffer: 50,
-          },
-          cp.Presets.shades_classic,
-        );
-        bar.start(p.total ?? p.done + 1, p.done, { rate: '0', failed: 0, throttles: 0, etaText: '-' });
-      }
-      if (p.total !== undefined) bar.setTotal(p.total);
-      else if (p.done >= bar.getTotal()) bar.setTotal(p.done + 1);
-      bar.update(p.done, { rate: p.thingsPerSecond.toFixed(0), failed: p.failed, throttles: p.throttles, etaText: formatEta(p.etaSeconds) });
-    },
-    stop: () => bar?.stop(),
-  };
+    flags.json === true ? { json: true } : {},
+  );
 }
 
 function formatEta(s: number | undefined): string {
@@ -248,10 +215,6 @@ function fmtBytes(n: number): string {
   return `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
 
-function table(rows: Array<[string, string]>): string {
-  const w = Math.max(...rows.map(([k]) => k.length));
-  return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n');
-}
 
 /** The human summary printed on stdout. */
 export function formatRolloutResult(r: RolloutResult): string {
@@ -288,5 +251,5 @@ export function formatRolloutResult(r: RolloutResult): string {
   }
   if (r.journal !== undefined) rows.push(['journal', r.journal]);
   if (r.report !== undefined) rows.push(['report', `${r.report} (+ .summary.json)`]);
-  return table(rows);
+  return formatPairs(rows);
 }

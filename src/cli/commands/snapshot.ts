@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { Runner } from '../main.js';
 import { EXIT, type CommandContext } from '../context.js';
 import { positiveIntFlag, rateFlag, requiredEndpoint, wholeNumberFlag } from '../flags.js';
+import { createProgress } from '../progress.js';
 import type { DiffOptions, DiffResult, RestoreOptions, RestoreResult, ShadowChange, SnapshotOptions, SnapshotResult } from '../../index.js';
 
 interface CommonFlags {
@@ -71,17 +72,10 @@ function s3Of(flags: CommonFlags): { endpoint?: string; region?: string } {
   return s3;
 }
 
-/** Progress on stderr: NDJSON events with --json, else a plain line every few seconds. */
-function progressLine<P extends { final?: boolean }>(flags: CommonFlags, ctx: CommandContext, text: (p: P) => string): (p: P) => void {
-  if (flags.json) return (p) => ctx.err(JSON.stringify({ type: 'progress', ...p }));
-  let last = 0;
-  const every = ctx.stderrIsTTY ? 1000 : 5000;
-  return (p) => {
-    const now = Date.now();
-    if (now - last < every && p.final !== true) return;
-    last = now;
-    ctx.err(text(p));
-  };
+/** Progress on stderr: NDJSON events with --json, else a plain line every second (terminal) or few seconds (logs). */
+async function progressLine<P extends object>(flags: CommonFlags, ctx: CommandContext, line: (p: P) => string): Promise<(p: P) => void> {
+  const progress = await createProgress<P>(ctx, { line }, flags.json === true ? { json: true } : { everyMs: ctx.stderrIsTTY ? 1000 : 5000 });
+  return progress.update;
 }
 
 const MB = 1024 * 1024;
@@ -136,7 +130,7 @@ export function defineSnapshot(program: Command, run: Runner): void {
         if (rates !== undefined) options.rates = rates;
         const workers = positiveIntFlag('--workers', flags.workers);
         if (workers !== undefined) options.workers = workers;
-        options.onProgress = progressLine(flags, ctx, (p) => `snapshot: ${p.things} things, ${p.records} shadows, ${p.recordsPerSecond.toFixed(0)} shadows/s, ${p.failed} failed, ${p.throttles} throttled`);
+        options.onProgress = await progressLine(flags, ctx, (p) => `snapshot: ${p.things} things, ${p.records} shadows, ${p.recordsPerSecond.toFixed(0)} shadows/s, ${p.failed} failed, ${p.throttles} throttled`);
         const result = await lib.runSnapshot(options);
         for (const w of result.warnings) ctx.err(`shadowfleet: warning: ${w}`);
         ctx.out(flags.json ? JSON.stringify(result) : formatSnapshotResult(result));
@@ -196,7 +190,7 @@ export function defineRestore(program: Command, run: Runner): void {
         if (rates !== undefined) options.rates = rates;
         const workers = positiveIntFlag('--workers', flags.workers);
         if (workers !== undefined) options.workers = workers;
-        options.onProgress = progressLine(flags, ctx, (p) => `restore: ${p.done}/${p.total} shadows, ${p.written} written, ${p.failed} failed`);
+        options.onProgress = await progressLine(flags, ctx, (p) => `restore: ${p.done}/${p.total} shadows, ${p.written} written, ${p.failed} failed`);
         const result = await lib.runRestore(options);
         ctx.out(flags.json ? JSON.stringify(result) : formatRestoreResult(result));
         if (result.interrupted) return EXIT.INTERRUPTED;
