@@ -202,7 +202,8 @@ export default async function (shadow, thingName, item) {
       expect(settled).not.toBe('hung');
       expect(abortedAfter).toBe(2);
       expect((settled as Awaited<typeof run>).aborted).toBe(true);
-      expect(results.map((r) => r.thingName)).toEqual(['stall-0', 'stall-1']);
+      // Two batches may be in flight at once, so they can finish in either order.
+      expect(results.map((r) => r.thingName).sort()).toEqual(['stall-0', 'stall-1']);
     } finally {
       release();
       await coord.close();
