@@ -149,7 +149,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         } else if (p.phase !== phase) {
           return;
         }
-        const e: DemoProgress = { step: p.phase === 'converge' ? 'converge' : 'rollout', done: p.done, perSecond: p.thingsPerSecond, failed: p.failed, throttles: p.throttles };
+        const e: DemoProgress = { step: p.phase === 'converge' ? 'converge' : 'rollout', done: p.done, failed: p.failed, throttles: p.throttles };
+        // While converging, `done` counts converged devices: there is no pace to show.
+        if (p.phase !== 'converge') e.perSecond = p.thingsPerSecond;
         if (p.total !== undefined) e.total = p.total;
         if (p.rate !== undefined) e.rate = p.rate;
         if (p.etaSeconds !== undefined) e.etaSeconds = p.etaSeconds;

@@ -98,6 +98,22 @@ describe('shadowfleet rollout (command line)', { timeout: 180_000 }, () => {
     expect(emu.store.get('json-2')!.state.desired).toEqual(GOAL);
   });
 
+  it('waits for simulated devices with --wait-converged and shows convergence as a share, not a pace', async () => {
+    const devices = await startEmulator({ port: 0, quotas: 'off', simulateDevices: { delayMs: 20, silentShare: 0 } });
+    try {
+      const list = join(dir, 'converge-things.txt');
+      await writeFile(list, 'conv-1\nconv-2\nconv-3\n');
+      const r = await cli(['rollout', '--endpoint', devices.url, '--things', list, '--set', JSON.stringify(GOAL), '--journal', join(dir, 'converge.journal'), '--wait-converged', '30s']);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/^rollout write: 3\/3 things, \d+\/s, 0 failed, 0 throttled$/m);
+      expect(r.stderr).toMatch(/^rollout converge: 3\/3 things converged$/m);
+      expect(r.stderr).not.toMatch(/converge.*\/s/);
+      expect(devices.store.get('conv-2')!.state.reported).toMatchObject(GOAL);
+    } finally {
+      await devices.close();
+    }
+  });
+
   it('reads targets from stdin and prints a human summary on stdout', async () => {
     const r = await cli(['rollout', '--endpoint', emu.url, '--things', '-', '--shadow', 'cfg', '--set', '{"mode":"eco"}', '--journal', join(dir, 'stdin.journal')], {
       input: 'stdin-1\nstdin-2\n',

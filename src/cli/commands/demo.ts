@@ -85,7 +85,10 @@ function demoProgress(flags: DemoFlags, ctx: CommandContext): Promise<Progress<D
               : '';
         return {
           phase: p.step,
-          format: `${STEP_TITLE[p.step]} [{bar}] {percentage}% | {value}/{total} things | {speed}/s | {extra}`,
+          format:
+            p.step === 'converge'
+              ? `${STEP_TITLE[p.step]} [{bar}] {percentage}% | {value}/{total} things converged`
+              : `${STEP_TITLE[p.step]} [{bar}] {percentage}% | {value}/{total} things | {speed}/s | {extra}`,
           done: p.done,
           total: p.total,
           payload: { speed: (p.perSecond ?? 0).toFixed(0), extra },
@@ -98,6 +101,7 @@ function demoProgress(flags: DemoFlags, ctx: CommandContext): Promise<Progress<D
 
 function line(p: DemoProgress): string {
   const total = p.total === undefined ? '' : `/${p.total}`;
+  if (p.step === 'converge') return `converge: ${p.done}${total} things converged`;
   const speed = p.perSecond === undefined ? '' : `, ${p.perSecond.toFixed(0)}/s`;
   const records = p.records === undefined ? '' : ` (${p.records} shadows)`;
   return `${p.step}: ${p.done}${total}${records}${speed}${p.throttles ? `, ${p.throttles} throttled` : ''}${p.failed ? `, ${p.failed} failed` : ''}`;

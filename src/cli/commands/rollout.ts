@@ -189,10 +189,17 @@ function rolloutProgress(flags: RolloutFlags, ctx: CommandContext): Promise<Prog
   return createProgress<RolloutProgress>(
     ctx,
     {
-      line: (p) => `rollout ${p.phase}: ${p.done}${p.total === undefined ? '' : `/${p.total}`} things, ${p.thingsPerSecond.toFixed(0)}/s, ${p.failed} failed, ${p.throttles} throttled`,
+      // While converging, `done` counts converged things: a pace or an ETA would mean nothing.
+      line: (p) =>
+        p.phase === 'converge'
+          ? `rollout converge: ${p.done}${p.total === undefined ? '' : `/${p.total}`} things converged`
+          : `rollout ${p.phase}: ${p.done}${p.total === undefined ? '' : `/${p.total}`} things, ${p.thingsPerSecond.toFixed(0)}/s, ${p.failed} failed, ${p.throttles} throttled`,
       bar: (p) => ({
         phase: p.phase,
-        format: `${p.phase} [{bar}] {percentage}% | {value}/{total} things | {rate}/s | ETA {etaText} | failed {failed} | throttled {throttles}`,
+        format:
+          p.phase === 'converge'
+            ? 'converge [{bar}] {percentage}% | {value}/{total} things converged'
+            : `${p.phase} [{bar}] {percentage}% | {value}/{total} things | {rate}/s | ETA {etaText} | failed {failed} | throttled {throttles}`,
         done: p.done,
         total: p.total,
         payload: { rate: p.thingsPerSecond.toFixed(0), failed: p.failed, throttles: p.throttles, etaText: formatEta(p.etaSeconds) },
