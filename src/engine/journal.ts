@@ -34,7 +34,14 @@ export interface JournalOptions {
   flushBytes?: number;
   /** fsync at most this often, ms (and always on close). Default 1000. */
   fsyncIntervalMs?: number;
+  /**
+   * Called once, as soon as a write fails (disk full, file too large, I/O error), so the run can
+   * stop at once instead of at its next append. Every later append and flush throws the same error.
+   */
+  onError?: (err: ConfigError) => void;
 }
+
+type JournalTuning = Required<Omit<JournalOptions, 'kind' | 'spec' | 'onError'>> & Pick<JournalOptions, 'onError'>;
 
 export const DEFAULT_JOURNAL_OPTIONS = Object.freeze({ resume: false, flushIntervalMs: 200, flushBytes: 256 * 1024, fsyncIntervalMs: 1000 });
 
@@ -116,10 +123,10 @@ export class Journal {
   #lastSync = Date.now();
   #error: unknown;
   #closed = false;
-  #o: Required<Omit<JournalOptions, 'kind' | 'spec'>>;
+  #o: JournalTuning;
   #lines = 0;
 
-  private constructor(path: string, fh: FileHandle, header: JournalHeader, o: Required<Omit<JournalOptions, 'kind' | 'spec'>>) {
+  private constructor(path: string, fh: FileHandle, header: JournalHeader, o: JournalTuning) {
     this.path = path;
     this.#fh = fh;
     this.header = header;
@@ -152,12 +159,19 @@ export class Journal {
     try {
       fh = await open(path, append ? 'a' : 'w');
     } catch (err) {
-      throw new ConfigError(`${path}: cannot open the journal (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+      throw new ConfigError(`${path}: cannot open the journal (${errorCode(err)})`, { cause: err });
     }
-    const j = new Journal(path, fh, header, { resume: o.resume, flushIntervalMs: o.flushIntervalMs, flushBytes: o.flushBytes, fsyncIntervalMs: o.fsyncIntervalMs });
+    const tuning: JournalTuning = { resume: o.resume, flushIntervalMs: o.flushIntervalMs, flushBytes: o.flushBytes, fsyncIntervalMs: o.fsyncIntervalMs };
+    if (options.onError !== undefined) tuning.onError = options.onError;
+    const j = new Journal(path, fh, header, tuning);
     // A resumed journal may end in a torn line: start ours on a fresh line (readers skip blanks).
-    await fh.write(append ? '\n' : `${JSON.stringify(header)}\n`);
-    await fh.sync();
+    try {
+      await writeAll(fh, append ? '\n' : `${JSON.stringify(header)}\n`);
+      await fh.sync();
+    } catch (err) {
+      await fh.close().catch(() => {});
+      throw new ConfigError(`${path}: cannot write the journal (${errorCode(err)}); nothing was run`, { cause: err });
+    }
     return j;
   }
 
@@ -206,16 +220,43 @@ export class Journal {
     this.#writing = this.#writing.then(async () => {
       if (this.#error !== undefined) return;
       try {
-        if (chunk !== '') await this.#fh.write(chunk);
+        if (chunk !== '') await writeAll(this.#fh, chunk);
         const now = Date.now();
         if (sync || now - this.#lastSync >= this.#o.fsyncIntervalMs) {
           this.#lastSync = now;
           await this.#fh.sync();
         }
       } catch (err) {
-        this.#error = new ConfigError(`${this.path}: journal write failed (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+        const failure = new ConfigError(
+          `${this.path}: journal write failed (${errorCode(err)}): the run stops after the work in flight. Every result before the failure is in the journal; make room, then run the same command with --resume (things already changed are read again and skipped)`,
+          { cause: err },
+        );
+        this.#error = failure;
+        try {
+          this.#o.onError?.(failure);
+        } catch {
+          // the error is still thrown by the next append or flush
+        }
       }
     });
     return this.#writing;
   }
+}
+
+/**
+ * Writes all of `text`: a file system that is nearly full (or a file-size limit) accepts part of
+ * a write without an error, and only the next write fails; a short write is never taken for a
+ * whole one, so the journal ends in at most one torn line, which readers skip.
+ */
+async function writeAll(fh: FileHandle, text: string): Promise<void> {
+  const buf = Buffer.from(text, 'utf8');
+  for (let off = 0; off < buf.length; ) {
+    const { bytesWritten } = await fh.write(buf, off, buf.length - off);
+    if (bytesWritten <= 0) throw Object.assign(new Error('the file system accepted no bytes'), { code: 'EIO' });
+    off += bytesWritten;
+  }
+}
+
+function errorCode(err: unknown): string {
+  return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
 }

@@ -379,7 +379,10 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
   let journalPath = options.journal;
   const temporaryJournal = journalPath === undefined;
   journalPath ??= join(tmpdir(), `shadowfleet-rollout-${process.pid}-${startedAt.getTime()}.journal`);
-  const journal = await Journal.open(journalPath, { kind: 'rollout', spec: changeHash, resume: options.resume === true });
+  // A journal that cannot be written (disk full) stops the run at once: the coordinator drains
+  // the work in flight and the failure is thrown at the end, after everything is closed.
+  let stopForJournal: (err: Error) => void = () => {};
+  const journal = await Journal.open(journalPath, { kind: 'rollout', spec: changeHash, resume: options.resume === true, onError: (err) => stopForJournal(err) });
 
   // 4. Coordinator.
   const client: WorkerClientConfig = {
@@ -413,6 +416,7 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
   (coordinatorOptions as { batchSize?: number }).batchSize =
     options.batchSize ?? (Number.isFinite(batchRate) ? Math.max(4, Math.min(100, Math.round(batchRate / 40))) : 100);
   const coordinator = new Coordinator(coordinatorOptions);
+  stopForJournal = (err) => coordinator.abort(err.message);
 
   let currentRate = perSecond;
   const rampSteps: RolloutResult['rampSteps'] = [];

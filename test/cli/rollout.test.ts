@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
+import { readJournal } from '../../src/engine/journal.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'src/cli/bin.ts');
@@ -16,9 +17,12 @@ interface Run {
   stderr: string;
 }
 
-function cli(args: string[], opts: { input?: string; onStart?: (child: ChildProcess) => void } = {}): Promise<Run> {
+/** `fileSizeLimitKiB` runs the CLI under `ulimit -f`: its writes to files past that size fail (EFBIG), like a full disk. */
+function cli(args: string[], opts: { input?: string; onStart?: (child: ChildProcess) => void; fileSizeLimitKiB?: number } = {}): Promise<Run> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', BIN, ...args], {
+    const command = [process.execPath, '--import', 'tsx', BIN, ...args];
+    const [file, ...argv] = opts.fileSizeLimitKiB === undefined ? command : ['bash', '-c', `ulimit -f ${opts.fileSizeLimitKiB} && exec "$@"`, 'bash', ...command];
+    const child = spawn(file!, argv, {
       cwd: ROOT,
       env: { ...process.env, SHADOWFLEET_ENDPOINT: '', AWS_ACCESS_KEY_ID: 'AKIDLOCAL', AWS_SECRET_ACCESS_KEY: 'local-secret', NO_COLOR: '1' },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -222,6 +226,30 @@ describe('shadowfleet rollout (command line)', { timeout: 180_000 }, () => {
     expect(lines).toHaveLength(300);
     expect(new Set(lines.map((l) => l.thing)).size).toBe(300);
     for (const n of names) expect(emu.store.get(n)!.state.desired).toMatchObject({ kill: 1 });
+  });
+
+  it('stops at once when the journal cannot be written (a full disk), says how to go on, and --resume finishes the rest', async () => {
+    const journal = join(dir, 'full.journal');
+    const args = ['rollout', '--endpoint', emu.url, '--things', things, '--set', JSON.stringify({ full: 1 }), '--journal', journal, '--yes', '--workers', '1', '--rate', '400'];
+    // 300 results need about 45 KiB of journal; 16 KiB holds about a third of them.
+    const full = await cli(args, { fileSizeLimitKiB: 16 });
+    expect(full.code).toBe(2);
+    expect(full.stdout).toBe('');
+    expect(full.stderr).toContain(`shadowfleet: ${journal}: journal write failed (EFBIG): the run stops after the work in flight`);
+    expect(full.stderr).toContain('run the same command with --resume');
+    // Whole lines only: the write that met the limit may have left one torn line, which is skipped.
+    let before = 0;
+    const { torn } = await readJournal(journal, () => (before += 1));
+    expect(torn).toBeLessThanOrEqual(1);
+    expect(before).toBeGreaterThan(0);
+    expect(before).toBeLessThan(300);
+
+    const resumed = await cli([...args, '--resume', '--json']);
+    expect(resumed.code).toBe(0);
+    const result = JSON.parse(resumed.stdout) as { summary: { things: number; resumed: number } };
+    expect(result.summary.things).toBe(300);
+    expect(result.summary.resumed).toBe(before);
+    for (const n of names) expect(emu.store.get(n)!.state.desired).toMatchObject({ full: 1 });
   });
 
   it('drains and exits 130 with a partial report on SIGINT', async () => {

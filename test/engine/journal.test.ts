@@ -112,4 +112,52 @@ for (let i = 0; ; i++) {
     const done = await loadCompleted(path);
     expect(done.size).toBe(seen.size + 1);
   });
+  test('a write that fails (file-size limit, like a full disk) is reported at once through onError, and the journal still reads back and resumes', async () => {
+    const path = await tmp();
+    const script = join(path, '..', 'filler.mts');
+    const journalModule = pathToFileURL(join(process.cwd(), 'src/engine/journal.ts')).href;
+    // Appends until an append throws; says how many appends were made and when onError fired.
+    await writeFile(
+      script,
+      `import { Journal } from ${JSON.stringify(journalModule)};
+let appended = 0;
+let reportedAt;
+let reported;
+const j = await Journal.open(process.argv[2], { kind: 'rollout', spec: 'fill', flushIntervalMs: 1, onError: (e) => { reportedAt = appended; reported = e.message; } });
+let thrown;
+for (let i = 0; i < 100000 && thrown === undefined; i++) {
+  try {
+    j.append({ thingName: 'f-' + i, outcome: 'written', attempts: 1, requests: 2, throttles: 0, latencyMs: 1, bytesSent: 40 });
+    appended += 1;
+  } catch (e) {
+    thrown = e.message;
+  }
+  if (i % 20 === 0) await new Promise((r) => setTimeout(r, 2));
+}
+const closed = await j.close().then(() => 'closed', (e) => e.message);
+console.log(JSON.stringify({ appended, reportedAt, reported, thrown, closed }));
+`,
+    );
+    const child = spawn('bash', ['-c', 'ulimit -f 8 && exec "$@"', 'bash', process.execPath, '--import', 'tsx', script, path], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    expect(await new Promise((r) => child.once('exit', r))).toBe(0);
+    const r = JSON.parse(out) as { appended: number; reportedAt?: number; reported?: string; thrown?: string; closed: string };
+    expect(r.reported).toMatch(/journal write failed \(EFBIG\): the run stops after the work in flight/);
+    // Reported by the failed write itself (an append only ever throws a failure already seen).
+    expect(r.reportedAt).toBeDefined();
+    expect(r.thrown).toBe(r.reported);
+    expect(r.closed).toBe(r.reported);
+    const seen: string[] = [];
+    const { header, torn } = await readJournal(path, (x) => seen.push(x.thingName));
+    expect(header?.specHash).toBe(specHash('fill'));
+    expect(torn).toBeLessThanOrEqual(1);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.length).toBeLessThan(r.appended);
+    expect(seen).toEqual(seen.map((_, i) => `f-${i}`));
+    const j = await Journal.open(path, { kind: 'rollout', spec: 'fill', resume: true });
+    j.append(result('after', 'written'));
+    await j.close();
+    expect((await loadCompleted(path)).size).toBe(seen.length + 1);
+  });
 });
