@@ -63,15 +63,25 @@ export class LocalSink implements SnapshotSink {
 
   async check(): Promise<void> {
     const where = `snapshot destination ${this.location}`;
+    // A refused destination is left as it was found: directories made here are removed again.
+    let created: string | undefined;
     try {
-      await mkdir(this.#dir, { recursive: true });
-      const st = await stat(this.#dir);
-      if (!st.isDirectory()) throw new ConfigError(`${where} is not a directory`);
-      await access(this.#dir, constants.W_OK);
+      created = await mkdir(this.#dir, { recursive: true });
+      await this.#checkWritable(where);
+      const fs = await statfs(this.#dir);
+      const free = Number(fs.bavail) * Number(fs.bsize);
+      if (free < this.#minFreeBytes) throw new ConfigError(`${where} has ${free} bytes free, less than the ${this.#minFreeBytes} required`);
     } catch (err) {
+      if (created !== undefined) await rm(created, { recursive: true, force: true }).catch(() => undefined);
       if (err instanceof ConfigError) throw err;
       throw new ConfigError(`${where} is not writable: ${describe(err)}`, { cause: err });
     }
+  }
+
+  async #checkWritable(where: string): Promise<void> {
+    const st = await stat(this.#dir);
+    if (!st.isDirectory()) throw new ConfigError(`${where} is not a directory`);
+    await access(this.#dir, constants.W_OK);
     const manifest = join(this.#dir, SNAPSHOT_MANIFEST_FILE);
     if (!this.#overwrite && (await exists(manifest))) {
       throw new ConfigError(`${where} already holds a snapshot (${SNAPSHOT_MANIFEST_FILE}); choose a new directory or overwrite it`);
@@ -86,15 +96,8 @@ export class LocalSink implements SnapshotSink {
       } finally {
         await fh.close();
       }
-    } catch (err) {
-      throw new ConfigError(`${where} is not writable: ${describe(err)}`, { cause: err });
     } finally {
       await rm(probe, { force: true }).catch(() => undefined);
-    }
-    const fs = await statfs(this.#dir);
-    const free = Number(fs.bavail) * Number(fs.bsize);
-    if (free < this.#minFreeBytes) {
-      throw new ConfigError(`${where} has ${free} bytes free, less than the ${this.#minFreeBytes} required`);
     }
   }
 

@@ -80,6 +80,16 @@ describe('LocalSink', () => {
     expect((err as Error).message).toMatch(/bytes free, less than the \d+ required/);
   });
 
+  it('leaves a refused destination as it found it: directories it made are removed, ones that were there stay', async () => {
+    const made = join(root, 'e2', 'nightly', 'snap');
+    await expect(new LocalSink({ dir: made, minFreeBytes: Number.MAX_SAFE_INTEGER }).check()).rejects.toThrow(ConfigError);
+    expect(existsSync(join(root, 'e2'))).toBe(false);
+    const there = join(root, 'e3');
+    await new LocalSink({ dir: there }).check();
+    await expect(new LocalSink({ dir: there, minFreeBytes: Number.MAX_SAFE_INTEGER }).check()).rejects.toThrow(ConfigError);
+    expect(await readdir(there)).toEqual([]);
+  });
+
   it('fails cleanly on a full disk (ENOSPC), leaving no data file and no manifest', async () => {
     const dir = join(root, 'f');
     const sink = new LocalSink({ dir });
