@@ -468,7 +468,8 @@ describe('IotDataClient retries', () => {
   });
 
   it('retries throttling from the per-thing quota and then surfaces ThrottlingError', async () => {
-    const emu = await emulator({ quotas: { thingRps: 1, accountRps: 1000, thingInFlight: 10 } });
+    // One token per 20 s: the retries meet an empty bucket however slow the machine.
+    const emu = await emulator({ quotas: { thingRps: 0.05, accountRps: 1000, thingInFlight: 10 } });
     const rec = recorder();
     const c = track(clientFor(emu, rec));
     await c.updateThingShadow({ thingName: 'hot', payload: { state: { desired: { a: 1 } } } });
