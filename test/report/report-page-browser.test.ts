@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator } from '../../src/emulator/index.js';
-import { runBench } from '../../src/jobs/bench.js';
+import { runBench } from '../../src/jobs/bench/bench.js';
 import { writeReportPage } from '../../src/report/write-report-page.js';
 import { ensureChromium } from './ensure-chromium.js';
 import { sampleModel } from './sample-model.js';
@@ -101,8 +101,9 @@ describe('the report page in a headless browser', () => {
   });
 
   it('draws the page of a real benchmark run against the emulator', async () => {
-    // 40/s per operation: any machine outruns it, so the page has throttles to draw.
-    const emulator = await startEmulator({ quotas: { accountRps: 40 } });
+    // 2/s per operation (a bucket of 2): eight requests in flight outrun it however slow the
+    // machine is, so every second of the run has throttles to draw.
+    const emulator = await startEmulator({ quotas: { accountRps: 2 } });
     let path: string;
     try {
       const r = await runBench({ endpoint: emulator.url, operations: { get: 2, update: 2, list: 1 }, things: 30, durationMs: 2500, concurrency: 8, workers: 1, rate: 'off', requestAttempts: 1, report: join(dir, 'bench.html') });
