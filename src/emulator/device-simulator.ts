@@ -1,6 +1,28 @@
 import { recordDeltaJson } from '../shadow/apply-update.js';
 import type { ShadowStore } from './shadow-store.js';
 
+/** Time source and timer of the simulated devices (injectable so tests need not race them). */
+export interface DeviceClock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** The wall clock, with timers that do not keep the process alive. */
+export const SYSTEM_CLOCK: DeviceClock = Object.freeze({
+  now: () => Date.now(),
+  setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms).unref(),
+  clearTimeout: (handle: unknown) => clearTimeout(handle as NodeJS.Timeout),
+});
+
+export interface DeviceSimulatorOptions {
+  delayMs: number;
+  silentShare: number;
+  /** How long a device whose connection was deleted stays offline before it reconnects, ms. */
+  reconnectDelayMs?: number;
+  clock?: DeviceClock;
+}
+
 interface Pending {
   thingName: string;
   shadowName: string | undefined;
@@ -32,23 +54,59 @@ export function share(s: string): number {
  * reports the desired values `delayMs` later (as `{"state":{"reported":<delta>}}`), unless it
  * is one of the `silentShare` that never answer. One timer serves every pending report, in
  * arrival order (every report waits the same delay, so the queue stays sorted by due time).
+ *
+ * Each thing's device is an MQTT client whose clientId is the thing name, connected while the
+ * thing has a live shadow. `disconnect` (DeleteConnection) takes it offline: it drops its
+ * pending reports and answers nothing until it reconnects `reconnectDelayMs` later, when it
+ * reads its shadows and answers the deltas it finds, as a real device does after a reconnect.
  */
 export class DeviceSimulator {
   readonly #store: ShadowStore;
   readonly #delayMs: number;
   readonly #silentShare: number;
+  readonly #reconnectDelayMs: number;
+  readonly #clock: DeviceClock;
   readonly #onReport: () => void;
   readonly #queue: Pending[] = [];
   #head = 0;
   readonly #pending = new Set<string>();
-  #timer: NodeJS.Timeout | undefined;
+  /** Offline devices (thing name) and the timer of their reconnect. */
+  readonly #offline = new Map<string, unknown>();
+  #timer: unknown;
   #closed = false;
 
-  constructor(store: ShadowStore, options: { delayMs: number; silentShare: number }, onReport: () => void) {
+  constructor(store: ShadowStore, options: DeviceSimulatorOptions, onReport: () => void) {
     this.#store = store;
     this.#delayMs = options.delayMs;
     this.#silentShare = options.silentShare;
+    this.#reconnectDelayMs = options.reconnectDelayMs ?? 5000;
+    this.#clock = options.clock ?? SYSTEM_CLOCK;
     this.#onReport = onReport;
+  }
+
+  /** True when the device of this thing (clientId = thing name) has a connection. */
+  isConnected(thingName: string): boolean {
+    return !this.#closed && !this.#offline.has(thingName) && this.#store.hasShadows(thingName);
+  }
+
+  /**
+   * Ends the connection of a thing's device (DeleteConnection). Returns false when no device
+   * with that clientId is connected. The device reconnects `reconnectDelayMs` later.
+   */
+  disconnect(thingName: string): boolean {
+    if (!this.isConnected(thingName)) return false;
+    this.#offline.set(
+      thingName,
+      this.#clock.setTimeout(() => this.#reconnect(thingName), this.#reconnectDelayMs),
+    );
+    return true;
+  }
+
+  #reconnect(thingName: string): void {
+    this.#offline.delete(thingName);
+    if (this.#closed) return;
+    this.notify(thingName, undefined);
+    for (const name of this.#store.namedShadows(thingName)) this.notify(thingName, name);
   }
 
   /** True when the device of this shadow never answers. */
@@ -58,14 +116,14 @@ export class DeviceSimulator {
 
   /** Called after every accepted update of a shadow. */
   notify(thingName: string, shadowName: string | undefined): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#offline.has(thingName)) return;
     const key = shadowName === undefined ? thingName : `${thingName}\u0000${shadowName}`;
     if (this.#pending.has(key)) return;
     if (this.#silentShare > 0 && share(key) < this.#silentShare) return;
     const rec = this.#store.liveRecord(thingName, shadowName);
     if (rec === undefined || recordDeltaJson(rec) === '') return;
     this.#pending.add(key);
-    this.#queue.push({ thingName, shadowName, key, due: Date.now() + this.#delayMs });
+    this.#queue.push({ thingName, shadowName, key, due: this.#clock.now() + this.#delayMs });
     this.#arm();
   }
 
@@ -75,19 +133,20 @@ export class DeviceSimulator {
 
   #arm(): void {
     if (this.#timer !== undefined || this.#head >= this.#queue.length) return;
-    const wait = Math.max(0, this.#queue[this.#head]!.due - Date.now());
-    this.#timer = setTimeout(() => this.#run(), wait);
-    this.#timer.unref();
+    const wait = Math.max(0, this.#queue[this.#head]!.due - this.#clock.now());
+    this.#timer = this.#clock.setTimeout(() => this.#run(), wait);
   }
 
   #run(): void {
     this.#timer = undefined;
-    const now = Date.now();
+    const now = this.#clock.now();
     const q = this.#queue;
     while (this.#head < q.length && q[this.#head]!.due <= now) {
       const p = q[this.#head]!;
       q[this.#head++] = undefined as unknown as Pending;
       this.#pending.delete(p.key);
+      // An offline device lost its pending work; it reads its shadows again on reconnect.
+      if (this.#offline.has(p.thingName)) continue;
       const rec = this.#store.liveRecord(p.thingName, p.shadowName);
       if (rec === undefined) continue;
       const delta = recordDeltaJson(rec);
@@ -104,8 +163,10 @@ export class DeviceSimulator {
 
   close(): void {
     this.#closed = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
+    for (const handle of this.#offline.values()) this.#clock.clearTimeout(handle);
+    this.#offline.clear();
     this.#queue.length = 0;
     this.#head = 0;
     this.#pending.clear();

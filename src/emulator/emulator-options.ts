@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '../errors.js';
 import { resolveShadowLimits, type ShadowLimits } from '../shadow/limits.js';
+import { SYSTEM_CLOCK, type DeviceClock } from './device-simulator.js';
 
 /** Operations the emulator serves (data plane plus ListThings of the control plane). */
 export const EMULATOR_OPERATIONS = Object.freeze([
@@ -44,6 +45,14 @@ export interface SimulateDevicesOptions {
   delayMs?: number;
   /** Share of devices (chosen by a stable hash of thing and shadow name) that never answer. */
   silentShare?: number;
+  /**
+   * How long a device whose connection was deleted (DeleteConnection) stays offline, ms.
+   * Default 5000, the first reconnect wait of AWS's device SDKs (reconnect_min_timeout_secs=5
+   * in aws-iot-device-sdk-python-v2's connection builder).
+   */
+  reconnectDelayMs?: number;
+  /** Time source and timers of the devices. Default: the system clock. For tests. */
+  clock?: DeviceClock;
 }
 
 export interface SigV4Credentials {
@@ -140,7 +149,7 @@ export const DEFAULT_EMULATOR_OPTIONS = Object.freeze({
   defaultThingsPageSize: 100,
   region: 'us-east-1',
   accountId: '123456789012',
-  simulateDevices: Object.freeze({ delayMs: 1000, silentShare: 0 }),
+  simulateDevices: Object.freeze({ delayMs: 1000, silentShare: 0, reconnectDelayMs: 5000 }),
   faultSeed: 1,
 });
 
@@ -228,7 +237,13 @@ export function resolveEmulatorOptions(o: EmulatorOptions = {}): ResolvedEmulato
     simulateDevices = Object.freeze({
       delayMs: num('simulateDevices.delayMs', so.delayMs ?? D.simulateDevices.delayMs, 0, 3_600_000),
       silentShare: num('simulateDevices.silentShare', so.silentShare ?? D.simulateDevices.silentShare, 0, 1),
+      reconnectDelayMs: num('simulateDevices.reconnectDelayMs', so.reconnectDelayMs ?? D.simulateDevices.reconnectDelayMs, 0, 3_600_000),
+      clock: so.clock ?? SYSTEM_CLOCK,
     });
+    const c = simulateDevices.clock;
+    if (typeof c?.now !== 'function' || typeof c.setTimeout !== 'function' || typeof c.clearTimeout !== 'function') {
+      throw new InvalidArgumentError('simulateDevices.clock must have now, setTimeout and clearTimeout functions');
+    }
   } else if (sd !== undefined && sd !== false) {
     throw new InvalidArgumentError(`simulateDevices must be a boolean or an object, got ${String(sd)}`);
   }
