@@ -128,14 +128,31 @@ export class ShadowStore {
     const raw = typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
     const parsed = parseUpdateRequest(raw, this.#limits);
     if (!parsed.ok) return parsed;
+    const thing = this.#things.get(thingName);
+    const existed = thing !== undefined && (shadowName === undefined ? thing.classic : thing.named?.get(shadowName)) !== undefined;
     const rec = this.record(thingName, shadowName, true, nowMs);
     const wasLive = rec.live;
     const result = applyUpdate(rec, parsed, nowMs, this.#apply);
     if (result.ok) {
       if (!wasLive) this.#live++;
       if (this.#parsed.length > 0) this.#holdParsed(rec);
+    } else if (!existed) {
+      this.#forget(thingName, shadowName, thing === undefined);
     }
     return result;
+  }
+
+  /** Undoes the entries a refused update created: a failed request creates nothing. */
+  #forget(thingName: string, shadowName: string | undefined, newThing: boolean): void {
+    if (newThing) {
+      // The thing was created by this call, so it is the last one in the creation order.
+      this.#things.delete(thingName);
+      this.#order.pop();
+      return;
+    }
+    const thing = this.#things.get(thingName)!;
+    if (shadowName === undefined) thing.classic = undefined;
+    else thing.named?.delete(shadowName);
   }
 
   /** Registers a record that now holds parsed sections, evicting the oldest holder. */
