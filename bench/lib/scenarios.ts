@@ -154,7 +154,7 @@ export const SCENARIOS: Scenario[] = [
     isolates: 'the engine measuring itself as a user would: `shadowfleet bench` with a 50/50 get/update mix, emulator in its own process with quotas off and with AWS quotas; engine throughput and latency (informational)',
     goals: ['informational: ops/s, p50/p99 latency, throttles'],
     async run({ quick, log }) {
-      const { runBench } = await import('../../src/jobs/bench.js');
+      const { runBench } = await import('../../src/jobs/bench/bench.js');
       const seconds = quick ? 4 : 10;
       const goals: GoalRow[] = [];
       const raw: Any = {};

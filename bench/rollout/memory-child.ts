@@ -3,7 +3,7 @@
  * and prints one JSON line with the result and the peak RSS of this process (threads included).
  * `node --import tsx bench/rollout/memory-child.ts '<{"endpoint","things","dryRun"}>'`
  */
-import { runRollout } from '../../src/jobs/rollout.js';
+import { runRollout } from '../../src/jobs/rollout/rollout.js';
 import type { JsonObject } from '../../src/shadow/index.js';
 
 const o = JSON.parse(process.argv[2] ?? '{}') as { endpoint: string; things: string; dryRun?: boolean; workers?: number; desired?: JsonObject };

@@ -19,7 +19,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { GetThingShadowCommand, IoTDataPlaneClient, ListNamedShadowsForThingCommand } from '@aws-sdk/client-iot-data-plane';
 import pLimit from 'p-limit';
-import { runSnapshot } from '../../src/jobs/snapshot.js';
+import { runSnapshot } from '../../src/jobs/snapshot/snapshot.js';
 
 interface SideArgs {
   side: 'shadowfleet' | 'baseline';

@@ -5,7 +5,7 @@
  * Loaded with the CLI itself, so it depends on nothing heavier than the error classes.
  */
 import { ConfigError, InvalidArgumentError } from '../errors.js';
-import { parseDuration } from '../jobs/parse-duration.js';
+import { parseDuration } from '../jobs/options/parse-duration.js';
 
 /** A number passing `check`, or undefined when the flag is absent. Blank text is rejected. */
 export function numberFlag(flag: string, text: string | undefined, check: (n: number) => boolean, expected: string): number | undefined {

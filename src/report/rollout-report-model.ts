@@ -2,7 +2,7 @@
  * The report page model of a rollout: things per second with the configured rate (ramps show as
  * steps) and throttles over time, latency percentiles, outcomes and errors, and convergence.
  */
-import type { RolloutResult } from '../jobs/rollout.js';
+import type { RolloutResult } from '../jobs/rollout/rollout.js';
 import type { LatencyReport } from './latency-histogram.js';
 import type { ReportModel, ReportRow } from './report-model.js';
 

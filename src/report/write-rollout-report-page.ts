@@ -1,4 +1,4 @@
-import type { RolloutResult } from '../jobs/rollout.js';
+import type { RolloutResult } from '../jobs/rollout/rollout.js';
 import { latencyFromOutcomeFile } from './latency-from-outcome-file.js';
 import { rolloutReportModel, type RolloutReportModelOptions } from './rollout-report-model.js';
 import { writeReportPage } from './write-report-page.js';

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { ConfigError, InvalidArgumentError, SnapshotError } from '../errors.js';
-import { SNAPSHOT_DATA_FILE, SNAPSHOT_MANIFEST_FILE, type SnapshotManifest } from '../jobs/snapshot-format.js';
+import { SNAPSHOT_DATA_FILE, SNAPSHOT_MANIFEST_FILE, type SnapshotManifest } from './snapshot-format.js';
 import type { SnapshotSink } from './snapshot-sink.js';
 
 export interface LocalSinkOptions {

@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { ConfigError, InvalidArgumentError, SnapshotError } from '../errors.js';
-import { SNAPSHOT_DATA_FILE, SNAPSHOT_MANIFEST_FILE, type SnapshotManifest } from '../jobs/snapshot-format.js';
+import { SNAPSHOT_DATA_FILE, SNAPSHOT_MANIFEST_FILE, type SnapshotManifest } from './snapshot-format.js';
 import { createS3Client, type S3ClientOptions } from './s3-client.js';
 import type { SnapshotSink } from './snapshot-sink.js';
 

@@ -7,7 +7,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SnapshotError } from '../errors.js';
-import { SNAPSHOT_MANIFEST_FILE, parseManifest, parseRecordLine, type SnapshotManifest, type SnapshotRecord } from '../jobs/snapshot-format.js';
+import { SNAPSHOT_MANIFEST_FILE, parseManifest, parseRecordLine, type SnapshotManifest, type SnapshotRecord } from './snapshot-format.js';
 import { createS3Client, type S3ClientOptions } from './s3-client.js';
 import { parseSnapshotLocation, type SnapshotLocation } from './snapshot-location.js';
 

@@ -9,7 +9,7 @@
  *   abort()  on any failure: removes what was written, never leaves a manifest.
  */
 import type { Writable } from 'node:stream';
-import type { SnapshotManifest } from '../jobs/snapshot-format.js';
+import type { SnapshotManifest } from './snapshot-format.js';
 
 export interface SnapshotSink {
   /** The destination as the user wrote it (for messages). */

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { Transform, pipeline, type Writable } from 'node:stream';
 import { createGzip, type Gzip } from 'node:zlib';
 import { InvalidArgumentError, SnapshotError } from '../errors.js';
-import type { SnapshotManifest } from '../jobs/snapshot-format.js';
+import type { SnapshotManifest } from './snapshot-format.js';
 import type { SnapshotSink } from './snapshot-sink.js';
 
 export interface SnapshotWriterOptions {

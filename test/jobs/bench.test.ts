@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
-import { loadBenchScenario, operationCycle, parseBenchScenario, resolveBenchOptions, runBench } from '../../src/jobs/bench.js';
+import { loadBenchScenario, operationCycle, parseBenchScenario, resolveBenchOptions, runBench } from '../../src/jobs/bench/bench.js';
 
 let emulator: Emulator;
 let dir: string;

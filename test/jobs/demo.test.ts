@@ -7,7 +7,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runDemo, type DemoProgress } from '../../src/jobs/demo.js';
+import { runDemo, type DemoProgress } from '../../src/jobs/demo/demo.js';
 import { formatDemoResult } from '../../src/cli/commands/demo.js';
 
 const dirs: string[] = [];

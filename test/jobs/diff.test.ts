@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IotDataClient } from '../../src/client/index.js';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { LocalSink } from '../../src/sinks/index.js';
-import { runDiff, type ShadowChange } from '../../src/jobs/diff.js';
-import { diffShadowPaths } from '../../src/jobs/snapshot-diff-paths.js';
-import { runSnapshot } from '../../src/jobs/snapshot.js';
+import { runDiff, type ShadowChange } from '../../src/jobs/diff/diff.js';
+import { diffShadowPaths } from '../../src/jobs/diff/snapshot-diff-paths.js';
+import { runSnapshot } from '../../src/jobs/snapshot/snapshot.js';
 import { record, writeRecords } from '../sinks/snapshot-fixture.js';
 
 let root: string;

@@ -5,11 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IotDataClient } from '../../src/client/index.js';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { InvalidArgumentError, SnapshotError } from '../../src/errors.js';
-import { restoreUpdate, runRestore } from '../../src/jobs/restore.js';
-import { restoreHandler } from '../../src/jobs/snapshot-restore-handler.js';
+import { restoreUpdate, runRestore } from '../../src/jobs/restore/restore.js';
+import { restoreHandler } from '../../workers/handlers/restore.js';
 import type { WorkerGate } from '../../src/engine/task-types.js';
-import { runSnapshot } from '../../src/jobs/snapshot.js';
-import { runDiff } from '../../src/jobs/diff.js';
+import { runSnapshot } from '../../src/jobs/snapshot/snapshot.js';
+import { runDiff } from '../../src/jobs/diff/diff.js';
 import { S3_CREDENTIALS, startS3, type S3Fixture } from '../sinks/s3-fixture.js';
 
 const THINGS = ['device-000001', 'device-000002', 'device-000003', 'device-000004', 'device-000005', 'device-000006'];

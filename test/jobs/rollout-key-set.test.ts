@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RolloutKeySet } from '../../src/jobs/rollout-key-set.js';
+import { RolloutKeySet } from '../../src/jobs/rollout/rollout-key-set.js';
 
 describe('RolloutKeySet', () => {
   it('tells a new key from a repeated one across growth', () => {

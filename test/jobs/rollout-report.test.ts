@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ItemResult } from '../../src/engine/task-types.js';
-import { estimateSeconds, failureType } from '../../src/jobs/rollout.js';
-import { billedOperations, outcomeLine, RolloutReport } from '../../src/jobs/rollout-report.js';
+import { estimateSeconds, failureType } from '../../src/jobs/rollout/rollout.js';
+import { billedOperations, outcomeLine, RolloutReport } from '../../src/jobs/rollout/rollout-report.js';
 
 function result(over: Partial<ItemResult>): ItemResult {
   return { thingName: 't', outcome: 'written', attempts: 1, requests: 2, throttles: 0, latencyMs: 10, bytesSent: 100, wholeBytes: 1000, ...over };

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, InvalidArgumentError } from '../../src/errors.js';
-import { loadRolloutSpec, parseDuration, parseInlineDesired, parseRolloutSpec } from '../../src/jobs/rollout-spec.js';
+import { loadRolloutSpec, parseDuration, parseInlineDesired, parseRolloutSpec } from '../../src/jobs/rollout/rollout-spec.js';
 
 function specError(text: string, file = 'rollout.yaml'): string {
   try {

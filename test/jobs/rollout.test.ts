@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/index.js';
 import { InvalidArgumentError } from '../../src/errors.js';
-import { runRollout, type RolloutOptions, type RolloutResult } from '../../src/jobs/rollout.js';
-import { runSnapshot } from '../../src/jobs/snapshot.js';
+import { runRollout, type RolloutOptions, type RolloutResult } from '../../src/jobs/rollout/rollout.js';
+import { runSnapshot } from '../../src/jobs/snapshot/snapshot.js';
 
 const GOAL = { fw: '2.4.1', telemetry: { periodSeconds: 30 } };
 

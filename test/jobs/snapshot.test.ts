@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { AbortError, ConfigError } from '../../src/errors.js';
 import { SnapshotReader } from '../../src/sinks/index.js';
-import { runSnapshot, type SnapshotRecord } from '../../src/jobs/snapshot.js';
+import { runSnapshot, type SnapshotRecord } from '../../src/jobs/snapshot/snapshot.js';
 import { S3_CREDENTIALS, startS3, type S3Fixture } from '../sinks/s3-fixture.js';
 
 const THINGS = 30; // seeded: classic + "config" each, "firmware" on every third thing (device-000001, -000004, ...)

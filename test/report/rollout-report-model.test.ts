@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RolloutResult } from '../../src/jobs/rollout.js';
+import type { RolloutResult } from '../../src/jobs/rollout/rollout.js';
 import { latencyFromOutcomeFile } from '../../src/report/latency-from-outcome-file.js';
 import { rolloutReportModel } from '../../src/report/rollout-report-model.js';
 import { writeRolloutReportPage } from '../../src/report/write-rollout-report-page.js';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, SnapshotError } from '../../src/errors.js';
 import { LocalSink, SnapshotReader, SnapshotWriter, createSnapshotSink } from '../../src/sinks/index.js';
-import { encodeRecord } from '../../src/jobs/snapshot-format.js';
+import { encodeRecord } from '../../src/sinks/snapshot-format.js';
 import { manifestFor, record, writeRecords } from './snapshot-fixture.js';
 
 let root: string;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, SnapshotError } from '../../src/errors.js';
 import { S3Sink, SnapshotReader, SnapshotWriter, createSnapshotSink } from '../../src/sinks/index.js';
-import { encodeRecord } from '../../src/jobs/snapshot-format.js';
+import { encodeRecord } from '../../src/sinks/snapshot-format.js';
 import { S3_CREDENTIALS, startS3, type S3Fixture } from './s3-fixture.js';
 import { manifestFor, record, writeRecords } from './snapshot-fixture.js';
 

@@ -7,7 +7,7 @@ import {
   encodeRecord,
   type SnapshotManifest,
   type SnapshotRecord,
-} from '../../src/jobs/snapshot-format.js';
+} from '../../src/sinks/snapshot-format.js';
 
 export function record(thing: string, shadow: string | null, desired?: Record<string, unknown>, reported?: Record<string, unknown>, version = 1): SnapshotRecord {
   const r: SnapshotRecord = { thing, shadow, version, state: {}, metadata: {}, timestamp: 1_700_000_000 };

@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SnapshotError } from '../../src/errors.js';
 import { LocalSink, SnapshotReader, parseSnapshotLocation } from '../../src/sinks/index.js';
-import { encodeRecord } from '../../src/jobs/snapshot-format.js';
+import { encodeRecord } from '../../src/sinks/snapshot-format.js';
 import { manifestFor, record, writeRecords } from './snapshot-fixture.js';
 
 let root: string;

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import type { Runner } from '../main.js';
 import { EXIT, type CommandContext } from '../context.js';
-import { durationFlag, isPositiveInt, numberFlag, positiveIntFlag, rateFlag } from '../flags.js';
+import { durationFlag, isPositiveInt, numberFlag, positiveIntFlag, rateFlag, requiredEndpoint } from '../flags.js';
 import { formatPairs } from '../output.js';
 import { createProgress, type Progress } from '../progress.js';
-import type { BenchOptions, BenchOperation, BenchProgress, BenchResult } from '../../jobs/bench.js';
+import type { BenchOptions, BenchOperation, BenchProgress, BenchResult } from '../../jobs/bench/bench.js';
 
 interface BenchFlags {
   scenario?: string;
@@ -103,7 +103,7 @@ export async function benchOptionsFromFlags(flags: BenchFlags, ctx: Pick<Command
   const scenario = flags.scenario !== undefined ? await lib.loadBenchScenario(flags.scenario) : {};
   const o: BenchOptions = { ...scenario, signal: ctx.signal };
   const endpoint = flags.endpoint ?? process.env.SHADOWFLEET_ENDPOINT;
-  if (endpoint !== undefined && endpoint !== '') o.endpoint = endpoint;
+  if (endpoint !== undefined && endpoint !== '') o.endpoint = requiredEndpoint(flags.endpoint);
   if (flags.region !== undefined) o.region = flags.region;
   if (flags.mix !== undefined) o.operations = parseMix(flags.mix, lib);
   const things = positiveIntFlag('--things', flags.things);

@@ -15,11 +15,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AbortError, InvalidArgumentError } from '../errors.js';
-import type { JsonObject } from '../shadow/types.js';
-import { SnapshotReader, type SnapshotReaderOptions } from '../sinks/snapshot-reader.js';
-import type { S3ClientOptions } from '../sinks/s3-client.js';
-import { recordKey, type SnapshotRecord } from './snapshot-format.js';
+import { AbortError, InvalidArgumentError } from '../../errors.js';
+import type { JsonObject } from '../../shadow/types.js';
+import { SnapshotReader, type SnapshotReaderOptions } from '../../sinks/snapshot-reader.js';
+import type { S3ClientOptions } from '../../sinks/s3-client.js';
+import { recordKey, type SnapshotRecord } from '../../sinks/snapshot-format.js';
 import { diffShadowPaths, type PathChange } from './snapshot-diff-paths.js';
 import { SnapshotPartition } from './snapshot-partition.js';
 
@@ -41,7 +41,7 @@ export interface DiffOptions {
   /** Live mode: worker threads of the engine. */
   workers?: number;
   /** Live mode: rate gates as for runSnapshot ('off' for an emulator without quotas). */
-  rates?: import('./snapshot.js').SnapshotOptions['rates'];
+  rates?: import('../snapshot/snapshot.js').SnapshotOptions['rates'];
   /** S3 access for s3:// snapshots. */
   s3?: S3ClientOptions & { client?: SnapshotReaderOptions['s3Client'] };
   /** Changes kept in the result (all of them go to `onChange`). Default 1000. */
@@ -229,8 +229,8 @@ export async function runDiff(options: DiffOptions): Promise<DiffResult> {
       if (!options.endpoint) throw new InvalidArgumentError('DiffOptions.endpoint is required with live (or set SHADOWFLEET_ENDPOINT)');
       temp = await mkdtemp(join(options.tempDir ?? tmpdir(), 'shadowfleet-diff-'));
       bLocation = join(temp, 'live');
-      const { runSnapshot } = await import('./snapshot.js');
-      const live: import('./snapshot.js').SnapshotOptions = {
+      const { runSnapshot } = await import('../snapshot/snapshot.js');
+      const live: import('../snapshot/snapshot.js').SnapshotOptions = {
         endpoint: options.endpoint,
         out: bLocation,
         shadows: ra.manifest.shadows || 'classic,named',

@@ -10,21 +10,21 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ConfigError, InvalidArgumentError, isShadowError } from '../errors.js';
-import { itemKey, type ConvergeCheckTaskConfig, type ItemResult, type RolloutTaskConfig, type TargetItem, type WorkerClientConfig } from '../engine/task-types.js';
-import { Coordinator, type CoordinatorOptions } from '../engine/coordinator.js';
-import { Journal, readJournal, specHash } from '../engine/journal.js';
-import { RecentRate } from '../engine/recent-rate.js';
-import type { OperationName } from '../client/index.js';
-import type { JsonObject } from '../shadow/index.js';
+import { ConfigError, InvalidArgumentError, isShadowError } from '../../errors.js';
+import { itemKey, type ConvergeCheckTaskConfig, type ItemResult, type RolloutTaskConfig, type TargetItem, type WorkerClientConfig } from '../../engine/task-types.js';
+import { Coordinator, type CoordinatorOptions } from '../../engine/coordinator.js';
+import { Journal, readJournal, specHash } from '../../engine/journal.js';
+import { RecentRate } from '../../engine/recent-rate.js';
+import type { OperationName } from '../../client/index.js';
+import type { JsonObject } from '../../shadow/index.js';
 import type { AbortCriterion, RampOptions, RolloutRateOptions, RolloutSpec } from './rollout-spec.js';
 import { RolloutKeySet } from './rollout-key-set.js';
 import { isSuccessOutcome, outcomeLine, RolloutReport, type RolloutSummary } from './rollout-report.js';
-import { countTargets, openTargets, type RolloutTargets } from './rollout-targets.js';
+import { countTargets, openTargets, type RolloutTargets } from '../../engine/open-targets.js';
 
 export * from './rollout-spec.js';
 export * from './rollout-report.js';
-export { openTargets, countTargets, type RolloutTargets } from './rollout-targets.js';
+export { openTargets, countTargets, type RolloutTargets } from '../../engine/open-targets.js';
 export { RolloutKeySet } from './rollout-key-set.js';
 
 

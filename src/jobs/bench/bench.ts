@@ -9,15 +9,15 @@
  * `shadowfleet-bench/<thing>`); `cleanup` deletes those shadows afterwards.
  */
 import { availableParallelism } from 'node:os';
-import { InvalidArgumentError } from '../errors.js';
-import { Coordinator, type RateGateOptions } from '../engine/index.js';
-import { errorName } from '../engine/error-name.js';
-import { RecentRate } from '../engine/recent-rate.js';
-import type { ItemResult, TargetItem, WorkerClientConfig } from '../engine/task-types.js';
-import type { OperationName } from '../client/index.js';
-import { LatencyHistogram, type LatencyReport, type LatencySummary } from '../report/latency-histogram.js';
-import { writeReportPage } from '../report/write-report-page.js';
-import type { TimelinePoint } from '../report/report-model.js';
+import { InvalidArgumentError } from '../../errors.js';
+import { Coordinator, type RateGateOptions } from '../../engine/index.js';
+import { errorName } from '../../engine/error-name.js';
+import { RecentRate } from '../../engine/recent-rate.js';
+import type { ItemResult, TargetItem, WorkerClientConfig } from '../../engine/task-types.js';
+import type { OperationName } from '../../client/index.js';
+import { LatencyHistogram, type LatencyReport, type LatencySummary } from '../../report/latency-histogram.js';
+import { writeReportPage } from '../../report/write-report-page.js';
+import type { TimelinePoint } from '../../report/report-model.js';
 import { BENCH_OPERATIONS, type BenchOperation, type BenchPricing, type BenchScenario } from './bench-scenario.js';
 import { startEmulatorProcess, type EmulatorProcess, type EmulatorProcessOptions } from './bench-emulator-process.js';
 import { benchReportModel } from './bench-report.js';

@@ -4,9 +4,9 @@
  * operations, and per-second time series. Holds counters only, never the results themselves,
  * so a run over millions of things stays small.
  */
-import { LatencyHistogram } from '../report/latency-histogram.js';
-import { errorName } from '../engine/error-name.js';
-import type { ItemResult } from '../engine/task-types.js';
+import { LatencyHistogram } from '../../report/latency-histogram.js';
+import { errorName } from '../../engine/error-name.js';
+import type { ItemResult } from '../../engine/task-types.js';
 
 /** AWS meters shadow operations per started 1 KB of payload. */
 export const BILLING_UNIT_BYTES = 1024;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip, createGzip, type Gzip } from 'node:zlib';
-import { encodeRecord, recordKey, type SnapshotRecord } from './snapshot-format.js';
+import { encodeRecord, recordKey, type SnapshotRecord } from '../../sinks/snapshot-format.js';
 
 /** FNV-1a over the UTF-16 code units of a key: cheap, stable, good enough to spread keys. */
 export function keyBucket(key: string, buckets: number): number {

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '../../errors.js';
 
 /** Which shadows of a thing a snapshot reads. Structured-clone safe (it travels to workers). */
 export interface ShadowFilter {

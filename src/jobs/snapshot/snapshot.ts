@@ -10,17 +10,17 @@
  * An interrupted or failed snapshot is aborted: nothing is left that looks like a snapshot.
  */
 import { IoTClient, ListThingsCommand } from '@aws-sdk/client-iot';
-import { AbortError, ConfigError, InvalidArgumentError, SnapshotError } from '../errors.js';
-import { LOCAL_CREDENTIALS, isLoopbackHost } from '../client/index.js';
-import { Coordinator, type CoordinatorOptions } from '../engine/coordinator.js';
-import type { ItemResult, TargetItem, WorkerClientConfig } from '../engine/task-types.js';
-import type { RateGateOptions } from '../engine/rate-gate.js';
-import { createSnapshotSink } from '../sinks/create-snapshot-sink.js';
-import { SnapshotWriter } from '../sinks/snapshot-writer.js';
-import type { S3SinkOptions } from '../sinks/s3-sink.js';
-import type { SnapshotSink } from '../sinks/snapshot-sink.js';
-import { VERSION } from '../version.js';
-import { openTargets, type RolloutTargets } from './rollout-targets.js';
+import { AbortError, ConfigError, InvalidArgumentError, SnapshotError } from '../../errors.js';
+import { LOCAL_CREDENTIALS, isLoopbackHost } from '../../client/index.js';
+import { Coordinator, type CoordinatorOptions } from '../../engine/coordinator.js';
+import type { ItemResult, TargetItem, WorkerClientConfig } from '../../engine/task-types.js';
+import type { RateGateOptions } from '../../engine/rate-gate.js';
+import { createSnapshotSink } from '../../sinks/create-snapshot-sink.js';
+import { SnapshotWriter } from '../../sinks/snapshot-writer.js';
+import type { S3SinkOptions } from '../../sinks/s3-sink.js';
+import type { SnapshotSink } from '../../sinks/snapshot-sink.js';
+import { VERSION } from '../../version.js';
+import { openTargets, type RolloutTargets } from '../../engine/open-targets.js';
 import {
   MANIFEST_FAILURE_LIMIT,
   SNAPSHOT_DATA_FILE,
@@ -28,14 +28,14 @@ import {
   SNAPSHOT_FORMAT_VERSION,
   type SnapshotFailure,
   type SnapshotManifest,
-} from './snapshot-format.js';
-import type { SnapshotReadConfig, SnapshotReadDetail } from './snapshot-read.js';
+} from '../../sinks/snapshot-format.js';
+import type { SnapshotReadConfig, SnapshotReadDetail } from '../../../workers/handlers/snapshot-read.js';
 import { formatShadowFilter, parseShadowFilter, type ShadowFilter } from './snapshot-shadow-filter.js';
 
-export * from './snapshot-format.js';
+export * from '../../sinks/snapshot-format.js';
 export { parseShadowFilter, formatShadowFilter, shadowNameMatcher, DEFAULT_SHADOW_FILTER, type ShadowFilter } from './snapshot-shadow-filter.js';
-export { toSnapshotRecord, type SnapshotReadConfig, type SnapshotReadDetail } from './snapshot-read.js';
-export { diffShadowPaths, type PathChange } from './snapshot-diff-paths.js';
+export { toSnapshotRecord, type SnapshotReadConfig, type SnapshotReadDetail } from '../../../workers/handlers/snapshot-read.js';
+export { diffShadowPaths, type PathChange } from '../diff/snapshot-diff-paths.js';
 
 export type SnapshotCredentials = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 

@@ -7,8 +7,8 @@
 import { access, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { ConfigError } from '../errors.js';
-import type { TargetItem } from '../engine/task-types.js';
-import { readTargets, type TargetProblem } from '../engine/targets.js';
+import type { TargetItem } from './task-types.js';
+import { readTargets, type TargetProblem } from './targets.js';
 import { SnapshotReader } from '../sinks/snapshot-reader.js';
 
 export type RolloutTargets = string | Readable | AsyncIterable<TargetItem | string> | Iterable<TargetItem | string>;

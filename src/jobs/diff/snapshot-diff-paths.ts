@@ -1,6 +1,6 @@
-import { jsonEqual } from '../shadow/compute-delta.js';
-import { isPlainObject as isObject } from '../shadow/merge-state.js';
-import type { JsonValue } from '../shadow/types.js';
+import { jsonEqual } from '../../shadow/compute-delta.js';
+import { isPlainObject as isObject } from '../../shadow/merge-state.js';
+import type { JsonValue } from '../../shadow/types.js';
 
 /** One changed key path of a shadow, e.g. `desired.config.interval`. */
 export interface PathChange {

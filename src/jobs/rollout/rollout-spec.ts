@@ -21,11 +21,11 @@
  */
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { InvalidArgumentError } from '../errors.js';
-import { parseDuration } from './parse-duration.js';
-import { formatIssues, parseSpecText, readSpecFile, stripUndefined, throwSpecProblems } from './spec-file.js';
+import { InvalidArgumentError } from '../../errors.js';
+import { parseDuration } from '../options/parse-duration.js';
+import { formatIssues, parseSpecText, readSpecFile, stripUndefined, throwSpecProblems } from '../options/spec-file.js';
 
-import type { JsonObject } from '../shadow/index.js';
+import type { JsonObject } from '../../shadow/index.js';
 
 export { parseDuration };
 

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../../errors.js';
 
 /** `abort[0].failureType` style paths; `(root)` for the document itself. */
 export function formatIssuePath(path: readonly PropertyKey[]): string {

@@ -18,8 +18,8 @@
  * ```
  */
 import { z } from 'zod';
-import { parseDuration } from './parse-duration.js';
-import { formatIssues, parseSpecText, readSpecFile, stripUndefined, throwSpecProblems } from './spec-file.js';
+import { parseDuration } from '../options/parse-duration.js';
+import { formatIssues, parseSpecText, readSpecFile, stripUndefined, throwSpecProblems } from '../options/spec-file.js';
 
 export type BenchOperation = 'get' | 'update' | 'delete' | 'list' | 'publish';
 export const BENCH_OPERATIONS: readonly BenchOperation[] = Object.freeze(['get', 'update', 'delete', 'list', 'publish']);

@@ -8,17 +8,17 @@
  * a snapshot that is not the one its manifest describes is refused. The rollout's blast-radius
  * cap applies: more shadows than `safety.maxThings` need `yes` (a dry run needs nothing).
  */
-import { InvalidArgumentError } from '../errors.js';
-import { Coordinator, type CoordinatorOptions } from '../engine/coordinator.js';
-import type { ItemResult, TargetItem, WorkerClientConfig } from '../engine/task-types.js';
-import type { RateGateOptions } from '../engine/rate-gate.js';
-import { SnapshotReader, type SnapshotReaderOptions } from '../sinks/snapshot-reader.js';
-import type { S3ClientOptions } from '../sinks/s3-client.js';
-import type { SnapshotCredentials } from './snapshot.js';
-import type { RestoreItemData, RestoreTaskConfig } from './snapshot-restore-handler.js';
-import { parseShadowFilter, shadowNameMatcher, type ShadowFilter } from './snapshot-shadow-filter.js';
+import { InvalidArgumentError } from '../../errors.js';
+import { Coordinator, type CoordinatorOptions } from '../../engine/coordinator.js';
+import type { ItemResult, TargetItem, WorkerClientConfig } from '../../engine/task-types.js';
+import type { RateGateOptions } from '../../engine/rate-gate.js';
+import { SnapshotReader, type SnapshotReaderOptions } from '../../sinks/snapshot-reader.js';
+import type { S3ClientOptions } from '../../sinks/s3-client.js';
+import type { SnapshotCredentials } from '../snapshot/snapshot.js';
+import type { RestoreItemData, RestoreTaskConfig } from '../../../workers/handlers/restore.js';
+import { parseShadowFilter, shadowNameMatcher, type ShadowFilter } from '../snapshot/snapshot-shadow-filter.js';
 
-export { restoreUpdate, type RestoreTaskConfig } from './snapshot-restore-handler.js';
+export { restoreUpdate, type RestoreTaskConfig } from '../../../workers/handlers/restore.js';
 
 export interface RestoreOptions {
   /** Data plane endpoint. Else SHADOWFLEET_ENDPOINT. */

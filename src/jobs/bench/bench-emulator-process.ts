@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../../errors.js';
 
 export interface EmulatorProcessOptions {
   /** 'aws' (AWS large-region quotas, the emulator's default) or 'off'. */
@@ -41,8 +41,8 @@ const FROM_SOURCE = HERE.endsWith('.ts');
 /** The node arguments that run the shadowfleet CLI from wherever this module runs. */
 export function cliCommand(): string[] {
   // tsx resolved here, not from the child's working directory (which may be anywhere).
-  if (FROM_SOURCE) return ['--import', import.meta.resolve('tsx'), fileURLToPath(new URL('../cli/bin.ts', HERE))];
-  return [fileURLToPath(new URL('../cli/bin.js', HERE))];
+  if (FROM_SOURCE) return ['--import', import.meta.resolve('tsx'), fileURLToPath(new URL('../../cli/bin.ts', HERE))];
+  return [fileURLToPath(new URL('../../cli/bin.js', HERE))];
 }
 
 function serveArgs(o: EmulatorProcessOptions): string[] {

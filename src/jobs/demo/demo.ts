@@ -6,14 +6,14 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { InvalidArgumentError } from '../errors.js';
-import { seededThingName } from '../emulator/seed-things.js';
-import type { JsonObject } from '../shadow/index.js';
-import type { ReportRow } from '../report/report-model.js';
-import { writeRolloutReportPage } from '../report/write-rollout-report-page.js';
-import { startEmulatorProcess, type EmulatorProcess } from './bench-emulator-process.js';
-import { runRollout, type RolloutProgress, type RolloutResult } from './rollout.js';
-import { runSnapshot, type SnapshotOptions, type SnapshotResult } from './snapshot.js';
+import { InvalidArgumentError } from '../../errors.js';
+import { seededThingName } from '../../emulator/seed-things.js';
+import type { JsonObject } from '../../shadow/index.js';
+import type { ReportRow } from '../../report/report-model.js';
+import { writeRolloutReportPage } from '../../report/write-rollout-report-page.js';
+import { startEmulatorProcess, type EmulatorProcess } from '../bench/bench-emulator-process.js';
+import { runRollout, type RolloutProgress, type RolloutResult } from '../rollout/rollout.js';
+import { runSnapshot, type SnapshotOptions, type SnapshotResult } from '../snapshot/snapshot.js';
 
 export interface DemoOptions {
   /** Things seeded and rolled out to. Default 10,000. */
