@@ -1,9 +1,10 @@
 import { constants, createWriteStream, type WriteStream } from 'node:fs';
-import { access, mkdir, open, rename, rm, statfs, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { access, mkdir, open, readdir, readFile, rename, rm, statfs, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { ConfigError, InvalidArgumentError, SnapshotError } from '../errors.js';
+import { checkDestinationDir } from '../io/check-destination.js';
 import { SNAPSHOT_DATA_FILE, SNAPSHOT_MANIFEST_FILE, type SnapshotManifest } from './snapshot-format.js';
 import type { SnapshotSink } from './snapshot-sink.js';
 
@@ -14,7 +15,11 @@ export interface LocalSinkOptions {
   location?: string;
   /** check() fails when the file system has less free space than this. Default 16 MiB. */
   minFreeBytes?: number;
-  /** Replace a snapshot already in `dir` (its manifest is removed before the new data is written). Default false. */
+  /**
+   * Replace a snapshot already in `dir`. The old snapshot stays whole until the new one is
+   * complete: the new data goes to a file of its own and the new manifest replaces the old one
+   * in one rename; only then is the old data file removed. Default false.
+   */
   overwrite?: boolean;
 }
 
@@ -28,11 +33,17 @@ function describe(err: unknown): string {
   return e?.message ?? String(err);
 }
 
+/** Data files a snapshot directory may hold: `shadows.jsonl.gz`, or `shadows-<hex>.jsonl.gz` after an overwrite. */
+const DATA_FILE_RE = /^shadows(-[0-9a-f]+)?\.jsonl\.gz$/;
+/** Temporary files of a writer: `<name>.<pid>.partial`. */
+const PARTIAL_RE = /\.(\d+)\.partial$/;
+
 /**
  * A snapshot in a local directory. The data goes to a temporary name in the same directory
  * (`.shadows.jsonl.gz.<pid>.partial`), is fsynced and renamed; then the manifest goes the same
  * way, last, and the directory is fsynced. No half-written file ever carries a final name,
- * and a failure (ENOSPC included) removes the temporary file.
+ * and a failure (ENOSPC included) removes the temporary file; temporary files left by a
+ * process that no longer runs (kill -9) are removed by the next run's check().
  */
 export class LocalSink implements SnapshotSink {
   readonly location: string;
@@ -40,6 +51,8 @@ export class LocalSink implements SnapshotSink {
   #dir: string;
   #minFreeBytes: number;
   #overwrite: boolean;
+  #dataFile: string = SNAPSHOT_DATA_FILE;
+  #oldDataFile: string | undefined;
   #tmpData: string;
   #stream: WriteStream | undefined;
   #done = false;
@@ -61,16 +74,24 @@ export class LocalSink implements SnapshotSink {
     return this.#tmpData;
   }
 
+  /** The data file name the manifest will name (known after open()). */
+  get dataFile(): string {
+    return this.#dataFile;
+  }
+
   async check(): Promise<void> {
     const where = `snapshot destination ${this.location}`;
     // A refused destination is left as it was found: directories made here are removed again.
     let created: string | undefined;
+    // Before any mkdir: a recursive mkdir under /proc never returns.
+    await checkDestinationDir(this.#dir, 'snapshot destination');
     try {
       created = await mkdir(this.#dir, { recursive: true });
       await this.#checkWritable(where);
       const fs = await statfs(this.#dir);
       const free = Number(fs.bavail) * Number(fs.bsize);
       if (free < this.#minFreeBytes) throw new ConfigError(`${where} has ${free} bytes free, less than the ${this.#minFreeBytes} required`);
+      await this.#removeStalePartials();
     } catch (err) {
       if (created !== undefined) await rm(created, { recursive: true, force: true }).catch(() => undefined);
       if (err instanceof ConfigError) throw err;
@@ -101,9 +122,43 @@ export class LocalSink implements SnapshotSink {
     }
   }
 
+  /** Removes `*.<pid>.partial` files whose writing process is gone (a run killed with -9). */
+  async #removeStalePartials(): Promise<void> {
+    for (const name of await readdir(this.#dir)) {
+      const m = PARTIAL_RE.exec(name);
+      if (m === null || !(name.startsWith('.shadows') || name.startsWith(SNAPSHOT_MANIFEST_FILE))) continue;
+      if (Number(m[1]) === process.pid || isAlive(Number(m[1]))) continue;
+      await unlink(join(this.#dir, name)).catch(() => undefined);
+      this.warnings.push(`removed ${name}, left by an earlier run that did not finish`);
+    }
+  }
+
+  /** With overwrite: the data file the current manifest names, so the new data goes beside it, never over it. */
+  async #currentDataFile(): Promise<string | undefined> {
+    let text: string;
+    try {
+      text = await readFile(join(this.#dir, SNAPSHOT_MANIFEST_FILE), 'utf8');
+    } catch {
+      return undefined;
+    }
+    try {
+      const file = (JSON.parse(text) as { data?: { file?: unknown } })?.data?.file;
+      return typeof file === 'string' && DATA_FILE_RE.test(file) ? file : SNAPSHOT_DATA_FILE;
+    } catch {
+      return SNAPSHOT_DATA_FILE;
+    }
+  }
+
   async open(): Promise<Writable> {
+    await checkDestinationDir(this.#dir, 'snapshot destination');
     await mkdir(this.#dir, { recursive: true });
-    if (this.#overwrite) await rm(join(this.#dir, SNAPSHOT_MANIFEST_FILE), { force: true });
+    if (this.#overwrite) {
+      this.#oldDataFile = await this.#currentDataFile();
+      if (this.#oldDataFile === SNAPSHOT_DATA_FILE) {
+        this.#dataFile = `shadows-${randomBytes(6).toString('hex')}.jsonl.gz`;
+        this.#tmpData = join(this.#dir, `.${this.#dataFile}.${process.pid}.partial`);
+      }
+    }
     // flush: the descriptor is fsynced before it is closed; the stream's 'close' (which the
     // writer's pipeline waits for) therefore means "on disk".
     const stream = createWriteStream(this.#tmpData, { flags: 'w', flush: true });
@@ -125,14 +180,28 @@ export class LocalSink implements SnapshotSink {
     try {
       if (!stream.closed) await new Promise<void>((resolve) => stream.once('close', () => resolve()));
       if (stream.errored) throw stream.errored;
-      await rename(this.#tmpData, join(this.#dir, SNAPSHOT_DATA_FILE));
+      await rename(this.#tmpData, join(this.#dir, this.#dataFile));
       this.#renamed = true;
-      await writeDurably(join(this.#dir, SNAPSHOT_MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+      const final = { ...manifest, data: { ...manifest.data, file: this.#dataFile } };
+      // The commit point: one rename puts the new manifest over the old one.
+      await writeDurably(join(this.#dir, SNAPSHOT_MANIFEST_FILE), `${JSON.stringify(final, null, 2)}\n`);
       await syncDir(this.#dir);
       this.#done = true;
     } catch (err) {
       await this.abort(err);
       throw new SnapshotError(`cannot commit the snapshot in ${this.location}: ${describe(err)}`, { cause: err });
+    }
+    await this.#removeOldData();
+  }
+
+  /** After an overwrite: removes data files no manifest names (the replaced one, and any a killed run left). */
+  async #removeOldData(): Promise<void> {
+    if (!this.#overwrite) return;
+    for (const name of await readdir(this.#dir).catch(() => [] as string[])) {
+      if (name === this.#dataFile || !DATA_FILE_RE.test(name)) continue;
+      await unlink(join(this.#dir, name)).catch((err: unknown) => {
+        this.warnings.push(`could not remove the replaced data file ${name}: ${describe(err)}`);
+      });
     }
   }
 
@@ -146,7 +215,17 @@ export class LocalSink implements SnapshotSink {
     }
     await unlink(this.#tmpData).catch(() => undefined);
     // Data without a manifest is not a snapshot, but do not leave it looking like one either.
-    if (this.#renamed) await unlink(join(this.#dir, SNAPSHOT_DATA_FILE)).catch(() => undefined);
+    // (With overwrite the new data has a name of its own, so the old snapshot is untouched.)
+    if (this.#renamed) await unlink(join(this.#dir, this.#dataFile)).catch(() => undefined);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

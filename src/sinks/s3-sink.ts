@@ -3,6 +3,7 @@ import { PassThrough, type Writable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   DeleteObjectCommand,
+  GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
   type S3Client,
@@ -31,7 +32,11 @@ export interface S3SinkOptions extends S3ClientOptions {
   partSizeBytes?: number;
   /** Parts uploaded concurrently. Default 2. */
   queueSize?: number;
-  /** Replace a snapshot already under the prefix (its manifest is deleted before new data is written). Default false. */
+  /**
+   * Replace a snapshot already under the prefix. The old manifest stays until the new snapshot is
+   * committed: the new data goes to a key of its own, the new manifest's PUT replaces the old one,
+   * and only then is the old data object deleted. Default false.
+   */
   overwrite?: boolean;
   /** A ready client (tests, custom middleware); else one is built from the S3ClientOptions. */
   client?: S3Client;
@@ -74,6 +79,8 @@ export class S3Sink implements SnapshotSink {
   #upload: Upload | undefined;
   #uploadDone: Promise<{ ok: true } | { ok: false; error: unknown }> | undefined;
   #dataComplete = false;
+  #dataFile: string = SNAPSHOT_DATA_FILE;
+  #oldDataFile: string | undefined;
   #committed = false;
 
   constructor(options: S3SinkOptions) {
@@ -105,7 +112,12 @@ export class S3Sink implements SnapshotSink {
   }
 
   get dataKey(): string {
-    return `${this.prefix}${SNAPSHOT_DATA_FILE}`;
+    return `${this.prefix}${this.#dataFile}`;
+  }
+
+  /** The data object's name under the prefix, as the manifest names it (known after open()). */
+  get dataFile(): string {
+    return this.#dataFile;
   }
 
   get manifestKey(): string {
@@ -152,13 +164,30 @@ export class S3Sink implements SnapshotSink {
     }
   }
 
+  /** With overwrite: the data object the current manifest names (undefined when there is none). */
+  async #currentDataFile(): Promise<string | undefined> {
+    let text: string;
+    try {
+      const res = await this.#client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.manifestKey }));
+      text = (await res.Body?.transformToString('utf8')) ?? '';
+    } catch (err) {
+      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 404) return undefined;
+      throw new SnapshotError(`cannot read the snapshot to replace in ${this.location}: ${awsName(err)}`, { cause: err });
+    }
+    try {
+      const file = (JSON.parse(text) as { data?: { file?: unknown } })?.data?.file;
+      return typeof file === 'string' && /^shadows(-[0-9a-f]+)?\.jsonl\.gz$/.test(file) ? file : SNAPSHOT_DATA_FILE;
+    } catch {
+      return SNAPSHOT_DATA_FILE;
+    }
+  }
+
   async open(): Promise<Writable> {
     if (this.#overwrite) {
-      try {
-        await this.#client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.manifestKey }));
-      } catch (err) {
-        throw new SnapshotError(`cannot replace the snapshot in ${this.location}: ${awsName(err)}`, { cause: err });
-      }
+      // The old snapshot stays readable until commit(): the new data never lands on its key.
+      this.#oldDataFile = await this.#currentDataFile();
+      if (this.#oldDataFile === SNAPSHOT_DATA_FILE) this.#dataFile = `shadows-${randomBytes(6).toString('hex')}.jsonl.gz`;
     }
     const body = new PassThrough({ highWaterMark: 1024 * 1024 });
     const params: ConstructorParameters<typeof Upload>[0]['params'] = {
@@ -196,13 +225,20 @@ export class S3Sink implements SnapshotSink {
         new PutObjectCommand({
           Bucket: this.bucket,
           Key: this.manifestKey,
-          Body: `${JSON.stringify(manifest, null, 2)}\n`,
+          Body: `${JSON.stringify({ ...manifest, data: { ...manifest.data, file: this.#dataFile } }, null, 2)}\n`,
           ContentType: 'application/json',
           ...this.#encryption(),
         }),
       );
       this.#committed = true;
+      if (this.#oldDataFile !== undefined && this.#oldDataFile !== this.#dataFile) {
+        const oldKey = `${this.prefix}${this.#oldDataFile}`;
+        await this.#client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: oldKey })).catch((err: unknown) => {
+          this.warnings.push(`could not delete the replaced data object s3://${this.bucket}/${oldKey}: ${awsName(err)}`);
+        });
+      }
     } catch (err) {
+      if (this.#committed) throw err;
       await this.abort(err);
       throw new SnapshotError(`cannot write s3://${this.bucket}/${this.manifestKey}: ${awsName(err)}`, { cause: err });
     } finally {

@@ -16,6 +16,8 @@ export interface SnapshotSink {
   readonly location: string;
   /** Non-fatal problems met on the way (e.g. a multipart upload that could not be aborted). */
   readonly warnings: readonly string[];
+  /** The data file's name as the committed manifest names it (a replacing snapshot writes beside the old data). */
+  readonly dataFile?: string;
   check(): Promise<void>;
   open(): Promise<Writable>;
   commit(manifest: SnapshotManifest): Promise<void>;

@@ -107,7 +107,8 @@ export class SnapshotWriter {
   /** finish(), then the sink's commit (manifest last). The manifest's data size and hash are filled in. */
   async commit(manifest: SnapshotManifest): Promise<SnapshotManifest> {
     const data = await this.finish();
-    const final: SnapshotManifest = { ...manifest, data: { ...manifest.data, bytes: data.bytes, sha256: data.sha256 } };
+    const file = this.sink.dataFile ?? manifest.data.file;
+    const final: SnapshotManifest = { ...manifest, data: { ...manifest.data, file, bytes: data.bytes, sha256: data.sha256 } };
     await this.sink.commit(final);
     return final;
   }

@@ -1,4 +1,5 @@
-import { mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -110,6 +111,53 @@ describe('LocalSink', () => {
     expect((err as Error).message).toMatch(/ENOSPC/);
     expect(await readdir(dir)).toEqual([]);
     expect(existsSync(join(dir, 'manifest.json'))).toBe(false);
+  });
+
+  it('keeps the previous snapshot whole when an overwrite fails before it is committed', async () => {
+    const dir = join(root, 'keep');
+    await writeRecords(new LocalSink({ dir }), [record('t', null, { v: 1 })]);
+    const sink = new LocalSink({ dir, overwrite: true });
+    const w = new SnapshotWriter(sink);
+    await sink.check();
+    await w.open();
+    await w.write(encodeRecord(record('t', null, { v: 2 })));
+    await w.abort(new Error('endpoint unreachable'));
+    const reader = await SnapshotReader.open(dir);
+    const back = [];
+    for await (const r of reader.records()) back.push(r.state.desired);
+    expect(back).toEqual([{ v: 1 }]);
+    expect((await readdir(dir)).filter((n) => n.endsWith('.partial'))).toEqual([]);
+  });
+
+  it('replaces the old snapshot on overwrite and leaves only the new data file and its manifest', async () => {
+    const dir = join(root, 'replace');
+    await writeRecords(new LocalSink({ dir }), [record('t', null, { v: 1 })]);
+    const m = await writeRecords(new LocalSink({ dir, overwrite: true }), [record('t', null, { v: 2 })]);
+    expect((await readdir(dir)).sort()).toEqual(['manifest.json', m.data.file].sort());
+    const again = await writeRecords(new LocalSink({ dir, overwrite: true }), [record('t', null, { v: 3 })]);
+    expect((await readdir(dir)).sort()).toEqual(['manifest.json', again.data.file].sort());
+    const reader = await SnapshotReader.open(dir);
+    for await (const r of reader.records()) expect(r.state.desired).toEqual({ v: 3 });
+  });
+
+  it('removes temporary files left by a process that was killed, on the next run', async () => {
+    const dir = join(root, 'stale');
+    await mkdir(dir, { recursive: true });
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    const pid = Number(dead.stdout);
+    await writeFile(join(dir, `.shadows.jsonl.gz.${pid}.partial`), 'half');
+    await writeFile(join(dir, `manifest.json.${pid}.partial`), '{');
+    await writeFile(join(dir, 'notes.txt'), 'mine');
+    const sink = new LocalSink({ dir });
+    await sink.check();
+    expect((await readdir(dir)).sort()).toEqual(['notes.txt']);
+    expect(sink.warnings.join('\n')).toMatch(/left by an earlier run/);
+  });
+
+  it('refuses a destination on procfs at once, naming it, without trying to create it', async () => {
+    const err = await new LocalSink({ dir: '/proc/shadowfleet-x/snap' }).check().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toMatch(/\/proc\/shadowfleet-x\/snap: \/proc is on procfs/);
   });
 
   it('builds a local sink from a path and an s3 sink from an s3:// URL', () => {

@@ -102,6 +102,27 @@ describe('S3Sink against an S3-protocol server', () => {
     reader.close();
   });
 
+  it('keeps the old manifest and data until an overwrite is committed, then removes the replaced data', async () => {
+    await writeRecords(sink('keep/'), [record('a', null, { v: 1 })]);
+    const s = sink('keep/', { overwrite: true });
+    const w = new SnapshotWriter(s);
+    await s.check();
+    await w.open();
+    await w.write(encodeRecord(record('a', null, { v: 2 })));
+    await w.abort(new Error('endpoint unreachable'));
+    const read = async (): Promise<unknown[]> => {
+      const reader = await SnapshotReader.open('s3://snaps/keep/', { endpoint: s3.endpoint, credentials: { ...S3_CREDENTIALS } });
+      const out = [];
+      for await (const r of reader.records()) out.push(r.state.desired);
+      reader.close();
+      return out;
+    };
+    expect(await read()).toEqual([{ v: 1 }]);
+    const m = await writeRecords(sink('keep/', { overwrite: true }), [record('a', null, { v: 2 })]);
+    expect(await read()).toEqual([{ v: 2 }]);
+    expect(await s3.keys('snaps', 'keep/')).toEqual(['keep/manifest.json', `keep/${m.data.file}`].sort());
+  });
+
   it('validates its options with messages that name the option', () => {
     expect(() => createSnapshotSink('s3://snaps/p/', { sse: 'rot13' as never })).toThrow('S3SinkOptions.sse must be "AES256" or "aws:kms", got "rot13"');
     expect(() => createSnapshotSink('s3://snaps/p/', { storageClass: 'FAST' })).toThrow(/S3SinkOptions.storageClass must be one of STANDARD/);
