@@ -11,7 +11,11 @@ import {
   type RejectedUpdate,
 } from '../shadow/apply-update.js';
 import { DEFAULT_SHADOW_LIMITS, type ShadowLimits } from '../shadow/limits.js';
+import { SHADOW_FAULTS } from '../shadow/shadow-faults.js';
 import type { ShadowDocument, UpdateDocument } from '../shadow/types.js';
+import { hasNonFiniteNumber } from '../shadow/validation.js';
+
+const NUMBER_OUT_OF_RANGE: RejectedUpdate = Object.freeze({ ok: false, fault: SHADOW_FAULTS.numberOutOfRange });
 
 /** The shadows of one thing. Named shadows live in a Map created on first use. */
 class ThingEntry {
@@ -128,6 +132,7 @@ export class ShadowStore {
     const raw = typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
     const parsed = parseUpdateRequest(raw, this.#limits);
     if (!parsed.ok) return parsed;
+    if (hasNonFiniteNumber(parsed.desired) || hasNonFiniteNumber(parsed.reported)) return NUMBER_OUT_OF_RANGE;
     const thing = this.#things.get(thingName);
     const existed = thing !== undefined && (shadowName === undefined ? thing.classic : thing.named?.get(shadowName)) !== undefined;
     const rec = this.record(thingName, shadowName, true, nowMs);

@@ -15,6 +15,8 @@ export const SHADOW_FAULTS = Object.freeze({
   invalidClientToken: f(400, 'InvalidRequestException', 'Invalid clientToken'),
   // UNCONFIRMED text: AWS documents that arrays may not hold null, not the message it answers with.
   nullInArray: f(400, 'InvalidRequestException', 'Invalid JSON: arrays may not contain null values'),
+  // UNCONFIRMED text: a number beyond the double range (1e400) cannot be stored as sent.
+  numberOutOfRange: f(400, 'InvalidRequestException', 'Invalid JSON: number outside the range of a double'),
   versionConflict: f(409, 'ConflictException', 'Version conflict'),
   tooLarge: f(413, 'RequestEntityTooLargeException', 'The payload exceeds the maximum size allowed'),
   unsupportedEncoding: f(415, 'UnsupportedDocumentEncodingException', 'Unsupported documented encoding; supported encoding is UTF-8'),
