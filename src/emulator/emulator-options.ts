@@ -78,6 +78,10 @@ export interface EmulatorOptions {
   simulateDevices?: boolean | SimulateDevicesOptions;
   /** Number of things seeded at start, each with a classic and named shadows. Default 0. */
   seedThings?: number;
+  /** Also register the seeded things (attributes site, model, region) in a group tree fleet > region > site. Default false. */
+  seedRegistry?: boolean;
+  /** Whether fleet indexing (SearchIndex over AWS_Things) starts switched on. Default true. */
+  fleetIndexing?: boolean;
   /** Verify SigV4 signatures against these keys (403 on a bad or missing signature). Off by default. */
   sigv4?: { credentials: SigV4Credentials[]; maxClockSkewMs?: number };
   limits?: Partial<ShadowLimits>;
@@ -118,6 +122,8 @@ export interface ResolvedEmulatorOptions {
   };
   simulateDevices: Readonly<Required<SimulateDevicesOptions>> | undefined;
   seedThings: number;
+  seedRegistry: boolean;
+  fleetIndexing: boolean;
   sigv4: { credentials: SigV4Credentials[]; maxClockSkewMs: number } | undefined;
   limits: Readonly<ShadowLimits>;
   maxRequestBytes: number;
@@ -262,6 +268,10 @@ export function resolveEmulatorOptions(o: EmulatorOptions = {}): ResolvedEmulato
 
   const emptySectionClears = o.emptySectionClears ?? D.emptySectionClears;
   if (typeof emptySectionClears !== 'boolean') throw new InvalidArgumentError('emptySectionClears must be a boolean');
+  const seedRegistry = o.seedRegistry ?? false;
+  if (typeof seedRegistry !== 'boolean') throw new InvalidArgumentError('seedRegistry must be a boolean');
+  const fleetIndexing = o.fleetIndexing ?? true;
+  if (typeof fleetIndexing !== 'boolean') throw new InvalidArgumentError('fleetIndexing must be a boolean');
   const region = o.region ?? D.region;
   const accountId = o.accountId ?? D.accountId;
   if (typeof region !== 'string' || region === '') throw new InvalidArgumentError('region must be a non-empty string');
@@ -274,6 +284,8 @@ export function resolveEmulatorOptions(o: EmulatorOptions = {}): ResolvedEmulato
     faults: Object.freeze({ rate, latencyMs, seed, kinds, perOperation: Object.freeze(perOperation) }),
     simulateDevices,
     seedThings: int('seedThings', o.seedThings ?? D.seedThings, 0, 100_000_000),
+    seedRegistry,
+    fleetIndexing,
     sigv4,
     limits: resolveShadowLimits(o.limits),
     maxRequestBytes: int('maxRequestBytes', o.maxRequestBytes ?? D.maxRequestBytes, 1),

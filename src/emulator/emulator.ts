@@ -13,6 +13,10 @@ import { QuotaGate, type QuotaPermit } from './quota-gate.js';
 import { RetainedStore } from './retained-store.js';
 import { seedThings } from './seed-things.js';
 import { ShadowStore } from './shadow-store.js';
+import { ControlPlaneRoutes } from './control-plane/control-plane-routes.js';
+import { ControlPlaneFault } from './control-plane/control-plane-fault.js';
+import { seedRegistry } from './control-plane/seed-registry.js';
+import { ThingRegistry } from './control-plane/thing-registry.js';
 import { SigV4Verifier } from './sigv4-verifier.js';
 
 const JSON_TYPE = 'application/json';
@@ -128,6 +132,9 @@ function upperBound(sorted: readonly string[], key: string): number {
 export class Emulator {
   readonly store: ShadowStore;
   readonly retained = new RetainedStore();
+  /** The IoT registry (things, thing groups) the control-plane routes serve. */
+  readonly registry: ThingRegistry;
+  readonly #controlPlane: ControlPlaneRoutes;
   readonly options: Readonly<ResolvedEmulatorOptions>;
   readonly #server: Server;
   readonly #counters = new EmulatorCounters();
@@ -161,6 +168,14 @@ export class Emulator {
           });
     this.#verifier = o.sigv4 === undefined ? undefined : new SigV4Verifier(o.sigv4.credentials, o.sigv4.maxClockSkewMs);
     if (o.seedThings > 0) seedThings(this.store, o.seedThings);
+    this.registry = new ThingRegistry({ region: o.region, accountId: o.accountId });
+    if (o.seedRegistry) seedRegistry(this.registry, o.seedThings);
+    this.#controlPlane = new ControlPlaneRoutes(this.store, this.registry, {
+      defaultPageSize: o.defaultThingsPageSize,
+      defaultSearchPageSize: Math.min(o.defaultThingsPageSize, 100),
+      fleetIndexing: o.fleetIndexing,
+      maxRequestBytes: o.maxRequestBytes,
+    });
     this.#server = createServer({ keepAlive: true }, (req, res) => this.#handle(req, res));
     this.#server.keepAliveTimeout = 65_000;
   }
@@ -252,9 +267,12 @@ export class Emulator {
       if (method === 'GET') return this.#sendRaw(res, 200, JSON.stringify(this.stats()));
     } else known = false;
     if (op === undefined) {
+      // The control plane is tried only after the data-plane routes missed.
+      const control = this.#controlPlane.route(method ?? 'GET', path);
+      if (control !== undefined) return this.#controlPlane.handle(req, res, control, query);
       this.#counters.unrouted++;
       req.resume();
-      const fault = known ? SHADOW_FAULTS.methodNotAllowed : SHADOW_FAULTS.unknownOperation;
+      const fault = known || this.#controlPlane.knows(path) ? SHADOW_FAULTS.methodNotAllowed : SHADOW_FAULTS.unknownOperation;
       return this.#sendFault(res, fault);
     }
     const ex = new Exchange(op, req, res, path, query, label);
@@ -532,27 +550,16 @@ export class Emulator {
     this.#ok(ex, body + '}');
   }
 
+  /** ListThings of the control plane (with its filters), on the data plane's route. */
   #listThings(ex: Exchange): void {
-    const q = parseQuery(ex.query);
-    if (q === undefined) return this.#fail(ex, constraintFault('nextToken', ex.query, 'Member must be percent-encoded UTF-8'), 'error');
-    const max = intParam(q, 'maxResults', 1, 250);
-    if (typeof max === 'object') return this.#fail(ex, max, 'error');
-    let start = 0;
-    if (q.nextToken !== undefined && q.nextToken !== '') {
-      const decoded = decodeToken(q.nextToken);
-      if (decoded === undefined || !/^\d+$/.test(decoded)) return this.#fail(ex, BAD_TOKEN, 'error');
-      start = Number(decoded);
+    let body: string;
+    try {
+      body = this.#controlPlane.listThingsBody(ex.query);
+    } catch (err) {
+      if (err instanceof ControlPlaneFault) return this.#fail(ex, err, 'error');
+      throw err;
     }
-    const { names, next } = this.store.listThings(start, max ?? this.options.defaultThingsPageSize);
-    const arn = `arn:aws:iot:${this.options.region}:${this.options.accountId}:thing/`;
-    let body = '{"things":[';
-    for (let i = 0; i < names.length; i++) {
-      const n = JSON.stringify(names[i]);
-      body += (i === 0 ? '' : ',') + '{"thingName":' + n + ',"thingArn":' + JSON.stringify(arn + names[i]) + ',"attributes":{},"version":1}';
-    }
-    body += ']';
-    if (next !== undefined) body += ',"nextToken":' + JSON.stringify(encodeToken(String(next)));
-    this.#ok(ex, body + '}');
+    this.#ok(ex, body);
   }
 
   // ---- responses ----------------------------------------------------------------------------
