@@ -87,6 +87,22 @@ export interface EmulatorOptions {
   limits?: Partial<ShadowLimits>;
   /** Bodies above this many bytes are refused (413) without being buffered. Default 1 MiB. */
   maxRequestBytes?: number;
+  /**
+   * Time allowed to receive a request's headers, ms; the connection is then answered 408 and
+   * closed. Default 10 000, HAProxy's customary `timeout http-request 10s` (slow-header guard).
+   */
+  headersTimeoutMs?: number;
+  /**
+   * Time allowed to receive a whole request, headers and body, ms (a stalled or trickling body is
+   * cut this long after the request began; 408 and close). Default 20 000, Apache httpd's
+   * mod_reqtimeout default `body=20`. At least headersTimeoutMs.
+   */
+  bodyTimeoutMs?: number;
+  /**
+   * Open connections at most; connections beyond it are closed as soon as they are accepted
+   * (counted in stats as connectionsRefused). Default 4096.
+   */
+  maxConnections?: number;
   /** Publish payload limit. AWS: 128 KB. */
   maxPublishBytes?: number;
   /** How long a deleted shadow keeps its version. AWS: 48 h. */
@@ -127,6 +143,9 @@ export interface ResolvedEmulatorOptions {
   sigv4: { credentials: SigV4Credentials[]; maxClockSkewMs: number } | undefined;
   limits: Readonly<ShadowLimits>;
   maxRequestBytes: number;
+  headersTimeoutMs: number;
+  bodyTimeoutMs: number;
+  maxConnections: number;
   maxPublishBytes: number;
   tombstoneTtlMs: number;
   emptySectionClears: boolean;
@@ -146,6 +165,9 @@ export const DEFAULT_EMULATOR_OPTIONS = Object.freeze({
   quotas: 'aws' as const,
   seedThings: 0,
   maxRequestBytes: 1024 * 1024,
+  headersTimeoutMs: 10_000,
+  bodyTimeoutMs: 20_000,
+  maxConnections: 4096,
   maxPublishBytes: 128 * 1024,
   tombstoneTtlMs: 48 * 3600 * 1000,
   emptySectionClears: false,
@@ -277,6 +299,12 @@ export function resolveEmulatorOptions(o: EmulatorOptions = {}): ResolvedEmulato
   if (typeof region !== 'string' || region === '') throw new InvalidArgumentError('region must be a non-empty string');
   if (typeof accountId !== 'string' || accountId === '') throw new InvalidArgumentError('accountId must be a non-empty string');
 
+  const headersTimeoutMs = int('headersTimeoutMs', o.headersTimeoutMs ?? D.headersTimeoutMs, 1, 3_600_000);
+  const bodyTimeoutMs = int('bodyTimeoutMs', o.bodyTimeoutMs ?? D.bodyTimeoutMs, 1, 3_600_000);
+  if (bodyTimeoutMs < headersTimeoutMs) {
+    throw new InvalidArgumentError(`bodyTimeoutMs must be at least headersTimeoutMs (${headersTimeoutMs}), got ${bodyTimeoutMs}`);
+  }
+
   return {
     port,
     host,
@@ -289,6 +317,9 @@ export function resolveEmulatorOptions(o: EmulatorOptions = {}): ResolvedEmulato
     sigv4,
     limits: resolveShadowLimits(o.limits),
     maxRequestBytes: int('maxRequestBytes', o.maxRequestBytes ?? D.maxRequestBytes, 1),
+    headersTimeoutMs,
+    bodyTimeoutMs,
+    maxConnections: int('maxConnections', o.maxConnections ?? D.maxConnections, 1, 1_000_000),
     maxPublishBytes: int('maxPublishBytes', o.maxPublishBytes ?? D.maxPublishBytes, 0),
     tombstoneTtlMs: int('tombstoneTtlMs', o.tombstoneTtlMs ?? D.tombstoneTtlMs, 0),
     emptySectionClears,

@@ -15,6 +15,8 @@ export interface EmulatorStats {
   unrouted: number;
   /** Requests refused by SigV4 verification. */
   unauthorized: number;
+  /** Connections closed on arrival because maxConnections were open. */
+  connectionsRefused: number;
   /** Reports written by simulated devices. */
   deviceReports: number;
   /** Live shadows, things ever created, retained messages. */
@@ -36,6 +38,7 @@ export class EmulatorCounters {
   readonly ops: Record<EmulatorOperation, Counters>;
   unrouted = 0;
   unauthorized = 0;
+  connectionsRefused = 0;
   deviceReports = 0;
   readonly #started = Date.now();
 
@@ -61,6 +64,7 @@ export class EmulatorCounters {
       totals,
       unrouted: this.unrouted,
       unauthorized: this.unauthorized,
+      connectionsRefused: this.connectionsRefused,
       deviceReports: this.deviceReports,
       ...extra,
       uptimeMs: Date.now() - this.#started,
@@ -71,6 +75,7 @@ export class EmulatorCounters {
     for (const op of EMULATOR_OPERATIONS) Object.assign(this.ops[op], { requests: 0, throttled: 0, faults: 0, errors: 0 });
     this.unrouted = 0;
     this.unauthorized = 0;
+    this.connectionsRefused = 0;
     this.deviceReports = 0;
   }
 }

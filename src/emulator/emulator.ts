@@ -176,8 +176,19 @@ export class Emulator {
       fleetIndexing: o.fleetIndexing,
       maxRequestBytes: o.maxRequestBytes,
     });
-    this.#server = createServer({ keepAlive: true }, (req, res) => this.#handle(req, res));
+    this.#server = createServer(
+      {
+        keepAlive: true,
+        headersTimeout: o.headersTimeoutMs,
+        requestTimeout: o.bodyTimeoutMs,
+        // Node checks both timeouts on this period (default 30 s, which would stretch them).
+        connectionsCheckingInterval: Math.max(5, Math.min(1000, Math.floor(o.headersTimeoutMs / 4))),
+      },
+      (req, res) => this.#handle(req, res),
+    );
     this.#server.keepAliveTimeout = 65_000;
+    this.#server.maxConnections = o.maxConnections;
+    this.#server.on('drop', () => this.#counters.connectionsRefused++);
   }
 
   /** Starts listening; resolves once the port is bound. */
