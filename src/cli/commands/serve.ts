@@ -18,6 +18,8 @@ interface ServeFlags {
   deviceDelayMs?: string;
   deviceSilentShare?: string;
   seedThings?: string;
+  seedRegistry?: boolean;
+  fleetIndexing?: boolean;
   sigv4Key?: string[];
 }
 
@@ -40,6 +42,8 @@ export function defineServe(program: Command, run: Runner): void {
     .option('--device-delay-ms <n>', 'delay before a simulated device reports, ms')
     .option('--device-silent-share <r>', 'share of simulated devices that never answer (0..1)')
     .option('--seed-things <n>', 'seed N things with classic and named shadows')
+    .option('--seed-registry', 'also register the seeded things (attributes site, model, region) in groups fleet > region > site')
+    .option('--no-fleet-indexing', 'start with fleet indexing off (SearchIndex answers that the index does not exist)')
     .option('--sigv4-key <id:secret>', 'verify SigV4 signatures with this key (repeatable)', collect)
     .action(
       run<ServeFlags>(async (flags, ctx) => {
@@ -66,6 +70,8 @@ export function defineServe(program: Command, run: Runner): void {
           simulateDevices:
             flags.simulateDevices || delayMs !== undefined || silentShare !== undefined ? { delayMs, silentShare } : undefined,
           seedThings: serveNumberFlag('--seed-things', flags.seedThings),
+          seedRegistry: flags.seedRegistry === true,
+          fleetIndexing: flags.fleetIndexing !== false,
           sigv4: credentials.length > 0 ? { credentials } : undefined,
         }).catch((err: unknown) => {
           // Options are validated in startEmulator; show them as usage errors.
