@@ -1,3 +1,4 @@
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { InvalidArgumentError } from '../errors.js';
 import { resolveShadowLimits, type ShadowLimits } from '../shadow/limits.js';
 import { SYSTEM_CLOCK, type DeviceClock } from './device-simulator.js';
@@ -60,6 +61,32 @@ export interface SigV4Credentials {
   secretAccessKey: string;
 }
 
+/**
+ * A key to verify with. The secret comes from exactly one of: the value itself, an environment
+ * variable, or a file (its first line; neither shows in `ps` as a command line does).
+ */
+export interface SigV4CredentialsSource {
+  accessKeyId: string;
+  secretAccessKey?: string;
+  /** Name of an environment variable holding the secret. */
+  secretAccessKeyEnv?: string;
+  /** Path of a file holding the secret (trailing newline ignored; at most 4 KB). */
+  secretAccessKeyFile?: string;
+}
+
+export interface SigV4Options {
+  credentials: SigV4CredentialsSource[];
+  /** Default 15 minutes, as AWS. */
+  maxClockSkewMs?: number;
+  /**
+   * Accept requests whose `x-amz-content-sha256` is `UNSIGNED-PAYLOAD` (body not covered by the
+   * signature). Default false. UNCONFIRMED for iotdata: AWS documents unsigned payloads for
+   * Amazon S3 only, and the IoT Data Plane model has no unsignedPayload trait, so by default such
+   * a request is refused (403) rather than letting a changed body through.
+   */
+  allowUnsignedPayload?: boolean;
+}
+
 export interface EmulatorOptions {
   /** 0 picks a free port. Default 0. */
   port?: number;
@@ -83,7 +110,7 @@ export interface EmulatorOptions {
   /** Whether fleet indexing (SearchIndex over AWS_Things) starts switched on. Default true. */
   fleetIndexing?: boolean;
   /** Verify SigV4 signatures against these keys (403 on a bad or missing signature). Off by default. */
-  sigv4?: { credentials: SigV4Credentials[]; maxClockSkewMs?: number };
+  sigv4?: SigV4Options;
   limits?: Partial<ShadowLimits>;
   /** Bodies above this many bytes are refused (413) without being buffered. Default 1 MiB. */
   maxRequestBytes?: number;
@@ -140,7 +167,7 @@ export interface ResolvedEmulatorOptions {
   seedThings: number;
   seedRegistry: boolean;
   fleetIndexing: boolean;
-  sigv4: { credentials: SigV4Credentials[]; maxClockSkewMs: number } | undefined;
+  sigv4: { credentials: SigV4Credentials[]; maxClockSkewMs: number; allowUnsignedPayload: boolean } | undefined;
   limits: Readonly<ShadowLimits>;
   maxRequestBytes: number;
   headersTimeoutMs: number;
@@ -227,6 +254,44 @@ function resolveQuotas(o: EmulatorOptions): ResolvedQuotas | undefined {
   return Object.freeze({ accountRps: Object.freeze(account), thingRps, thingInFlight });
 }
 
+const MAX_SECRET_FILE_BYTES = 4096;
+
+/** Reads a secret file: a regular file of at most 4 KB, first line, surrounding blanks dropped. */
+function readSecretFile(path: string, name: string): string {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    if (!fstatSync(fd).isFile()) throw new InvalidArgumentError(`${name}: '${path}' is not a regular file`);
+    const buf = Buffer.alloc(MAX_SECRET_FILE_BYTES + 1);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    if (n > MAX_SECRET_FILE_BYTES) throw new InvalidArgumentError(`${name}: '${path}' is larger than ${MAX_SECRET_FILE_BYTES} bytes`);
+    return buf.subarray(0, n).toString('utf8').split(/\r?\n/, 1)[0]!.trim();
+  } catch (err) {
+    if (err instanceof InvalidArgumentError) throw err;
+    throw new InvalidArgumentError(`${name}: cannot read '${path}': ${(err as Error).message}`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** One key with its secret taken from the value, an environment variable or a file. */
+function resolveCredentials(c: SigV4CredentialsSource, name: string): SigV4Credentials {
+  if (typeof c?.accessKeyId !== 'string' || c.accessKeyId === '') throw new InvalidArgumentError(`${name} must have a non-empty accessKeyId`);
+  const sources = [c.secretAccessKey, c.secretAccessKeyEnv, c.secretAccessKeyFile].filter((v) => v !== undefined);
+  if (sources.length !== 1 || sources.some((v) => typeof v !== 'string' || v === '')) {
+    throw new InvalidArgumentError(`${name} must have exactly one non-empty secretAccessKey, secretAccessKeyEnv or secretAccessKeyFile`);
+  }
+  let secret = c.secretAccessKey;
+  if (c.secretAccessKeyEnv !== undefined) {
+    secret = process.env[c.secretAccessKeyEnv];
+    if (secret === undefined || secret === '') throw new InvalidArgumentError(`${name}.secretAccessKeyEnv: environment variable ${c.secretAccessKeyEnv} is not set or empty`);
+  } else if (c.secretAccessKeyFile !== undefined) {
+    secret = readSecretFile(c.secretAccessKeyFile, `${name}.secretAccessKeyFile`);
+    if (secret === '') throw new InvalidArgumentError(`${name}.secretAccessKeyFile: '${c.secretAccessKeyFile}' holds no secret`);
+  }
+  return { accessKeyId: c.accessKeyId, secretAccessKey: secret! };
+}
+
 /** Validates options once; every message names the option. */
 export function resolveEmulatorOptions(o: EmulatorOptions = {}): ResolvedEmulatorOptions {
   if (typeof o !== 'object' || o === null) throw new InvalidArgumentError('emulator options must be an object');
@@ -280,12 +345,13 @@ export function resolveEmulatorOptions(o: EmulatorOptions = {}): ResolvedEmulato
   if (o.sigv4 !== undefined) {
     const creds = o.sigv4?.credentials;
     if (!Array.isArray(creds) || creds.length === 0) throw new InvalidArgumentError('sigv4.credentials must be a non-empty array');
-    creds.forEach((c, i) => {
-      if (typeof c?.accessKeyId !== 'string' || c.accessKeyId === '' || typeof c.secretAccessKey !== 'string' || c.secretAccessKey === '') {
-        throw new InvalidArgumentError(`sigv4.credentials[${i}] must have a non-empty accessKeyId and secretAccessKey`);
-      }
-    });
-    sigv4 = { credentials: creds.map((c) => ({ ...c })), maxClockSkewMs: int('sigv4.maxClockSkewMs', o.sigv4.maxClockSkewMs ?? 15 * 60_000, 0) };
+    const allowUnsignedPayload = o.sigv4.allowUnsignedPayload ?? false;
+    if (typeof allowUnsignedPayload !== 'boolean') throw new InvalidArgumentError('sigv4.allowUnsignedPayload must be a boolean');
+    sigv4 = {
+      credentials: creds.map((c, i) => resolveCredentials(c, `sigv4.credentials[${i}]`)),
+      maxClockSkewMs: int('sigv4.maxClockSkewMs', o.sigv4.maxClockSkewMs ?? 15 * 60_000, 0),
+      allowUnsignedPayload,
+    };
   }
 
   const emptySectionClears = o.emptySectionClears ?? D.emptySectionClears;

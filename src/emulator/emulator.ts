@@ -166,7 +166,7 @@ export class Emulator {
         : new DeviceSimulator(this.store, o.simulateDevices, () => {
             this.#counters.deviceReports++;
           });
-    this.#verifier = o.sigv4 === undefined ? undefined : new SigV4Verifier(o.sigv4.credentials, o.sigv4.maxClockSkewMs);
+    this.#verifier = o.sigv4 === undefined ? undefined : new SigV4Verifier(o.sigv4.credentials, o.sigv4.maxClockSkewMs, o.sigv4.allowUnsignedPayload);
     if (o.seedThings > 0) seedThings(this.store, o.seedThings);
     this.registry = new ThingRegistry({ region: o.region, accountId: o.accountId });
     if (o.seedRegistry) seedRegistry(this.registry, o.seedThings);
@@ -274,8 +274,8 @@ export class Emulator {
       op = method === 'GET' ? 'GetRetainedMessage' : undefined;
     } else if (path === '/things') {
       op = method === 'GET' ? 'ListThings' : undefined;
-    } else if (path === '/_emulator/stats') {
-      if (method === 'GET') return this.#sendRaw(res, 200, JSON.stringify(this.stats()));
+    } else if (path.startsWith('/_emulator/')) {
+      return this.#emulatorRoute(req, res, path, query);
     } else known = false;
     if (op === undefined) {
       // The control plane is tried only after the data-plane routes missed.
@@ -295,6 +295,25 @@ export class Emulator {
       return;
     }
     this.#readBody(ex, cl);
+  }
+
+  /** `/_emulator/*` (the counters): behind the same SigV4 check as the API when it is on. */
+  #emulatorRoute(req: IncomingMessage, res: ServerResponse, path: string, query: string): void {
+    req.resume();
+    const answer = (): void => {
+      if (path !== '/_emulator/stats') return this.#sendFault(res, SHADOW_FAULTS.unknownOperation);
+      if (req.method !== 'GET') return this.#sendFault(res, SHADOW_FAULTS.methodNotAllowed);
+      this.#sendRaw(res, 200, JSON.stringify(this.stats()));
+    };
+    if (this.#verifier === undefined) return answer();
+    this.#verifier.verify(req.method ?? 'GET', path, query, req.headers, undefined).then(
+      (fault) => {
+        if (fault === undefined) return answer();
+        this.#counters.unauthorized++;
+        this.#sendFault(res, fault);
+      },
+      () => this.#sendFault(res, SHADOW_FAULTS.internal),
+    );
   }
 
   #readBody(ex: Exchange, cl: string | undefined): void {

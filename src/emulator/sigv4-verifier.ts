@@ -30,10 +30,12 @@ export class SigV4Verifier {
   readonly #secrets = new Map<string, string>();
   readonly #signers = new Map<string, SignatureV4>();
   readonly #maxSkewMs: number;
+  readonly #allowUnsignedPayload: boolean;
 
-  constructor(credentials: SigV4Credentials[], maxClockSkewMs: number) {
+  constructor(credentials: SigV4Credentials[], maxClockSkewMs: number, allowUnsignedPayload = false) {
     for (const c of credentials) this.#secrets.set(c.accessKeyId, c.secretAccessKey);
     this.#maxSkewMs = maxClockSkewMs;
+    this.#allowUnsignedPayload = allowUnsignedPayload;
   }
 
   async verify(
@@ -67,6 +69,11 @@ export class SigV4Verifier {
       signed[name] = Array.isArray(v) ? v.join(',') : v;
     }
     const claimedHash = signed['x-amz-content-sha256'];
+    if (claimedHash === 'UNSIGNED-PAYLOAD' && !this.#allowUnsignedPayload) {
+      // UNCONFIRMED for iotdata (unsigned payloads are documented for S3 only): a body the
+      // signature does not cover is refused unless allowUnsignedPayload is set.
+      return forbidden('The request signature we calculated does not match the signature you provided. UNSIGNED-PAYLOAD is not accepted here.');
+    }
     if (claimedHash !== undefined && claimedHash !== 'UNSIGNED-PAYLOAD') {
       const actual = createHash('sha256').update(body ?? Buffer.alloc(0)).digest('hex');
       if (actual !== claimedHash) return forbidden('The provided x-amz-content-sha256 header does not match what was computed');
