@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Command } from 'commander';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
@@ -43,6 +46,31 @@ describe('the serve command', () => {
     );
     await checked;
     expect(code).toBe(0);
+  });
+
+  it('takes SigV4 secrets from a file or an environment variable and guards /_emulator/stats with them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'serve-key-'));
+    const file = join(dir, 'key');
+    writeFileSync(file, 'file-secret\n');
+    process.env.SERVE_TEST_SECRET = 'env-secret';
+    try {
+      let checked: Promise<void> | undefined;
+      const code = await runServe(['--port', '0', '--sigv4-key-file', `AKIDFILE:${file}`, '--sigv4-key-env', 'AKIDENV:SERVE_TEST_SECRET'], (line, abort) => {
+        const url = line.slice('listening on '.length);
+        checked = (async () => {
+          const res = await request(`${url}/_emulator/stats`);
+          expect(res.statusCode).toBe(403);
+          await res.body.dump();
+        })().finally(abort);
+      });
+      await checked;
+      expect(code).toBe(0);
+      await expect(runServe(['--port', '0', '--sigv4-key-file', file], () => {})).rejects.toThrow('--sigv4-key-file must be ACCESS_KEY_ID:PATH');
+      await expect(runServe(['--port', '0', '--sigv4-key-env', 'AKID:SERVE_TEST_UNSET'], () => {})).rejects.toThrow('environment variable SERVE_TEST_UNSET is not set or empty');
+    } finally {
+      delete process.env.SERVE_TEST_SECRET;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('turns a bad flag into an InvalidArgumentError naming the flag', async () => {

@@ -21,6 +21,9 @@ interface ServeFlags {
   seedRegistry?: boolean;
   fleetIndexing?: boolean;
   sigv4Key?: string[];
+  sigv4KeyEnv?: string[];
+  sigv4KeyFile?: string[];
+  sigv4AllowUnsignedPayload?: boolean;
 }
 
 
@@ -45,17 +48,26 @@ export function defineServe(program: Command, run: Runner): void {
     .option('--seed-registry', 'also register the seeded things (attributes site, model, region) in groups fleet > region > site')
     .option('--no-fleet-indexing', 'start with fleet indexing off (SearchIndex answers that the index does not exist)')
     .option('--sigv4-key <id:secret>', 'verify SigV4 signatures with this key (repeatable)', collect)
+    .option('--sigv4-key-env <id:VAR>', 'same, the secret read from environment variable VAR (repeatable)', collect)
+    .option('--sigv4-key-file <id:path>', 'same, the secret read from the first line of a file (repeatable)', collect)
+    .option('--sigv4-allow-unsigned-payload', 'accept UNSIGNED-PAYLOAD requests (body not signed; refused by default)')
     .action(
       run<ServeFlags>(async (flags, ctx) => {
         const { startEmulator } = await import('../../emulator/index.js');
         if (flags.quotas !== 'aws' && flags.quotas !== 'off') throw new InvalidArgumentError(`--quotas must be 'aws' or 'off', got '${flags.quotas}'`);
         const delayMs = serveNumberFlag('--device-delay-ms', flags.deviceDelayMs);
         const silentShare = serveNumberFlag('--device-silent-share', flags.deviceSilentShare);
-        const credentials = (flags.sigv4Key ?? []).map((pair) => {
-          const i = pair.indexOf(':');
-          if (i <= 0 || i === pair.length - 1) throw new InvalidArgumentError(`--sigv4-key must be ACCESS_KEY_ID:SECRET, got '${pair}'`);
-          return { accessKeyId: pair.slice(0, i), secretAccessKey: pair.slice(i + 1) };
-        });
+        const keyPairs = (flag: string, what: string, pairs: string[] | undefined) =>
+          (pairs ?? []).map((pair) => {
+            const i = pair.indexOf(':');
+            if (i <= 0 || i === pair.length - 1) throw new InvalidArgumentError(`${flag} must be ACCESS_KEY_ID:${what}, got '${pair}'`);
+            return [pair.slice(0, i), pair.slice(i + 1)] as const;
+          });
+        const credentials = [
+          ...keyPairs('--sigv4-key', 'SECRET', flags.sigv4Key).map(([accessKeyId, secretAccessKey]) => ({ accessKeyId, secretAccessKey })),
+          ...keyPairs('--sigv4-key-env', 'VAR', flags.sigv4KeyEnv).map(([accessKeyId, secretAccessKeyEnv]) => ({ accessKeyId, secretAccessKeyEnv })),
+          ...keyPairs('--sigv4-key-file', 'PATH', flags.sigv4KeyFile).map(([accessKeyId, secretAccessKeyFile]) => ({ accessKeyId, secretAccessKeyFile })),
+        ];
         const faultRate = serveNumberFlag('--fault-rate', flags.faultRate);
         const latencyMs = serveNumberFlag('--latency-ms', flags.latencyMs);
         const seed = serveNumberFlag('--seed', flags.seed);
@@ -72,7 +84,7 @@ export function defineServe(program: Command, run: Runner): void {
           seedThings: serveNumberFlag('--seed-things', flags.seedThings),
           seedRegistry: flags.seedRegistry === true,
           fleetIndexing: flags.fleetIndexing !== false,
-          sigv4: credentials.length > 0 ? { credentials } : undefined,
+          sigv4: credentials.length > 0 ? { credentials, allowUnsignedPayload: flags.sigv4AllowUnsignedPayload === true } : undefined,
         }).catch((err: unknown) => {
           // Options are validated in startEmulator; show them as usage errors.
           if (err instanceof InvalidArgumentError) throw new InvalidArgumentError(err.message.replace(/^faults\./, '').replace(/^simulateDevices\./, ''));
