@@ -75,8 +75,10 @@ export interface ServiceErrorDetails {
   retryAfterMs?: number;
 }
 
-function describeTarget(d: Pick<ServiceErrorDetails, 'thingName' | 'shadowName'>): string {
+function describeTarget(d: Pick<ServiceErrorDetails, 'operation' | 'thingName' | 'shadowName'>): string {
   if (d.thingName === undefined) return '';
+  // A list names a thing, not one of its shadows.
+  if (d.operation === 'ListNamedShadowsForThing') return `: thing "${d.thingName}"`;
   return d.shadowName === undefined
     ? `: thing "${d.thingName}" classic shadow`
     : `: thing "${d.thingName}" shadow "${d.shadowName}"`;

@@ -5,6 +5,7 @@
  * Loaded with the CLI itself, so it depends on nothing heavier than the error classes.
  */
 import { ConfigError, InvalidArgumentError } from '../errors.js';
+import { parseDataEndpoint } from '../client/resolve-data-endpoint.js';
 import { parseDuration } from '../jobs/options/parse-duration.js';
 
 /** A number passing `check`, or undefined when the flag is absent. Blank text is rejected. */
@@ -60,11 +61,19 @@ export function collect(value: string, previous: string[] | undefined): string[]
   return [...(previous ?? []), value];
 }
 
-/** `--endpoint` or $SHADOWFLEET_ENDPOINT; a job that writes or reads a fleet never guesses one. */
+/** `--endpoint` or $SHADOWFLEET_ENDPOINT; a job that writes or reads a fleet never guesses one. Credentials in the URL are refused. */
 export function requiredEndpoint(flag: string | undefined): string {
   const endpoint = flag ?? process.env.SHADOWFLEET_ENDPOINT;
   if (endpoint === undefined || endpoint === '') {
     throw new ConfigError('no endpoint: pass --endpoint URL or set SHADOWFLEET_ENDPOINT (shadowfleet does not guess an AWS account)');
   }
+  parseDataEndpoint(endpoint, flag !== undefined ? '--endpoint' : 'SHADOWFLEET_ENDPOINT');
   return endpoint;
+}
+
+/** An optional endpoint flag (`--s3-endpoint`, `--control-endpoint`), checked by the one endpoint parser. */
+export function endpointFlag(flag: string, text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  parseDataEndpoint(text, flag);
+  return text;
 }

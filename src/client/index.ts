@@ -30,7 +30,7 @@ export {
   type RequestRetryMessage,
 } from './iot-data-client.js';
 export { retryDelay, parseRetryAfter, type RetryPolicyOptions } from './retry-delay.js';
-export { resolveDataEndpoint, type ResolveDataEndpointOptions } from './resolve-data-endpoint.js';
+export { parseDataEndpoint, resolveDataEndpoint, type DataEndpoint, type ResolveDataEndpointOptions } from './resolve-data-endpoint.js';
 export { SigV4Signer, encodeLabel, payloadHash, EMPTY_PAYLOAD_HASH, type SigV4SignerOptions, type SigningCredentials } from './sigv4-signer.js';
 export { LOCAL_CREDENTIALS, isLoopbackHost, type CredentialsProvider } from './credential-source.js';
 export { sanitizeErrorType } from './response-error.js';

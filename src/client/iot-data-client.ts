@@ -2,9 +2,11 @@ import diagnosticsChannel from 'node:diagnostics_channel';
 import { Pool, type Dispatcher } from 'undici';
 import { AbortError, ConfigError, InvalidArgumentError, isShadowError, type ShadowError } from '../errors.js';
 import { DEFAULT_TOPIC_RULES, isReservedTopic, validateShadowName, validateThingName, validateTopic } from '../shadow/index.js';
+import { assertStorableNumbers, documentJson, mayLosePrecision, parseJson as parseJsonText } from '../shadow/json-text.js';
 import type { ShadowDocument, UpdateDocument } from '../shadow/index.js';
 import { CredentialSource, defaultCredentialsProvider, isLoopbackHost, type CredentialsProvider } from './credential-source.js';
 import { errorFromResponse, errorFromTransport, type ErrorTarget } from './response-error.js';
+import { parseDataEndpoint } from './resolve-data-endpoint.js';
 import { retryDelay, type RetryPolicyOptions } from './retry-delay.js';
 import { EMPTY_PAYLOAD_HASH, SigV4Signer, encodeLabel, payloadHash, type SigningCredentials } from './sigv4-signer.js';
 
@@ -102,7 +104,8 @@ export interface ListNamedShadowsInput {
 export interface ListNamedShadowsOutput {
   results: string[];
   nextToken?: string;
-  timestamp: number;
+  /** Epoch seconds, when the service sent one. */
+  timestamp?: number;
 }
 
 export interface PublishInput {
@@ -279,18 +282,7 @@ function resolveOptions(o: IotDataClientOptions): ResolvedIotDataClientOptions {
   if (endpoint === undefined || endpoint === '') {
     throw new ConfigError('no data endpoint: pass IotDataClientOptions.endpoint or set SHADOWFLEET_ENDPOINT (see resolveDataEndpoint())');
   }
-  let url: URL;
-  try {
-    url = new URL(endpoint.includes('://') ? endpoint : `https://${endpoint}`);
-  } catch {
-    throw new ConfigError(`IotDataClientOptions.endpoint is not a URL: ${JSON.stringify(endpoint)}`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new ConfigError(`IotDataClientOptions.endpoint must be http(s), got ${url.protocol}`);
-  }
-  if (url.username || url.password || url.search || url.hash) {
-    throw new ConfigError('IotDataClientOptions.endpoint must not carry credentials, a query or a fragment');
-  }
+  const url = parseDataEndpoint(endpoint, 'IotDataClientOptions.endpoint');
   const region = o.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? D.region;
   if (!/^[a-z0-9-]+$/.test(region)) throw new InvalidArgumentError(`IotDataClientOptions.region must be a bare region like us-east-1, got ${JSON.stringify(region)}`);
   const signingName = o.signingName ?? D.signingName;
@@ -318,7 +310,7 @@ function resolveOptions(o: IotDataClientOptions): ResolvedIotDataClientOptions {
   return {
     origin: url.origin,
     host: url.host,
-    basePath: url.pathname.replace(/\/+$/, ''),
+    basePath: url.basePath,
     region,
     signingName,
     connections: positiveInt('connections', o.connections ?? D.connections),
@@ -361,9 +353,10 @@ function toBytes(v: Uint8Array | string): Buffer {
   return typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 }
 
+/** A response body; numbers a double cannot hold keep their text (src/shadow/json-text.ts). */
 function parseJson<T>(op: OperationName, body: Buffer): T {
   try {
-    return JSON.parse(body.toString('utf8')) as T;
+    return parseJsonText(body.toString('utf8')) as T;
   } catch (err) {
     throw new InvalidArgumentError(`${op}: the service returned a body that is not JSON`, { cause: err });
   }
@@ -448,8 +441,9 @@ export class IotDataClient {
     }
     let text: string;
     try {
-      text = JSON.stringify(p);
+      text = documentJson(p, 'UpdateThingShadow: payload');
     } catch (err) {
+      if (isShadowError(err)) throw err;
       throw new InvalidArgumentError(`UpdateThingShadow: payload cannot be serialized as JSON: ${(err as Error).message}`, { cause: err });
     }
     const body = Buffer.from(text, 'utf8');
@@ -464,15 +458,18 @@ export class IotDataClient {
       throw new InvalidArgumentError('UpdateThingShadow: raw payload must be a string or Uint8Array of JSON');
     }
     const body = toBytes(p);
+    const text = body.toString('utf8');
     let parsed: unknown;
     try {
-      parsed = JSON.parse(body.toString('utf8'));
+      parsed = parseJsonText(text);
     } catch {
       throw new InvalidArgumentError('UpdateThingShadow: payload is not valid JSON');
     }
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
       throw new InvalidArgumentError('UpdateThingShadow: payload must be a JSON object');
     }
+    // Only a number the scan flags can be outside the range of a double (e.g. 1e400).
+    if (mayLosePrecision(text)) assertStorableNumbers(parsed, 'UpdateThingShadow: payload');
     return this.#update(input, body, o?.signal);
   }
 
@@ -494,7 +491,8 @@ export class IotDataClient {
     if (input.pageSize !== undefined) params.push(['pageSize', String(input.pageSize)]);
     const raw = await this.#send(op, { thingName: input.thingName }, 'GET', `${this.#basePath}/api/things/shadow/ListNamedShadowsForThing/${encodeLabel(input.thingName)}`, canonicalQuery(params), undefined, EMPTY_PAYLOAD_HASH, undefined, o?.signal);
     const doc = parseJson<{ results?: string[] | null; nextToken?: string | null; timestamp?: number }>(op, raw);
-    const out: ListNamedShadowsOutput = { results: doc.results ?? [], timestamp: doc.timestamp ?? 0 };
+    const out: ListNamedShadowsOutput = { results: doc.results ?? [] };
+    if (typeof doc.timestamp === 'number') out.timestamp = doc.timestamp;
     if (typeof doc.nextToken === 'string' && doc.nextToken !== '') out.nextToken = doc.nextToken;
     return out;
   }

@@ -1,4 +1,5 @@
 import { AbortError, NetworkError, ServiceError, ShadowError, TimeoutError, isShadowError, serviceErrorFor, type ServiceErrorDetails } from '../errors.js';
+import { parseJson } from '../shadow/json-text.js';
 import { parseRetryAfter } from './retry-delay.js';
 
 /** AWS error names by status, used only when neither the header nor the body names one. */
@@ -60,7 +61,7 @@ export function errorFromResponse(target: ErrorTarget, statusCode: number, rawHe
   let parsed: Record<string, unknown> | undefined;
   if (body !== undefined && body.byteLength > 0) {
     try {
-      const v: unknown = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+      const v: unknown = parseJson(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
       if (v !== null && typeof v === 'object' && !Array.isArray(v)) parsed = v as Record<string, unknown>;
     } catch {
       // not JSON: the status decides
@@ -91,6 +92,7 @@ const NETWORK_CODES = new Set([
 
 function describe(target: ErrorTarget): string {
   if (target.thingName === undefined) return '';
+  if (target.operation === 'ListNamedShadowsForThing') return ` (thing "${target.thingName}")`;
   return target.shadowName === undefined ? ` (thing "${target.thingName}" classic shadow)` : ` (thing "${target.thingName}" shadow "${target.shadowName}")`;
 }
 

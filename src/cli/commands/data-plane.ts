@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readBounded } from '../../io/read-bounded.js';
 import type { Command } from 'commander';
 import type { Runner } from '../main.js';
 import type { CommandContext } from '../context.js';
@@ -62,6 +62,9 @@ async function openClient(opts: CommonOptions): Promise<{ lib: Library; client: 
   return { lib, client: new lib.IotDataClient(o) };
 }
 
+/** The largest `--payload @file` read: the 128 KB of a Publish (a shadow update is checked against 8 KB later). */
+const PAYLOAD_FILE_LIMIT_BYTES = 128 * 1024;
+
 /** Reads `--payload`: inline text, or `@file` for a file's bytes. */
 async function readPayload(lib: Library, value: string | undefined, required: boolean): Promise<Buffer | undefined> {
   if (value === undefined) {
@@ -69,12 +72,8 @@ async function readPayload(lib: Library, value: string | undefined, required: bo
     return undefined;
   }
   if (value.startsWith('@')) {
-    const file = value.slice(1);
-    try {
-      return await readFile(file);
-    } catch (err) {
-      throw new lib.InvalidArgumentError(`--payload: cannot read ${file}: ${(err as Error).message}`, { cause: err });
-    }
+    // Read at most the limit plus one byte: `@/dev/zero` or a huge file is refused at once.
+    return readBounded(value.slice(1), PAYLOAD_FILE_LIMIT_BYTES, '--payload');
   }
   return Buffer.from(value, 'utf8');
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Runner } from '../main.js';
 import { EXIT, type CommandContext } from '../context.js';
-import { positiveIntFlag, rateFlag, requiredEndpoint, wholeNumberFlag } from '../flags.js';
+import { endpointFlag, positiveIntFlag, rateFlag, requiredEndpoint, wholeNumberFlag } from '../flags.js';
 import { createProgress } from '../progress.js';
 import type { DiffOptions, DiffResult, RestoreOptions, RestoreResult, ShadowChange, SnapshotOptions, SnapshotResult } from '../../index.js';
 
@@ -67,7 +67,7 @@ function ratesOf(flags: CommonFlags): SnapshotOptions['rates'] {
 
 function s3Of(flags: CommonFlags): { endpoint?: string; region?: string } {
   const s3: { endpoint?: string; region?: string } = {};
-  if (flags.s3Endpoint !== undefined) s3.endpoint = flags.s3Endpoint;
+  if (flags.s3Endpoint !== undefined) s3.endpoint = endpointFlag('--s3-endpoint', flags.s3Endpoint)!;
   if (flags.s3Region !== undefined) s3.region = flags.s3Region;
   return s3;
 }
@@ -112,7 +112,7 @@ export function defineSnapshot(program: Command, run: Runner): void {
         if (flags.things !== undefined) options.things = flags.things;
         if (flags.allThings) options.allThings = true;
         if (flags.region !== undefined) options.region = flags.region;
-        if (flags.controlEndpoint !== undefined) options.controlEndpoint = flags.controlEndpoint;
+        if (flags.controlEndpoint !== undefined) options.controlEndpoint = endpointFlag('--control-endpoint', flags.controlEndpoint)!;
         if (flags.shadows !== undefined) options.shadows = flags.shadows;
         if (flags.overwrite) options.overwrite = true;
         const s3: NonNullable<SnapshotOptions['s3']> = s3Of(flags);
@@ -244,7 +244,7 @@ export function defineDiff(program: Command, run: Runner): void {
           options.endpoint = requiredEndpoint(flags.endpoint);
           if (flags.region !== undefined) options.region = flags.region;
           if (flags.allThings) options.allThings = true;
-          if (flags.controlEndpoint !== undefined) options.controlEndpoint = flags.controlEndpoint;
+          if (flags.controlEndpoint !== undefined) options.controlEndpoint = endpointFlag('--control-endpoint', flags.controlEndpoint)!;
           const rates = ratesOf(flags);
           if (rates !== undefined) options.rates = rates;
           const workers = positiveIntFlag('--workers', flags.workers);

@@ -1,0 +1,105 @@
+import { createServer, type Server } from 'node:http';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmulator, type Emulator } from '../../src/emulator/index.js';
+import { runCli } from './spawn-cli.js';
+
+// Each test spawns the CLI (tsx compiles it on start): generous timeouts for a busy machine.
+describe('the command line loses nothing and leaks nothing', { timeout: 120_000 }, () => {
+  let emu: Emulator;
+  let dir: string;
+  beforeAll(async () => {
+    emu = await startEmulator({ port: 0, quotas: 'off' });
+    dir = await mkdtemp(join(tmpdir(), 'sf-lose-nothing-'));
+  });
+  afterAll(async () => {
+    await emu.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('refuses update --payload @/dev/zero with exit 2 and names the file, without reading it', async () => {
+    const r = await runCli(['update', '--endpoint', emu.url, '--thing', 'z', '--payload', '@/dev/zero']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--payload: \/dev\/zero is a character device/);
+  });
+
+  it('refuses a --payload file beyond the limit, with the limit in the message, and a directory by its path', async () => {
+    const big = join(dir, 'big.json');
+    await import('node:fs/promises').then((fs) => fs.writeFile(big, `{"state":{"desired":{"x":"${'a'.repeat(200_000)}"}}}`));
+    const r = await runCli(['update', '--endpoint', emu.url, '--thing', 'z', '--payload', `@${big}`]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`--payload: ${big} is larger than the limit of 131072 bytes`);
+    const d = await runCli(['update', '--endpoint', emu.url, '--thing', 'z', '--payload', `@${dir}`]);
+    expect(d.code).toBe(2);
+    expect(d.stderr).toContain(`--payload: ${dir} is a directory`);
+  });
+
+  it('fails snapshot --out /proc/x at once with exit 2, naming /proc, having read nothing', async () => {
+    const before = emu.stats().totals.requests;
+    const r = await runCli(['snapshot', '--endpoint', emu.url, '--out', '/proc/shadowfleet-x', '--all-things']);
+    expect(r.stderr).toMatch(/\/proc\/shadowfleet-x: \/proc is on procfs/);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/\/proc\/shadowfleet-x: \/proc is on procfs/);
+    expect(emu.stats().totals.requests).toBe(before);
+  });
+
+  it('refuses credentials in the endpoint URL for snapshot and bench, and never prints or stores them', async () => {
+    const url = new URL(emu.url);
+    const withCreds = `http://admin:hunter2-secret@${url.host}`;
+    const out = join(dir, 'snap-creds');
+    const s = await runCli(['snapshot', '--endpoint', withCreds, '--out', out, '--all-things']);
+    expect(s.code).toBe(2);
+    expect(s.stderr).toMatch(/--endpoint must not carry credentials/);
+    expect(s.stdout + s.stderr).not.toContain('hunter2-secret');
+    expect(existsSync(out)).toBe(false);
+    const report = join(dir, 'bench-creds.html');
+    const b = await runCli(['bench', '--endpoint', withCreds, '--duration', '1s', '--report', report]);
+    expect(b.code).toBe(2);
+    expect(b.stdout + b.stderr).not.toContain('hunter2-secret');
+    expect(existsSync(report)).toBe(false);
+    const e = await runCli(['get', '--thing', 't'], { env: { SHADOWFLEET_ENDPOINT: withCreds } });
+    expect(e.code).toBe(2);
+    expect(e.stdout + e.stderr).not.toContain('hunter2-secret');
+  });
+
+  describe('against a server that sends no timestamp and then goes away', () => {
+    let server: Server;
+    let url: string;
+    beforeAll(async () => {
+      server = createServer((req, res) => {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ results: ['config'] }));
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+    afterAll(async () => {
+      await new Promise((r) => server.close(r));
+    });
+
+    it('list-named prints only what the server sent: no timestamp 0', async () => {
+      const r = await runCli(['list-named', '--endpoint', url, '--thing', 'pump-1', '--json']);
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual({ results: ['config'] });
+    });
+
+    it('a list-named error names the thing and never speaks of a classic shadow', async () => {
+      const closed = createServer();
+      await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+      const port = (closed.address() as AddressInfo).port;
+      await new Promise((r) => closed.close(r));
+      const r = await runCli(['list-named', '--endpoint', `http://127.0.0.1:${port}`, '--thing', 'pump-1', '--timeout-ms', '5000']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/ListNamedShadowsForThing.*thing "pump-1"/);
+      expect(r.stderr).not.toMatch(/classic/);
+    });
+  });
+
+  it('leaves no directory behind for a refused snapshot destination', async () => {
+    expect(await readdir(dir)).not.toContain('snap-creds');
+  });
+});
