@@ -636,13 +636,23 @@ export class Emulator {
 
 const EMPTY = Buffer.alloc(0);
 
-/** Decodes the user-properties header: base64 of a JSON array of `{key: value}` string objects. */
+/**
+ * Decodes the user-properties header: base64 of a JSON array of `{key: value}` string objects,
+ * as the JS SDK sends it, or of a JSON string holding that array, as botocore sends it. Returns
+ * the array's JSON text (GetRetainedMessage answers it base64-encoded, as AWS documents).
+ */
 function parseUserProperties(b64: string): string | undefined {
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64)) return undefined;
-  const text = Buffer.from(b64, 'base64').toString('utf8');
+  let text = Buffer.from(b64, 'base64').toString('utf8');
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
+    // botocore (boto3, the AWS CLI) JSON-encodes the documented JSON string once more before
+    // base64: `"[{\"k\":\"v\"}]"`. The array inside is what is kept and given back.
+    if (typeof parsed === 'string') {
+      text = parsed;
+      parsed = JSON.parse(text);
+    }
   } catch {
     return undefined;
   }
