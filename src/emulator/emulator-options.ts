@@ -14,6 +14,7 @@ export const EMULATOR_OPERATIONS = Object.freeze([
   'ListRetainedMessages',
   'ListThings',
 ] as const);
+  'DeleteConnection',
 export type EmulatorOperation = (typeof EMULATOR_OPERATIONS)[number];
 
 export interface QuotaOptions {

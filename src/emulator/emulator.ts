@@ -274,6 +274,11 @@ export class Emulator {
       op = method === 'GET' ? 'GetRetainedMessage' : undefined;
     } else if (path === '/things') {
       op = method === 'GET' ? 'ListThings' : undefined;
+    } else if (path.startsWith('/connections/') && path.indexOf('/', 13) < 0) {
+      // Only DeleteConnection of the connection APIs is served; the others answer as unknown.
+      label = path.slice(13);
+      op = method === 'DELETE' ? 'DeleteConnection' : undefined;
+      known = op !== undefined;
     } else if (path.startsWith('/_emulator/')) {
       return this.#emulatorRoute(req, res, path, query);
     } else known = false;
@@ -452,6 +457,8 @@ export class Emulator {
         return this.#listRetained(ex);
       case 'ListThings':
         return this.#listThings(ex);
+      case 'DeleteConnection':
+        return this.#deleteConnection(ex);
     }
   }
 
@@ -543,6 +550,30 @@ export class Emulator {
     // Over MQTT a rejected update goes to /update/rejected; the HTTP publish itself succeeds.
     const result = this.store.update(thingName, shadowName, payload, now);
     if (result.ok) this.#devices?.notify(thingName, shadowName);
+  }
+
+  /**
+   * DeleteConnection: the simulated devices are the connected clients (clientId = thing name).
+   * The device goes offline and reconnects after simulateDevices.reconnectDelayMs. cleanSession
+   * and preventWillMessage are validated only: the devices keep no session or will message.
+   */
+  #deleteConnection(ex: Exchange): void {
+    const clientId = decodeComponent(ex.label);
+    if (clientId === undefined) return this.#fail(ex, constraintFault('clientId', ex.label, 'Member must be percent-encoded UTF-8'), 'error');
+    if (clientId.length < 1) return this.#fail(ex, constraintFault('clientId', clientId, 'Member must have length greater than or equal to 1'), 'error');
+    if (clientId.length > 128) return this.#fail(ex, constraintFault('clientId', clientId, 'Member must have length less than or equal to 128'), 'error');
+    if (clientId.charCodeAt(0) === 36) return this.#fail(ex, constraintFault('clientId', clientId, 'Member must satisfy regular expression pattern: ^[^$].*'), 'error');
+    const q = parseQuery(ex.query);
+    if (q === undefined) return this.#fail(ex, constraintFault('query', ex.query, 'Member must be percent-encoded UTF-8'), 'error');
+    for (const member of ['cleanSession', 'preventWillMessage']) {
+      const v = q[member];
+      if (v !== undefined && v !== 'true' && v !== 'false') return this.#fail(ex, constraintFault(member, v, 'Member must be a boolean'), 'error');
+    }
+    if (this.#devices === undefined || !this.#devices.disconnect(clientId)) {
+      // UNCONFIRMED text of the 404.
+      return this.#fail(ex, shadowFault(404, 'ResourceNotFoundException', `No connection exists for clientId: '${clientId}'`), 'error');
+    }
+    this.#ok(ex, '{}');
   }
 
   #getRetained(ex: Exchange): void {
