@@ -1,4 +1,7 @@
 import { recordDeltaJson } from '../shadow/apply-update.js';
+import { parseJson } from '../shadow/json-text.js';
+import type { JsonObject } from '../shadow/types.js';
+import { DeviceHealth, type UnhealthyRule } from './device-health.js';
 import type { ShadowStore } from './shadow-store.js';
 
 /** Time source and timer of the simulated devices (injectable so tests need not race them). */
@@ -21,6 +24,11 @@ export interface DeviceSimulatorOptions {
   /** How long a device whose connection was deleted stays offline before it reconnects, ms. */
   reconnectDelayMs?: number;
   clock?: DeviceClock;
+  /** Report a `health` field ("ok", or "unhealthy" per the rule) with every report. */
+  reportHealth?: boolean;
+  /** The desired value that makes the `unhealthyShare` of devices (by thing name) unhealthy. */
+  unhealthyWhen?: UnhealthyRule | undefined;
+  unhealthyShare?: number;
 }
 
 interface Pending {
@@ -66,6 +74,7 @@ export class DeviceSimulator {
   readonly #silentShare: number;
   readonly #reconnectDelayMs: number;
   readonly #clock: DeviceClock;
+  readonly #health: DeviceHealth | undefined;
   readonly #onReport: () => void;
   readonly #queue: Pending[] = [];
   #head = 0;
@@ -81,6 +90,7 @@ export class DeviceSimulator {
     this.#silentShare = options.silentShare;
     this.#reconnectDelayMs = options.reconnectDelayMs ?? 5000;
     this.#clock = options.clock ?? SYSTEM_CLOCK;
+    this.#health = options.reportHealth === true ? new DeviceHealth(options.unhealthyWhen, options.unhealthyShare ?? 0) : undefined;
     this.#onReport = onReport;
   }
 
@@ -151,7 +161,11 @@ export class DeviceSimulator {
       if (rec === undefined) continue;
       const delta = recordDeltaJson(rec);
       if (delta === '') continue;
-      const result = this.#store.update(p.thingName, p.shadowName, '{"state":{"reported":' + delta + '}}', now);
+      const report =
+        this.#health === undefined
+          ? '{"state":{"reported":' + delta + '}}'
+          : this.#health.reportJson(p.thingName, delta, rec.parsedDesired ?? (rec.desired === undefined ? undefined : (parseJson(rec.desired) as JsonObject)));
+      const result = this.#store.update(p.thingName, p.shadowName, report, now);
       if (result.ok) this.#onReport();
     }
     if (this.#head > 1024 && this.#head * 2 > q.length) {

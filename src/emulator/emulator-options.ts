@@ -2,6 +2,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { InvalidArgumentError } from '../errors.js';
 import { resolveShadowLimits, type ShadowLimits } from '../shadow/limits.js';
 import { SYSTEM_CLOCK, type DeviceClock } from './device-simulator.js';
+import { parseUnhealthyRule, type UnhealthyRule } from './device-health.js';
 
 /** Operations the emulator serves (data plane plus ListThings of the control plane). */
 export const EMULATOR_OPERATIONS = Object.freeze([
@@ -14,7 +15,6 @@ export const EMULATOR_OPERATIONS = Object.freeze([
   'ListRetainedMessages',
   'ListThings',
 ] as const);
-  'DeleteConnection',
 export type EmulatorOperation = (typeof EMULATOR_OPERATIONS)[number];
 
 export interface QuotaOptions {
@@ -55,6 +55,12 @@ export interface SimulateDevicesOptions {
   reconnectDelayMs?: number;
   /** Time source and timers of the devices. Default: the system clock. For tests. */
   clock?: DeviceClock;
+  /** Devices report a `health` field ("ok", or "unhealthy" per `unhealthyWhen`). Default false; implied by `unhealthyWhen`. */
+  reportHealth?: boolean;
+  /** `KEY=VALUE` (`firmware=1.5.0`, dots for nested keys): devices whose desired state holds it report `health: "unhealthy"`. */
+  unhealthyWhen?: string;
+  /** Share of devices (by a stable hash of the thing name) that `unhealthyWhen` affects, 0..1. Default 1. */
+  unhealthyShare?: number;
 }
 
 export interface SigV4Credentials {
@@ -164,7 +170,7 @@ export interface ResolvedEmulatorOptions {
     kinds: Readonly<{ internalError: number; unavailable: number; reset: number }>;
     perOperation: Readonly<Record<EmulatorOperation, Readonly<Required<FaultRule>>>>;
   };
-  simulateDevices: Readonly<Required<SimulateDevicesOptions>> | undefined;
+  simulateDevices: Readonly<Required<Omit<SimulateDevicesOptions, 'unhealthyWhen'>> & { unhealthyWhen: UnhealthyRule | undefined }> | undefined;
   seedThings: number;
   seedRegistry: boolean;
   fleetIndexing: boolean;
@@ -293,6 +299,16 @@ function resolveCredentials(c: SigV4CredentialsSource, name: string): SigV4Crede
   return { accessKeyId: c.accessKeyId, secretAccessKey: secret! };
 }
 
+/** The health fields of simulated devices: `unhealthyWhen` implies `reportHealth`. */
+function resolveDeviceHealth(so: SimulateDevicesOptions): { reportHealth: boolean; unhealthyWhen: UnhealthyRule | undefined; unhealthyShare: number } {
+  const unhealthyWhen = so.unhealthyWhen === undefined ? undefined : parseUnhealthyRule(so.unhealthyWhen, 'simulateDevices.unhealthyWhen');
+  if (so.unhealthyShare !== undefined && unhealthyWhen === undefined) throw new InvalidArgumentError('simulateDevices.unhealthyShare needs simulateDevices.unhealthyWhen');
+  const reportHealth = so.reportHealth ?? unhealthyWhen !== undefined;
+  if (typeof reportHealth !== 'boolean') throw new InvalidArgumentError('simulateDevices.reportHealth must be a boolean');
+  if (!reportHealth && unhealthyWhen !== undefined) throw new InvalidArgumentError('simulateDevices.unhealthyWhen needs reportHealth');
+  return { reportHealth, unhealthyWhen, unhealthyShare: num('simulateDevices.unhealthyShare', so.unhealthyShare ?? 1, 0, 1) };
+}
+
 /** Validates options once; every message names the option. */
 export function resolveEmulatorOptions(o: EmulatorOptions = {}): ResolvedEmulatorOptions {
   if (typeof o !== 'object' || o === null) throw new InvalidArgumentError('emulator options must be an object');
@@ -324,7 +340,7 @@ export function resolveEmulatorOptions(o: EmulatorOptions = {}): ResolvedEmulato
     if (!(EMULATOR_OPERATIONS as readonly string[]).includes(op)) throw new InvalidArgumentError(`faults.perOperation has an unknown operation '${op}'`);
   }
 
-  let simulateDevices: Required<SimulateDevicesOptions> | undefined;
+  let simulateDevices: ResolvedEmulatorOptions['simulateDevices'];
   const sd = o.simulateDevices;
   if (sd === true || (typeof sd === 'object' && sd !== null)) {
     const so = sd === true ? {} : sd;
@@ -333,6 +349,7 @@ export function resolveEmulatorOptions(o: EmulatorOptions = {}): ResolvedEmulato
       silentShare: num('simulateDevices.silentShare', so.silentShare ?? D.simulateDevices.silentShare, 0, 1),
       reconnectDelayMs: num('simulateDevices.reconnectDelayMs', so.reconnectDelayMs ?? D.simulateDevices.reconnectDelayMs, 0, 3_600_000),
       clock: so.clock ?? SYSTEM_CLOCK,
+      ...resolveDeviceHealth(so),
     });
     const c = simulateDevices.clock;
     if (typeof c?.now !== 'function' || typeof c.setTimeout !== 'function' || typeof c.clearTimeout !== 'function') {
