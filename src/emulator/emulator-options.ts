@@ -14,6 +14,7 @@ export const EMULATOR_OPERATIONS = Object.freeze([
   'GetRetainedMessage',
   'ListRetainedMessages',
   'ListThings',
+  'DeleteConnection',
 ] as const);
 export type EmulatorOperation = (typeof EMULATOR_OPERATIONS)[number];
 
