@@ -29,6 +29,18 @@ export {
   type RequestStartMessage,
   type RequestRetryMessage,
 } from './iot-data-client.js';
+export {
+  IotControlClient,
+  DEFAULT_IOT_CONTROL_CLIENT_OPTIONS,
+  type IotControlClientOptions,
+  type ControlCallOptions,
+  type ListThingsInput,
+  type ListThingsInThingGroupInput,
+  type SearchIndexInput,
+  type ThingAttribute,
+  type ThingDocument,
+  type Page,
+} from './iot-control-client.js';
 export { retryDelay, parseRetryAfter, type RetryPolicyOptions } from './retry-delay.js';
 export { parseDataEndpoint, resolveDataEndpoint, type DataEndpoint, type ResolveDataEndpointOptions } from './resolve-data-endpoint.js';
 export { SigV4Signer, encodeLabel, payloadHash, EMPTY_PAYLOAD_HASH, type SigV4SignerOptions, type SigningCredentials } from './sigv4-signer.js';
