@@ -1,19 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { PassThrough, type Writable } from 'node:stream';
-import {
-  AbortMultipartUploadCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  type S3Client,
-  type ServerSideEncryption,
-  type StorageClass,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import type { S3Client, ServerSideEncryption, StorageClass } from '@aws-sdk/client-s3';
+import type { Upload } from '@aws-sdk/lib-storage';
 import { ConfigError, InvalidArgumentError, SnapshotError } from '../errors.js';
 import { SNAPSHOT_DATA_FILE, SNAPSHOT_MANIFEST_FILE, type SnapshotManifest } from './snapshot-format.js';
-import { createS3Client, type S3ClientOptions } from './s3-client.js';
+import { checkS3ClientOptions, createS3Client, loadS3Sdk, type S3ClientOptions, type S3Sdk } from './s3-client.js';
 import type { SnapshotSink } from './snapshot-sink.js';
 
 export interface S3SinkOptions extends S3ClientOptions {
@@ -67,7 +58,10 @@ export class S3Sink implements SnapshotSink {
   readonly warnings: string[] = [];
   readonly bucket: string;
   readonly prefix: string;
-  #client: S3Client;
+  /** The client and the SDK, loaded on first use (see #s3()). */
+  #access: Promise<{ client: S3Client; sdk: S3Sdk }> | undefined;
+  #client: S3Client | undefined;
+  #clientOptions: S3SinkOptions;
   #ownsClient: boolean;
   #sse: ServerSideEncryption | undefined;
   #kmsKeyId: string | undefined;
@@ -101,7 +95,9 @@ export class S3Sink implements SnapshotSink {
     this.bucket = options.bucket;
     this.prefix = prefix;
     this.location = options.location ?? `s3://${options.bucket}/${prefix}`;
-    this.#client = options.client ?? createS3Client(options);
+    checkS3ClientOptions(options);
+    this.#clientOptions = options;
+    this.#client = options.client;
     this.#ownsClient = options.client === undefined;
     this.#sse = options.sse as ServerSideEncryption | undefined;
     this.#kmsKeyId = options.kmsKeyId;
@@ -129,6 +125,16 @@ export class S3Sink implements SnapshotSink {
     return this.#upload?.uploadId;
   }
 
+  /** The S3 SDK and the client, loaded and built on first use: constructing a sink loads neither. */
+  #s3(): Promise<{ client: S3Client; sdk: S3Sdk }> {
+    this.#access ??= (async () => {
+      const sdk = await loadS3Sdk();
+      this.#client ??= await createS3Client(this.#clientOptions);
+      return { client: this.#client, sdk };
+    })();
+    return this.#access;
+  }
+
   #encryption(): { ServerSideEncryption?: ServerSideEncryption; SSEKMSKeyId?: string } {
     const p: { ServerSideEncryption?: ServerSideEncryption; SSEKMSKeyId?: string } = {};
     if (this.#sse) p.ServerSideEncryption = this.#sse;
@@ -139,10 +145,11 @@ export class S3Sink implements SnapshotSink {
   /** A tiny PUT and DELETE under the prefix: proves the credentials may write there (HeadBucket would not). */
   async check(): Promise<void> {
     const where = `snapshot destination ${this.location}`;
+    const { client, sdk } = await this.#s3();
     if (!this.#overwrite) {
       let found = false;
       try {
-        await this.#client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.manifestKey }));
+        await client.send(new sdk.HeadObjectCommand({ Bucket: this.bucket, Key: this.manifestKey }));
         found = true;
       } catch (err) {
         const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
@@ -153,12 +160,12 @@ export class S3Sink implements SnapshotSink {
     }
     const probe = `${this.prefix}.shadowfleet-write-check-${randomBytes(6).toString('hex')}`;
     try {
-      await this.#client.send(new PutObjectCommand({ Bucket: this.bucket, Key: probe, Body: Buffer.from('shadowfleet write check\n'), ...this.#encryption() }));
+      await client.send(new sdk.PutObjectCommand({ Bucket: this.bucket, Key: probe, Body: Buffer.from('shadowfleet write check\n'), ...this.#encryption() }));
     } catch (err) {
       throw new ConfigError(`${where} is not writable: ${awsName(err)}`, { cause: err });
     }
     try {
-      await this.#client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: probe }));
+      await client.send(new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: probe }));
     } catch (err) {
       this.warnings.push(`could not delete the write-check object s3://${this.bucket}/${probe}: ${awsName(err)}`);
     }
@@ -167,8 +174,9 @@ export class S3Sink implements SnapshotSink {
   /** With overwrite: the data object the current manifest names (undefined when there is none). */
   async #currentDataFile(): Promise<string | undefined> {
     let text: string;
+    const { client, sdk } = await this.#s3();
     try {
-      const res = await this.#client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.manifestKey }));
+      const res = await client.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.manifestKey }));
       text = (await res.Body?.transformToString('utf8')) ?? '';
     } catch (err) {
       const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
@@ -189,6 +197,8 @@ export class S3Sink implements SnapshotSink {
       this.#oldDataFile = await this.#currentDataFile();
       if (this.#oldDataFile === SNAPSHOT_DATA_FILE) this.#dataFile = `shadows-${randomBytes(6).toString('hex')}.jsonl.gz`;
     }
+    const { client } = await this.#s3();
+    const { Upload } = await import('@aws-sdk/lib-storage');
     const body = new PassThrough({ highWaterMark: 1024 * 1024 });
     const params: ConstructorParameters<typeof Upload>[0]['params'] = {
       Bucket: this.bucket,
@@ -200,7 +210,7 @@ export class S3Sink implements SnapshotSink {
     if (this.#storageClass) params.StorageClass = this.#storageClass;
     // leavePartsOnError: the abort is ours (abort()), so the original error is kept and a
     // failing AbortMultipartUpload becomes a warning rather than hiding it.
-    const upload = new Upload({ client: this.#client, params, partSize: this.#partSize, queueSize: this.#queueSize, leavePartsOnError: true });
+    const upload = new Upload({ client, params, partSize: this.#partSize, queueSize: this.#queueSize, leavePartsOnError: true });
     this.#body = body;
     this.#upload = upload;
     this.#uploadDone = upload.done().then(
@@ -220,9 +230,10 @@ export class S3Sink implements SnapshotSink {
       await this.abort(r.error);
       throw new SnapshotError(`upload of s3://${this.bucket}/${this.dataKey} failed: ${awsName(r.error)}`, { cause: r.error });
     }
+    const { client, sdk } = await this.#s3();
     try {
-      await this.#client.send(
-        new PutObjectCommand({
+      await client.send(
+        new sdk.PutObjectCommand({
           Bucket: this.bucket,
           Key: this.manifestKey,
           Body: `${JSON.stringify({ ...manifest, data: { ...manifest.data, file: this.#dataFile } }, null, 2)}\n`,
@@ -233,7 +244,7 @@ export class S3Sink implements SnapshotSink {
       this.#committed = true;
       if (this.#oldDataFile !== undefined && this.#oldDataFile !== this.#dataFile) {
         const oldKey = `${this.prefix}${this.#oldDataFile}`;
-        await this.#client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: oldKey })).catch((err: unknown) => {
+        await client.send(new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: oldKey })).catch((err: unknown) => {
           this.warnings.push(`could not delete the replaced data object s3://${this.bucket}/${oldKey}: ${awsName(err)}`);
         });
       }
@@ -253,11 +264,13 @@ export class S3Sink implements SnapshotSink {
       if (this.#uploadDone) await this.#uploadDone;
       const uploadId = this.#upload?.uploadId;
       if (this.#dataComplete) {
-        await this.#client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.dataKey })).catch((err: unknown) => {
+        const { client, sdk } = await this.#s3();
+        await client.send(new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.dataKey })).catch((err: unknown) => {
           this.warnings.push(`could not delete s3://${this.bucket}/${this.dataKey} (it has no manifest, so it is not a snapshot): ${awsName(err)}`);
         });
       } else if (uploadId) {
-        await this.#client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.dataKey, UploadId: uploadId })).catch((err: unknown) => {
+        const { client, sdk } = await this.#s3();
+        await client.send(new sdk.AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.dataKey, UploadId: uploadId })).catch((err: unknown) => {
           this.warnings.push(
             `could not abort multipart upload ${uploadId} of s3://${this.bucket}/${this.dataKey} (${awsName(err)}); ` +
               'its parts are invisible but billed until an AbortIncompleteMultipartUpload lifecycle rule removes them',
@@ -272,6 +285,6 @@ export class S3Sink implements SnapshotSink {
   }
 
   #close(): void {
-    if (this.#ownsClient) this.#client.destroy();
+    if (this.#ownsClient) this.#client?.destroy();
   }
 }

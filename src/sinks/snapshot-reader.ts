@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { Transform, pipeline, type Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { SnapshotError } from '../errors.js';
 import { SNAPSHOT_MANIFEST_FILE, parseManifest, parseRecordLine, type SnapshotManifest, type SnapshotRecord } from './snapshot-format.js';
-import { createS3Client, type S3ClientOptions } from './s3-client.js';
+import { createS3Client, loadS3Sdk, type S3ClientOptions } from './s3-client.js';
 import { parseSnapshotLocation, type SnapshotLocation } from './snapshot-location.js';
 
 export interface SnapshotReaderOptions extends S3ClientOptions {
@@ -59,12 +59,13 @@ export class SnapshotReader {
       }
       return new SnapshotReader(loc, parseManifest(text, file), undefined, false);
     }
-    const s3 = options.s3Client ?? createS3Client(options);
+    const s3 = options.s3Client ?? (await createS3Client(options));
     const key = `${loc.prefix}${SNAPSHOT_MANIFEST_FILE}`;
     const name = `s3://${loc.bucket}/${key}`;
     try {
       let text: string;
       try {
+        const { GetObjectCommand } = await loadS3Sdk();
         const res = await s3.send(new GetObjectCommand({ Bucket: loc.bucket, Key: key }));
         text = await res.Body!.transformToString('utf8');
       } catch (err) {
@@ -98,6 +99,7 @@ export class SnapshotReader {
       return stream;
     }
     try {
+      const { GetObjectCommand } = await loadS3Sdk();
       const res = await this.#s3!.send(new GetObjectCommand({ Bucket: this.location.bucket, Key: `${this.location.prefix}${this.manifest.data.file}` }));
       return res.Body as Readable;
     } catch (err) {

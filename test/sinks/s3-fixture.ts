@@ -33,7 +33,7 @@ export async function startS3(): Promise<S3Fixture> {
   let server: S3rver | undefined = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: dir });
   const { port } = await server.run();
   const endpoint = `http://127.0.0.1:${port}`;
-  const client = createS3Client({ endpoint, region: 'us-east-1', credentials: { ...S3_CREDENTIALS }, maxAttempts: 1 });
+  const client = await createS3Client({ endpoint, region: 'us-east-1', credentials: { ...S3_CREDENTIALS }, maxAttempts: 1 });
   const f: S3Fixture = {
     endpoint,
     port,
