@@ -17,6 +17,9 @@ interface ServeFlags {
   simulateDevices?: boolean;
   deviceDelayMs?: string;
   deviceSilentShare?: string;
+  deviceHealth?: boolean;
+  deviceUnhealthyWhen?: string;
+  deviceUnhealthyShare?: string;
   seedThings?: string;
   seedRegistry?: boolean;
   fleetIndexing?: boolean;
@@ -44,6 +47,9 @@ export function defineServe(program: Command, run: Runner): void {
     .option('--simulate-devices', 'devices report desired values after a delay')
     .option('--device-delay-ms <n>', 'delay before a simulated device reports, ms')
     .option('--device-silent-share <r>', 'share of simulated devices that never answer (0..1)')
+    .option('--device-health', 'simulated devices report a health field ("ok")')
+    .option('--device-unhealthy-when <key=value>', 'devices whose desired key takes this value report health "unhealthy" (implies --device-health)')
+    .option('--device-unhealthy-share <r>', 'share of devices --device-unhealthy-when affects, by thing name (0..1, default 1)')
     .option('--seed-things <n>', 'seed N things with classic and named shadows')
     .option('--seed-registry', 'also register the seeded things (attributes site, model, region) in groups fleet > region > site')
     .option('--no-fleet-indexing', 'start with fleet indexing off (SearchIndex answers that the index does not exist)')
@@ -57,6 +63,14 @@ export function defineServe(program: Command, run: Runner): void {
         if (flags.quotas !== 'aws' && flags.quotas !== 'off') throw new InvalidArgumentError(`--quotas must be 'aws' or 'off', got '${flags.quotas}'`);
         const delayMs = serveNumberFlag('--device-delay-ms', flags.deviceDelayMs);
         const silentShare = serveNumberFlag('--device-silent-share', flags.deviceSilentShare);
+        if (flags.deviceUnhealthyWhen !== undefined && !/^[^=.]+(\.[^=.]+)*=/.test(flags.deviceUnhealthyWhen)) {
+          throw new InvalidArgumentError(`--device-unhealthy-when must be KEY=VALUE, e.g. firmware=1.5.0, got '${flags.deviceUnhealthyWhen}'`);
+        }
+        const health = {
+          reportHealth: flags.deviceHealth === true || flags.deviceUnhealthyWhen !== undefined,
+          unhealthyWhen: flags.deviceUnhealthyWhen,
+          unhealthyShare: serveNumberFlag('--device-unhealthy-share', flags.deviceUnhealthyShare),
+        };
         const keyPairs = (flag: string, what: string, pairs: string[] | undefined) =>
           (pairs ?? []).map((pair) => {
             const i = pair.indexOf(':');
@@ -80,7 +94,7 @@ export function defineServe(program: Command, run: Runner): void {
           thingInFlight: serveNumberFlag('--thing-in-flight', flags.thingInFlight),
           faults: { rate: faultRate, latencyMs, seed },
           simulateDevices:
-            flags.simulateDevices || delayMs !== undefined || silentShare !== undefined ? { delayMs, silentShare } : undefined,
+            flags.simulateDevices || delayMs !== undefined || silentShare !== undefined || health.reportHealth || health.unhealthyShare !== undefined ? { delayMs, silentShare, ...health } : undefined,
           seedThings: serveNumberFlag('--seed-things', flags.seedThings),
           seedRegistry: flags.seedRegistry === true,
           fleetIndexing: flags.fleetIndexing !== false,
