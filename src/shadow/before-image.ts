@@ -23,6 +23,12 @@ export interface BeforeImage {
   keys: BeforeKey[];
 }
 
+/** What a write's journal line carries to undo it: its before-image and the desired merge document it sent. */
+export interface UndoRecord {
+  before: BeforeImage;
+  wrote: JsonObject;
+}
+
 /**
  * The before-image of sending `update` (a desired merge document) onto `desired` (the section
  * as read; undefined when the shadow or its desired section does not exist). Keys the update
