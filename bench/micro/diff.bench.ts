@@ -23,7 +23,7 @@ function equal(a: JsonValue | undefined, b: JsonValue | undefined): boolean {
   if (Array.isArray(b)) return false;
   const ak = Object.keys(a);
   if (ak.length !== Object.keys(b).length) return false;
-  for (const k of ak) if (!Object.hasOwn(b, k) || !equal(a[k], (b as JsonObject)[k])) return false;
+  for (const k of ak) if (!Object.hasOwn(b, k) || !equal((a as JsonObject)[k], (b as JsonObject)[k])) return false;
   return true;
 }
 

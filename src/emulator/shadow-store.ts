@@ -10,6 +10,7 @@ import {
   type ApplyUpdateOptions,
   type RejectedUpdate,
 } from '../shadow/apply-update.js';
+import { stringifyJson } from '../shadow/json-text.js';
 import { DEFAULT_SHADOW_LIMITS, type ShadowLimits } from '../shadow/limits.js';
 import { SHADOW_FAULTS } from '../shadow/shadow-faults.js';
 import type { ShadowDocument, UpdateDocument } from '../shadow/types.js';
@@ -129,7 +130,7 @@ export class ShadowStore {
     body: Uint8Array | string | UpdateDocument,
     nowMs = Date.now(),
   ): AcceptedUpdate | RejectedUpdate {
-    const raw = typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
+    const raw = typeof body === 'string' || body instanceof Uint8Array ? body : stringifyJson(body);
     const parsed = parseUpdateRequest(raw, this.#limits);
     if (!parsed.ok) return parsed;
     if (hasNonFiniteNumber(parsed.desired) || hasNonFiniteNumber(parsed.reported)) return NUMBER_OUT_OF_RANGE;

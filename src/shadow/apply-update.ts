@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { computeDelta } from './compute-delta.js';
+import { isExactNumber, parseJson, stringifyJson } from './json-text.js';
 import { DEFAULT_SHADOW_LIMITS, type ShadowLimits } from './limits.js';
 import { isPlainObject } from './merge-state.js';
 import { expandMetadata, expandMetadataJson, mergeWithMetadata, metadataForJsonText } from './metadata.js';
@@ -8,7 +9,8 @@ import type { JsonObject, JsonValue, MetaNode, ShadowDocument, ShadowFault } fro
 
 /**
  * One stored shadow, kept compact: each section as its compact JSON text plus compact
- * metadata (see MetaNode). A deleted shadow stays as a tombstone (`live === false`) holding
+ * metadata (see MetaNode). Numbers keep the text they were sent with when a double cannot
+ * hold them exactly (parseJson / stringifyJson). A deleted shadow stays as a tombstone (`live === false`) holding
  * its version, so a shadow re-created later continues the numbering.
  */
 export class ShadowRecord {
@@ -46,7 +48,7 @@ export function dropParsed(record: ShadowRecord): void {
 
 function parsedSection(text: string | undefined, cached: JsonObject | undefined): JsonObject | undefined {
   if (text === undefined) return undefined;
-  return cached !== undefined ? cached : (JSON.parse(text) as JsonObject);
+  return cached !== undefined ? cached : (parseJson(text) as JsonObject);
 }
 
 /** What a valid update request asks for. `state === null` clears the whole state. */
@@ -91,7 +93,7 @@ function reject(fault: ShadowFault): RejectedUpdate {
 
 /** Checks depth (the section object is level 1) and rejects null array elements. */
 function checkTree(value: JsonValue, depth: number, max: number): ShadowFault | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
+  if (typeof value !== 'object' || value === null || isExactNumber(value)) return undefined;
   if (depth > max) return depthFault(max);
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
@@ -129,7 +131,7 @@ export function parseUpdateRequest(body: Uint8Array | string, limits: Readonly<S
   }
   let doc: unknown;
   try {
-    doc = JSON.parse(text);
+    doc = parseJson(text);
   } catch {
     return reject(SHADOW_FAULTS.invalidJson);
   }
@@ -209,7 +211,7 @@ function applySection(
   if (emptyClears && isEmptyObject(patch)) return CLEARED;
   const current = parsedSection(curText, curParsed);
   const merged = mergeWithMetadata(current, curMeta, patch, t);
-  return merged.value === undefined ? CLEARED : { text: JSON.stringify(merged.value), meta: merged.meta, value: merged.value };
+  return merged.value === undefined ? CLEARED : { text: stringifyJson(merged.value), meta: merged.meta, value: merged.value };
 }
 
 /**
@@ -274,7 +276,7 @@ export function applyUpdate(
   if (update.state === null) {
     body = '{"state":null,"metadata":{"timestamp":' + t + '},"version":' + version + ',"timestamp":' + t;
   } else {
-    const stateText = JSON.stringify(update.state);
+    const stateText = stringifyJson(update.state);
     body = '{"state":' + stateText + ',"metadata":' + metadataForJsonText(stateText, t) + ',"version":' + version + ',"timestamp":' + t;
   }
   if (update.clientToken !== undefined) body += ',"clientToken":' + JSON.stringify(update.clientToken);
@@ -290,7 +292,7 @@ export function recordDeltaJson(record: ShadowRecord): string {
     const desired = parsedSection(record.desired, record.parsedDesired);
     const reported = parsedSection(record.reported, record.parsedReported);
     const dv = computeDelta(desired, reported);
-    if (dv !== undefined) delta = JSON.stringify(dv);
+    if (dv !== undefined) delta = stringifyJson(dv);
   }
   record.delta = delta;
   return delta;
@@ -298,7 +300,7 @@ export function recordDeltaJson(record: ShadowRecord): string {
 
 /** Metadata text of a stored section: straight from its text when every leaf shares one time. */
 function sectionMetadataJson(text: string, meta: MetaNode): string {
-  return typeof meta === 'number' ? metadataForJsonText(text, meta) : expandMetadataJson(JSON.parse(text) as JsonValue, meta);
+  return typeof meta === 'number' ? metadataForJsonText(text, meta) : expandMetadataJson(parseJson(text) as JsonValue, meta);
 }
 
 /**
@@ -331,17 +333,17 @@ export function renderShadowDocument(record: ShadowRecord, nowMs: number): strin
 export function readShadowDocument(record: ShadowRecord, nowMs: number): ShadowDocument {
   const doc: ShadowDocument = { state: {}, metadata: {}, version: record.version, timestamp: Math.floor(nowMs / 1000) };
   if (record.desired !== undefined) {
-    const d = JSON.parse(record.desired) as JsonObject;
+    const d = parseJson(record.desired) as JsonObject;
     doc.state.desired = d;
     doc.metadata.desired = expandMetadata(d, record.metaDesired) as JsonObject;
   }
   if (record.reported !== undefined) {
-    const r = JSON.parse(record.reported) as JsonObject;
+    const r = parseJson(record.reported) as JsonObject;
     doc.state.reported = r;
     doc.metadata.reported = expandMetadata(r, record.metaReported) as JsonObject;
   }
   const delta = recordDeltaJson(record);
-  if (delta !== '') doc.state.delta = JSON.parse(delta) as JsonObject;
+  if (delta !== '') doc.state.delta = parseJson(delta) as JsonObject;
   return doc;
 }
 

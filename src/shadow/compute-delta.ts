@@ -1,9 +1,16 @@
+import { isExactNumber, jsonNumbersEqual } from './json-text.js';
 import { isPlainObject, setOwn } from './merge-state.js';
 import type { JsonObject, JsonValue } from './types.js';
 
-/** Deep equality of JSON values (numbers compare by value, so 1 equals 1.0; objects by key regardless of order; undefined equals only undefined). */
+/**
+ * Deep equality of JSON values: numbers compare by value, exact ones too (1 equals 1.0, and an
+ * ExactNumber by its text's value, never by its object shape); objects by key regardless of
+ * order; undefined equals only undefined.
+ */
 export function jsonEqual(a: JsonValue | undefined, b: JsonValue | undefined): boolean {
   if (a === b) return true;
+  if (isExactNumber(a)) return (typeof b === 'number' || isExactNumber(b)) && jsonNumbersEqual(a, b);
+  if (isExactNumber(b)) return typeof a === 'number' && jsonNumbersEqual(a, b);
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;

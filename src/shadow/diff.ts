@@ -14,9 +14,15 @@
  * null object member in the target means "this key must be absent" and is treated as a delete;
  * a null array element cannot be stored at all and is rejected with InvalidArgumentError. So a
  * transform may return a merge-style document (`{ old: null }`) and get what it means.
+ *
+ * Numbers compare by value, exact ones (json-text.ts) too: fast-json-patch sees an ExactNumber
+ * as an object and reports a change inside it, so the walk below stops at an exact number as it
+ * does at an array, and drops the change when both sides are equal by jsonEqual.
  */
 import jsonPatch from 'fast-json-patch';
 import { InvalidArgumentError } from '../errors.js';
+import { jsonEqual } from './compute-delta.js';
+import { isExactNumber, isOutOfDoubleRange } from './json-text.js';
 import { isPlainObject as isObject } from './merge-state.js';
 import type { JsonObject, JsonValue } from './types.js';
 
@@ -35,9 +41,14 @@ function setOwn(obj: JsonObject, key: string, value: JsonValue): void {
 
 /**
  * Returns `value` without null object members (a null member = "key absent"), copying only
- * the objects that contain one. Throws for null array elements and for values JSON cannot carry.
+ * the objects that contain one. Throws for null array elements and for values JSON cannot carry
+ * or a shadow cannot store (NaN, Infinity, an exact number such as `1e400`).
  */
 function withoutNulls(value: JsonValue, path: string): JsonValue {
+  if (isExactNumber(value)) {
+    if (isOutOfDoubleRange(value)) throw new InvalidArgumentError(`target document: ${path || '/'} is ${value.value}, outside the range of a double; a shadow cannot store it`);
+    return value;
+  }
   if (Array.isArray(value)) {
     let out: JsonValue[] | undefined;
     for (let i = 0; i < value.length; i++) {
@@ -91,25 +102,35 @@ export function diffToUpdate(current: JsonObject | undefined, target: JsonObject
   if (ops.length === 0) return undefined;
 
   const update: JsonObject = {};
+  const wholeDone = new Set<string>();
   for (const op of ops) {
     // JSON pointer: '/a/b~1c' -> ['a', 'b/c'].
     const tokens = op.path.split('/');
     tokens.shift();
     for (let i = 0; i < tokens.length; i++) tokens[i] = unescapePathComponent(tokens[i] as string);
 
-    // Walk base and goal together; stop at the first array: it is sent whole.
+    // Walk base and goal together; stop at the first array or exact number: it is sent whole.
     let g: JsonValue | undefined = goal;
     let b: JsonValue | undefined = base;
     let depth = 0;
     for (; depth < tokens.length; depth++) {
-      if (Array.isArray(g) || Array.isArray(b)) break;
+      if (Array.isArray(g) || Array.isArray(b) || isExactNumber(g) || isExactNumber(b)) break;
       const key = tokens[depth] as string;
       g = own(g, key);
       b = own(b, key);
     }
-    // depth === tokens.length: the op's own path; else the array at tokens[0..depth).
+    // depth === tokens.length: the op's own path; else the array or exact number at tokens[0..depth).
     const value: JsonValue = depth === tokens.length && op.op === 'remove' ? null : (g as JsonValue);
     if (depth === 0) continue; // the root is an object on both sides; unreachable, kept defensive
+    // fast-json-patch compares by identity: an exact number (or an array holding one) may be
+    // equal in value, e.g. 12345678901234567891 and 1.2345678901234567891e19. Each array is
+    // compared once, however many ops fall inside it.
+    if (depth < tokens.length) {
+      const prefix = JSON.stringify(tokens.slice(0, depth));
+      if (wholeDone.has(prefix)) continue;
+      wholeDone.add(prefix);
+    }
+    if (g !== undefined && b !== undefined && (Array.isArray(g) || isExactNumber(g) || isExactNumber(b)) && jsonEqual(g, b)) continue;
 
     let node: JsonObject = update;
     let covered = false;
@@ -131,5 +152,6 @@ export function diffToUpdate(current: JsonObject | undefined, target: JsonObject
     const last = tokens[depth - 1] as string;
     if (!Object.hasOwn(node, last)) setOwn(node, last, value);
   }
-  return update;
+  for (const _ in update) return update;
+  return undefined; // every change was an exact number equal in value
 }

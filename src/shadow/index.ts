@@ -1,4 +1,5 @@
 export * from './types.js';
+export * from './json-text.js';
 export * from './limits.js';
 export * from './merge-state.js';
 export * from './compute-delta.js';

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../errors.js';
+import { stringifyJson } from './json-text.js';
 import type { JsonObject } from './types.js';
 
 /** Limits of one shadow document. */
@@ -46,8 +47,8 @@ export function resolveShadowLimits(partial: Partial<ShadowLimits> | undefined, 
  */
 export function stateSize(desired?: JsonObject, reported?: JsonObject): number {
   let n = 0;
-  if (desired !== undefined) n += Buffer.byteLength(JSON.stringify(desired));
-  if (reported !== undefined) n += Buffer.byteLength(JSON.stringify(reported));
+  if (desired !== undefined) n += Buffer.byteLength(stringifyJson(desired));
+  if (reported !== undefined) n += Buffer.byteLength(stringifyJson(reported));
   return n;
 }
 

@@ -1,8 +1,9 @@
+import { isExactNumber } from './json-text.js';
 import type { JsonObject, JsonValue } from './types.js';
 
-/** True for `{...}` values (not arrays, not null). */
+/** True for `{...}` values (not arrays, not null, not an exact number, which is a leaf). */
 export function isPlainObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !isExactNumber(v);
 }
 
 /** Sets an own property, also for the key `__proto__` (which plain assignment would not). */

@@ -1,5 +1,10 @@
-/** JSON values as they appear in shadow documents. */
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]: JsonValue };
+import type { LosslessNumber } from 'lossless-json';
+
+/**
+ * JSON values as they appear in shadow documents. A number no double holds exactly is a
+ * LosslessNumber keeping its text (see json-text.ts: parse with parseJson, write with stringifyJson).
+ */
+export type JsonValue = null | boolean | number | LosslessNumber | string | JsonValue[] | { [k: string]: JsonValue };
 export type JsonObject = { [k: string]: JsonValue };
 
 /** A shadow document as GetThingShadow returns it (timestamps in epoch seconds). */

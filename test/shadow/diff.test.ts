@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
 import { diffToUpdate } from '../../src/shadow/diff.js';
-import { mergeState } from '../../src/shadow/merge-state.js';
+import { isPlainObject, mergeState } from '../../src/shadow/merge-state.js';
 import type { JsonObject, JsonValue } from '../../src/shadow/types.js';
 import { InvalidArgumentError } from '../../src/errors.js';
 
@@ -41,7 +41,7 @@ const { targetDoc } = fc.letrec<{ targetDoc: JsonObject; targetValue: JsonValue 
 
 function stripNullMembers(v: JsonValue): JsonValue {
   if (Array.isArray(v)) return v.map(stripNullMembers);
-  if (v !== null && typeof v === 'object') {
+  if (isPlainObject(v)) {
     const out: JsonObject = {};
     for (const k of Object.keys(v)) {
       if (v[k] === null) continue;

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { Runner } from '../main.js';
 import type { CommandContext } from '../context.js';
 import { EXIT } from '../context.js';
-import { describeShadow, formatEpoch, formatJson, formatPayload, formatTable } from '../output.js';
+import { describeShadow, formatEpoch, formatPayload, formatTable } from '../output.js';
 
 /** Options every data-plane command shares. */
 interface CommonOptions {
@@ -19,7 +19,7 @@ interface ShadowOptions extends CommonOptions {
   shadow?: string;
 }
 
-type Library = typeof import('../../client/index.js') & typeof import('../../errors.js');
+type Library = typeof import('../../client/index.js') & typeof import('../../errors.js') & typeof import('../../shadow/json-text.js');
 type Client = InstanceType<Library['IotDataClient']>;
 
 function common(cmd: Command): Command {
@@ -48,8 +48,8 @@ async function openClient(opts: CommonOptions): Promise<{ lib: Library; client: 
   // `node dist/src/cli/bin.js`, 2 cores): `get --help` 91 ms either way (the import is lazy);
   // a real `get` (404 from the emulator) 308 ms with this import, 542 ms with `../../index.js`
   // (+234 ms, over the 150 ms budget), so the command keeps the client slice.
-  const [client, errors] = await Promise.all([import('../../client/index.js'), import('../../errors.js')]);
-  const lib: Library = { ...client, ...errors };
+  const [client, errors, jsonText] = await Promise.all([import('../../client/index.js'), import('../../errors.js'), import('../../shadow/json-text.js')]);
+  const lib: Library = { ...client, ...errors, ...jsonText };
   const signingName = opts.signingName ?? 'iotdata';
   if (signingName !== 'iotdata' && signingName !== 'iotdevicegateway') {
     throw new lib.InvalidArgumentError(`--signing-name must be iotdata or iotdevicegateway, got ${JSON.stringify(signingName)}`);
@@ -82,6 +82,11 @@ function ref(o: ShadowOptions): { thingName: string; shadowName?: string } {
   return o.shadow === undefined ? { thingName: o.thing } : { thingName: o.thing, shadowName: o.shadow };
 }
 
+/** Documents as the service sent them: numbers a double cannot hold keep their text. */
+function printDocument(lib: Library, ctx: CommandContext, json: boolean | undefined, doc: unknown, human: (pretty: string) => string): void {
+  ctx.out(json ? lib.stringifyJson(doc) : human(lib.stringifyJson(doc, 2)));
+}
+
 async function withClient(opts: CommonOptions, fn: (lib: Library, client: Client) => Promise<number>): Promise<number> {
   const { lib, client } = await openClient(opts);
   try {
@@ -102,9 +107,9 @@ function print(ctx: CommandContext, json: boolean | undefined, value: unknown, h
 export function defineDataPlaneCommands(program: Command, run: Runner): void {
   shadowTarget(common(program.command('get').description('GetThingShadow: print a shadow document'))).action(
     run<ShadowOptions>(async (o, ctx) =>
-      withClient(o, async (_lib, client) => {
+      withClient(o, async (lib, client) => {
         const doc = await client.getThingShadow(ref(o), { signal: ctx.signal });
-        print(ctx, o.json, doc, () => formatJson(doc));
+        printDocument(lib, ctx, o.json, doc, (pretty) => pretty);
         return EXIT.OK;
       }),
     ),
@@ -117,8 +122,8 @@ export function defineDataPlaneCommands(program: Command, run: Runner): void {
         withClient(o, async (lib, client) => {
           const payload = (await readPayload(lib, o.payload, true))!;
           const raw = await client.updateThingShadowRaw({ ...ref(o), payload }, { signal: ctx.signal });
-          const doc = JSON.parse(Buffer.from(raw).toString('utf8')) as { version?: number };
-          print(ctx, o.json, doc, () => `updated ${describeShadow(o.thing, o.shadow)}: version ${doc.version}\n${formatJson(doc)}`);
+          const doc = lib.parseJson(Buffer.from(raw).toString('utf8')) as { version?: number };
+          printDocument(lib, ctx, o.json, doc, (pretty) => `updated ${describeShadow(o.thing, o.shadow)}: version ${doc.version}\n${pretty}`);
           return EXIT.OK;
         }),
       ),
