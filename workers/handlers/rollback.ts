@@ -10,7 +10,7 @@
  */
 import { InvalidArgumentError } from '../../src/errors.js';
 import { forEachConcurrent } from '../../src/engine/for-each-concurrent.js';
-import { guardedUpdate } from '../../src/engine/guarded-update.js';
+import { guardedUpdate, type GuardedStop, type GuardedWrite } from '../../src/engine/guarded-update.js';
 import type { HandlerContext, ItemResult, TargetItem } from '../../src/engine/task-types.js';
 import { UNDO_DATA_KEY, type RollbackTaskConfig } from '../../src/engine/wave-task-types.js';
 import type { UndoRecord } from '../../src/shadow/before-image.js';
@@ -41,7 +41,7 @@ export default async function rollback(items: TargetItem[], ctx: HandlerContext<
       prepare: () => {
         undo = undoOf(item);
       },
-      plan: (doc) => {
+      plan: (doc): GuardedWrite | GuardedStop | undefined => {
         const plan = rollbackUpdate(undo!.before, undo!.wrote, doc?.state.desired);
         kept = plan.kept;
         restored = plan.restored.length;
