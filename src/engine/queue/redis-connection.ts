@@ -98,3 +98,19 @@ export async function connectRedis(url: string, options: RedisConnectionOptions 
   options.counter?.attach(client);
   return client;
 }
+
+/**
+ * The URL as ioredis connection options (for BullMQ, which opens and duplicates its own
+ * connections): host, port, user, password, db and TLS, with the bounded retry above.
+ */
+export function redisConnectionFromUrl(url: string, options: RedisConnectionOptions = {}): RedisOptions {
+  validateRedisUrl(url);
+  const u = new URL(url);
+  const o: RedisOptions = { ...redisOptions(url, options), lazyConnect: false, host: u.hostname.replace(/^\[|\]$/g, ''), port: u.port === '' ? 6379 : Number(u.port) };
+  if (u.username !== '') o.username = decodeURIComponent(u.username);
+  if (u.password !== '') o.password = decodeURIComponent(u.password);
+  const db = u.pathname.replace(/^\//, '');
+  if (db !== '') o.db = Number(db);
+  if (u.protocol === 'rediss:') o.tls = {};
+  return o;
+}

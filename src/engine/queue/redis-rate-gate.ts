@@ -248,6 +248,15 @@ export class RedisRateGate implements RateGate {
     this.#closed = true;
     clearInterval(this.#timer);
     await Promise.all([...this.#limiters.values()].map((s) => s.limiter.stop({ dropWaitingJobs: true }).catch(() => undefined)));
+    // stop() leaves bottleneck's heartbeat running; disconnect() on a shared connection clears
+    // it and unsubscribes the limiter (the connection itself stays).
+    for (const s of this.#limiters.values()) {
+      try {
+        await s.limiter.disconnect(false);
+      } catch {
+        // already gone with the connection
+      }
+    }
     // The client belongs to the caller; only bottleneck's subscriber connection is ours.
     const { subscriber } = this.#connection as unknown as { subscriber: Redis };
     subscriber.disconnect();
