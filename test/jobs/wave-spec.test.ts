@@ -81,6 +81,11 @@ describe('wave spec', () => {
     expect(problems('waves: [{ share: 100% }]\nonGateFailure: rollback')).toContain('onGateFailure: no wave has a gate');
   });
 
+  it('checks the health expression and where conditions when the spec is read', () => {
+    expect(problems(`health: 'reported.health =='\nwaves: [{ share: 100% }]`)).toMatch(/^\/specs\/rollout\.yaml: health: .+ in "reported\.health =="$/);
+    expect(problems(`waves: [{ where: 'reported.site ==' }, { share: 100% }]`)).toMatch(/\/specs\/rollout\.yaml: waves\[0\]\.where: /);
+  });
+
   it('labels waves by share, file name or condition', () => {
     expect(waveLabel({ share: 0.05 })).toBe('5%');
     expect(waveLabel({ things: '/a/b/canaries.txt' })).toBe('canaries.txt');

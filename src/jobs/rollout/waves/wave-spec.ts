@@ -21,6 +21,7 @@
  */
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import { compileHealthCheck } from '../../../engine/health-check.js';
 import { parseDuration } from '../../options/parse-duration.js';
 import { formatIssues, throwSpecProblems } from '../../options/spec-file.js';
 
@@ -122,6 +123,14 @@ export type WavesSpecFields = z.output<typeof wavesOnlySchema>;
 /** Problems that span fields, as `path: message` lines (the caller prefixes the file). */
 export function checkWaves(d: WavesSpecFields): string[] {
   const problems: string[] = [];
+  const compiles = (expression: string, field: string): void => {
+    try {
+      compileHealthCheck(expression, field);
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  };
+  if (d.health !== undefined) compiles(d.health, 'health');
   if (d.waves === undefined) {
     if (d.onGateFailure !== undefined) problems.push('onGateFailure: needs waves with gates');
     return problems;
@@ -130,6 +139,7 @@ export function checkWaves(d: WavesSpecFields): string[] {
   d.waves.forEach((w, i) => {
     const given = [w.share, w.things, w.where].filter((v) => v !== undefined).length;
     if (given !== 1) problems.push(`waves[${i}]: give exactly one of share, things (a name file) or where (a condition)`);
+    if (w.where !== undefined) compiles(w.where, `waves[${i}].where`);
     if (w.share !== undefined) {
       if (w.share <= lastShare) problems.push(`waves[${i}].share: shares are cumulative; expected more than the ${fmt(lastShare)} of an earlier wave`);
       lastShare = Math.max(lastShare, w.share);
