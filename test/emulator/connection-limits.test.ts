@@ -3,14 +3,18 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_EMULATOR_OPTIONS, startEmulator, type Emulator } from '../../src/emulator/index.js';
 
 /** A raw TCP connection to the emulator that records what the server sends and whether it closed. */
-async function open(emulator: Emulator): Promise<{ socket: Socket; closed: Promise<{ data: string; error: Error | undefined }> }> {
+async function open(
+  emulator: Emulator,
+): Promise<{ socket: Socket; closed: Promise<{ data: string; error: Error | undefined }> }> {
   const socket = connect(emulator.port, emulator.host);
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
   let data = '';
   let error: Error | undefined;
   socket.on('data', (chunk: Buffer) => (data += chunk.toString('latin1')));
   socket.on('error', (err) => (error = err));
-  const closed = new Promise<{ data: string; error: Error | undefined }>((resolve) => socket.once('close', () => resolve({ data, error })));
+  const closed = new Promise<{ data: string; error: Error | undefined }>((resolve) =>
+    socket.once('close', () => resolve({ data, error })),
+  );
   return { socket, closed };
 }
 
@@ -48,7 +52,9 @@ describe('connection limits', () => {
     }
   });
 
-  it('close connections beyond maxConnections cleanly and keep serving the open ones', { timeout: 30_000 }, async () => {
+  it('close connections beyond maxConnections cleanly and keep serving the open ones', {
+    timeout: 30_000,
+  }, async () => {
     const emulator = await startEmulator({ quotas: 'off', maxConnections: 2 });
     try {
       const a = await open(emulator);
@@ -58,7 +64,9 @@ describe('connection limits', () => {
       expect(refused).toEqual({ data: '', error: undefined });
       expect(emulator.stats().connectionsRefused).toBe(1);
       for (const conn of [a, b]) {
-        const answered = new Promise<void>((resolve) => conn.socket.on('data', (chunk: Buffer) => chunk.toString().startsWith('HTTP/1.1 404') && resolve()));
+        const answered = new Promise<void>((resolve) =>
+          conn.socket.on('data', (chunk: Buffer) => chunk.toString().startsWith('HTTP/1.1 404') && resolve()),
+        );
         conn.socket.write('GET /things/none/shadow HTTP/1.1\r\nHost: emulator\r\n\r\n');
         await answered;
       }
@@ -78,6 +86,8 @@ describe('connection limits', () => {
   });
 
   it('refuses a body timeout shorter than the headers timeout, naming both', async () => {
-    await expect(startEmulator({ headersTimeoutMs: 5000, bodyTimeoutMs: 1000 })).rejects.toThrow('bodyTimeoutMs must be at least headersTimeoutMs (5000), got 1000');
+    await expect(startEmulator({ headersTimeoutMs: 5000, bodyTimeoutMs: 1000 })).rejects.toThrow(
+      'bodyTimeoutMs must be at least headersTimeoutMs (5000), got 1000',
+    );
   });
 });

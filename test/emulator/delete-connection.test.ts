@@ -47,15 +47,24 @@ describe('DeleteConnection through the AWS SDK', () => {
   });
 
   it('answers 404 ResourceNotFoundException for an unknown clientId and for a device already offline', async () => {
-    expect(await sdkError(deleteConnection('nobody'))).toMatchObject({ name: 'ResourceNotFoundException', status: 404 });
+    expect(await sdkError(deleteConnection('nobody'))).toMatchObject({
+      name: 'ResourceNotFoundException',
+      status: 404,
+    });
     await desire('dev-c', { a: 1 });
     await deleteConnection('dev-c');
     expect(await sdkError(deleteConnection('dev-c'))).toMatchObject({ name: 'ResourceNotFoundException', status: 404 });
   });
 
   it('answers 400 InvalidRequestException for a clientId starting with $ or longer than 128, and a non-boolean flag', async () => {
-    expect(await sdkError(deleteConnection('$reserved'))).toMatchObject({ name: 'InvalidRequestException', status: 400 });
-    expect(await sdkError(deleteConnection('c'.repeat(129)))).toMatchObject({ name: 'InvalidRequestException', status: 400 });
+    expect(await sdkError(deleteConnection('$reserved'))).toMatchObject({
+      name: 'InvalidRequestException',
+      status: 400,
+    });
+    expect(await sdkError(deleteConnection('c'.repeat(129)))).toMatchObject({
+      name: 'InvalidRequestException',
+      status: 400,
+    });
     const res = await request(`${ctx.emulator.url}/connections/dev-a?cleanSession=maybe`, { method: 'DELETE' });
     expect(res.statusCode).toBe(400);
     expect(res.headers['x-amzn-errortype']).toBe('InvalidRequestException');
@@ -66,8 +75,13 @@ describe('DeleteConnection through the AWS SDK', () => {
     const emulator = await startEmulator({ quotas: 'off' });
     const client = sdkClient(emulator.url);
     try {
-      await client.send(new UpdateThingShadowCommand({ thingName: 'lonely', payload: bytes({ state: { desired: { a: 1 } } }) }));
-      expect(await sdkError(client.send(new DeleteConnectionCommand({ clientId: 'lonely' })))).toMatchObject({ name: 'ResourceNotFoundException', status: 404 });
+      await client.send(
+        new UpdateThingShadowCommand({ thingName: 'lonely', payload: bytes({ state: { desired: { a: 1 } } }) }),
+      );
+      expect(await sdkError(client.send(new DeleteConnectionCommand({ clientId: 'lonely' })))).toMatchObject({
+        name: 'ResourceNotFoundException',
+        status: 404,
+      });
     } finally {
       client.destroy();
       await emulator.close();

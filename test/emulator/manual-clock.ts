@@ -34,7 +34,8 @@ export class ManualClock implements DeviceClock {
     const end = this.#now + ms;
     for (;;) {
       let next: [number, { due: number; fn: () => void }] | undefined;
-      for (const entry of this.#timers) if (entry[1].due <= end && (next === undefined || entry[1].due < next[1].due)) next = entry;
+      for (const entry of this.#timers)
+        if (entry[1].due <= end && (next === undefined || entry[1].due < next[1].due)) next = entry;
       if (next === undefined) break;
       this.#timers.delete(next[0]);
       this.#now = Math.max(this.#now, next[1].due);

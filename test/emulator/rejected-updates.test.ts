@@ -1,5 +1,10 @@
 import { IoTClient, ListThingsCommand } from '@aws-sdk/client-iot';
-import { GetThingShadowCommand, ListNamedShadowsForThingCommand, PublishCommand, UpdateThingShadowCommand } from '@aws-sdk/client-iot-data-plane';
+import {
+  GetThingShadowCommand,
+  ListNamedShadowsForThingCommand,
+  PublishCommand,
+  UpdateThingShadowCommand,
+} from '@aws-sdk/client-iot-data-plane';
 import { parse as parseLossless } from 'lossless-json';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,23 +22,44 @@ const thingsInStats = async () => {
 };
 
 beforeAll(() => {
-  iot = new IoTClient({ endpoint: ctx.emulator.url, region: 'us-east-1', credentials: { ...CREDENTIALS }, maxAttempts: 1 });
+  iot = new IoTClient({
+    endpoint: ctx.emulator.url,
+    region: 'us-east-1',
+    credentials: { ...CREDENTIALS },
+    maxAttempts: 1,
+  });
 });
 afterAll(() => iot.destroy());
 
 describe('rejected updates', () => {
   it('leave no trace of an unknown thing: 409, 413 and 400 create no thing or shadow', async () => {
     const big = JSON.stringify({ state: { desired: { blob: 'x'.repeat(9000) } } });
-    expect(await sdkError(update('ghost-409', '{"state":{"desired":{"a":1}},"version":5}'))).toMatchObject({ name: 'ConflictException', status: 409 });
-    expect(await sdkError(update('ghost-413', big))).toMatchObject({ name: 'RequestEntityTooLargeException', status: 413 });
-    expect(await sdkError(update('ghost-400', '{"state":{"desired":{"a":[null]}}}'))).toMatchObject({ name: 'InvalidRequestException', status: 400 });
-    expect(await sdkError(update('ghost-named', '{"state":{},"version":3}', 'cfg'))).toMatchObject({ name: 'ConflictException', status: 409 });
+    expect(await sdkError(update('ghost-409', '{"state":{"desired":{"a":1}},"version":5}'))).toMatchObject({
+      name: 'ConflictException',
+      status: 409,
+    });
+    expect(await sdkError(update('ghost-413', big))).toMatchObject({
+      name: 'RequestEntityTooLargeException',
+      status: 413,
+    });
+    expect(await sdkError(update('ghost-400', '{"state":{"desired":{"a":[null]}}}'))).toMatchObject({
+      name: 'InvalidRequestException',
+      status: 400,
+    });
+    expect(await sdkError(update('ghost-named', '{"state":{},"version":3}', 'cfg'))).toMatchObject({
+      name: 'ConflictException',
+      status: 409,
+    });
     await ctx.client.send(new PublishCommand({ topic: '$aws/things/ghost-mqtt/shadow/update', payload: bytes(big) }));
 
     for (const thingName of ['ghost-409', 'ghost-413', 'ghost-400', 'ghost-named', 'ghost-mqtt']) {
-      expect(await sdkError(ctx.client.send(new GetThingShadowCommand({ thingName })))).toMatchObject({ name: 'ResourceNotFoundException' });
+      expect(await sdkError(ctx.client.send(new GetThingShadowCommand({ thingName })))).toMatchObject({
+        name: 'ResourceNotFoundException',
+      });
     }
-    expect((await ctx.client.send(new ListNamedShadowsForThingCommand({ thingName: 'ghost-named' }))).results).toEqual([]);
+    expect((await ctx.client.send(new ListNamedShadowsForThingCommand({ thingName: 'ghost-named' }))).results).toEqual(
+      [],
+    );
     expect(await listThings()).toEqual([]);
     expect(await thingsInStats()).toBe(0);
   });
@@ -63,7 +89,9 @@ describe('numbers outside the double range', () => {
     expect(after.state).toEqual(before.state);
     expect(after.version).toBe(before.version);
     expect(await sdkError(update('finite-new', body))).toMatchObject({ status: 400 });
-    expect(await sdkError(ctx.client.send(new GetThingShadowCommand({ thingName: 'finite-new' })))).toMatchObject({ name: 'ResourceNotFoundException' });
+    expect(await sdkError(ctx.client.send(new GetThingShadowCommand({ thingName: 'finite-new' })))).toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
   });
 
   it('are found in plain parsed values and in numbers a lossless parser keeps as text', () => {

@@ -7,7 +7,9 @@ const ctx = withEmulator({ quotas: 'off' });
 
 /** Python's `json.dumps(value, separators=(',', ':'))` for a str (ensure_ascii: non-ASCII as \uXXXX). */
 function pythonJsonDumpsString(value: string): string {
-  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => (c === '\u007f' ? c : '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0')));
+  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) =>
+    c === '\u007f' ? c : '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'),
+  );
 }
 
 /** botocore's percent_encode of a URI label: only `-_.~` and alphanumerics stay as they are. */
@@ -24,7 +26,11 @@ async function botocorePublish(topic: string, payload: string, userProperties: s
   const header = Buffer.from(pythonJsonDumpsString(userProperties), 'utf8').toString('base64');
   const res = await request(`${ctx.emulator.url}/topics/${botocoreLabel(topic)}?qos=1&retain=true`, {
     method: 'POST',
-    headers: { 'x-amz-mqtt5-user-properties': header, 'user-agent': 'Boto3/1.40 md/Botocore#1.43.11', 'content-length': String(Buffer.byteLength(payload)) },
+    headers: {
+      'x-amz-mqtt5-user-properties': header,
+      'user-agent': 'Boto3/1.40 md/Botocore#1.43.11',
+      'content-length': String(Buffer.byteLength(payload)),
+    },
     body: payload,
   });
   return { status: res.statusCode, body: await res.body.text(), header };
@@ -35,7 +41,9 @@ const getRetained = (topic: string) => ctx.client.send(new GetRetainedMessageCom
 describe('Publish user properties', () => {
   it('accept the JS SDK encoding (base64 of the JSON array) and give the array back byte for byte', async () => {
     const props = '[{"deviceName":"alpha"},{"deviceCnt":"45"}]';
-    await ctx.client.send(new PublishCommand({ topic: 'up/js', payload: bytes('x'), retain: true, userProperties: props }));
+    await ctx.client.send(
+      new PublishCommand({ topic: 'up/js', payload: bytes('x'), retain: true, userProperties: props }),
+    );
     const m = await getRetained('up/js');
     expect(text(m.userProperties)).toBe(props);
   });
@@ -43,7 +51,9 @@ describe('Publish user properties', () => {
   it('accept the botocore encoding (base64 of a JSON string holding the array) and give the array back', async () => {
     const props = '[{"deviceName":"alpha"},{"city":"Zürich"},{"quote":"say \\"hi\\""}]';
     const sent = await botocorePublish('plant/line-2', 'hello', props);
-    expect(Buffer.from(sent.header, 'base64').toString('utf8')).toMatch(/^"\[\{\\"deviceName\\":\\"alpha\\"\},\{\\"city\\":\\"Z\\u00fcrich\\"\}/);
+    expect(Buffer.from(sent.header, 'base64').toString('utf8')).toMatch(
+      /^"\[\{\\"deviceName\\":\\"alpha\\"\},\{\\"city\\":\\"Z\\u00fcrich\\"\}/,
+    );
     expect(sent.status).toBe(200);
     const m = await getRetained('plant/line-2');
     expect(text(m.payload)).toBe('hello');
