@@ -21,8 +21,8 @@ function reason(err: unknown): string {
  * on ordinary storage. Nothing is created: a recursive mkdir on procfs never returns, so this
  * runs first and refuses such a place with an error naming it.
  */
-async function existingAncestor(path: string, what: string): Promise<string> {
-  for (let p = path; ; p = dirname(p)) {
+async function existingAncestor(start: string, what: string, path = start): Promise<string> {
+  for (let p = start; ; p = dirname(p)) {
     let st;
     try {
       st = await stat(p);
@@ -73,6 +73,6 @@ export async function checkDestinationFile(file: string, what: string): Promise<
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new ConfigError(`${what} ${path}: cannot check it (${reason(err)})`, { cause: err });
   }
-  await existingAncestor(dirname(path), what);
+  await existingAncestor(dirname(path), what, path);
   return { path, exists };
 }

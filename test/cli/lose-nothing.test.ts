@@ -47,6 +47,14 @@ describe('the command line loses nothing and leaks nothing', { timeout: 120_000 
     expect(emu.stats().totals.requests).toBe(before);
   });
 
+  it('fails bench --report /proc/nope/x.html before the load starts, with exit 2 naming the path', async () => {
+    const before = emu.stats().totals.requests;
+    const r = await runCli(['bench', '--endpoint', emu.url, '--duration', '20s', '--report', '/proc/nope/x.html']);
+    expect(r.stderr).toMatch(/report \/proc\/nope\/x\.html: \/proc is on procfs/);
+    expect(r.code).toBe(2);
+    expect(emu.stats().totals.requests).toBe(before);
+  });
+
   it('refuses credentials in the endpoint URL for snapshot and bench, and never prints or stores them', async () => {
     const url = new URL(emu.url);
     const withCreds = `http://admin:hunter2-secret@${url.host}`;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { renderReportPage } from '../../src/report/render-report-page.js';
-import { writeReportPage } from '../../src/report/write-report-page.js';
+import { writeReportPage, checkReportPageDestination } from '../../src/report/write-report-page.js';
 import { escapeHtml } from '../../src/report/escape-html.js';
 import { sampleModel } from './sample-model.js';
 
@@ -60,6 +60,16 @@ describe('writeReportPage', () => {
     expect(path).toBe(join(dir, 'nested', 'report.html'));
     expect(await readFile(path, 'utf8')).toBe(renderReportPage(sampleModel()));
     expect(await readdir(join(dir, 'nested'))).toEqual(['report.html']);
+  });
+
+  it('refuses a page on procfs, on a device or over a directory before writing, naming the path', async () => {
+    for (const [path, message] of [
+      ['/proc/nope/x.html', '/proc/nope/x.html: /proc is on procfs'],
+      ['/dev/full', '/dev/full is not a regular file'],
+      [tmpdir(), `${tmpdir()} is a directory`],
+    ] as const) {
+      await expect(checkReportPageDestination(path)).rejects.toMatchObject({ code: 'SHADOW_ERR_CONFIG', message: expect.stringContaining(message) });
+    }
   });
 
   it('fails with a ConfigError naming the path when it cannot write', async () => {

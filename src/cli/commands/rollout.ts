@@ -70,6 +70,8 @@ export function defineRollout(program: Command, run: Runner): void {
       run<RolloutFlags>(async (flags, ctx) => {
         const lib = await loadLibrary();
         const options = await rolloutOptionsFromFlags(flags, ctx, lib);
+        // Checked before the first request: found after the run, a bad path would waste it.
+        if (flags.reportPage !== undefined) await (await import('../../report/write-report-page.js')).checkReportPageDestination(flags.reportPage, '--report-page');
         const progress = await rolloutProgress(flags, ctx);
         options.onProgress = progress.update;
         let result: RolloutResult;
