@@ -25,7 +25,9 @@ export function parseUnhealthyRule(text: string, name = 'unhealthyWhen'): Unheal
   const eq = typeof text === 'string' ? text.indexOf('=') : -1;
   const key = eq > 0 ? text.slice(0, eq).trim() : '';
   if (key === '' || key.split('.').some((k) => k === '')) {
-    throw new InvalidArgumentError(`${name} must be KEY=VALUE with a desired key path such as firmware or net.mode, got ${JSON.stringify(text)}`);
+    throw new InvalidArgumentError(
+      `${name} must be KEY=VALUE with a desired key path such as firmware or net.mode, got ${JSON.stringify(text)}`,
+    );
   }
   const raw = text.slice(eq + 1);
   let value: JsonValue;

@@ -16,7 +16,8 @@ export function compileHealthCheck(expression: string, field = 'health'): Health
   try {
     condition = new ShadowCondition(expression);
   } catch (err) {
-    if (err instanceof InvalidArgumentError) throw new InvalidArgumentError(err.message.replace(/^where:/, `${field}:`), { cause: err });
+    if (err instanceof InvalidArgumentError)
+      throw new InvalidArgumentError(err.message.replace(/^where:/, `${field}:`), { cause: err });
     throw err;
   }
   return (doc) => condition.matches(doc);

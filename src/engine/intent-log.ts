@@ -13,6 +13,7 @@
 import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { ConfigError } from '../errors.js';
+import { parseJson, stringifyJson } from '../shadow/json-text.js';
 import type { UndoRecord } from '../shadow/before-image.js';
 import { itemKey } from './task-types.js';
 
@@ -42,12 +43,15 @@ export class IntentLog {
       try {
         this.#fd = openSync(this.path, 'a');
       } catch (err) {
-        throw new ConfigError(`${this.path}: cannot open the intent log (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+        throw new ConfigError(
+          `${this.path}: cannot open the intent log (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+          { cause: err },
+        );
       }
     }
     const intent: WriteIntent = { key: itemKey(target), thingName: target.thingName, undo };
     if (target.shadowName !== undefined) intent.shadowName = target.shadowName;
-    const line = Buffer.from(`${JSON.stringify(intent)}\n`, 'utf8');
+    const line = Buffer.from(`${stringifyJson(intent)}\n`, 'utf8'); // before-images keep exact numbers
     // one write(2) per line: with O_APPEND the line lands whole, after every other thread's
     let off = 0;
     while (off < line.length) off += writeSync(this.#fd, line, off, line.length - off);
@@ -82,17 +86,19 @@ export async function readIntents(path: string, onIntent: (i: WriteIntent) => vo
     input.once('open', () => resolve(undefined));
   });
   if (opened?.code === 'ENOENT') return 0;
-  if (opened !== undefined) throw new ConfigError(`${path}: cannot read the intent log (${opened.code ?? opened.message})`, { cause: opened });
+  if (opened !== undefined)
+    throw new ConfigError(`${path}: cannot read the intent log (${opened.code ?? opened.message})`, { cause: opened });
   const rl = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
   for await (const line of rl) {
     if (line === '') continue;
     let v: WriteIntent;
     try {
-      v = JSON.parse(line) as WriteIntent;
+      v = parseJson(line) as WriteIntent;
     } catch {
       continue;
     }
-    if (typeof v?.key !== 'string' || typeof v.thingName !== 'string' || typeof v.undo !== 'object' || v.undo === null) continue;
+    if (typeof v?.key !== 'string' || typeof v.thingName !== 'string' || typeof v.undo !== 'object' || v.undo === null)
+      continue;
     onIntent(v);
     n += 1;
   }

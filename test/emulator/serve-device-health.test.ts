@@ -9,11 +9,18 @@ import type { Runner } from '../../src/cli/main.js';
 function runServe(argv: string[], onLine: (line: string, abort: () => void) => void): Promise<number> {
   const controller = new AbortController();
   let code = -1;
-  const ctx: CommandContext = { signal: controller.signal, out: (text) => onLine(text, () => controller.abort()), err: () => {}, stderrIsTTY: false };
-  const run: Runner = <O,>(action: CommandAction<O>) => async (...args: unknown[]) => {
-    const command = args[args.length - 1] as Command;
-    code = await action(command.opts() as O, ctx, []);
+  const ctx: CommandContext = {
+    signal: controller.signal,
+    out: (text) => onLine(text, () => controller.abort()),
+    err: () => {},
+    stderrIsTTY: false,
   };
+  const run: Runner =
+    <O>(action: CommandAction<O>) =>
+    async (...args: unknown[]) => {
+      const command = args[args.length - 1] as Command;
+      code = await action(command.opts() as O, ctx, []);
+    };
   const program = new Command().exitOverride();
   defineServe(program, run);
   return program.parseAsync(['serve', ...argv], { from: 'user' }).then(() => code);
@@ -29,12 +36,29 @@ describe('serve: unhealthy simulated devices', () => {
   it('makes devices report unhealthy when a desired key takes the value of --device-unhealthy-when', async () => {
     let checked: Promise<void> | undefined;
     const code = await runServe(
-      ['--port', '0', '--quotas', 'off', '--device-delay-ms', '0', '--device-unhealthy-when', 'firmware=1.5.0', '--device-unhealthy-share', '1'],
+      [
+        '--port',
+        '0',
+        '--quotas',
+        'off',
+        '--device-delay-ms',
+        '0',
+        '--device-unhealthy-when',
+        'firmware=1.5.0',
+        '--device-unhealthy-share',
+        '1',
+      ],
       (line, abort) => {
         const url = line.slice('listening on '.length);
         checked = (async () => {
-          for (const [thing, firmware] of [['bad-1', '1.5.0'], ['good-1', '1.4.0']]) {
-            const res = await request(`${url}/things/${thing}/shadow`, { method: 'POST', body: JSON.stringify({ state: { desired: { firmware } } }) });
+          for (const [thing, firmware] of [
+            ['bad-1', '1.5.0'],
+            ['good-1', '1.4.0'],
+          ]) {
+            const res = await request(`${url}/things/${thing}/shadow`, {
+              method: 'POST',
+              body: JSON.stringify({ state: { desired: { firmware } } }),
+            });
             await res.body.dump();
           }
           // the devices answer on a timer: wait for the reports, however slow the machine
@@ -59,9 +83,11 @@ describe('serve: unhealthy simulated devices', () => {
     await expect(runServe(['--port', '0', '--device-unhealthy-when', 'firmware'], () => {})).rejects.toThrow(
       "--device-unhealthy-when must be KEY=VALUE, e.g. firmware=1.5.0, got 'firmware'",
     );
-    await expect(runServe(['--port', '0', '--device-unhealthy-when', 'fw=1', '--device-unhealthy-share', 'lots'], () => {})).rejects.toThrow(
-      "--device-unhealthy-share must be a number, got 'lots'",
+    await expect(
+      runServe(['--port', '0', '--device-unhealthy-when', 'fw=1', '--device-unhealthy-share', 'lots'], () => {}),
+    ).rejects.toThrow("--device-unhealthy-share must be a number, got 'lots'");
+    await expect(runServe(['--port', '0', '--device-unhealthy-share', '0.3'], () => {})).rejects.toThrow(
+      'unhealthyShare needs',
     );
-    await expect(runServe(['--port', '0', '--device-unhealthy-share', '0.3'], () => {})).rejects.toThrow('unhealthyShare needs');
   });
 });

@@ -46,6 +46,8 @@ describe('intent log', () => {
   it('names the file it cannot open', () => {
     const log = new IntentLog(join(dir, 'no-such-dir', 'x.intents'));
     expect(() => log.append({ thingName: 'a' }, undo('1'))).toThrow(ConfigError);
-    expect(() => log.append({ thingName: 'a' }, undo('1'))).toThrow(/no-such-dir\/x\.intents: cannot open the intent log \(ENOENT\)/);
+    expect(() => log.append({ thingName: 'a' }, undo('1'))).toThrow(
+      /no-such-dir\/x\.intents: cannot open the intent log \(ENOENT\)/,
+    );
   });
 });

@@ -9,7 +9,11 @@ import rollback from '../../workers/handlers/rollback.js';
 import { ManualClock } from '../emulator/manual-clock.js';
 
 /** The handlers run in this thread, their client straight at the emulator (no rate gates). */
-const openGate: WorkerGate = { acquire: async () => {}, release: () => {}, takeUsage: () => ({ requests: 0, throttles: 0 }) };
+const openGate: WorkerGate = {
+  acquire: async () => {},
+  release: () => {},
+  takeUsage: () => ({ requests: 0, throttles: 0 }),
+};
 const ctxOf = <C>(client: IotDataClient, config: C): HandlerContext<C> => ({ client, config, gate: openGate });
 
 describe('the rollback handler against the emulator', () => {
@@ -17,7 +21,10 @@ describe('the rollback handler against the emulator', () => {
   let client: IotDataClient;
   const clock = new ManualClock();
   beforeAll(async () => {
-    emulator = await startEmulator({ quotas: 'off', simulateDevices: { delayMs: 10, clock, unhealthyWhen: 'fw=1.5.0', unhealthyShare: 0.5 } });
+    emulator = await startEmulator({
+      quotas: 'off',
+      simulateDevices: { delayMs: 10, clock, unhealthyWhen: 'fw=1.5.0', unhealthyShare: 0.5 },
+    });
     client = new IotDataClient({ endpoint: emulator.url, region: 'us-east-1' });
   });
   afterAll(async () => {
@@ -33,7 +40,10 @@ describe('the rollback handler against the emulator', () => {
     return undo;
   }
   const desiredOf = (t: string) => emulator.store.get(t)?.state.desired;
-  const item = (thingName: string, undo: UndoRecord): TargetItem => ({ thingName, data: { undo: JSON.stringify(undo) } });
+  const item = (thingName: string, undo: UndoRecord): TargetItem => ({
+    thingName,
+    data: { undo: JSON.stringify(undo) },
+  });
 
   it('rolls back written keys to their previous values, deleting keys that did not exist', async () => {
     await client.updateThingShadow({ thingName: 'rb-1', payload: { state: { desired: { fw: '1.4.0', led: 'off' } } } });
@@ -51,7 +61,10 @@ describe('the rollback handler against the emulator', () => {
     const undo = await write('rb-2', { fw: '1.5.0', led: 'on' });
     await client.updateThingShadow({ thingName: 'rb-2', payload: { state: { desired: { fw: '1.5.1' } } } });
     const [r] = await rollback([item('rb-2', undo)], ctxOf<RollbackTaskConfig>(client, {}));
-    expect(r).toMatchObject({ outcome: 'rolled-back', detail: { restored: 1, kept: [{ path: ['fw'], wrote: '1.5.0', current: '1.5.1' }] } });
+    expect(r).toMatchObject({
+      outcome: 'rolled-back',
+      detail: { restored: 1, kept: [{ path: ['fw'], wrote: '1.5.0', current: '1.5.1' }] },
+    });
     expect(desiredOf('rb-2')).toEqual({ fw: '1.5.1', led: 'off' });
   });
 
@@ -70,9 +83,11 @@ describe('the rollback handler against the emulator', () => {
   it('fails an item without an undo record and carries on with the others', async () => {
     await client.updateThingShadow({ thingName: 'rb-4', payload: { state: { desired: { fw: '1.4.0' } } } });
     const undo = await write('rb-4', { fw: '1.5.0' });
-    const results = await rollback([{ thingName: 'rb-none' }, item('rb-4', undo)], ctxOf<RollbackTaskConfig>(client, {}));
+    const results = await rollback(
+      [{ thingName: 'rb-none' }, item('rb-4', undo)],
+      ctxOf<RollbackTaskConfig>(client, {}),
+    );
     expect(results.map((r) => r.outcome)).toEqual(['failed', 'rolled-back']);
     expect(results[0]!.error!.message).toContain('thing "rb-none" has no undo record');
   });
-
 });

@@ -28,7 +28,14 @@ describe('wave gate', () => {
     expect(gate.decide().verdict).toBe('wait');
     gate.observe('t8', { converged: true, healthy: true });
     const d = gate.decide();
-    expect(d).toMatchObject({ verdict: 'pass', things: 10, converged: 9, healthy: 9, unhealthy: 0, convergedShare: 0.9 });
+    expect(d).toMatchObject({
+      verdict: 'pass',
+      things: 10,
+      converged: 9,
+      healthy: 9,
+      unhealthy: 0,
+      convergedShare: 0.9,
+    });
   });
 
   it('keeps waiting before the deadline and fails at it, with the figures', () => {
@@ -71,7 +78,10 @@ describe('wave gate', () => {
   });
 
   it('passes a wave that wrote nothing', () => {
-    expect(new WaveGate({ converged: 1, withinMs: 1000 }, 0, fakeTime().clock).decide()).toMatchObject({ verdict: 'pass', convergedShare: 1 });
+    expect(new WaveGate({ converged: 1, withinMs: 1000 }, 0, fakeTime().clock).decide()).toMatchObject({
+      verdict: 'pass',
+      convergedShare: 1,
+    });
   });
 
   it('waits in rounds, re-reading only the things not yet settled, until the gate passes', async () => {

@@ -7,7 +7,8 @@ import type { TargetItem } from '../../src/engine/task-types.js';
 import { readNameFile, WavePlanner, waveShare, type WaveItem } from '../../src/jobs/rollout/waves/wave-planner.js';
 import type { WaveSpec } from '../../src/jobs/rollout/waves/wave-spec.js';
 
-const names = (n: number, prefix = 'dev'): TargetItem[] => Array.from({ length: n }, (_, i) => ({ thingName: `${prefix}-${String(i).padStart(6, '0')}` }));
+const names = (n: number, prefix = 'dev'): TargetItem[] =>
+  Array.from({ length: n }, (_, i) => ({ thingName: `${prefix}-${String(i).padStart(6, '0')}` }));
 const gate = { converged: 0.9, withinMs: 30_000 };
 const CANARY: WaveSpec[] = [{ share: 0.05, gate }, { share: 0.3, gate }, { share: 1 }];
 
@@ -20,7 +21,8 @@ async function collect(gen: AsyncGenerator<WaveItem>): Promise<WaveItem[]> {
 /** Every wave's items, one pass per wave, as the runner does. */
 async function passes(planner: WavePlanner, items: TargetItem[]): Promise<string[][]> {
   const out: string[][] = [];
-  for (let i = 0; i < planner.count; i++) out.push((await collect(planner.select(items, i))).map((x) => x.item.thingName));
+  for (let i = 0; i < planner.count; i++)
+    out.push((await collect(planner.select(items, i))).map((x) => x.item.thingName));
   return out;
 }
 

@@ -45,12 +45,16 @@ describe('wave spec', () => {
   });
 
   it('defaults the failure action to stop and gives nothing without waves', () => {
-    expect(parse('waves: [{ share: 10%, gate: { converged: 50%, within: 5s } }, { share: 100% }]')?.onGateFailure).toBe('stop');
+    expect(parse('waves: [{ share: 10%, gate: { converged: 50%, within: 5s } }, { share: 100% }]')?.onGateFailure).toBe(
+      'stop',
+    );
     expect(parse('{}')).toBeUndefined();
   });
 
   it('names the file and the field of a share that is not a percentage', () => {
-    expect(problems('waves: [{ share: 5 }, { share: 100% }]')).toBe('/specs/rollout.yaml: waves[0].share: expected a percentage like 5% (more than 0%, at most 100%)');
+    expect(problems('waves: [{ share: 5 }, { share: 100% }]')).toBe(
+      '/specs/rollout.yaml: waves[0].share: expected a percentage like 5% (more than 0%, at most 100%)',
+    );
     expect(problems('waves: [{ share: 0% }, { share: 100% }]')).toContain('waves[0].share: expected a percentage');
     expect(problems('waves: [{ share: 140% }]')).toContain('waves[0].share: expected a percentage');
   });
@@ -62,28 +66,48 @@ describe('wave spec', () => {
   });
 
   it('asks for exactly one selection per wave', () => {
-    expect(problems('waves: [{ share: 5%, where: "x" }, { share: 100% }]')).toContain('waves[0]: give exactly one of share, things (a name file) or where (a condition)');
-    expect(problems('waves: [{ gate: { converged: 90%, within: 5s } }, { share: 100% }]')).toContain('waves[0]: give exactly one of');
+    expect(problems('waves: [{ share: 5%, where: "x" }, { share: 100% }]')).toContain(
+      'waves[0]: give exactly one of share, things (a name file) or where (a condition)',
+    );
+    expect(problems('waves: [{ gate: { converged: 90%, within: 5s } }, { share: 100% }]')).toContain(
+      'waves[0]: give exactly one of',
+    );
   });
 
   it('checks gates: a threshold to reach, a duration, a health expression for healthy, no unknown fields', () => {
-    expect(problems('waves: [{ share: 5%, gate: { within: 5s } }, { share: 100% }]')).toContain('waves[0].gate: expected converged or healthy');
+    expect(problems('waves: [{ share: 5%, gate: { within: 5s } }, { share: 100% }]')).toContain(
+      'waves[0].gate: expected converged or healthy',
+    );
     expect(problems('waves: [{ share: 5%, gate: { healthy: 95%, within: 5s } }, { share: 100% }]')).toContain(
       'waves[0].gate.healthy: needs a health expression (health: at the top of the spec)',
     );
-    expect(problems('waves: [{ share: 5%, gate: { converged: 90%, within: soon } }, { share: 100% }]')).toContain('waves[0].gate.within: expected a duration like 30s or 5m');
-    expect(problems('waves: [{ share: 5%, gate: { converged: 90%, within: 5s, bake: 1m } }, { share: 100% }]')).toContain('waves[0].gate.bake: unknown field');
-    expect(problems('waves: [{ share: 5%, gate: { converged: 90, within: 5s } }, { share: 100% }]')).toContain('waves[0].gate.converged: expected a percentage like 95%');
+    expect(problems('waves: [{ share: 5%, gate: { converged: 90%, within: soon } }, { share: 100% }]')).toContain(
+      'waves[0].gate.within: expected a duration like 30s or 5m',
+    );
+    expect(
+      problems('waves: [{ share: 5%, gate: { converged: 90%, within: 5s, bake: 1m } }, { share: 100% }]'),
+    ).toContain('waves[0].gate.bake: unknown field');
+    expect(problems('waves: [{ share: 5%, gate: { converged: 90, within: 5s } }, { share: 100% }]')).toContain(
+      'waves[0].gate.converged: expected a percentage like 95%',
+    );
   });
 
   it('refuses an unknown failure action and one without any gate', () => {
-    expect(problems('waves: [{ share: 100% }]\nonGateFailure: undo')).toContain('onGateFailure: expected rollback or stop');
-    expect(problems('waves: [{ share: 100% }]\nonGateFailure: rollback')).toContain('onGateFailure: no wave has a gate');
+    expect(problems('waves: [{ share: 100% }]\nonGateFailure: undo')).toContain(
+      'onGateFailure: expected rollback or stop',
+    );
+    expect(problems('waves: [{ share: 100% }]\nonGateFailure: rollback')).toContain(
+      'onGateFailure: no wave has a gate',
+    );
   });
 
   it('checks the health expression and where conditions when the spec is read', () => {
-    expect(problems(`health: 'reported.health =='\nwaves: [{ share: 100% }]`)).toMatch(/^\/specs\/rollout\.yaml: health: .+ in "reported\.health =="$/);
-    expect(problems(`waves: [{ where: 'reported.site ==' }, { share: 100% }]`)).toMatch(/\/specs\/rollout\.yaml: waves\[0\]\.where: /);
+    expect(problems(`health: 'reported.health =='\nwaves: [{ share: 100% }]`)).toMatch(
+      /^\/specs\/rollout\.yaml: health: .+ in "reported\.health =="$/,
+    );
+    expect(problems(`waves: [{ where: 'reported.site ==' }, { share: 100% }]`)).toMatch(
+      /\/specs\/rollout\.yaml: waves\[0\]\.where: /,
+    );
   });
 
   it('labels waves by share, file name or condition', () => {

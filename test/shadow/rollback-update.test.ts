@@ -5,18 +5,29 @@ import { rollbackUpdate, valueAt } from '../../src/shadow/rollback-update.js';
 import { mergeState, type JsonObject, type JsonValue } from '../../src/shadow/index.js';
 
 const key = fc.constantFrom('a', 'b', 'c', 'fw', '__proto__');
-const leaf = fc.oneof(fc.integer({ min: -3, max: 3 }), fc.boolean(), fc.constantFrom('x', 'y'), fc.array(fc.integer({ min: 0, max: 2 }), { maxLength: 2 }));
+const leaf = fc.oneof(
+  fc.integer({ min: -3, max: 3 }),
+  fc.boolean(),
+  fc.constantFrom('x', 'y'),
+  fc.array(fc.integer({ min: 0, max: 2 }), { maxLength: 2 }),
+);
 const { obj } = fc.letrec<{ obj: JsonObject; value: JsonValue }>((tie) => ({
   value: fc.oneof({ depthSize: 'small' }, leaf, tie('obj')) as fc.Arbitrary<JsonValue>,
   obj: fc.dictionary(key, tie('value'), { maxKeys: 4 }) as fc.Arbitrary<JsonObject>,
 }));
-const patch = fc.dictionary(key, fc.oneof(fc.constant(null), leaf, obj) as fc.Arbitrary<JsonValue>, { maxKeys: 4 }) as fc.Arbitrary<JsonObject>;
+const patch = fc.dictionary(key, fc.oneof(fc.constant(null), leaf, obj) as fc.Arbitrary<JsonValue>, {
+  maxKeys: 4,
+}) as fc.Arbitrary<JsonObject>;
 
-const apply = (doc: JsonObject | undefined, update: JsonObject | undefined): JsonObject => (update === undefined ? doc : mergeState(doc, update)) ?? {};
+const apply = (doc: JsonObject | undefined, update: JsonObject | undefined): JsonObject =>
+  (update === undefined ? doc : mergeState(doc, update)) ?? {};
 
 describe('beforeImage', () => {
   it('records the previous value of each changed leaf and whether it existed', () => {
-    const image = beforeImage({ fw: '1.4.0', telemetry: { rate: 5, unit: 'hz' } }, { fw: '1.5.0', telemetry: { rate: 10, mode: 'fast' } });
+    const image = beforeImage(
+      { fw: '1.4.0', telemetry: { rate: 5, unit: 'hz' } },
+      { fw: '1.5.0', telemetry: { rate: 10, mode: 'fast' } },
+    );
     expect(image.keys).toEqual([
       { path: ['fw'], existed: true, value: '1.4.0' },
       { path: ['telemetry', 'rate'], existed: true, value: 5 },
@@ -37,7 +48,9 @@ describe('beforeImage', () => {
   });
 
   it('records a deleted key with its value, objects included', () => {
-    expect(beforeImage({ net: { ssid: 'lab', band: 5 } }, { net: null }).keys).toEqual([{ path: ['net'], existed: true, value: { ssid: 'lab', band: 5 } }]);
+    expect(beforeImage({ net: { ssid: 'lab', band: 5 } }, { net: null }).keys).toEqual([
+      { path: ['net'], existed: true, value: { ssid: 'lab', band: 5 } },
+    ]);
   });
 
   it('treats a missing desired section as every key new', () => {

@@ -22,7 +22,10 @@ function undoOf(item: TargetItem): UndoRecord {
   return JSON.parse(text) as UndoRecord;
 }
 
-export default async function rollback(items: TargetItem[], ctx: HandlerContext<RollbackTaskConfig>): Promise<ItemResult[]> {
+export default async function rollback(
+  items: TargetItem[],
+  ctx: HandlerContext<RollbackTaskConfig>,
+): Promise<ItemResult[]> {
   const cfg = ctx.config;
   const results: ItemResult[] = new Array(items.length);
   await forEachConcurrent(items, cfg.concurrency ?? 64, async (item, i) => {

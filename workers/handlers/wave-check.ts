@@ -24,14 +24,27 @@ function healthCheck(expression: string): HealthCheck {
 }
 
 /** The gate's view of one thing: converged, and healthy when an expression is given. */
-export function observeThing(doc: ShadowDocument, wrote: JsonObject | undefined, health: HealthCheck | undefined): { converged: boolean; pending: string[]; healthy?: boolean } {
-  const pending = wrote !== undefined ? unconverged(wrote, doc.state.reported) : Object.keys(doc.state.delta ?? {}).map((k) => `/${k}`);
-  const out: { converged: boolean; pending: string[]; healthy?: boolean } = { converged: pending.length === 0, pending };
+export function observeThing(
+  doc: ShadowDocument,
+  wrote: JsonObject | undefined,
+  health: HealthCheck | undefined,
+): { converged: boolean; pending: string[]; healthy?: boolean } {
+  const pending =
+    wrote !== undefined
+      ? unconverged(wrote, doc.state.reported)
+      : Object.keys(doc.state.delta ?? {}).map((k) => `/${k}`);
+  const out: { converged: boolean; pending: string[]; healthy?: boolean } = {
+    converged: pending.length === 0,
+    pending,
+  };
   if (health !== undefined) out.healthy = health(doc);
   return out;
 }
 
-export default async function waveCheck(items: TargetItem[], ctx: HandlerContext<WaveCheckTaskConfig>): Promise<ItemResult[]> {
+export default async function waveCheck(
+  items: TargetItem[],
+  ctx: HandlerContext<WaveCheckTaskConfig>,
+): Promise<ItemResult[]> {
   const cfg = ctx.config;
   const health = cfg.health === undefined ? undefined : healthCheck(cfg.health);
   const results: ItemResult[] = new Array(items.length);
@@ -39,7 +52,15 @@ export default async function waveCheck(items: TargetItem[], ctx: HandlerContext
     const started = performance.now();
     const shadowName = item.shadowName ?? cfg.shadowName;
     const ref = shadowName === undefined ? { thingName: item.thingName } : { thingName: item.thingName, shadowName };
-    const r: ItemResult = { thingName: item.thingName, outcome: 'failed', attempts: 1, requests: 0, throttles: 0, latencyMs: 0, bytesSent: 0 };
+    const r: ItemResult = {
+      thingName: item.thingName,
+      outcome: 'failed',
+      attempts: 1,
+      requests: 0,
+      throttles: 0,
+      latencyMs: 0,
+      bytesSent: 0,
+    };
     if (shadowName !== undefined) r.shadowName = shadowName;
     try {
       const text = item.data?.[WROTE_DATA_KEY];

@@ -115,7 +115,10 @@ export class WaveGate {
     const figures = `${this.#converged} of ${n} converged (${pct(convergedShare)}), ${this.#healthy} healthy (${pct(healthyShare)})`;
     if (convergedOk && healthyOk) return d('pass', `${figures}: thresholds reached`);
     if (needH !== undefined && (n - this.#unhealthy) / n < needH) {
-      return d('fail', `${this.#unhealthy} of ${n} things took the change and are unhealthy: at most ${pct((n - this.#unhealthy) / n)} can be healthy, ${pct(needH)} needed`);
+      return d(
+        'fail',
+        `${this.#unhealthy} of ${n} things took the change and are unhealthy: at most ${pct((n - this.#unhealthy) / n)} can be healthy, ${pct(needH)} needed`,
+      );
     }
     if (now >= this.deadline) {
       const missed: string[] = [];

@@ -54,13 +54,19 @@ export interface WaveItem {
 export async function readNameFile(file: string): Promise<Set<string>> {
   const names = new Set<string>();
   try {
-    const rl = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Number.POSITIVE_INFINITY });
+    const rl = createInterface({
+      input: createReadStream(file, { encoding: 'utf8' }),
+      crlfDelay: Number.POSITIVE_INFINITY,
+    });
     for await (const raw of rl) {
       const line = raw.trim();
       if (line !== '' && !line.startsWith('#')) names.add(line);
     }
   } catch (err) {
-    throw new ConfigError(`${file}: cannot read the wave's thing names (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+    throw new ConfigError(
+      `${file}: cannot read the wave's thing names (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      { cause: err },
+    );
   }
   return names;
 }
@@ -75,7 +81,8 @@ export class WavePlanner {
   constructor(waves: readonly WaveSpec[], names: ReadonlyArray<ReadonlySet<string> | undefined> = []) {
     this.waves = waves;
     this.#names = waves.map((w, i) => {
-      if (w.things !== undefined && names[i] === undefined) throw new ConfigError(`waves[${i}].things: the names of ${w.things} were not loaded`);
+      if (w.things !== undefined && names[i] === undefined)
+        throw new ConfigError(`waves[${i}].things: the names of ${w.things} were not loaded`);
       return names[i];
     });
   }

@@ -89,7 +89,11 @@ const duration = () =>
     return ms;
   });
 
-const nonEmpty = (what: string) => z.string({ error: `expected ${what}` }).trim().min(1, { error: `expected ${what}` });
+const nonEmpty = (what: string) =>
+  z
+    .string({ error: `expected ${what}` })
+    .trim()
+    .min(1, { error: `expected ${what}` });
 
 const gateSchema = z.strictObject(
   {
@@ -113,7 +117,10 @@ const waveSchema = z.strictObject(
 /** The zod fields of the rollout spec schema that describe waves. */
 export const WAVES_SPEC_FIELDS = {
   health: nonEmpty('a health expression, e.g. reported.health == "ok"').optional(),
-  waves: z.array(waveSchema, { error: 'expected a list of waves' }).min(1, { error: 'expected at least one wave' }).optional(),
+  waves: z
+    .array(waveSchema, { error: 'expected a list of waves' })
+    .min(1, { error: 'expected at least one wave' })
+    .optional(),
   onGateFailure: z.enum(['rollback', 'stop'], { error: 'expected rollback or stop' }).optional(),
 };
 
@@ -138,21 +145,29 @@ export function checkWaves(d: WavesSpecFields): string[] {
   let lastShare = 0;
   d.waves.forEach((w, i) => {
     const given = [w.share, w.things, w.where].filter((v) => v !== undefined).length;
-    if (given !== 1) problems.push(`waves[${i}]: give exactly one of share, things (a name file) or where (a condition)`);
+    if (given !== 1)
+      problems.push(`waves[${i}]: give exactly one of share, things (a name file) or where (a condition)`);
     if (w.where !== undefined) compiles(w.where, `waves[${i}].where`);
     if (w.share !== undefined) {
-      if (w.share <= lastShare) problems.push(`waves[${i}].share: shares are cumulative; expected more than the ${fmt(lastShare)} of an earlier wave`);
+      if (w.share <= lastShare)
+        problems.push(
+          `waves[${i}].share: shares are cumulative; expected more than the ${fmt(lastShare)} of an earlier wave`,
+        );
       lastShare = Math.max(lastShare, w.share);
     }
     const g = w.gate;
     if (g !== undefined) {
-      if (g.converged === undefined && g.healthy === undefined) problems.push(`waves[${i}].gate: expected converged or healthy (a share to reach)`);
-      if (g.healthy !== undefined && d.health === undefined) problems.push(`waves[${i}].gate.healthy: needs a health expression (health: at the top of the spec)`);
+      if (g.converged === undefined && g.healthy === undefined)
+        problems.push(`waves[${i}].gate: expected converged or healthy (a share to reach)`);
+      if (g.healthy !== undefined && d.health === undefined)
+        problems.push(`waves[${i}].gate.healthy: needs a health expression (health: at the top of the spec)`);
     }
   });
   const last = d.waves.length - 1;
-  if (d.waves[last]!.share !== 1) problems.push(`waves[${last}]: the last wave must be share: 100%, so that every target belongs to a wave`);
-  if (d.onGateFailure !== undefined && !d.waves.some((w) => w.gate !== undefined)) problems.push('onGateFailure: no wave has a gate');
+  if (d.waves[last]!.share !== 1)
+    problems.push(`waves[${last}]: the last wave must be share: 100%, so that every target belongs to a wave`);
+  if (d.onGateFailure !== undefined && !d.waves.some((w) => w.gate !== undefined))
+    problems.push('onGateFailure: no wave has a gate');
   return problems;
 }
 
