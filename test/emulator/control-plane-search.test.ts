@@ -134,3 +134,27 @@ describe('SearchIndex over the seeded fleet', () => {
     expect((await search('*')).names.length).toBe(COUNT);
   });
 });
+
+describe('SearchIndex scan budget', () => {
+  it('returns a short page with a nextToken once it has examined its budget, and the pages together hold every match once', async () => {
+    const { ControlPlaneRoutes } = await import('../../src/emulator/control-plane/control-plane-routes.js');
+    const { ThingRegistry } = await import('../../src/emulator/control-plane/thing-registry.js');
+    const { ShadowStore } = await import('../../src/emulator/shadow-store.js');
+    const store = new ShadowStore();
+    const registry = new ThingRegistry({ region: 'us-east-1', accountId: '123456789012' });
+    for (let i = 0; i < 20; i++) registry.createThing(`b-${String(i).padStart(2, '0')}`, { attributes: { even: String(i % 2 === 0) } });
+    const routes = new ControlPlaneRoutes(store, registry, { defaultPageSize: 100, defaultSearchPageSize: 100, fleetIndexing: true, maxRequestBytes: 1 << 20, searchScanBudget: 3 });
+    const found: string[] = [];
+    const sizes: number[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = routes.call('POST', '/indices/search', '', { queryString: 'attributes.even:true', maxResults: 100, ...(nextToken ? { nextToken } : {}) }) as { things: Array<{ thingName: string }>; nextToken?: string };
+      sizes.push(page.things.length);
+      found.push(...page.things.map((t) => t.thingName));
+      nextToken = page.nextToken;
+    } while (nextToken !== undefined && sizes.length < 50);
+    expect(found).toEqual(Array.from({ length: 10 }, (_, i) => `b-${String(i * 2).padStart(2, '0')}`));
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(2);
+    expect(sizes.length).toBe(7);
+  });
+});

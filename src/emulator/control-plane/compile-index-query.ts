@@ -99,3 +99,21 @@ export function compileIndexQuery(query: IndexQuery): IndexPredicate {
     }
   }
 }
+
+/** The fields a query reads, so an index entry loads only the shadows it needs. */
+export function indexQueryFields(query: IndexQuery, into: Set<string> = new Set()): Set<string> {
+  switch (query.kind) {
+    case 'and':
+    case 'or':
+      for (const n of query.nodes) indexQueryFields(n, into);
+      break;
+    case 'not':
+      indexQueryFields(query.node, into);
+      break;
+    case 'term':
+    case 'range':
+      into.add(query.field);
+      break;
+  }
+  return into;
+}

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ShadowStore } from '../shadow-store.js';
-import { compileIndexQuery } from './compile-index-query.js';
+import { compileIndexQuery, indexQueryFields } from './compile-index-query.js';
 import { ControlPlaneFault } from './control-plane-fault.js';
 import { parseIndexQuery } from './index-query-parser.js';
 import { ThingIndexEntry } from './thing-index-entry.js';
@@ -15,7 +15,15 @@ export interface ControlPlaneRoutesOptions {
   /** Whether thing indexing starts switched on (UpdateIndexingConfiguration can change it). */
   fleetIndexing: boolean;
   maxRequestBytes: number;
+  /**
+   * Things SearchIndex examines per call (default 10,000). When a page reaches it before
+   * maxResults matches, the page comes back short with a nextToken, as AWS allows: one call
+   * never blocks the server (and its data plane) for a whole large fleet.
+   */
+  searchScanBudget?: number;
 }
+
+export const DEFAULT_SEARCH_SCAN_BUDGET = 10_000;
 
 type Query = Record<string, string>;
 type Body = Record<string, unknown>;
@@ -214,13 +222,32 @@ export class ControlPlaneRoutes {
           }
         }
         if (body === null || typeof body !== 'object' || Array.isArray(body)) throw ControlPlaneFault.invalidRequest('The request body must be a JSON object');
-        const out = route.handler.call(this, label, parseQuery(query), body as Body);
-        send(res, 200, JSON.stringify(out ?? {}));
+        send(res, 200, JSON.stringify(this.#run(route.handler, label, query, body as Body)));
       } catch (err) {
         if (err instanceof ControlPlaneFault) send(res, err);
         else send(res, new ControlPlaneFault(500, 'InternalFailureException', 'Internal service failure'));
       }
     });
+  }
+
+  /**
+   * Runs one control-plane call without HTTP (tests, tools): the JSON answer as an object, or a
+   * thrown ControlPlaneFault. `path` is as on the wire (labels percent-encoded).
+   */
+  call(method: string, path: string, query = '', body: Record<string, unknown> = {}): unknown {
+    const route = this.route(method, path);
+    if (route === undefined) throw ControlPlaneFault.notFound('Not Found');
+    let label: string;
+    try {
+      label = decodeURIComponent(route.label);
+    } catch {
+      throw ControlPlaneFault.invalidRequest('The path is not valid percent-encoded UTF-8');
+    }
+    return this.#run(route.handler, label, query, body);
+  }
+
+  #run(handler: Handler, label: string, query: string, body: Body): unknown {
+    return handler.call(this, label, parseQuery(query), body) ?? {};
   }
 
   // ---- things -------------------------------------------------------------------------------
@@ -515,16 +542,22 @@ export class ControlPlaneRoutes {
     if (b.nextToken !== undefined && b.nextToken !== null && typeof b.nextToken !== 'string') throw ControlPlaneFault.invalidRequest('Invalid nextToken');
     const filter = `q:${createHash('sha256').update(queryString).digest('base64url').slice(0, 16)}`;
     const last = decodeToken((b.nextToken as string | null | undefined) ?? undefined, filter);
-    const predicate = compileIndexQuery(parseIndexQuery(queryString));
+    const query = parseIndexQuery(queryString);
+    const predicate = compileIndexQuery(query);
+    const scope = ThingIndexEntry.scopeOf(indexQueryFields(query));
     const names = this.#registry.thingNames();
     const things: unknown[] = [];
     const now = Date.now();
     let lastName: string | undefined;
-    for (let i = after(names, typeof last === 'string' ? last : undefined); i < names.length; i++) {
-      const entry = new ThingIndexEntry(this.#registry.thing(names[i]!)!, this.#store, now);
-      if (!predicate(entry.fields())) continue;
+    const start = after(names, typeof last === 'string' ? last : undefined);
+    const budget = this.#o.searchScanBudget ?? DEFAULT_SEARCH_SCAN_BUDGET;
+    for (let i = start; i < names.length; i++) {
+      if (i - start === budget) return { things, nextToken: encodeToken(filter, names[i - 1]!) };
+      const thing = this.#registry.thing(names[i]!)!;
+      // Only the shadows the query reads are loaded to test a thing; a match loads them all.
+      if (!predicate(new ThingIndexEntry(thing, this.#store, now, scope).fields())) continue;
       if (things.length === max) return { things, nextToken: encodeToken(filter, lastName!) };
-      things.push(entry.document());
+      things.push(new ThingIndexEntry(thing, this.#store, now).document());
       lastName = names[i];
     }
     return { things };

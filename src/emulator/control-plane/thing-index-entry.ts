@@ -3,6 +3,12 @@ import type { ShadowStore } from '../shadow-store.js';
 import type { IndexDocument, IndexValue } from './compile-index-query.js';
 import type { RegistryThing } from './thing-registry.js';
 
+/** Which shadows an entry reads. */
+export interface ShadowScope {
+  classic: boolean;
+  named: ReadonlySet<string> | 'all';
+}
+
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 /**
@@ -51,14 +57,33 @@ export class ThingIndexEntry {
   readonly thing: RegistryThing;
   readonly #shadows: { classic: ShadowDocument | undefined; named: Array<[string, ShadowDocument]> };
 
-  constructor(thing: RegistryThing, store: ShadowStore, nowMs = Date.now()) {
+  /**
+   * `scope` limits which shadows are read (a query that names no shadow field reads none);
+   * without it every shadow is read, as a result document needs.
+   */
+  constructor(thing: RegistryThing, store: ShadowStore, nowMs = Date.now(), scope?: ShadowScope) {
     this.thing = thing;
     const named: Array<[string, ShadowDocument]> = [];
-    for (const n of store.namedShadows(thing.name)) {
-      const d = store.get(thing.name, n, nowMs);
-      if (d !== undefined) named.push([n, d]);
+    if (scope === undefined || scope.named === 'all' || scope.named.size > 0) {
+      for (const n of store.namedShadows(thing.name)) {
+        if (scope !== undefined && scope.named !== 'all' && !scope.named.has(n)) continue;
+        const d = store.get(thing.name, n, nowMs);
+        if (d !== undefined) named.push([n, d]);
+      }
     }
-    this.#shadows = { classic: store.get(thing.name, undefined, nowMs), named };
+    this.#shadows = { classic: scope === undefined || scope.classic ? store.get(thing.name, undefined, nowMs) : undefined, named };
+  }
+
+  /** The shadows a set of query fields reads: the classic one for `shadow.<section>`, named ones for `shadow.name.<n>`. */
+  static scopeOf(fields: Iterable<string>): ShadowScope {
+    let classic = false;
+    const named = new Set<string>();
+    for (const f of fields) {
+      if (!f.startsWith('shadow.')) continue;
+      if (f.startsWith('shadow.name.')) named.add(f.split('.')[2]!);
+      else classic = true;
+    }
+    return { classic, named };
   }
 
   /** The fields a query is evaluated against. */
