@@ -12,7 +12,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { InvalidArgumentError } from '../errors.js';
-import { validateShadowName, validateThingName } from '../shadow/index.js';
+import { isExactNumber, parseJson, validateShadowName, validateThingName } from '../shadow/index.js';
 import type { TargetItem } from './task-types.js';
 
 export type TargetFormat = 'auto' | 'lines' | 'csv' | 'jsonl';
@@ -133,7 +133,7 @@ export async function* readTargets(options: ReadTargetsOptions): AsyncGenerator<
       } else {
         let obj: unknown;
         try {
-          obj = JSON.parse(line);
+          obj = parseJson(line);
         } catch {
           problem('not a JSON object');
           continue;
@@ -153,6 +153,7 @@ export async function* readTargets(options: ReadTargetsOptions): AsyncGenerator<
         for (const [k, v] of Object.entries(rec)) {
           if (k === nameKey || k === shadowKey) continue;
           if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') (data ??= {})[k] = String(v);
+          else if (isExactNumber(v)) (data ??= {})[k] = v.value; // a long number column keeps its digits
         }
         item = make(rec[nameKey], shadowKey === undefined ? undefined : rec[shadowKey], data);
       }

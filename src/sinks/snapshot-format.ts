@@ -19,6 +19,7 @@
  * refuses a data file that is not the one the manifest describes.
  */
 import { SnapshotError } from '../errors.js';
+import { isExactNumber, parseJson, stringifyJson } from '../shadow/json-text.js';
 import type { JsonObject } from '../shadow/types.js';
 
 export const SNAPSHOT_FORMAT = 'shadowfleet-snapshot';
@@ -84,9 +85,9 @@ export function recordKey(r: Pick<SnapshotRecord, 'thing' | 'shadow'>): string {
   return r.shadow === null ? r.thing : `${r.thing}/${r.shadow}`;
 }
 
-/** One JSON line (with the trailing newline) for a record; keys in the documented order. */
+/** One JSON line (with the trailing newline) for a record; keys in the documented order, numbers as read. */
 export function encodeRecord(r: SnapshotRecord): string {
-  return `${JSON.stringify({
+  return `${stringifyJson({
     thing: r.thing,
     shadow: r.shadow,
     version: r.version,
@@ -97,14 +98,14 @@ export function encodeRecord(r: SnapshotRecord): string {
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !isExactNumber(v);
 }
 
-/** Parses and checks one data line; the error names the file and the 1-based line. */
+/** Parses and checks one data line (numbers keep their text); the error names the file and the 1-based line. */
 export function parseRecordLine(line: string, file: string, lineNo: number): SnapshotRecord {
   let v: unknown;
   try {
-    v = JSON.parse(line);
+    v = parseJson(line);
   } catch (err) {
     throw new SnapshotError(`${file}:${lineNo}: malformed line (${(err as Error).message})`, { cause: err });
   }

@@ -17,6 +17,7 @@ import { forEachConcurrent } from '../../src/engine/for-each-concurrent.js';
 import { guardedUpdate, type GuardedUpdateOptions } from '../../src/engine/guarded-update.js';
 import type { HandlerContext, ItemResult, TargetItem, TaskHandler } from '../../src/engine/task-types.js';
 import { diffToUpdate } from '../../src/shadow/diff.js';
+import { parseJson, stringifyJson } from '../../src/shadow/json-text.js';
 import type { JsonObject, ShadowDocument } from '../../src/shadow/types.js';
 
 export interface RestoreTaskConfig {
@@ -34,7 +35,7 @@ export interface RestoreTaskConfig {
   includeUpdate?: boolean;
 }
 
-/** The `data` of a restore target: the snapshot's state as JSON. */
+/** The `data` of a restore target: the snapshot's state as JSON text (stringifyJson: exact numbers kept across threads). */
 export interface RestoreItemData extends Record<string, string> {
   state: string;
 }
@@ -84,8 +85,8 @@ export const restoreHandler: TaskHandler<RestoreTaskConfig> = async (items: Targ
       includeUpdate: cfg.includeUpdate === true,
       onExhausted: 'conflict',
       prepare: (r) => {
-        target = JSON.parse((item.data as RestoreItemData | undefined)?.state ?? '{}') as { desired?: JsonObject; reported?: JsonObject };
-        r.wholeBytes = Buffer.byteLength(JSON.stringify(cfg.reported ? target : { desired: target.desired }));
+        target = parseJson((item.data as RestoreItemData | undefined)?.state ?? '{}') as { desired?: JsonObject; reported?: JsonObject };
+        r.wholeBytes = Buffer.byteLength(stringifyJson(cfg.reported ? target : { desired: target.desired }));
       },
       plan: (doc) => {
         const update = restoreUpdate(doc, target, sections);

@@ -16,6 +16,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AbortError, InvalidArgumentError } from '../../errors.js';
+import { parseJson, stringifyJson } from '../../shadow/json-text.js';
 import type { JsonObject } from '../../shadow/types.js';
 import { SnapshotReader, type SnapshotReaderOptions } from '../../sinks/snapshot-reader.js';
 import type { S3ClientOptions } from '../../sinks/s3-client.js';
@@ -126,17 +127,17 @@ class DiffCollector {
 
   /** Compares one record of B with what A held for its key (undefined: not in A). */
   compare(key: string, held: Held | undefined, b: SnapshotRecord): void {
-    const bs = JSON.stringify(stateOf(b));
+    const bs = stringifyJson(stateOf(b));
     if (held === undefined) {
-      this.#emit({ thing: b.thing, shadow: b.shadow, change: 'added', versionB: b.version, paths: diffShadowPaths({}, JSON.parse(bs) as JsonObject, '', [], this.#maxPaths) });
+      this.#emit({ thing: b.thing, shadow: b.shadow, change: 'added', versionB: b.version, paths: diffShadowPaths({}, parseJson(bs) as JsonObject, '', [], this.#maxPaths) });
       return;
     }
     if (held.s === bs) {
       this.summary.unchanged += 1;
       return;
     }
-    const before = JSON.parse(held.s) as JsonObject;
-    const paths = diffShadowPaths(before, JSON.parse(bs) as JsonObject, '', [], this.#maxPaths);
+    const before = parseJson(held.s) as JsonObject;
+    const paths = diffShadowPaths(before, parseJson(bs) as JsonObject, '', [], this.#maxPaths);
     if (paths.length === 0) {
       // Same content, different key order.
       this.summary.unchanged += 1;
@@ -150,7 +151,7 @@ class DiffCollector {
     const slash = key.indexOf('/');
     const thing = slash === -1 ? key : key.slice(0, slash);
     const shadow = slash === -1 ? null : key.slice(slash + 1);
-    this.#emit({ thing, shadow, change: 'removed', versionA: held.v, paths: diffShadowPaths(JSON.parse(held.s) as JsonObject, {}, '', [], this.#maxPaths) });
+    this.#emit({ thing, shadow, change: 'removed', versionA: held.v, paths: diffShadowPaths(parseJson(held.s) as JsonObject, {}, '', [], this.#maxPaths) });
   }
 
   #emit(c: ShadowChange): void {
@@ -185,7 +186,7 @@ async function compareInMemory(a: AsyncIterable<SnapshotRecord>, b: AsyncIterabl
   const held = new Map<string, Held>();
   let n = 0;
   for await (const r of a) {
-    held.set(recordKey(r), { v: r.version, s: JSON.stringify(stateOf(r)) });
+    held.set(recordKey(r), { v: r.version, s: stringifyJson(stateOf(r)) });
     out.summary.shadowsA += 1;
     if (++n % 10_000 === 0) {
       checkAbort(o.signal);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip, createGzip, type Gzip } from 'node:zlib';
+import { parseJson } from '../../shadow/json-text.js';
 import { encodeRecord, recordKey, type SnapshotRecord } from '../../sinks/snapshot-format.js';
 
 /** FNV-1a over the UTF-16 code units of a key: cheap, stable, good enough to spread keys. */
@@ -66,7 +67,7 @@ export class SnapshotPartition {
       const text = rest + decoder.write(chunk);
       const lines = text.split('\n');
       rest = lines.pop()!;
-      for (const line of lines) if (line !== '') yield JSON.parse(line) as SnapshotRecord;
+      for (const line of lines) if (line !== '') yield parseJson(line) as SnapshotRecord;
     }
     await p;
   }

@@ -23,7 +23,9 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { InvalidArgumentError } from '../../errors.js';
 import { parseDuration } from '../options/parse-duration.js';
-import { formatIssues, parseSpecText, readSpecFile, stripUndefined, throwSpecProblems } from '../options/spec-file.js';
+import { formatIssuePath, formatIssues, parseSpecText, readSpecFile, stripUndefined, throwSpecProblems } from '../options/spec-file.js';
+import { assertStorableNumbers, findUnstorableNumber, parseJson } from '../../shadow/json-text.js';
+import { isPlainObject } from '../../shadow/merge-state.js';
 
 import type { JsonObject } from '../../shadow/index.js';
 
@@ -165,6 +167,11 @@ export function validateRolloutSpec(data: unknown, file: string): RolloutSpec {
     if (d.ramp?.maxRate !== undefined && d.rate?.perSecond !== undefined && d.ramp.maxRate > d.rate.perSecond) {
       problems.push('ramp.maxRate: expected at most rate.perSecond');
     }
+    const unstorable = d.desired === undefined ? undefined : findUnstorableNumber(d.desired);
+    if (unstorable !== undefined) {
+      const path = ['desired', ...unstorable.path.split('/').slice(1).map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'))];
+      problems.push(`${formatIssuePath(path)}: ${unstorable.text} is outside the range of a double; a shadow cannot store it`);
+    }
   }
   throwSpecProblems(problems, file);
   const d = result.data!;
@@ -202,10 +209,11 @@ export async function loadRolloutSpec(file: string): Promise<RolloutSpec> {
 export function parseInlineDesired(text: string, flag = '--set'): JsonObject {
   let v: unknown;
   try {
-    v = JSON.parse(text);
+    v = parseJson(text); // numbers a double cannot hold keep their text
   } catch (err) {
     throw new InvalidArgumentError(`${flag}: expected a JSON object (${(err as Error).message})`);
   }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new InvalidArgumentError(`${flag}: expected a JSON object`);
+  if (!isPlainObject(v)) throw new InvalidArgumentError(`${flag}: expected a JSON object`);
+  assertStorableNumbers(v, flag);
   return v as JsonObject;
 }
