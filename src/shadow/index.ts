@@ -8,3 +8,5 @@ export * from './validation.js';
 export * from './shadow-faults.js';
 export * from './apply-update.js';
 export * from './diff.js';
+export { ShadowCondition } from './shadow-condition.js';
+export { compareVersions, isDottedVersion } from './compare-versions.js';
