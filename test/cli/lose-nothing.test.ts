@@ -107,6 +107,32 @@ describe('the command line loses nothing and leaks nothing', { timeout: 120_000 
     });
   });
 
+  it('diff --live against an endpoint it cannot read names the failures and exits 1, reporting nothing as removed', async () => {
+    const snap = join(dir, 'diff-base');
+    const things = join(dir, 'diff-things.txt');
+    await import('node:fs/promises').then((fs) => fs.writeFile(things, 'dl-1\ndl-2\n'));
+    for (const t of ['dl-1', 'dl-2']) {
+      const u = await runCli(['update', '--endpoint', emu.url, '--thing', t, '--payload', '{"state":{"desired":{"on":true}}}']);
+      expect(u.code).toBe(0);
+    }
+    const s = await runCli(['snapshot', '--endpoint', emu.url, '--things', things, '--out', snap]);
+    expect(s.code).toBe(0);
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((r) => closed.close(r));
+    const d = await runCli(['diff', snap, '--live', '--endpoint', `http://127.0.0.1:${port}`, '--rate', 'off', '--json']);
+    expect(d.code).toBe(1);
+    const result = JSON.parse(d.stdout);
+    expect(result.summary.removed).toBe(0);
+    expect(result.summary.unreadable).toBe(2);
+    expect([...new Set(result.unreadable.items.map((f: { thing: string }) => f.thing))].sort()).toEqual(['dl-1', 'dl-2']);
+    const human = await runCli(['diff', snap, '--live', '--endpoint', `http://127.0.0.1:${port}`, '--rate', 'off']);
+    expect(human.code).toBe(1);
+    expect(human.stdout).toMatch(/could not read 2 things of the live fleet/);
+    expect(human.stdout).toMatch(/! dl-1/);
+  });
+
   it('leaves no directory behind for a refused snapshot destination', async () => {
     expect(await readdir(dir)).not.toContain('snap-creds');
   });

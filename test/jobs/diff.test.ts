@@ -38,7 +38,7 @@ describe('runDiff of two snapshots', () => {
     ]);
     const seen: ShadowChange[] = [];
     const res = await runDiff({ a, b, onChange: (c) => seen.push(c) });
-    expect(res.summary).toEqual({ shadowsA: 4, shadowsB: 4, added: 1, removed: 1, changed: 1, unchanged: 2, thingsChanged: 3 });
+    expect(res.summary).toEqual({ shadowsA: 4, shadowsB: 4, added: 1, removed: 1, changed: 1, unchanged: 2, thingsChanged: 3, unreadable: 0 });
     expect(res.changes.map(brief)).toEqual([
       ['pump-1', null, 'changed', ['changed:desired.speed', 'removed:desired.mode', 'changed:desired.list', 'added:desired.extra']],
       ['pump-4', 'ota', 'added', ['added:desired']],

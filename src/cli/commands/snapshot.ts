@@ -262,6 +262,8 @@ export function defineDiff(program: Command, run: Runner): void {
         const result = await lib.runDiff(options);
         ctx.out(flags.json ? JSON.stringify(result) : formatDiffResult(result));
         const s = result.summary;
+        // A live read that failed is a failure of the diff, whatever the differences.
+        if (result.unreadable.total > 0) return EXIT.FAILED;
         return flags.exitCode && s.added + s.removed + s.changed > 0 ? EXIT.FAILED : EXIT.OK;
       }),
     );
@@ -280,8 +282,14 @@ export function formatDiffResult(r: DiffResult): string {
   const s = r.summary;
   const lines = r.changes.map(describeChange);
   if (r.truncated > 0) lines.push(`... and ${r.truncated} more changes (--max-changes)`);
+  if (r.unreadable.total > 0) {
+    const things = new Set(r.unreadable.items.map((f) => f.thing)).size;
+    lines.push(`could not read ${things} things of the live fleet (${r.unreadable.total} failed reads; not compared, not counted as removed):`);
+    for (const f of r.unreadable.items.slice(0, 10)) lines.push(`  ! ${f.thing}${f.shadow === undefined ? '' : f.shadow === null ? ' (classic)' : ` "${f.shadow}"`}: ${f.message}`);
+    if (r.unreadable.items.length > 10) lines.push(`  ... and ${r.unreadable.total - 10} more`);
+  }
   lines.push(
-    `${r.a} -> ${r.b}: ${s.added} added, ${s.removed} removed, ${s.changed} changed, ${s.unchanged} unchanged shadows; ${s.thingsChanged} things changed (${s.shadowsA} -> ${s.shadowsB} shadows)`,
+    `${r.a} -> ${r.b}: ${s.added} added, ${s.removed} removed, ${s.changed} changed, ${s.unchanged} unchanged${s.unreadable > 0 ? `, ${s.unreadable} unreadable` : ''} shadows; ${s.thingsChanged} things changed (${s.shadowsA} -> ${s.shadowsB} shadows)`,
   );
   return lines.join('\n');
 }

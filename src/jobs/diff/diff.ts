@@ -15,12 +15,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AbortError, InvalidArgumentError } from '../../errors.js';
+import { AbortError, InvalidArgumentError, SnapshotError } from '../../errors.js';
 import { parseJson, stringifyJson } from '../../shadow/json-text.js';
 import type { JsonObject } from '../../shadow/types.js';
 import { SnapshotReader, type SnapshotReaderOptions } from '../../sinks/snapshot-reader.js';
 import type { S3ClientOptions } from '../../sinks/s3-client.js';
-import { recordKey, type SnapshotRecord } from '../../sinks/snapshot-format.js';
+import { recordKey, type SnapshotFailure, type SnapshotRecord } from '../../sinks/snapshot-format.js';
 import { diffShadowPaths, type PathChange } from './snapshot-diff-paths.js';
 import { SnapshotPartition } from './snapshot-partition.js';
 
@@ -80,6 +80,8 @@ export interface DiffSummary {
   unchanged: number;
   /** Distinct things with at least one added, removed or changed shadow. */
   thingsChanged: number;
+  /** With live: shadows of A whose thing could not be read live (neither removed nor unchanged: unknown). */
+  unreadable: number;
 }
 
 export interface DiffResult {
@@ -92,6 +94,8 @@ export interface DiffResult {
   truncated: number;
   /** True when the comparison was split into on-disk partitions. */
   partitioned: boolean;
+  /** With live: the things or shadows that could not be read (a failed read is never a removal). */
+  unreadable: { total: number; items: SnapshotFailure[] };
 }
 
 interface Held {
@@ -110,7 +114,10 @@ function stateOf(r: SnapshotRecord): { desired?: JsonObject; reported?: JsonObje
 }
 
 class DiffCollector {
-  readonly summary: DiffSummary = { shadowsA: 0, shadowsB: 0, added: 0, removed: 0, changed: 0, unchanged: 0, thingsChanged: 0 };
+  readonly summary: DiffSummary = { shadowsA: 0, shadowsB: 0, added: 0, removed: 0, changed: 0, unchanged: 0, thingsChanged: 0, unreadable: 0 };
+  /** Things (whole) and shadow keys the live read failed on. */
+  #unreadableThings = new Set<string>();
+  #unreadableKeys = new Set<string>();
   readonly changes: ShadowChange[] = [];
   truncated = 0;
   #things = new Set<string>();
@@ -147,10 +154,22 @@ class DiffCollector {
     void key;
   }
 
+  /** Failed live reads: their shadows are counted as unreadable, never as removed. */
+  setUnreadable(failures: readonly SnapshotFailure[]): void {
+    for (const f of failures) {
+      if (f.shadow === undefined) this.#unreadableThings.add(f.thing);
+      else this.#unreadableKeys.add(f.shadow === null ? f.thing : `${f.thing}/${f.shadow}`);
+    }
+  }
+
   removed(key: string, held: Held): void {
     const slash = key.indexOf('/');
     const thing = slash === -1 ? key : key.slice(0, slash);
     const shadow = slash === -1 ? null : key.slice(slash + 1);
+    if (this.#unreadableThings.has(thing) || this.#unreadableKeys.has(key)) {
+      this.summary.unreadable += 1;
+      return;
+    }
     this.#emit({ thing, shadow, change: 'removed', versionA: held.v, paths: diffShadowPaths(parseJson(held.s) as JsonObject, {}, '', [], this.#maxPaths) });
   }
 
@@ -226,6 +245,7 @@ export async function runDiff(options: DiffOptions): Promise<DiffResult> {
     const ra = await SnapshotReader.open(options.a, readerOptions);
     readers.push(ra);
     let bLocation = options.b;
+    let unreadable: { total: number; items: SnapshotFailure[] } = { total: 0, items: [] };
     if (options.live) {
       if (!options.endpoint) throw new InvalidArgumentError('DiffOptions.endpoint is required with live (or set SHADOWFLEET_ENDPOINT)');
       temp = await mkdtemp(join(options.tempDir ?? tmpdir(), 'shadowfleet-diff-'));
@@ -248,11 +268,20 @@ export async function runDiff(options: DiffOptions): Promise<DiffResult> {
         const onProgress = options.onProgress;
         live.onProgress = (p) => onProgress({ phase: 'live', records: p.records });
       }
-      await runSnapshot(live);
+      const read = await runSnapshot(live);
+      unreadable = read.manifest.failures;
+      if (unreadable.total > unreadable.items.length) {
+        // Not every failure is listed: the unlisted things would look removed. Compare nothing.
+        const first = unreadable.items[0];
+        throw new SnapshotError(
+          `diff --live: ${unreadable.total} things or shadows of ${options.endpoint} could not be read (first: ${first?.thing ?? '?'}: ${first?.message ?? '?'}); nothing was compared`,
+        );
+      }
     }
     const rb = await SnapshotReader.open(bLocation!, readerOptions);
     readers.push(rb);
     const out = new DiffCollector(maxChanges, maxPaths, options.onChange);
+    out.setUnreadable(unreadable.items);
     const biggest = Math.max(ra.manifest.records, rb.manifest.records);
     let partitioned = false;
     if (biggest <= memoryRecords) {
@@ -287,6 +316,7 @@ export async function runDiff(options: DiffOptions): Promise<DiffResult> {
       changes: out.changes,
       truncated: out.truncated,
       partitioned,
+      unreadable,
     };
   } finally {
     for (const r of readers) r.close();
