@@ -31,6 +31,23 @@ async function search(queryString: string, maxResults?: number): Promise<{ names
 
 const reported = (name: string): Record<string, any> => ctx.emulator.store.get(name)!.state.reported as Record<string, any>;
 
+describe('the seeded registry', () => {
+  it('registers every seeded thing with the model and region its shadow reports, in a site group under its region under fleet', () => {
+    const r = ctx.emulator.registry;
+    expect(r.thingCount).toBe(COUNT);
+    for (const [i, n] of names.entries()) {
+      const t = r.thing(n)!;
+      const p = seededPlacement(i);
+      expect(t.attributes).toEqual({ site: p.site, model: p.model, region: p.region });
+      expect(t.attributes.model).toBe(reported(n).model);
+      expect(t.attributes.region).toBe(reported(n).region);
+      expect([...t.groups]).toEqual([p.site]);
+      expect(r.ancestors(p.site)).toEqual(['fleet', p.region]);
+    }
+    expect(r.thingsInGroup('fleet', true)).toHaveLength(COUNT);
+  });
+});
+
 describe('SearchIndex over the seeded fleet', () => {
   it('finds the things of a site group by thingGroupNames', async () => {
     const expected = names.filter((_, i) => seededPlacement(i).site === 'berlin');
