@@ -116,3 +116,37 @@ describe('wave spec', () => {
     expect(waveLabel({ where: 'reported.site == "lab"' })).toBe('where reported.site == "lab"');
   });
 });
+
+describe('waves in the rollout spec', () => {
+  it('reads waves, gates and the failure action as part of a rollout spec', async () => {
+    const { parseRolloutSpec } = await import('../../src/jobs/rollout/rollout-spec.js');
+    const spec = parseRolloutSpec(
+      [
+        'desired: { firmware: "1.5.0" }',
+        `health: 'reported.health == "ok"'`,
+        'waves:',
+        '  - { share: 5%, gate: { converged: 90%, healthy: 95%, within: 30s } }',
+        '  - { share: 100% }',
+        'onGateFailure: rollback',
+      ].join('\n'),
+      '/specs/rollout.yaml',
+    );
+    expect(spec.waves).toEqual({
+      health: 'reported.health == "ok"',
+      onGateFailure: 'rollback',
+      waves: [{ share: 0.05, gate: { converged: 0.9, healthy: 0.95, withinMs: 30_000 } }, { share: 1 }],
+    });
+  });
+
+  it('names the rollout spec file and the wave field in its messages', async () => {
+    const { parseRolloutSpec } = await import('../../src/jobs/rollout/rollout-spec.js');
+    expect(() =>
+      parseRolloutSpec(
+        'desired: { a: 1 }\nwaves: [{ share: 5%, gate: { healthy: 95%, within: 30s } }]',
+        'rollout.yaml',
+      ),
+    ).toThrow(
+      'rollout.yaml: waves[0].gate.healthy: needs a health expression (health: at the top of the spec)\nrollout.yaml: waves[0]: the last wave must be share: 100%, so that every target belongs to a wave',
+    );
+  });
+});

@@ -17,6 +17,9 @@
  * safety: { maxThings: 1000, maxDeletes: 10 }
  * workers: 2
  * waitConverged: 5m
+ * health: 'reported.health == "ok"'   # progressive rollouts: see waves/wave-spec.ts
+ * waves: [{ share: 5%, gate: { converged: 90%, healthy: 95%, within: 30s } }, { share: 100% }]
+ * onGateFailure: rollback
  * ```
  */
 import { dirname, isAbsolute, resolve } from 'node:path';
@@ -26,6 +29,7 @@ import { parseDuration } from '../options/parse-duration.js';
 import { formatIssuePath, formatIssues, parseSpecText, readSpecFile, stripUndefined, throwSpecProblems } from '../options/spec-file.js';
 import { assertStorableNumbers, findUnstorableNumber, parseJson } from '../../shadow/json-text.js';
 import { isPlainObject } from '../../shadow/merge-state.js';
+import { checkWaves, resolveWaves, WAVES_SPEC_FIELDS, type RolloutWaves } from './waves/wave-spec.js';
 
 import type { JsonObject } from '../../shadow/index.js';
 
@@ -88,6 +92,8 @@ export interface RolloutSpec {
   safety?: RolloutSafety;
   workers?: number;
   waitConvergedMs?: number;
+  /** Progressive rollout: waves with gates, the health expression, what a failed gate does. */
+  waves?: RolloutWaves;
 }
 
 const POSITIVE = 'expected a positive number';
@@ -151,6 +157,7 @@ const specSchema = z
       .optional(),
     workers: positiveInt().optional(),
     waitConverged: duration().optional(),
+    ...WAVES_SPEC_FIELDS,
   }, { error: 'expected a mapping of rollout settings' });
 
 /**
@@ -172,6 +179,7 @@ export function validateRolloutSpec(data: unknown, file: string): RolloutSpec {
       const path = ['desired', ...unstorable.path.split('/').slice(1).map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'))];
       problems.push(`${formatIssuePath(path)}: ${unstorable.text} is outside the range of a double; a shadow cannot store it`);
     }
+    problems.push(...checkWaves(d));
   }
   throwSpecProblems(problems, file);
   const d = result.data!;
@@ -192,6 +200,8 @@ export function validateRolloutSpec(data: unknown, file: string): RolloutSpec {
   if (d.safety !== undefined) spec.safety = stripUndefined(d.safety);
   if (d.workers !== undefined) spec.workers = d.workers;
   if (d.waitConverged !== undefined) spec.waitConvergedMs = d.waitConverged;
+  const waves = resolveWaves(d, file);
+  if (waves !== undefined) spec.waves = waves;
   return spec;
 }
 
