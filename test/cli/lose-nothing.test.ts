@@ -133,6 +133,28 @@ describe('the command line loses nothing and leaks nothing', { timeout: 120_000 
     expect(human.stdout).toMatch(/! dl-1/);
   });
 
+  it('snapshots a thing the server does not know as one with no shadows when ListNamedShadowsForThing answers 404', async () => {
+    // An endpoint that answers as AWS does for an unknown thing: 404 ResourceNotFoundException to both calls.
+    const aws = createServer((req, res) => {
+      res.writeHead(404, { 'content-type': 'application/json', 'x-amzn-errortype': 'ResourceNotFoundException:' });
+      res.end(JSON.stringify({ message: req.url?.includes('ListNamedShadowsForThing') ? 'No thing exists with name: ghost' : "No shadow exists with name: 'ghost'" }));
+    });
+    await new Promise<void>((r) => aws.listen(0, '127.0.0.1', r));
+    try {
+      const things = join(dir, 'ghost.txt');
+      await import('node:fs/promises').then((fs) => fs.writeFile(things, 'ghost\n'));
+      const out = join(dir, 'ghost-snap');
+      const r = await runCli(['snapshot', '--endpoint', `http://127.0.0.1:${(aws.address() as AddressInfo).port}`, '--things', things, '--out', out, '--json']);
+      expect(r.code).toBe(0);
+      const result = JSON.parse(r.stdout);
+      expect(result.failed).toBe(0);
+      expect(result.manifest.counts).toEqual({ 'no-shadows': 1 });
+      expect(result.manifest.failures.total).toBe(0);
+    } finally {
+      await new Promise((r) => aws.close(r));
+    }
+  });
+
   it('leaves no directory behind for a refused snapshot destination', async () => {
     expect(await readdir(dir)).not.toContain('snap-creds');
   });

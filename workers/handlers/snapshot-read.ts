@@ -81,7 +81,9 @@ async function readOne(item: TargetItem, ctx: HandlerContext<SnapshotReadConfig>
           if (matches(name)) names.push(name);
         }
       } catch (err) {
-        failed.push({ shadow: null, error: { ...toErrorRecord(err), operation: 'ListNamedShadowsForThing' } });
+        // AWS answers 404 to ListNamedShadowsForThing for a thing it does not know: no named
+        // shadows (the outcome says so: no-shadows, or read for a classic shadow alone), not a failure.
+        if (!isNotFound(err)) failed.push({ shadow: null, error: { ...toErrorRecord(err), operation: 'ListNamedShadowsForThing' } });
       }
       for (const name of names) await get(name);
     }
