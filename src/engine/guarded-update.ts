@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { threadId } from 'node:worker_threads';
 import { ConflictError, NotFoundError, toErrorRecord, type ErrorRecord } from '../errors.js';
+import { documentJson } from '../shadow/json-text.js';
 import type { ShadowDocument, UpdateDocument } from '../shadow/types.js';
 import type { HandlerContext, ItemResult } from './task-types.js';
 
@@ -92,7 +93,7 @@ export async function guardedUpdate(ctx: HandlerContext<unknown>, o: GuardedUpda
       // the cloud); the merge only touches the keys sent, so a device's write is safe.
       const payload: UpdateDocument = { state: plan.state, clientToken: clientToken(o.clientTokenPrefix) };
       if (doc !== undefined) payload.version = doc.version;
-      const body = JSON.stringify(payload);
+      const body = documentJson(payload, 'update document'); // exact numbers as their text; 1e400 refused
       if (o.includeUpdate) r.detail = { update: plan.update };
       const stop = plan.check?.(body);
       if (stop !== undefined) {

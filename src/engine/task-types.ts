@@ -121,6 +121,12 @@ export interface RolloutTaskConfig {
   shadowName?: string;
   desired?: JsonObject;
   /**
+   * `desired` as JSON text (stringifyJson), used instead of `desired` when set: task configs
+   * cross threads by structuredClone and queues as JSON, and a number a double cannot hold
+   * (an ExactNumber, src/shadow/json-text.ts) survives neither as an object.
+   */
+  desiredJson?: string;
+  /**
    * Absolute path or file: URL of a module whose default export (or `transform` export) is a
    * RolloutTransform. It runs inside the workers.
    */
@@ -157,6 +163,8 @@ export interface ConvergeCheckTaskConfig {
    * (and lacks each key it set to null). Absent: converged when the shadow has no delta.
    */
   desired?: JsonObject;
+  /** `desired` as JSON text, used instead of it when set (see RolloutTaskConfig.desiredJson). */
+  desiredJson?: string;
   concurrency?: number;
 }
 

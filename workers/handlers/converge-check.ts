@@ -5,7 +5,7 @@
 import { NotFoundError, toErrorRecord } from '../../src/errors.js';
 import { forEachConcurrent } from '../../src/engine/for-each-concurrent.js';
 import type { ConvergeCheckTaskConfig, HandlerContext, ItemResult, TargetItem } from '../../src/engine/task-types.js';
-import { isPlainObject as isObject, jsonEqual } from '../../src/shadow/index.js';
+import { isPlainObject as isObject, jsonEqual, parseJson } from '../../src/shadow/index.js';
 import type { JsonObject, JsonValue } from '../../src/shadow/index.js';
 
 /** Paths (of the merge document) where reported differs from what was rolled out. */
@@ -29,6 +29,8 @@ export function unconverged(desired: JsonObject, reported: JsonObject | undefine
 
 export default async function convergeCheck(items: TargetItem[], ctx: HandlerContext<ConvergeCheckTaskConfig>): Promise<ItemResult[]> {
   const cfg = ctx.config;
+  // desiredJson: the rolled-out document as text, so exact numbers survive the thread boundary.
+  const desired = cfg.desiredJson !== undefined ? (parseJson(cfg.desiredJson) as JsonObject) : cfg.desired;
   const results: ItemResult[] = new Array(items.length);
   await forEachConcurrent(items, cfg.concurrency ?? 64, async (item, i) => {
     const started = performance.now();
@@ -38,8 +40,8 @@ export default async function convergeCheck(items: TargetItem[], ctx: HandlerCon
     if (shadowName !== undefined) r.shadowName = shadowName;
     try {
       const doc = await ctx.client.getThingShadow(ref);
-      const pending = cfg.desired !== undefined
-        ? unconverged(cfg.desired, doc.state.reported)
+      const pending = desired !== undefined
+        ? unconverged(desired, doc.state.reported)
         : Object.keys(doc.state.delta ?? {}).map((k) => `/${k}`);
       r.outcome = pending.length === 0 ? 'converged' : 'not-converged';
       if (pending.length > 0) r.detail = { pending };

@@ -9,7 +9,7 @@ import { InvalidArgumentError, toErrorRecord } from '../../src/errors.js';
 import { forEachConcurrent } from '../../src/engine/for-each-concurrent.js';
 import { guardedUpdate, type GuardedUpdateOptions } from '../../src/engine/guarded-update.js';
 import type { HandlerContext, ItemResult, RolloutTaskConfig, RolloutTransform, TargetItem } from '../../src/engine/task-types.js';
-import { diffToUpdate, mergeState, parseUpdateRequest, resolveShadowLimits, stateSize } from '../../src/shadow/index.js';
+import { diffToUpdate, mergeState, parseJson, parseUpdateRequest, resolveShadowLimits, stateSize, stringifyJson } from '../../src/shadow/index.js';
 import type { JsonObject } from '../../src/shadow/index.js';
 
 const transforms = new Map<string, Promise<RolloutTransform>>();
@@ -33,9 +33,11 @@ export default async function rollout(items: TargetItem[], ctx: HandlerContext<R
   const limits = resolveShadowLimits(cfg.limits, 'config.limits');
   const maxAttempts = cfg.maxAttempts ?? 5;
   const prefix = cfg.clientTokenPrefix ?? 'sf';
+  // desiredJson: the merge document as text, so exact numbers survive the thread boundary.
+  const desired = cfg.desiredJson !== undefined ? (parseJson(cfg.desiredJson) as JsonObject) : cfg.desired;
   let transform: RolloutTransform | undefined;
   if (cfg.transform !== undefined) transform = await loadTransform(cfg.transform);
-  else if (cfg.desired === undefined) throw new InvalidArgumentError('rollout config needs "desired" or "transform"');
+  else if (desired === undefined) throw new InvalidArgumentError('rollout config needs "desired" or "transform"');
 
   const results: ItemResult[] = new Array(items.length);
   await forEachConcurrent(items, cfg.concurrency ?? 64, async (item, i) => {
@@ -54,7 +56,7 @@ export default async function rollout(items: TargetItem[], ctx: HandlerContext<R
           target = await transform(doc, item.thingName, item);
           if (target === undefined) return { outcome: 'skipped' };
         } else {
-          target = mergeState(current, cfg.desired as JsonObject) ?? {};
+          target = mergeState(current, desired as JsonObject) ?? {};
         }
         let update: JsonObject | undefined;
         try {
@@ -62,12 +64,12 @@ export default async function rollout(items: TargetItem[], ctx: HandlerContext<R
         } catch (err) {
           return { outcome: 'invalid', error: toErrorRecord(err) };
         }
-        r.wholeBytes = Buffer.byteLength(JSON.stringify(target));
+        r.wholeBytes = Buffer.byteLength(stringifyJson(target));
         if (update === undefined) return undefined;
         // No shadow yet: the write goes without a version, so a device may create the shadow in
         // between. The merge document itself (its nulls included: deleting a missing key is a
         // no-op) then gives what a read would have: the device's keys kept, the change applied.
-        const checked = doc === undefined && transform === undefined ? (cfg.desired as JsonObject) : update;
+        const checked = doc === undefined && transform === undefined ? (desired as JsonObject) : update;
         return {
           state: { desired: checked },
           update: checked,

@@ -9,6 +9,7 @@
  * cap applies: more shadows than `safety.maxThings` need `yes` (a dry run needs nothing).
  */
 import { InvalidArgumentError } from '../../errors.js';
+import { stringifyJson } from '../../shadow/json-text.js';
 import { Coordinator, type CoordinatorOptions } from '../../engine/coordinator.js';
 import type { ItemResult, TargetItem, WorkerClientConfig } from '../../engine/task-types.js';
 import type { RateGateOptions } from '../../engine/rate-gate.js';
@@ -138,7 +139,7 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreResult
         if (filter) {
           if (r.shadow === null ? !filter.classic : !matches!(r.shadow)) continue;
         }
-        const data: RestoreItemData = { state: JSON.stringify(r.state) };
+        const data: RestoreItemData = { state: stringifyJson(r.state) }; // text: exact numbers cross threads intact
         const item: TargetItem = { thingName: r.thing, data };
         if (r.shadow !== null) item.shadowName = r.shadow;
         yield item;

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ConfigError, InvalidArgumentError, isShadowError } from '../../errors.js';
+import { stringifyJson } from '../../shadow/json-text.js';
 import { itemKey, type ConvergeCheckTaskConfig, type ItemResult, type RolloutTaskConfig, type TargetItem, type WorkerClientConfig } from '../../engine/task-types.js';
 import { Coordinator, type CoordinatorOptions } from '../../engine/coordinator.js';
 import { Journal, readJournal, specHash } from '../../engine/journal.js';
@@ -435,7 +436,7 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
     dryRun,
   };
   if (shadowName !== undefined) config.shadowName = shadowName;
-  if (options.desired !== undefined) config.desired = options.desired;
+  if (options.desired !== undefined) config.desiredJson = stringifyJson(options.desired); // text: exact numbers cross threads intact
   if (options.transform !== undefined) {
     config.transform = options.transform.startsWith('file:') ? options.transform : pathToFileURL(options.transform).href;
     // A transform may delete keys: have the handler return each update so deletions can be counted.
@@ -600,7 +601,7 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
     try {
       const check: ConvergeCheckTaskConfig = {};
       if (shadowName !== undefined) check.shadowName = shadowName;
-      if (options.desired !== undefined) check.desired = options.desired;
+      if (options.desired !== undefined) check.desiredJson = stringifyJson(options.desired);
       phase = 'converge';
       convergeProgress = { done: 0, total: written.length };
       convergence = await waitConverged(coordinator, check, written, options, () => interrupted || (options.signal?.aborted ?? false), (p) => {
