@@ -4,7 +4,7 @@
  * opens the same from a laptop, an S3 bucket or a CI artifact. All user text is escaped.
  */
 import { escapeHtml } from './escape-html.js';
-import type { ReportModel, ReportTable, ReportValue } from './report-model.js';
+import type { ReportModel, ReportTable, ReportValue, ReportWave } from './report-model.js';
 import { PALETTE, barChart, histogramChart, lineChart, type LineSeries } from './svg-charts.js';
 import { VERSION } from '../version.js';
 
@@ -87,6 +87,32 @@ function sortedEntries(o: Record<string, number>): Array<[string, number]> {
 }
 
 /** The HTML page for a report model (a complete document, UTF-8). */
+/** The waves of a progressive rollout: a row per wave (its gate and verdict), and a chart per gate of the shares it watched. */
+function wavesSection(waves: readonly ReportWave[]): string {
+  const pct = (x: number | undefined): string => (x === undefined ? '' : `${Math.round(x * 10) / 10}%`);
+  const rows = waves.map((w) => {
+    const g = w.gate;
+    const gate = g === undefined ? 'none' : [g.converged === undefined ? '' : `converged ${pct(g.converged)}`, g.healthy === undefined ? '' : `healthy ${pct(g.healthy)}`, `within ${g.withinMs / 1000} s`].filter(Boolean).join(', ');
+    const verdict = w.skipped === true ? 'not run' : (g?.verdict ?? '');
+    return `<tr data-wave="${escapeHtml(w.label)}" data-verdict="${escapeHtml(verdict)}"><td>${escapeHtml(w.label)}</td><td>${w.targets.toLocaleString('en-US')}</td><td>${w.written.toLocaleString('en-US')}</td><td>${escapeHtml(gate)}</td><td class="verdict-${escapeHtml(verdict.replace(/ /g, '-'))}">${escapeHtml(verdict)}</td><td>${escapeHtml(g?.reason ?? '')}</td></tr>`;
+  });
+  const charts = waves
+    .filter((w) => w.gate !== undefined && w.gate.points.length > 0)
+    .map((w) => {
+      const g = w.gate!;
+      const last = g.points[g.points.length - 1]!.t;
+      const series: LineSeries[] = [
+        { name: 'converged', color: PALETTE[0]!, points: g.points.map((p) => [p.t, p.converged] as [number, number]) },
+        { name: 'healthy', color: PALETTE[3]!, points: g.points.map((p) => [p.t, p.healthy] as [number, number]) },
+      ];
+      if (g.converged !== undefined) series.push({ name: 'converged needed', color: PALETTE[0]!, dashed: true, thin: true, points: [[0, g.converged], [last, g.converged]] });
+      if (g.healthy !== undefined) series.push({ name: 'healthy needed', color: PALETTE[3]!, dashed: true, thin: true, points: [[0, g.healthy], [last, g.healthy]] });
+      return `<h3>${escapeHtml(`Gate of wave ${w.label}: ${g.verdict}`)}</h3>${lineChart({ width: 1100, chart: `gate-${w.label}`, label: `gate of wave ${w.label}`, xLabel: 'seconds since the wave was written', yLabel: 'share of the wave (%)', yMax: 100, yUnit: '%', series })}`;
+    });
+  const head = '<tr><th>wave</th><th>targets</th><th>written</th><th>gate</th><th>verdict</th><th>why</th></tr>';
+  return `<section class="wide" data-section="waves"><h2>Waves and gates</h2><table><thead>${head}</thead><tbody>${rows.join('')}</tbody></table>${charts.join('')}</section>`;
+}
+
 export function renderReportPage(model: ReportModel): string {
   const sections: string[] = [];
 
@@ -153,6 +179,8 @@ export function renderReportPage(model: ReportModel): string {
       `<section class="wide" data-section="convergence"><h2>Convergence over time</h2><p class="sub">${escapeHtml(`${last.converged.toLocaleString('en-US')} of ${c.total.toLocaleString('en-US')} targets report the new desired state`)}</p>${lineChart({ width: 1100, chart: 'convergence', label: 'convergence over time', xLabel: 'seconds since the rollout started', yLabel: 'converged (%)', yMax: 100, yUnit: '%', series: [{ name: 'converged share', color: PALETTE[3]!, points, area: true }] })}</section>`,
     );
   }
+
+  if (model.waves && model.waves.length > 0) sections.push(wavesSection(model.waves));
 
   for (const t of model.tables ?? []) sections.push(table(t));
 

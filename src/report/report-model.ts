@@ -49,6 +49,25 @@ export interface ReportConvergence {
   points: ConvergencePoint[];
 }
 
+/** One wave of a progressive rollout and its gate. Shares are percentages (0-100). */
+export interface ReportWave {
+  label: string;
+  /** Targets the wave finished, and the things it wrote. */
+  targets: number;
+  written: number;
+  /** The wave did not run (an earlier gate failed, or the run stopped). */
+  skipped?: boolean;
+  gate?: {
+    converged?: number;
+    healthy?: number;
+    withinMs: number;
+    verdict: 'pass' | 'fail' | 'wait';
+    reason: string;
+    /** Converged and healthy shares of the wave's written things after each round of re-reads. */
+    points: Array<{ t: number; converged: number; healthy: number }>;
+  };
+}
+
 /** A free table (e.g. a benchmark suite's scenarios and ratios). */
 export interface ReportTable {
   title: string;
@@ -73,6 +92,8 @@ export interface ReportModel {
   /** Failures by AWS error name (ThrottlingException, ConflictException, ...). */
   errors?: Record<string, number>;
   convergence?: ReportConvergence;
+  /** The waves of a progressive rollout, in order. */
+  waves?: ReportWave[];
   tables?: ReportTable[];
   notes?: string[];
 }
