@@ -7,7 +7,7 @@
  */
 import http from 'node:http';
 import { IotDataClient } from '../../src/client/index.js';
-import { startEmulatorProcess, type EmulatorProcess } from '../../src/jobs/bench/bench-emulator-process.js';
+import { startEmulatorProcess, type EmulatorProcess } from '../../src/emulator/index.js';
 
 export interface ClientBenchOptions {
   /** Seconds per measured phase. Default $BENCH_SECONDS or 5. */

@@ -2,7 +2,7 @@
  * The benchmarks' child processes: a side or a measurement that must own its process (its peak
  * RSS, its CPU) runs as `node --import tsx FILE '<args as JSON>'` and prints its result as the
  * last JSON line of stdout. The emulator itself runs through `startEmulatorProcess`
- * (src/jobs/bench/bench-emulator-process.ts), the same way `shadowfleet bench` and the demo run it.
+ * (src/emulator/emulator-process.ts), the same way `shadowfleet bench` and the demo run it.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';

@@ -27,7 +27,7 @@ import pLimit from 'p-limit';
 import { seededThingName } from '../../src/emulator/seed-things.js';
 import type { EmulatorStats } from '../../src/emulator/index.js';
 import type { JsonObject } from '../../src/shadow/index.js';
-import { startEmulatorProcess, type EmulatorProcess } from '../../src/jobs/bench/bench-emulator-process.js';
+import { startEmulatorProcess, type EmulatorProcess } from '../../src/emulator/index.js';
 import { runRollout } from '../../src/jobs/rollout/rollout.js';
 import { runChild, writeNames } from '../lib/child-process.js';
 

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { seededThingName } from '../../src/emulator/seed-things.js';
-import { startEmulatorProcess } from '../../src/jobs/bench/bench-emulator-process.js';
+import { startEmulatorProcess } from '../../src/emulator/index.js';
 import { runChild, writeNames } from '../lib/child-process.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));

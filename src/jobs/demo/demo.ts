@@ -11,7 +11,7 @@ import { seededThingName } from '../../emulator/seed-things.js';
 import type { JsonObject } from '../../shadow/index.js';
 import type { ReportRow } from '../../report/report-model.js';
 import { writeRolloutReportPage } from '../../report/write-rollout-report-page.js';
-import { startEmulatorProcess, type EmulatorProcess } from '../bench/bench-emulator-process.js';
+import { startEmulatorProcess, type EmulatorProcess } from '../../emulator/emulator-process.js';
 import { runRollout, type RolloutProgress, type RolloutResult } from '../rollout/rollout.js';
 import { runSnapshot, type SnapshotOptions, type SnapshotResult } from '../snapshot/snapshot.js';
 
@@ -114,9 +114,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const emu: EmulatorProcess = await startEmulatorProcess({
     quotas: 'aws',
     accountRps: rate,
-    simulateDevices: true,
-    deviceDelayMs,
-    deviceSilentShare: silentShare,
+    simulateDevices: { delayMs: deviceDelayMs, silentShare },
     seedThings: things,
   });
   try {
