@@ -1,20 +1,21 @@
 /**
- * The coordinator: streams targets from a source, hands batches to a piscina pool with a bounded
- * number in flight (backpressure: the source is read only as fast as batches complete), serves
- * the workers' rate gates, and passes each per-item result to the caller as plain data.
+ * The coordinator: streams targets from a source, hands batches to a BatchRunner (by default
+ * the thread pool) with a bounded number in flight (backpressure: the source is read only as
+ * fast as batches complete), serves the workers' rate gates, and passes each per-item result
+ * to the caller as plain data.
  */
 import { availableParallelism } from 'node:os';
-import { MessageChannel } from 'node:worker_threads';
-import { Piscina } from 'piscina';
 import { InvalidArgumentError, WorkerError, toErrorRecord } from '../errors.js';
 import type { OperationName } from '../client/index.js';
+import type { BatchRunner, BatchRunnerFactory, BatchTask } from './batch-runner.js';
 import { IterableBatchSource, isBatchSource, type BatchSource } from './batch-source.js';
 import { BottleneckRateGate } from './bottleneck-rate-gate.js';
-import { errorName } from './error-name.js';
-import { GatePortServer } from './gate-port-server.js';
+import type { OutcomeCounts } from './item-outcome.js';
+import { OutcomeTally } from './outcome-tally.js';
+import { PoolBatchRunner } from './pool-batch-runner.js';
 import { resolveRateGateOptions, type RateGate, type RateGateOptions, type RateGateStats } from './rate-gate.js';
-import type { ItemResult, TargetItem, TaskKind, ThingLimits, WorkerClientConfig, WorkerTask } from './task-types.js';
-import { workerFile, type WorkerFile } from './worker-file.js';
+import type { ItemResult, TargetItem, TaskKind, ThingLimits, WorkerClientConfig } from './task-types.js';
+import type { WorkerFile } from './worker-file.js';
 
 export interface CoordinatorOptions {
   client: WorkerClientConfig;
@@ -32,8 +33,10 @@ export interface CoordinatorOptions {
   gate?: RateGate;
   /** Aborting it is `abort()`. */
   signal?: AbortSignal;
-  /** The worker module (default: workers/task-worker via workerFile()). */
+  /** The worker module of the default thread pool (default: workers/task-worker via workerFile()). */
   workerFile?: WorkerFile;
+  /** Where batches run. Default: a PoolBatchRunner (worker threads on this host). */
+  runner?: BatchRunnerFactory;
 }
 
 export interface RunStats {
@@ -46,7 +49,7 @@ export interface RunStats {
   done: number;
   /** Items handed to workers and not finished. */
   inFlight: number;
-  byOutcome: Record<string, number>;
+  byOutcome: OutcomeCounts;
   /** Results carrying an error, by error name (AWS error type when the service answered). */
   byError: Record<string, number>;
   requests: number;
@@ -88,10 +91,10 @@ const GATED_OPS: readonly OperationName[] = ['GetThingShadow', 'UpdateThingShado
 
 export class Coordinator {
   #o: ResolvedCoordinatorOptions;
-  #pool: Piscina<WorkerTask, ItemResult[]>;
+  #runner: BatchRunner;
   #gate: RateGate;
   #ownsGate: boolean;
-  #server: GatePortServer;
+  #tally = new OutcomeTally();
   #thingLimits: ThingLimits;
   #stats: RunStats;
   #aborted = false;
@@ -119,19 +122,9 @@ export class Coordinator {
     this.#thingLimits = { thingRps: rates.thingRps, thingInFlight: rates.thingInFlight };
     this.#ownsGate = options.gate === undefined;
     this.#gate = options.gate ?? new BottleneckRateGate(options.rates);
-    this.#server = new GatePortServer(this.#gate);
-    const wf = options.workerFile ?? workerFile('task-worker');
-    this.#pool = new Piscina<WorkerTask, ItemResult[]>({
-      filename: wf.filename,
-      execArgv: wf.execArgv,
-      // Workers keep keep-alive sockets open between tasks; Atomics.wait would park the thread
-      // between tasks and stall those sockets' timers and callbacks.
-      atomics: 'disabled',
-      minThreads: workers,
-      maxThreads: workers,
-      concurrentTasksPerWorker: tasksPerWorker,
-      idleTimeout: 30_000,
-    });
+    const context = { workers, tasksPerWorker, gate: this.#gate };
+    if (options.runner !== undefined) this.#runner = options.runner(context);
+    else this.#runner = new PoolBatchRunner(options.workerFile === undefined ? context : { ...context, workerFile: options.workerFile });
     this.#stats = this.#freshStats(undefined);
     if (options.signal !== undefined) {
       this.#signal = options.signal;
@@ -145,9 +138,10 @@ export class Coordinator {
     return this.#o;
   }
 
-  /** The pool's filled options (e.g. `atomics`), for inspection. */
-  get poolOptions(): Readonly<Piscina['options']> {
-    return this.#pool.options;
+  /** The thread pool's filled options (e.g. `atomics`), for inspection; only with the default runner. */
+  get poolOptions(): PoolBatchRunner['poolOptions'] {
+    if (!(this.#runner instanceof PoolBatchRunner)) throw new InvalidArgumentError('poolOptions: this coordinator runs its batches on another runner than the thread pool');
+    return this.#runner.poolOptions;
   }
 
   /**
@@ -160,6 +154,7 @@ export class Coordinator {
     if (this.#running) throw new InvalidArgumentError('a run is already in progress');
     this.#running = true;
     this.#stats = this.#freshStats(kind);
+    this.#tally = new OutcomeTally();
     if (this.#aborted) {
       this.#stats.aborted = true;
       this.#stats.abortReason = this.#abortReason;
@@ -222,10 +217,12 @@ export class Coordinator {
     const s = this.#stats;
     s.elapsedMs = Date.now() - s.startedAt;
     const secs = Math.max(s.elapsedMs, 1) / 1000;
+    s.gate = this.#gate.stats();
+    const t = this.#tally;
+    Object.assign(s, { done: t.done, requests: t.requests, throttles: t.throttles, bytesSent: t.bytesSent, wholeBytes: t.wholeBytes, latencyMsTotal: t.latencyMsTotal });
     s.itemsPerSecond = s.done / secs;
     s.requestsPerSecond = s.requests / secs;
-    s.gate = this.#gate.stats();
-    return { ...s, byOutcome: { ...s.byOutcome }, byError: { ...s.byError } };
+    return { ...s, byOutcome: { ...t.byOutcome }, byError: { ...t.byError } };
   }
 
   /** Stops reading targets; batches already handed out finish and report (drain). */
@@ -269,27 +266,24 @@ export class Coordinator {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#signal !== undefined && this.#onSignal !== undefined) this.#signal.removeEventListener('abort', this.#onSignal);
-    await this.#pool.destroy();
-    this.#server.close();
+    await this.#runner.close();
     if (this.#ownsGate) await this.#gate.close();
   }
 
   #abortReason: string | undefined;
 
   async #dispatch<C>(kind: TaskKind, config: C, items: TargetItem[], onResult: (r: ItemResult) => void | Promise<void>): Promise<void> {
-    const { port1, port2 } = new MessageChannel();
-    this.#server.attach(port1);
     const permits: Partial<Record<OperationName, number>> = {};
     for (const op of GATED_OPS) {
       const k = this.#gate.batchSize(op);
       if (k > 0) permits[op] = k;
     }
-    const task: WorkerTask<C> = { kind, config, client: this.#o.client, items, gatePort: port2, permits, thingLimits: this.#thingLimits };
+    const task: BatchTask<C> = { kind, config, client: this.#o.client, items, permits, thingLimits: this.#thingLimits };
     this.#stats.inFlight += items.length;
     this.#stats.batches += 1;
     let results: ItemResult[];
     try {
-      results = await this.#pool.run(task as WorkerTask, { transferList: [port2] });
+      results = await this.#runner.run(task);
       if (!Array.isArray(results) || results.length !== items.length) throw new WorkerError(`worker returned ${Array.isArray(results) ? results.length : typeof results} results for ${items.length} items`);
     } catch (err) {
       this.#stats.batchFailures += 1;
@@ -305,19 +299,8 @@ export class Coordinator {
   }
 
   #count(r: ItemResult): void {
-    const s = this.#stats;
-    s.inFlight -= 1;
-    s.done += 1;
-    s.byOutcome[r.outcome] = (s.byOutcome[r.outcome] ?? 0) + 1;
-    if (r.error !== undefined) {
-      const name = errorName(r);
-      s.byError[name] = (s.byError[name] ?? 0) + 1;
-    }
-    s.requests += r.requests;
-    s.throttles += r.throttles;
-    s.bytesSent += r.bytesSent;
-    s.wholeBytes += r.wholeBytes ?? 0;
-    s.latencyMsTotal += r.latencyMs;
+    this.#stats.inFlight -= 1;
+    this.#tally.add(r);
   }
 
   #freshStats(kind: TaskKind | undefined): RunStats {

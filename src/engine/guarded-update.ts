@@ -6,17 +6,24 @@
  *
  * The caller decides only how the update is computed (`plan`); the loop, the outcomes
  * (written, rebased, unchanged, would-write, failed) and the per-item accounting live here.
+ *
+ * Seam for conditions on the shadow (`where`): a condition is one more `plan` step, evaluated
+ * in the worker on the document just read (a false condition returns a stop with outcome
+ * `skipped`), and, because a 409 re-reads and calls `plan` again, re-checked on the re-read.
+ * Seam for journals with before-images: `plan` sees the document it is about to change; a
+ * handler that records before-images puts them in the result's `detail` from there.
  */
 import { randomBytes } from 'node:crypto';
 import { threadId } from 'node:worker_threads';
 import { ConflictError, NotFoundError, toErrorRecord, type ErrorRecord } from '../errors.js';
 import { documentJson } from '../shadow/json-text.js';
 import type { ShadowDocument, UpdateDocument } from '../shadow/types.js';
+import type { ItemOutcome } from './item-outcome.js';
 import type { HandlerContext, ItemResult } from './task-types.js';
 
 /** Stop without writing: the item ends with this outcome (e.g. skipped, invalid, too-large). */
 export interface GuardedStop {
-  outcome: string;
+  outcome: ItemOutcome;
   error?: ErrorRecord;
 }
 

@@ -10,6 +10,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { ErrorRecord } from '../errors.js';
 import type { AttemptOutcome, IotDataClient, OperationName, ShadowRef } from '../client/index.js';
 import type { JsonObject, ShadowDocument, ShadowLimits } from '../shadow/index.js';
+import type { ItemOutcome } from './item-outcome.js';
 
 /** One target of a bulk run. `data` carries the extra CSV/JSON-lines columns, as strings. */
 export interface TargetItem {
@@ -60,8 +61,8 @@ export interface ThingLimits {
 export interface ItemResult {
   thingName: string;
   shadowName?: string;
-  /** e.g. written, unchanged, rebased, skipped, would-write, too-large, invalid, failed, converged, not-converged. */
-  outcome: string;
+  /** What happened (see ITEM_OUTCOMES in item-outcome.ts). */
+  outcome: ItemOutcome;
   error?: ErrorRecord;
   /** Handler-level attempts (a conflict re-read counts one more). */
   attempts: number;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Journal, loadCompleted, readJournal, specHash } from '../../src/engine/journal.js';
 import type { ItemResult } from '../../src/engine/task-types.js';
 
-function result(thingName: string, outcome: string, shadowName?: string): ItemResult {
+function result(thingName: string, outcome: ItemResult['outcome'], shadowName?: string): ItemResult {
   const r: ItemResult = { thingName, outcome, attempts: 1, requests: 2, throttles: 0, latencyMs: 1, bytesSent: 10 };
   if (shadowName !== undefined) r.shadowName = shadowName;
   return r;

@@ -12,6 +12,7 @@ import diagnosticsChannel from 'node:diagnostics_channel';
 import { performance } from 'node:perf_hooks';
 import { isShadowError, toErrorRecord } from '../../src/errors.js';
 import type { ShadowRef } from '../../src/client/index.js';
+import type { ItemOutcome } from '../../src/engine/item-outcome.js';
 import type { HandlerContext, ItemResult, TargetItem, TaskHandler } from '../../src/engine/task-types.js';
 
 export type BenchItemOperation = 'get' | 'update' | 'delete' | 'list' | 'publish';
@@ -83,7 +84,7 @@ async function runOne(item: TargetItem, ctx: HandlerContext<BenchTaskConfig>): P
   const started = performance.now();
   let bytesSent = 0;
   let bytesReceived = 0;
-  let outcome = 'ok';
+  let outcome: ItemOutcome = 'ok';
   let error: ItemResult['error'];
   const client = ctx.client;
   const call = ctx.signal === undefined ? undefined : { signal: ctx.signal };

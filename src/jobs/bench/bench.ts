@@ -10,21 +10,20 @@
  */
 import { availableParallelism } from 'node:os';
 import { InvalidArgumentError } from '../../errors.js';
-import { Coordinator, type RateGateOptions } from '../../engine/index.js';
-import { errorName } from '../../engine/error-name.js';
+import { JobRun } from '../../engine/job-run.js';
+import type { RateGateOptions } from '../../engine/rate-gate.js';
+import { OutcomeTally } from '../../engine/outcome-tally.js';
 import { RecentRate } from '../../engine/recent-rate.js';
 import type { ItemResult, TargetItem, WorkerClientConfig } from '../../engine/task-types.js';
 import type { OperationName } from '../../client/index.js';
 import { LatencyHistogram, type LatencyReport, type LatencySummary } from '../../report/latency-histogram.js';
-import { checkReportPageDestination, writeReportPage } from '../../report/write-report-page.js';
-import { parseDataEndpoint } from '../../client/resolve-data-endpoint.js';
+import { writeReportPage } from '../../report/write-report-page.js';
 import type { TimelinePoint } from '../../report/report-model.js';
 import { BENCH_OPERATIONS, type BenchOperation, type BenchPricing, type BenchScenario } from './bench-scenario.js';
-import { startEmulatorProcess, type EmulatorProcess, type EmulatorProcessOptions } from './bench-emulator-process.js';
+import { startEmulatorProcess, type EmulatorProcess, type EmulatorProcessOptions } from '../../emulator/emulator-process.js';
 import { benchReportModel } from './bench-report.js';
 
 export * from './bench-scenario.js';
-export { startEmulatorProcess, cliCommand, type EmulatorProcess, type EmulatorProcessOptions } from './bench-emulator-process.js';
 export { benchReportModel, benchSummaryRows, describeMix } from './bench-report.js';
 // The report pages are public through the jobs that write them.
 // The report pages are public through src/index.ts (./report/index.js).
@@ -246,15 +245,11 @@ export function operationCycle(weights: Record<BenchOperation, number>, length =
 class Accumulator {
   readonly latency = new LatencyHistogram();
   readonly perOp = new Map<BenchOperation, { count: number; ok: number; failed: number; h: LatencyHistogram; bytesSent: number; bytesReceived: number }>();
-  readonly byOutcome: Record<string, number> = {};
-  readonly errors: Record<string, number> = {};
+  /** Outcomes, errors, requests, throttles and bytes sent of the measured operations. */
+  readonly tally = new OutcomeTally();
   readonly buckets: Array<{ ops: number; throttles: number; errors: number; byOperation: Partial<Record<BenchOperation, number>> }> = [];
-  operations = 0;
   ok = 0;
   failed = 0;
-  requests = 0;
-  throttles = 0;
-  bytesSent = 0;
   bytesReceived = 0;
   billedOperations = 0;
   billedMessages = 0;
@@ -266,12 +261,8 @@ class Accumulator {
     const detail = (r.detail ?? {}) as { op?: BenchOperation; bytesReceived?: number };
     const op = detail.op ?? 'get';
     const received = detail.bytesReceived ?? 0;
-    this.operations += 1;
-    this.requests += r.requests;
-    this.throttles += r.throttles;
-    this.bytesSent += r.bytesSent;
+    this.tally.add(r);
     this.bytesReceived += received;
-    this.byOutcome[r.outcome] = (this.byOutcome[r.outcome] ?? 0) + 1;
     let s = this.perOp.get(op);
     if (s === undefined) {
       s = { count: 0, ok: 0, failed: 0, h: new LatencyHistogram(), bytesSent: 0, bytesReceived: 0 };
@@ -280,11 +271,6 @@ class Accumulator {
     s.count += 1;
     s.bytesSent += r.bytesSent;
     s.bytesReceived += received;
-    const isError = r.error !== undefined;
-    if (isError) {
-      const name = errorName(r);
-      this.errors[name] = (this.errors[name] ?? 0) + 1;
-    }
     if (r.outcome === 'ok') {
       this.ok += 1;
       s.ok += 1;
@@ -306,6 +292,13 @@ class Accumulator {
     b.byOperation[op] = (b.byOperation[op] ?? 0) + 1;
   }
 
+  get operations(): number {
+    return this.tally.done;
+  }
+  get throttles(): number {
+    return this.tally.throttles;
+  }
+
   get estimatedCostUsd(): number {
     const usd = (this.billedOperations * this.pricing.perMillion + this.billedMessages * this.pricing.publishPerMillion) / 1e6;
     return Math.round(usd * 1e8) / 1e8;
@@ -318,10 +311,6 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
   const signal = options.signal;
   let emu: EmulatorProcess | undefined;
   let endpoint = options.endpoint ?? process.env.SHADOWFLEET_ENDPOINT;
-  // Checked before the load starts: credentials in the URL (they would end up in the page and the
-  // JSON), and a report destination that cannot be written (found after the run, it wastes it).
-  if (endpoint !== undefined && endpoint !== '') parseDataEndpoint(endpoint, options.endpoint !== undefined ? 'endpoint' : 'SHADOWFLEET_ENDPOINT');
-  if (options.report !== undefined) await checkReportPageDestination(options.report, 'report');
   if (endpoint === undefined || endpoint === '') {
     emu = await startEmulatorProcess(options.emulator ?? {});
     endpoint = emu.url;
@@ -358,7 +347,7 @@ async function runAgainst(endpoint: string, emu: EmulatorProcess | undefined, o:
   // stop reading on abort and in-flight batches drain, so a cleanup can still run afterwards.
   const batchesInFlight = Math.max(1, Math.min(o.concurrency, o.workers * 4));
   const batchSize = Math.max(1, Math.ceil(o.concurrency / batchesInFlight));
-  const coordinator = new Coordinator({
+  const run = new JobRun({
     workers: o.workers,
     batchSize,
     maxBatchesInFlight: batchesInFlight,
@@ -392,7 +381,7 @@ async function runAgainst(endpoint: string, emu: EmulatorProcess | undefined, o:
     const timer = setInterval(() => emit(phase, started, done, o.things, recent, errors, throttles), progressEvery);
     timer.unref();
     try {
-      await coordinator.run('bench', config, (async function* (): AsyncGenerator<TargetItem> {
+      await run.run('bench', config, (async function* (): AsyncGenerator<TargetItem> {
         for (let i = 0; i < o.things; i++) {
           // Cleanup finishes even after an interrupt: it is what leaves the account clean.
           if (phase === 'prepare' && aborted()) return;
@@ -450,7 +439,7 @@ async function runAgainst(endpoint: string, emu: EmulatorProcess | undefined, o:
     const timer = setInterval(() => emit('run', runStart || Date.now(), acc.operations, o.count, recent, acc.failed, acc.throttles), progressEvery);
     timer.unref();
     try {
-      await coordinator.run('bench', config, source, (r) => {
+      await run.run('bench', config, source, (r) => {
         const now = Date.now();
         if (!measuring) {
           if (now < runStart) {
@@ -472,7 +461,7 @@ async function runAgainst(endpoint: string, emu: EmulatorProcess | undefined, o:
       cleanup = { deleted: c.byOutcome.ok ?? 0, notFound: c.byOutcome['not-found'] ?? 0, failed: c.done - (c.byOutcome.ok ?? 0) - (c.byOutcome['not-found'] ?? 0), durationMs: c.durationMs };
     }
   } finally {
-    await coordinator.close();
+    await run.close();
   }
 
   const durationMs = Math.max(1, runEnd - runStart);
@@ -533,11 +522,11 @@ async function runAgainst(endpoint: string, emu: EmulatorProcess | undefined, o:
     opsPerSecond: round1((acc.operations / durationMs) * 1000),
     latency: acc.latency.report(),
     byOperation,
-    byOutcome: acc.byOutcome,
-    errors: acc.errors,
-    requests: acc.requests,
-    throttles: acc.throttles,
-    bytesSent: acc.bytesSent,
+    byOutcome: { ...acc.tally.byOutcome },
+    errors: { ...acc.tally.byError },
+    requests: acc.tally.requests,
+    throttles: acc.tally.throttles,
+    bytesSent: acc.tally.bytesSent,
     bytesReceived: acc.bytesReceived,
     billedOperations: acc.billedOperations,
     billedMessages: acc.billedMessages,

@@ -10,8 +10,9 @@
  */
 import { InvalidArgumentError } from '../../errors.js';
 import { stringifyJson } from '../../shadow/json-text.js';
-import { Coordinator, type CoordinatorOptions } from '../../engine/coordinator.js';
-import type { ItemResult, TargetItem, WorkerClientConfig } from '../../engine/task-types.js';
+import type { OutcomeCounts } from '../../engine/item-outcome.js';
+import { jobClientConfig, runJob, type JobDefinition, type JobRun, type JobRunOptions } from '../../engine/job-run.js';
+import type { ItemResult, TargetItem } from '../../engine/task-types.js';
 import type { RateGateOptions } from '../../engine/rate-gate.js';
 import { SnapshotReader, type SnapshotReaderOptions } from '../../sinks/snapshot-reader.js';
 import type { S3ClientOptions } from '../../sinks/s3-client.js';
@@ -67,7 +68,7 @@ export interface RestoreProgress {
 export interface RestoreFailure {
   thing: string;
   shadow: string | null;
-  outcome: string;
+  outcome: ItemResult['outcome'];
   code: string;
   message: string;
 }
@@ -77,7 +78,7 @@ export interface RestoreResult {
   dryRun: boolean;
   /** Shadows considered (records of the snapshot passing the filter). */
   total: number;
-  byOutcome: Record<string, number>;
+  byOutcome: OutcomeCounts;
   /** written + rebased. */
   written: number;
   unchanged: number;
@@ -107,7 +108,6 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreResult
   if (endpoint === undefined || endpoint === '') {
     throw new InvalidArgumentError('endpoint: required (the data plane endpoint URL, or SHADOWFLEET_ENDPOINT); shadowfleet does not guess an AWS account');
   }
-  const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
   const filter = options.shadows === undefined ? undefined : typeof options.shadows === 'object' ? options.shadows : parseShadowFilter(options.shadows);
   positive('workers', options.workers);
   positive('batchSize', options.batchSize);
@@ -121,9 +121,6 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreResult
   const readerOptions: SnapshotReaderOptions = { ...(options.s3 ?? {}) };
   if (options.s3?.client) readerOptions.s3Client = options.s3.client;
   const reader = await SnapshotReader.open(options.from, readerOptions);
-  let coordinator: Coordinator | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  const started = Date.now();
   try {
     // Refuse a snapshot whose data is not the one the manifest describes, before any write.
     await reader.verify();
@@ -133,8 +130,45 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreResult
         `restore would write up to ${total} shadows, more than ${maxThings} (the blast-radius cap, safety.maxThings): confirm with --yes (yes: true), or try --dry-run first`,
       );
     }
-    const matches = filter ? shadowNameMatcher(filter) : undefined;
-    const source = (async function* (): AsyncGenerator<TargetItem> {
+    const config: RestoreTaskConfig = { reported: options.reported === true, dryRun };
+    if (options.maxAttempts !== undefined) config.maxAttempts = options.maxAttempts;
+    if (options.concurrency !== undefined) config.concurrency = options.concurrency;
+    return await runJob(restoreRunOptions(options, endpoint, total), restoreJob(options, config, reader, filter));
+  } finally {
+    reader.close();
+  }
+}
+
+/** The engine side of a restore: client, gates, pool sizes, signal and progress. */
+function restoreRunOptions(options: RestoreOptions, endpoint: string, total: number): JobRunOptions {
+  const client = jobClientConfig({ endpoint, region: options.region, credentials: options.credentials, requestAttempts: options.requestAttempts ?? DEFAULT_RESTORE_OPTIONS.requestAttempts });
+  const ro: JobRunOptions = { client };
+  if (options.workers !== undefined) ro.workers = options.workers;
+  if (options.batchSize !== undefined) ro.batchSize = options.batchSize;
+  if (options.rates !== undefined) ro.rates = options.rates;
+  if (options.signal !== undefined) ro.signal = options.signal;
+  const onProgress = options.onProgress;
+  if (onProgress !== undefined) {
+    ro.progressIntervalMs = options.progressIntervalMs ?? DEFAULT_RESTORE_OPTIONS.progressIntervalMs;
+    ro.onProgress = (run, final) => {
+      const t = run.tally;
+      const p: RestoreProgress = { done: t.done, total, written: t.count('written', 'rebased'), failed: t.count('failed', 'conflict'), elapsedMs: Date.now() - run.startedAt };
+      if (final) p.final = true;
+      onProgress(p);
+    };
+  }
+  return ro;
+}
+
+/** What a restore reads (the snapshot's records through the filter), computes (the `restore` task), writes (nothing: the workers wrote) and reports. */
+function restoreJob(options: RestoreOptions, config: RestoreTaskConfig, reader: SnapshotReader, filter: ShadowFilter | undefined): JobDefinition<RestoreTaskConfig, RestoreResult> {
+  const failures: RestoreFailure[] = [];
+  const maxListed = options.maxFailuresListed ?? DEFAULT_RESTORE_OPTIONS.maxFailuresListed;
+  const matches = filter ? shadowNameMatcher(filter) : undefined;
+  return {
+    kind: 'restore',
+    config,
+    async *targets() {
       for await (const r of reader.records()) {
         if (filter) {
           if (r.shadow === null ? !filter.classic : !matches!(r.shadow)) continue;
@@ -144,69 +178,31 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreResult
         if (r.shadow !== null) item.shadowName = r.shadow;
         yield item;
       }
-    })();
-
-    const client: WorkerClientConfig = { endpoint, region, maxAttempts: options.requestAttempts ?? DEFAULT_RESTORE_OPTIONS.requestAttempts };
-    if (options.credentials) client.credentials = { ...options.credentials };
-    const co: CoordinatorOptions = { client };
-    if (options.workers !== undefined) co.workers = options.workers;
-    if (options.batchSize !== undefined) co.batchSize = options.batchSize;
-    if (options.rates !== undefined) co.rates = options.rates;
-    if (options.signal !== undefined) co.signal = options.signal;
-    coordinator = new Coordinator(co);
-
-    const byOutcome: Record<string, number> = {};
-    const failures: RestoreFailure[] = [];
-    const maxListed = options.maxFailuresListed ?? DEFAULT_RESTORE_OPTIONS.maxFailuresListed;
-    let done = 0;
-    let requests = 0;
-    let throttles = 0;
-    let bytesSent = 0;
-    const count = (o: string): number => byOutcome[o] ?? 0;
-    const progress = (final = false): void => {
-      if (!options.onProgress) return;
-      const p: RestoreProgress = { done, total, written: count('written') + count('rebased'), failed: count('failed') + count('conflict'), elapsedMs: Date.now() - started };
-      if (final) p.final = true;
-      options.onProgress(p);
-    };
-    if (options.onProgress) {
-      timer = setInterval(() => progress(), options.progressIntervalMs ?? DEFAULT_RESTORE_OPTIONS.progressIntervalMs);
-      timer.unref();
-    }
-    const onResult = (r: ItemResult): void => {
-      done += 1;
-      byOutcome[r.outcome] = count(r.outcome) + 1;
-      requests += r.requests;
-      throttles += r.throttles;
-      bytesSent += r.bytesSent;
+    },
+    onResult(r) {
       if (r.error !== undefined && failures.length < maxListed) {
         failures.push({ thing: r.thingName, shadow: r.shadowName ?? null, outcome: r.outcome, code: r.error.awsErrorType ?? r.error.code, message: r.error.message });
       }
-    };
-    const config: RestoreTaskConfig = { reported: options.reported === true, dryRun };
-    if (options.maxAttempts !== undefined) config.maxAttempts = options.maxAttempts;
-    if (options.concurrency !== undefined) config.concurrency = options.concurrency;
-    const stats = await coordinator.run<RestoreTaskConfig>('restore', config, source, onResult);
-    progress(true);
-    return {
-      from: options.from,
-      dryRun,
-      total: done,
-      byOutcome,
-      written: count('written') + count('rebased'),
-      unchanged: count('unchanged'),
-      wouldWrite: count('would-write'),
-      failed: count('failed') + count('conflict'),
-      failures,
-      requests,
-      throttles,
-      bytesSent,
-      durationMs: Date.now() - started,
-      interrupted: stats.aborted || options.signal?.aborted === true,
-    };
-  } finally {
-    if (timer) clearInterval(timer);
-    await coordinator?.close();
-    reader.close();
-  }
+    },
+    report(run, stats) {
+      run.progress(true);
+      const t = run.tally;
+      return {
+        from: options.from,
+        dryRun: config.dryRun,
+        total: t.done,
+        byOutcome: { ...t.byOutcome },
+        written: t.count('written', 'rebased'),
+        unchanged: t.count('unchanged'),
+        wouldWrite: t.count('would-write'),
+        failed: t.count('failed', 'conflict'),
+        failures,
+        requests: t.requests,
+        throttles: t.throttles,
+        bytesSent: t.bytesSent,
+        durationMs: Date.now() - run.startedAt,
+        interrupted: stats.aborted || options.signal?.aborted === true,
+      };
+    },
+  };
 }

@@ -9,11 +9,12 @@
  * destination back to the target source, so memory stays flat whatever the fleet size.
  * An interrupted or failed snapshot is aborted: nothing is left that looks like a snapshot.
  */
-import { IoTClient, ListThingsCommand } from '@aws-sdk/client-iot';
+import type { IoTClientConfig } from '@aws-sdk/client-iot';
 import { AbortError, ConfigError, InvalidArgumentError, SnapshotError } from '../../errors.js';
-import { LOCAL_CREDENTIALS, isLoopbackHost } from '../../client/index.js';
-import { Coordinator, type CoordinatorOptions } from '../../engine/coordinator.js';
-import type { ItemResult, TargetItem, WorkerClientConfig } from '../../engine/task-types.js';
+import { LOCAL_CREDENTIALS, isLoopbackHost } from '../../client/credential-source.js';
+import type { RunStats } from '../../engine/coordinator.js';
+import { jobClientConfig, runJob, type JobDefinition, type JobRun, type JobRunOptions } from '../../engine/job-run.js';
+import type { ItemResult, TargetItem } from '../../engine/task-types.js';
 import type { RateGateOptions } from '../../engine/rate-gate.js';
 import { createSnapshotSink } from '../../sinks/create-snapshot-sink.js';
 import { SnapshotWriter } from '../../sinks/snapshot-writer.js';
@@ -166,7 +167,9 @@ export async function* listAllThings(options: {
   rps?: number;
   signal?: AbortSignal;
 }): AsyncGenerator<TargetItem> {
-  const config: ConstructorParameters<typeof IoTClient>[0] = { region: options.region, maxAttempts: 6 };
+  // The control plane SDK is loaded here, when a run lists the fleet, not with the library.
+  const { IoTClient, ListThingsCommand } = await import('@aws-sdk/client-iot');
+  const config: IoTClientConfig = { region: options.region, maxAttempts: 6 };
   if (options.endpoint !== undefined) config.endpoint = options.endpoint;
   if (options.credentials !== undefined) config.credentials = options.credentials;
   else if (options.endpoint !== undefined && isLoopbackHost(new URL(options.endpoint).hostname)) config.credentials = { ...LOCAL_CREDENTIALS };
@@ -224,122 +227,136 @@ export async function runSnapshot(options: SnapshotOptions): Promise<SnapshotRes
   }
   const writer = new SnapshotWriter(sink, options.gzipLevel === undefined ? {} : { gzipLevel: options.gzipLevel });
 
-  const client: WorkerClientConfig = { endpoint, region, maxAttempts: options.requestAttempts ?? DEFAULT_SNAPSHOT_OPTIONS.requestAttempts };
-  if (options.credentials) client.credentials = { ...options.credentials };
-  const co: CoordinatorOptions = { client, workers: options.workers ?? DEFAULT_SNAPSHOT_OPTIONS.workers };
-  if (options.batchSize !== undefined) co.batchSize = options.batchSize;
-  if (options.rates !== undefined) co.rates = options.rates;
-  if (options.signal !== undefined) co.signal = options.signal;
-
-  const startedAt = new Date();
-  const counts: Record<string, number> = {};
-  const failures: SnapshotFailure[] = [];
-  let failedTotal = 0;
-  let failedThings = 0;
-  let things = 0;
-  let records = 0;
-  let requests = 0;
-  let throttles = 0;
-  let coordinator: Coordinator | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let tooManyFailures = false;
-
-  const progress = (final = false): void => {
-    if (!options.onProgress) return;
-    const elapsedMs = Date.now() - startedAt.getTime();
-    const secs = Math.max(elapsedMs, 1) / 1000;
-    const p: SnapshotProgress = { things, records, failed: failedThings, throttles, thingsPerSecond: things / secs, recordsPerSecond: records / secs, elapsedMs };
-    if (final) p.final = true;
-    options.onProgress(p);
+  const ro: JobRunOptions = {
+    client: jobClientConfig({ endpoint, region, credentials: options.credentials, requestAttempts: options.requestAttempts ?? DEFAULT_SNAPSHOT_OPTIONS.requestAttempts }),
+    workers: options.workers ?? DEFAULT_SNAPSHOT_OPTIONS.workers,
   };
-
-  const onResult = async (r: ItemResult): Promise<void> => {
-    things += 1;
-    counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
-    requests += r.requests;
-    throttles += r.throttles;
-    const detail = r.detail as SnapshotReadDetail | undefined;
-    if (r.payload) {
-      records += detail?.records ?? countLines(r.payload);
-      await writer.write(r.payload);
-    }
-    if (r.outcome === 'failed' || r.outcome === 'partial') {
-      failedThings += 1;
-      const list = detail?.failed ?? (r.error ? [{ shadow: r.shadowName ?? null, error: r.error }] : []);
-      for (const f of list) {
-        failedTotal += 1;
-        if (failures.length < MANIFEST_FAILURE_LIMIT) {
-          const item: SnapshotFailure = { thing: r.thingName, code: f.error.awsErrorType ?? f.error.code, message: f.error.message };
-          if (!(f.shadow === null && f.error.operation === 'ListNamedShadowsForThing')) item.shadow = f.shadow;
-          failures.push(item);
-        }
-      }
-      if (options.maxFailures !== undefined && failedThings > options.maxFailures && !tooManyFailures) {
-        tooManyFailures = true;
-        coordinator?.abort(`more than ${options.maxFailures} things failed`);
-      }
-    }
-  };
-
+  if (options.batchSize !== undefined) ro.batchSize = options.batchSize;
+  if (options.rates !== undefined) ro.rates = options.rates;
+  if (options.signal !== undefined) ro.signal = options.signal;
+  const job = new SnapshotJob(options, endpoint, region, filter, writer, sink);
+  const onProgress = options.onProgress;
+  if (onProgress !== undefined) {
+    ro.progressIntervalMs = options.progressIntervalMs ?? DEFAULT_SNAPSHOT_OPTIONS.progressIntervalMs;
+    ro.onProgress = (run, final) => onProgress(job.progress(run, final));
+  }
   try {
     await writer.open();
-    let source: AsyncIterable<TargetItem>;
-    if (options.allThings) {
-      const list: Parameters<typeof listAllThings>[0] = { region };
-      const controlEndpoint = options.controlEndpoint ?? controlEndpointFor(endpoint);
-      if (controlEndpoint !== undefined) list.endpoint = controlEndpoint;
-      if (options.credentials !== undefined) list.credentials = options.credentials;
-      if (options.listThingsRps !== undefined) list.rps = options.listThingsRps;
-      if (options.signal !== undefined) list.signal = options.signal;
-      source = listAllThings(list);
-    } else {
-      source = await openTargets(options.things!);
+    return await runJob(ro, job);
+  } catch (err) {
+    await writer.abort(err).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** What a snapshot reads (targets or ListThings), computes (the `snapshot-read` task), writes (records to the sink) and reports (the manifest). */
+class SnapshotJob implements JobDefinition<SnapshotReadConfig, SnapshotResult> {
+  readonly kind = 'snapshot-read' as const;
+  readonly config: SnapshotReadConfig;
+  readonly #o: SnapshotOptions;
+  readonly #endpoint: string;
+  readonly #region: string;
+  readonly #filter: ShadowFilter;
+  readonly #writer: SnapshotWriter;
+  readonly #sink: SnapshotSink;
+  readonly #failures: SnapshotFailure[] = [];
+  readonly #startedAt = new Date();
+  #failedTotal = 0;
+  #failedThings = 0;
+  #records = 0;
+  #tooManyFailures = false;
+
+  constructor(o: SnapshotOptions, endpoint: string, region: string, filter: ShadowFilter, writer: SnapshotWriter, sink: SnapshotSink) {
+    this.#o = o;
+    this.#endpoint = endpoint;
+    this.#region = region;
+    this.#filter = filter;
+    this.#writer = writer;
+    this.#sink = sink;
+    this.config = { filter, concurrency: o.concurrency ?? DEFAULT_SNAPSHOT_OPTIONS.concurrency };
+  }
+
+  progress(run: JobRun, final: boolean): SnapshotProgress {
+    const t = run.tally;
+    const elapsedMs = Date.now() - this.#startedAt.getTime();
+    const secs = Math.max(elapsedMs, 1) / 1000;
+    const p: SnapshotProgress = { things: t.done, records: this.#records, failed: this.#failedThings, throttles: t.throttles, thingsPerSecond: t.done / secs, recordsPerSecond: this.#records / secs, elapsedMs };
+    if (final) p.final = true;
+    return p;
+  }
+
+  async targets(): Promise<AsyncIterable<TargetItem>> {
+    const o = this.#o;
+    if (!o.allThings) return openTargets(o.things!);
+    const list: Parameters<typeof listAllThings>[0] = { region: this.#region };
+    const controlEndpoint = o.controlEndpoint ?? controlEndpointFor(this.#endpoint);
+    if (controlEndpoint !== undefined) list.endpoint = controlEndpoint;
+    if (o.credentials !== undefined) list.credentials = o.credentials;
+    if (o.listThingsRps !== undefined) list.rps = o.listThingsRps;
+    if (o.signal !== undefined) list.signal = o.signal;
+    return listAllThings(list);
+  }
+
+  async onResult(r: ItemResult, run: JobRun): Promise<void> {
+    const detail = r.detail as SnapshotReadDetail | undefined;
+    if (r.payload) {
+      this.#records += detail?.records ?? countLines(r.payload);
+      await this.#writer.write(r.payload);
     }
-    coordinator = new Coordinator(co);
-    if (options.onProgress) {
-      timer = setInterval(() => progress(), options.progressIntervalMs ?? DEFAULT_SNAPSHOT_OPTIONS.progressIntervalMs);
-      timer.unref();
+    if (r.outcome !== 'failed' && r.outcome !== 'partial') return;
+    this.#failedThings += 1;
+    const list = detail?.failed ?? (r.error ? [{ shadow: r.shadowName ?? null, error: r.error }] : []);
+    for (const f of list) {
+      this.#failedTotal += 1;
+      if (this.#failures.length < MANIFEST_FAILURE_LIMIT) {
+        const item: SnapshotFailure = { thing: r.thingName, code: f.error.awsErrorType ?? f.error.code, message: f.error.message };
+        if (!(f.shadow === null && f.error.operation === 'ListNamedShadowsForThing')) item.shadow = f.shadow;
+        this.#failures.push(item);
+      }
     }
-    const config: SnapshotReadConfig = { filter, concurrency: options.concurrency ?? DEFAULT_SNAPSHOT_OPTIONS.concurrency };
-    const stats = await coordinator.run<SnapshotReadConfig>('snapshot-read', config, source, onResult);
-    if (tooManyFailures) throw new SnapshotError(`snapshot aborted: more than ${options.maxFailures} things could not be read (first: ${failures[0]?.thing ?? '?'}: ${failures[0]?.message ?? '?'})`);
-    if (stats.aborted || options.signal?.aborted) throw new AbortError(`snapshot interrupted after ${things} things; nothing was written to ${sink.location}`);
+    const max = this.#o.maxFailures;
+    if (max !== undefined && this.#failedThings > max && !this.#tooManyFailures) {
+      this.#tooManyFailures = true;
+      run.abort(`more than ${max} things failed`);
+    }
+  }
+
+  async report(run: JobRun, stats: RunStats): Promise<SnapshotResult> {
+    const o = this.#o;
+    const t = run.tally;
+    const failures = this.#failures;
+    if (this.#tooManyFailures) throw new SnapshotError(`snapshot aborted: more than ${o.maxFailures} things could not be read (first: ${failures[0]?.thing ?? '?'}: ${failures[0]?.message ?? '?'})`);
+    if (stats.aborted || o.signal?.aborted) throw new AbortError(`snapshot interrupted after ${t.done} things; nothing was written to ${this.#sink.location}`);
     const manifest: SnapshotManifest = {
       format: SNAPSHOT_FORMAT,
       formatVersion: SNAPSHOT_FORMAT_VERSION,
       toolVersion: VERSION,
-      endpoint,
-      region,
-      startedAt: startedAt.toISOString(),
+      endpoint: this.#endpoint,
+      region: this.#region,
+      startedAt: this.#startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
-      shadows: formatShadowFilter(filter),
-      things,
-      records,
-      counts,
-      failures: { total: failedTotal, items: failures },
+      shadows: formatShadowFilter(this.#filter),
+      things: t.done,
+      records: this.#records,
+      counts: { ...t.byOutcome },
+      failures: { total: this.#failedTotal, items: failures },
       data: { file: SNAPSHOT_DATA_FILE, compression: 'gzip', bytes: 0, sha256: '', sorted: false },
     };
-    const final = await writer.commit(manifest);
-    const durationMs = Date.now() - startedAt.getTime();
-    progress(true);
+    const final = await this.#writer.commit(manifest);
+    const durationMs = Date.now() - this.#startedAt.getTime();
+    run.progress(true);
     return {
-      location: sink.location,
+      location: this.#sink.location,
       manifest: final,
-      things,
-      records,
-      failed: failedThings,
+      things: t.done,
+      records: this.#records,
+      failed: this.#failedThings,
       durationMs,
-      recordsPerSecond: records / (Math.max(durationMs, 1) / 1000),
-      requests,
-      throttles,
-      warnings: [...sink.warnings],
+      recordsPerSecond: this.#records / (Math.max(durationMs, 1) / 1000),
+      requests: t.requests,
+      throttles: t.throttles,
+      warnings: [...this.#sink.warnings],
     };
-  } catch (err) {
-    await writer.abort(err).catch(() => undefined);
-    throw err;
-  } finally {
-    if (timer) clearInterval(timer);
-    await coordinator?.close();
   }
 }
 

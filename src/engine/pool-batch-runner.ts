@@ -1,0 +1,57 @@
+/**
+ * The default BatchRunner: a piscina pool of worker threads on this host (workers/task-worker).
+ * Each batch gets a MessagePort to the coordinator's GatePortServer, through which the thread's
+ * gate asks the one account gate for permits in weighted batches.
+ *
+ * The threads start when the runner is built (minThreads = maxThreads), so building the engine
+ * before reading targets or opening a journal overlaps thread start-up with that work.
+ */
+import { MessageChannel } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import type { BatchRunner, BatchRunnerContext, BatchTask } from './batch-runner.js';
+import { GatePortServer } from './gate-port-server.js';
+import type { ItemResult, WorkerTask } from './task-types.js';
+import { workerFile, type WorkerFile } from './worker-file.js';
+
+export interface PoolBatchRunnerOptions extends BatchRunnerContext {
+  /** The worker module (default: workers/task-worker via workerFile()). */
+  workerFile?: WorkerFile;
+}
+
+export class PoolBatchRunner implements BatchRunner {
+  #pool: Piscina<WorkerTask, ItemResult[]>;
+  #server: GatePortServer;
+
+  constructor(options: PoolBatchRunnerOptions) {
+    this.#server = new GatePortServer(options.gate);
+    const wf = options.workerFile ?? workerFile('task-worker');
+    this.#pool = new Piscina<WorkerTask, ItemResult[]>({
+      filename: wf.filename,
+      execArgv: wf.execArgv,
+      // Workers keep keep-alive sockets open between tasks; Atomics.wait would park the thread
+      // between tasks and stall those sockets' timers and callbacks.
+      atomics: 'disabled',
+      minThreads: options.workers,
+      maxThreads: options.workers,
+      concurrentTasksPerWorker: options.tasksPerWorker,
+      idleTimeout: 30_000,
+    });
+  }
+
+  /** The pool's filled options (e.g. `atomics`), for inspection. */
+  get poolOptions(): Readonly<Piscina['options']> {
+    return this.#pool.options;
+  }
+
+  run<C>(task: BatchTask<C>): Promise<ItemResult[]> {
+    const { port1, port2 } = new MessageChannel();
+    this.#server.attach(port1);
+    const t: WorkerTask<C> = { ...task, gatePort: port2 };
+    return this.#pool.run(t as WorkerTask, { transferList: [port2] });
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.destroy();
+    this.#server.close();
+  }
+}
