@@ -7,21 +7,22 @@
  * never landed is harmless to undo: the rollback finds the keys at their previous values and
  * sends nothing for them.
  *
- * One line per intent: `{"key","thingName","shadowName"?,"undo":{"before","wrote"}}`. Each thread
+ * One line per intent: `{"key","thingName","shadowName"?,"undoJson"}`, the undo record as JSON
+ * text (stringifyJson: numbers a double cannot hold keep their digits). Each thread
  * opens the file once (O_APPEND); a line is one write(2), so lines of several threads never mix.
  */
 import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { ConfigError } from '../errors.js';
 import { parseJson, stringifyJson } from '../shadow/json-text.js';
-import type { UndoRecord } from '../shadow/before-image.js';
 import { itemKey } from './task-types.js';
 
 export interface WriteIntent {
   key: string;
   thingName: string;
   shadowName?: string;
-  undo: UndoRecord;
+  /** The UndoRecord as JSON text. */
+  undoJson: string;
 }
 
 /** The intent file that belongs to a journal. */
@@ -38,7 +39,7 @@ export class IntentLog {
     this.path = path;
   }
 
-  append(target: { thingName: string; shadowName?: string | undefined }, undo: UndoRecord): void {
+  append(target: { thingName: string; shadowName?: string | undefined }, undoJson: string): void {
     if (this.#fd === undefined) {
       try {
         this.#fd = openSync(this.path, 'a');
@@ -49,7 +50,7 @@ export class IntentLog {
         );
       }
     }
-    const intent: WriteIntent = { key: itemKey(target), thingName: target.thingName, undo };
+    const intent: WriteIntent = { key: itemKey(target), thingName: target.thingName, undoJson };
     if (target.shadowName !== undefined) intent.shadowName = target.shadowName;
     const line = Buffer.from(`${stringifyJson(intent)}\n`, 'utf8'); // before-images keep exact numbers
     // one write(2) per line: with O_APPEND the line lands whole, after every other thread's
@@ -97,8 +98,7 @@ export async function readIntents(path: string, onIntent: (i: WriteIntent) => vo
     } catch {
       continue;
     }
-    if (typeof v?.key !== 'string' || typeof v.thingName !== 'string' || typeof v.undo !== 'object' || v.undo === null)
-      continue;
+    if (typeof v?.key !== 'string' || typeof v.thingName !== 'string' || typeof v.undoJson !== 'string') continue;
     onIntent(v);
     n += 1;
   }

@@ -8,7 +8,8 @@ import { IntentLog, intentLogPath, readIntents, type WriteIntent } from '../../s
 const dir = mkdtempSync(join(tmpdir(), 'sf-intents-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const undo = (fw: string) => ({ before: { keys: [{ path: ['fw'], existed: true, value: fw }] }, wrote: { fw: '2.0' } });
+const undo = (fw: string): string =>
+  JSON.stringify({ before: { keys: [{ path: ['fw'], existed: true, value: fw }] }, wrote: { fw: '2.0' } });
 
 describe('intent log', () => {
   it('lives beside its journal', () => {
@@ -26,8 +27,8 @@ describe('intent log', () => {
     const seen: WriteIntent[] = [];
     expect(await readIntents(path, (i) => seen.push(i))).toBe(2);
     expect(seen).toEqual([
-      { key: 'pump-1', thingName: 'pump-1', undo: undo('1.0') },
-      { key: 'pump-2/config', thingName: 'pump-2', shadowName: 'config', undo: undo('1.1') },
+      { key: 'pump-1', thingName: 'pump-1', undoJson: undo('1.0') },
+      { key: 'pump-2/config', thingName: 'pump-2', shadowName: 'config', undoJson: undo('1.1') },
     ]);
   });
 

@@ -4,7 +4,7 @@ import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import type { HandlerContext, TargetItem, WorkerGate } from '../../src/engine/task-types.js';
 import type { RollbackTaskConfig } from '../../src/engine/wave-task-types.js';
 import { beforeImage, type UndoRecord } from '../../src/shadow/before-image.js';
-import type { JsonObject } from '../../src/shadow/index.js';
+import { stringifyJson, type JsonObject } from '../../src/shadow/index.js';
 import rollback from '../../workers/handlers/rollback.js';
 import { ManualClock } from '../emulator/manual-clock.js';
 
@@ -42,7 +42,7 @@ describe('the rollback handler against the emulator', () => {
   const desiredOf = (t: string) => emulator.store.get(t)?.state.desired;
   const item = (thingName: string, undo: UndoRecord): TargetItem => ({
     thingName,
-    data: { undo: JSON.stringify(undo) },
+    data: { undo: stringifyJson(undo) },
   });
 
   it('rolls back written keys to their previous values, deleting keys that did not exist', async () => {
@@ -89,5 +89,19 @@ describe('the rollback handler against the emulator', () => {
     );
     expect(results.map((r) => r.outcome)).toEqual(['failed', 'rolled-back']);
     expect(results[0]!.error!.message).toContain('thing "rb-none" has no undo record');
+  });
+
+  it('restores a number a double cannot hold with every digit', async () => {
+    const big = '12345678901234567891';
+    const res = await fetch(`${emulator.url}/things/rb-exact/shadow`, {
+      method: 'POST',
+      body: `{"state":{"desired":{"serial":${big},"fw":"1.4.0"}}}`,
+    });
+    expect(res.status).toBe(200);
+    const undo = await write('rb-exact', { serial: 1, fw: '1.5.0' });
+    const [r] = await rollback([item('rb-exact', undo)], ctxOf<RollbackTaskConfig>(client, {}));
+    expect(r!.outcome).toBe('rolled-back');
+    const text = await (await fetch(`${emulator.url}/things/rb-exact/shadow`)).text();
+    expect(text).toContain(`"desired":{"serial":${big},"fw":"1.4.0"}`);
   });
 });

@@ -14,12 +14,13 @@ import { guardedUpdate, type GuardedStop, type GuardedWrite } from '../../src/en
 import type { HandlerContext, ItemResult, TargetItem } from '../../src/engine/task-types.js';
 import { UNDO_DATA_KEY, type RollbackTaskConfig } from '../../src/engine/wave-task-types.js';
 import type { UndoRecord } from '../../src/shadow/before-image.js';
+import { parseJson } from '../../src/shadow/json-text.js';
 import { rollbackUpdate, type KeptKey } from '../../src/shadow/rollback-update.js';
 
 function undoOf(item: TargetItem): UndoRecord {
   const text = item.data?.[UNDO_DATA_KEY];
   if (text === undefined) throw new InvalidArgumentError(`rollback: thing "${item.thingName}" has no undo record`);
-  return JSON.parse(text) as UndoRecord;
+  return parseJson(text) as UndoRecord;
 }
 
 export default async function rollback(

@@ -9,6 +9,7 @@ import { forEachConcurrent } from '../../src/engine/for-each-concurrent.js';
 import { compileHealthCheck, type HealthCheck } from '../../src/engine/health-check.js';
 import type { HandlerContext, ItemResult, TargetItem } from '../../src/engine/task-types.js';
 import { WROTE_DATA_KEY, type WaveCheckTaskConfig } from '../../src/engine/wave-task-types.js';
+import { parseJson } from '../../src/shadow/json-text.js';
 import type { JsonObject, ShadowDocument } from '../../src/shadow/types.js';
 import { unconverged } from './converge-check.js';
 
@@ -64,7 +65,7 @@ export default async function waveCheck(
     if (shadowName !== undefined) r.shadowName = shadowName;
     try {
       const text = item.data?.[WROTE_DATA_KEY];
-      const wrote = text !== undefined ? (JSON.parse(text) as JsonObject) : cfg.desired;
+      const wrote = text !== undefined ? (parseJson(text) as JsonObject) : cfg.desired;
       const doc = await ctx.client.getThingShadow(ref);
       const seen = observeThing(doc, wrote, health);
       r.outcome = seen.converged ? 'converged' : 'not-converged';
