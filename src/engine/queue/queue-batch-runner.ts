@@ -114,6 +114,7 @@ export class QueueBatchRunner {
     } catch (err) {
       throw new ConfigError(`Redis at ${redactRedisUrl(url)} is unreachable: ${(err as Error)?.message ?? String(err)}`, { cause: err });
     }
+    if (o.counter !== undefined) for (const c of await Promise.all([queue.client, events.client])) o.counter.attach(c as unknown as Redis);
     const runner = new QueueBatchRunner(runId, names, url, redis, subscriber, queue, events, o);
     if ((await store.state(runId)) === 'cancelled') runner.#onCancel();
     return runner;

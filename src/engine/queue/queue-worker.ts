@@ -26,7 +26,7 @@ import { BottleneckRateGate } from '../bottleneck-rate-gate.js';
 import type { ItemResult, TaskHandler, TaskKind } from '../task-types.js';
 import type { QueuedBatch } from './queued-batch.js';
 import { DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_PREFIX, QueueNames } from './queue-names.js';
-import { connectRedis, redisConnectionFromUrl, validateRedisUrl, type RedisCallCounter } from './redis-connection.js';
+import { connectRedis, RedisCallCounter, redisConnectionFromUrl, validateRedisUrl } from './redis-connection.js';
 import { RedisRateGate } from './redis-rate-gate.js';
 import { RunStore } from './run-store.js';
 
@@ -107,14 +107,14 @@ export class QueueWorker {
     const lockDuration = o.lockDurationMs ?? DEFAULT_QUEUE_WORKER_OPTIONS.lockDurationMs;
     if (!Number.isSafeInteger(lockDuration) || lockDuration < 100) throw new InvalidArgumentError(`lockDurationMs must be an integer >= 100, got ${JSON.stringify(o.lockDurationMs)}`);
     const names = new QueueNames(o.queue ?? DEFAULT_QUEUE_NAME, o.prefix ?? DEFAULT_QUEUE_PREFIX);
-    const conn: { counter?: RedisCallCounter; connectTimeoutMs?: number } = {};
-    if (o.counter !== undefined) conn.counter = o.counter;
+    const counter = o.counter ?? new RedisCallCounter();
+    const conn: { counter: RedisCallCounter; connectTimeoutMs?: number } = { counter };
     if (o.connectTimeoutMs !== undefined) conn.connectTimeoutMs = o.connectTimeoutMs;
     const redis = await connectRedis(url, conn);
     const subscriber = redis.duplicate();
     subscriber.on('error', () => undefined);
     await subscriber.subscribe(names.control());
-    const w = new QueueWorker({ ...o, handlers }, names, redis, subscriber);
+    const w = new QueueWorker({ ...o, handlers, counter }, names, redis, subscriber);
     subscriber.on('message', (_c: string, m: string) => {
       if (m.startsWith('cancel ')) w.#cancel(m.slice(7));
     });
@@ -130,6 +130,10 @@ export class QueueWorker {
     w.#worker.on('error', (err) => w.#log({ level: 'error', msg: 'queue error', error: err.message }));
     w.#worker.on('stalled', (jobId) => w.#log({ level: 'warn', msg: 'batch stalled; queued again', batch: jobId }));
     await w.#worker.waitUntilReady();
+    // Count BullMQ's own round trips too (its command and blocking connections).
+    counter.attach((await w.#worker.client) as unknown as Redis);
+    const blocking = (w.#worker as unknown as { blockingConnection?: { client: Promise<Redis> } }).blockingConnection;
+    if (blocking !== undefined) counter.attach(await blocking.client);
     w.#log({ level: 'info', msg: 'worker started', worker: w.workerId, queue: names.queue, concurrency, lockDurationMs: lockDuration });
     return w;
   }
@@ -147,7 +151,8 @@ export class QueueWorker {
       }
       this.#subscriber.disconnect();
       this.#redis.disconnect();
-      this.#log({ level: 'info', msg: 'worker stopped', worker: this.workerId, batches: this.batchesDone, items: this.itemsDone });
+      // Redis calls of the shared gates and the run records (BullMQ's own connections not counted).
+      this.#log({ level: 'info', msg: 'worker stopped', worker: this.workerId, batches: this.batchesDone, items: this.itemsDone, redisCalls: this.#o.counter?.calls });
     })();
     return this.#closing;
   }
