@@ -25,3 +25,10 @@ export { IterableBatchSource, isBatchSource, type BatchSource } from './batch-so
 export { readTargets, splitCsvLine, type ReadTargetsOptions, type TargetFormat, type TargetProblem } from './targets.js';
 export { forEachConcurrent } from './for-each-concurrent.js';
 export { Journal, DEFAULT_JOURNAL_OPTIONS, loadCompleted, readJournal, specHash, type JournalHeader, type JournalOptions, type JournalContents } from './journal.js';
+export { JobRun, runJob, jobClientConfig, defaultRegion, type JobRunOptions, type JobDefinition, type JobClientOptions } from './job-run.js';
+export type { BatchRunner, BatchRunnerFactory, BatchRunnerContext, BatchTask } from './batch-runner.js';
+export { PoolBatchRunner, type PoolBatchRunnerOptions } from './pool-batch-runner.js';
+export { OutcomeTally } from './outcome-tally.js';
+export { ITEM_OUTCOMES, isItemOutcome, type ItemOutcome, type OutcomeCounts } from './item-outcome.js';
+export { RampSchedule, estimateSeconds, type RampOptions } from './ramp-schedule.js';
+export { AbortCriteria, FAILURE_TYPES, failureType, type AbortCriterion, type FailureType } from './abort-criteria.js';
