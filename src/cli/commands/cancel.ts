@@ -1,0 +1,28 @@
+import type { Command } from 'commander';
+import type { Runner } from '../main.js';
+import { EXIT } from '../context.js';
+
+interface CancelFlags {
+  redis?: string;
+  queue: string;
+}
+
+/** `shadowfleet cancel JOB`: removes a distributed job's waiting batches, and tells its workers and submitter to stop. */
+export function defineCancel(program: Command, run: Runner): void {
+  program
+    .command('cancel')
+    .description('Cancel a distributed job: its waiting batches are removed, workers abort its batches in hand, its submitter stops')
+    .argument('<job>', 'job id')
+    .option('--redis <url>', 'Redis URL (default: SHADOWFLEET_REDIS)')
+    .option('--queue <name>', 'queue name', 'shadowfleet')
+    .action(
+      run<CancelFlags>(async (flags, ctx, args) => {
+        const { cancelRun, redisUrlFrom } = await import('../../engine/queue/index.js');
+        const url = redisUrlFrom(flags.redis) as string;
+        const id = args[0] as string;
+        const { removed } = await cancelRun(url, id, { queue: flags.queue });
+        ctx.out(`cancelled ${id}: ${removed} waiting batch${removed === 1 ? '' : 'es'} removed`);
+        return EXIT.OK;
+      }),
+    );
+}
