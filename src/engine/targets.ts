@@ -10,8 +10,10 @@
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { InvalidArgumentError } from '../errors.js';
+import { limitLineLength } from '../io/line-limit.js';
+import { refuseSpecialFile } from '../io/read-bounded.js';
 import { isExactNumber, parseJson, validateShadowName, validateThingName } from '../shadow/index.js';
 import type { TargetItem } from './task-types.js';
 
@@ -68,13 +70,19 @@ export function splitCsvLine(line: string): string[] {
   return out;
 }
 
+/** The longest target line: a thing name is at most 128 characters; CSV and JSON lines carry extra columns. */
+export const MAX_TARGET_LINE_CHARS = 64 * 1024;
+
 export async function* readTargets(options: ReadTargetsOptions): AsyncGenerator<TargetItem> {
   const file = options.path === '-' ? '<stdin>' : options.path;
   if (options.shadowName !== undefined) {
     const bad = validateShadowName(options.shadowName);
     if (bad !== undefined) throw new InvalidArgumentError(`shadowName: ${bad}`);
   }
-  const input: Readable = options.path === '-' ? (options.input ?? process.stdin) : createReadStream(options.path, { encoding: 'utf8' });
+  if (options.path !== '-') await refuseSpecialFile(options.path, 'targets');
+  const source: Readable = options.path === '-' ? (options.input ?? process.stdin) : createReadStream(options.path, { encoding: 'utf8' });
+  // A line is read up to its limit plus one character, never buffered whole (a file with no newline, /dev/zero).
+  const input: Readable = pipeline(source, limitLineLength(MAX_TARGET_LINE_CHARS, file), () => undefined);
   const rl = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
   let format: TargetFormat = options.format ?? 'auto';
   let nameIdx = -1;

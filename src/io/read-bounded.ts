@@ -15,6 +15,23 @@ function tooLarge(what: string, source: string, limit: number): InvalidArgumentE
 }
 
 /**
+ * Refuses, with an InvalidArgumentError naming the path, what can never be read as a file of
+ * lines: a directory, a device (`/dev/zero`), a socket, or a file of procfs/sysfs. Pipes pass.
+ * A missing file is left to the reader (its error names the path).
+ */
+export async function refuseSpecialFile(path: string, what: string): Promise<void> {
+  let st;
+  try {
+    st = await stat(path);
+  } catch {
+    return;
+  }
+  if (!st.isFile() && !st.isFIFO()) throw new InvalidArgumentError(`${what}: ${path} is ${kindOf(st)}; give a regular file`);
+  const special = await specialFileSystem(path);
+  if (special !== undefined) throw new InvalidArgumentError(`${what}: ${path} is on ${special}, a kernel file system; give a regular file`);
+}
+
+/**
  * Reads a file of at most `limit` bytes: at most `limit + 1` bytes are ever read, so an endless
  * source (`/dev/zero`, a growing file) is refused at once with the limit in the message.
  * Directories, devices, sockets and files of kernel file systems (procfs, sysfs) are refused with

@@ -38,6 +38,24 @@ describe('the command line loses nothing and leaks nothing', { timeout: 120_000 
     expect(d.stderr).toContain(`--payload: ${dir} is a directory`);
   });
 
+  it('refuses rollout targets and specs that are devices or have endless lines, naming the file and the limit', async () => {
+    const zero = await runCli(['rollout', '--endpoint', emu.url, '--things', '/dev/zero', '--set', '{"x":1}', '--journal', join(dir, 'zero.journal')]);
+    expect(zero.stderr).toMatch(/targets: \/dev\/zero is a character device/);
+    expect(zero.code).toBe(2);
+    const long = join(dir, 'long-line.txt');
+    await import('node:fs/promises').then((fs) => fs.writeFile(long, `ok-1\n${'x'.repeat(200_000)}\n`));
+    const l = await runCli(['rollout', '--endpoint', emu.url, '--things', long, '--set', '{"x":1}', '--journal', join(dir, 'long.journal')]);
+    expect(l.stderr).toContain(`${long}:2: a line longer than the limit of 65536 characters`);
+    expect(l.code).toBe(2);
+    const stdin = await runCli(['rollout', '--endpoint', emu.url, '--things', '-', '--set', '{"x":1}', '--journal', join(dir, 'stdin.journal')], { input: 'y'.repeat(100_000) });
+    expect(stdin.stderr).toContain('<stdin>:1: a line longer than the limit of 65536 characters');
+    expect(stdin.code).toBe(2);
+    const spec = await runCli(['rollout', '--endpoint', emu.url, '--things', long, '--spec', '/dev/zero']);
+    expect(spec.stderr).toMatch(/\/dev\/zero is a character device/);
+    expect(spec.code).toBe(2);
+    expect(emu.stats().totals.requests).toBe(0);
+  });
+
   it('fails snapshot --out /proc/x at once with exit 2, naming /proc, having read nothing', async () => {
     const before = emu.stats().totals.requests;
     const r = await runCli(['snapshot', '--endpoint', emu.url, '--out', '/proc/shadowfleet-x', '--all-things']);

@@ -4,7 +4,7 @@
  * (`rollout.yaml: rate.perSecond: expected a positive number`). Each job keeps its own schema;
  * this module is the one place that decides how those files are read and how problems read.
  */
-import { readFile } from 'node:fs/promises';
+import { readBounded } from '../../io/read-bounded.js';
 import { parse as parseYaml, YAMLParseError, type ParseOptions, type SchemaOptions, type ToJSOptions } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../../errors.js';
@@ -142,12 +142,20 @@ export function parseSpecText(text: string, file: string): unknown {
   return value;
 }
 
-/** Reads a spec file as text; `what` names it in the error (`cannot read the rollout spec (ENOENT)`). */
+/** The largest spec file read (a spec is a few KB; this bounds a wrong path like /dev/zero). */
+export const MAX_SPEC_FILE_BYTES = 1024 * 1024;
+
+/**
+ * Reads a spec file as text, at most MAX_SPEC_FILE_BYTES (a device, a directory or a procfs file
+ * is refused by path); `what` names it in the error (`cannot read the rollout spec (ENOENT)`).
+ */
 export async function readSpecFile(file: string, what: string): Promise<string> {
   try {
-    return await readFile(file, 'utf8');
+    return (await readBounded(file, MAX_SPEC_FILE_BYTES, what)).toString('utf8');
   } catch (err) {
-    throw new ConfigError(`${file}: cannot read the ${what} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+    const cause = (err as { cause?: NodeJS.ErrnoException }).cause;
+    if (cause?.code !== undefined) throw new ConfigError(`${file}: cannot read the ${what} (${cause.code})`, { cause });
+    throw new ConfigError((err as Error).message, { cause: err });
   }
 }
 
