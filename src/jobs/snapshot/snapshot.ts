@@ -9,9 +9,7 @@
  * destination back to the target source, so memory stays flat whatever the fleet size.
  * An interrupted or failed snapshot is aborted: nothing is left that looks like a snapshot.
  */
-import type { IoTClientConfig } from '@aws-sdk/client-iot';
 import { AbortError, ConfigError, InvalidArgumentError, SnapshotError } from '../../errors.js';
-import { LOCAL_CREDENTIALS, isLoopbackHost } from '../../client/credential-source.js';
 import type { RunStats } from '../../engine/coordinator.js';
 import { jobClientConfig, runJob, type JobDefinition, type JobRun, type JobRunOptions } from '../../engine/job-run.js';
 import type { ItemResult, TargetItem } from '../../engine/task-types.js';
@@ -167,13 +165,14 @@ export async function* listAllThings(options: {
   rps?: number;
   signal?: AbortSignal;
 }): AsyncGenerator<TargetItem> {
-  // The control plane SDK is loaded here, when a run lists the fleet, not with the library.
-  const { IoTClient, ListThingsCommand } = await import('@aws-sdk/client-iot');
-  const config: IoTClientConfig = { region: options.region, maxAttempts: 6 };
-  if (options.endpoint !== undefined) config.endpoint = options.endpoint;
-  if (options.credentials !== undefined) config.credentials = options.credentials;
-  else if (options.endpoint !== undefined && isLoopbackHost(new URL(options.endpoint).hostname)) config.credentials = { ...LOCAL_CREDENTIALS };
-  const client = new IoTClient(config);
+  // The same control-plane client as the group and query target sources; loaded when a run lists the fleet.
+  const { IotControlClient } = await import('../../client/iot-control-client.js');
+  const client = new IotControlClient({
+    region: options.region,
+    retry: { maxAttempts: 6 },
+    ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
+    ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
+  });
   const minGapMs = 1000 / (options.rps ?? DEFAULT_SNAPSHOT_OPTIONS.listThingsRps);
   let last = 0;
   let token: string | undefined;
@@ -185,16 +184,17 @@ export async function* listAllThings(options: {
       last = Date.now();
       let page;
       try {
-        page = await client.send(new ListThingsCommand({ maxResults: 250, ...(token ? { nextToken: token } : {}) }), options.signal ? { abortSignal: options.signal } : {});
+        page = await client.listThings({ maxResults: 250, ...(token ? { nextToken: token } : {}) }, options.signal ? { signal: options.signal } : {});
       } catch (err) {
-        const e = err as { name?: string; message?: string };
-        throw new ConfigError(`ListThings failed (${e.name ?? 'Error'}: ${e.message ?? String(err)}); check the control endpoint and the iot:ListThings permission`, { cause: err });
+        const e = err as { name?: string; message?: string; awsErrorType?: string; awsMessage?: string };
+        const what = e.awsErrorType !== undefined ? `${e.awsErrorType}: ${e.awsMessage ?? e.message}` : `${e.name ?? 'Error'}: ${e.message ?? String(err)}`;
+        throw new ConfigError(`ListThings failed (${what}); check the control endpoint and the iot:ListThings permission`, { cause: err });
       }
-      for (const t of page.things ?? []) if (t.thingName) yield { thingName: t.thingName };
-      token = page.nextToken ?? undefined;
+      for (const t of page.items) if (t.thingName) yield { thingName: t.thingName };
+      token = page.nextToken;
     } while (token);
   } finally {
-    client.destroy();
+    await client.close();
   }
 }
 
