@@ -1,4 +1,4 @@
-import { isShadowError } from '../errors.js';
+import { isShadowError } from '../input.js';
 
 /** Exit codes of the command-line contract (see README). */
 export const EXIT = Object.freeze({ OK: 0, FAILED: 1, USAGE: 2, INTERRUPTED: 130 });

@@ -2,11 +2,9 @@
  * Parsing of the command-line values the commands share: numbers, counts, rates, durations and
  * repeatable flags. One place, so every command reads `--workers` or `--rate` the same way and
  * says the same thing when it cannot (`--workers: expected a positive integer, got "0"`).
- * Loaded with the CLI itself, so it depends on nothing heavier than the error classes.
+ * Loaded with the CLI itself, so it imports only the light public entry (shadowfleet/input).
  */
-import { ConfigError, InvalidArgumentError } from '../errors.js';
-import { parseDataEndpoint } from '../client/resolve-data-endpoint.js';
-import { parseDuration } from '../jobs/options/parse-duration.js';
+import { ConfigError, InvalidArgumentError, parseDataEndpoint, parseDuration } from '../input.js';
 
 /** A number passing `check`, or undefined when the flag is absent. Blank text is rejected. */
 export function numberFlag(flag: string, text: string | undefined, check: (n: number) => boolean, expected: string): number | undefined {

@@ -103,6 +103,6 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
 }
 
 async function packageVersion(): Promise<string> {
-  const { VERSION } = await import('../version.js');
+  const { VERSION } = await import('../index.js');
   return VERSION;
 }

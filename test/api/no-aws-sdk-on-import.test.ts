@@ -55,11 +55,17 @@ describe('loading the public entry points', () => {
     expect(awsSdk(loaded)).toContainEqual(expect.stringContaining('/@aws-sdk/client-s3/'));
   });
 
-  for (const path of ['src/index.ts', 'src/emulator/index.ts', 'src/cli/main.ts']) {
+  for (const path of ['src/index.ts', 'src/client/index.ts', 'src/input.ts', 'src/emulator/index.ts', 'src/cli/main.ts']) {
     it(`loads no @aws-sdk module when ${path} is imported`, async () => {
       const loaded = await modulesLoadedBy(`await import(${entry(path)});`, path.replaceAll('/', '-'));
       expect(loaded.some((u) => u.endsWith(path))).toBe(true);
       expect(awsSdk(loaded)).toEqual([]);
     });
   }
+
+  it('loads no package but commander before a command runs: the CLI starts on shadowfleet/input alone', async () => {
+    const loaded = await modulesLoadedBy(`await import(${entry('src/cli/main.ts')});`, 'cli-packages');
+    const packages = new Set(loaded.flatMap((u) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u)?.[1] ?? []).filter((p) => p !== 'tsx' && p !== 'esbuild' && p !== 'get-tsconfig' && p !== 'resolve-pkg-maps'));
+    expect([...packages]).toEqual(['commander']);
+  });
 });

@@ -16,7 +16,8 @@ import {
   UnauthorizedError,
   isShadowError,
 } from '../../src/errors.js';
-import { IotDataClient, LOCAL_CREDENTIALS, type IotDataClientOptions, type OperationName } from '../../src/client/index.js';
+import { IotDataClient, type IotDataClientOptions, type OperationName } from '../../src/client/index.js';
+import { LOCAL_CREDENTIALS } from '../../src/client/credential-source.js';
 
 const CREDS = { accessKeyId: 'AKIDCLIENTTEST', secretAccessKey: 'client-test-secret' };
 

@@ -4,7 +4,7 @@ import { EXIT, type CommandContext } from '../context.js';
 import { durationFlag, numberFlag, positiveIntFlag } from '../flags.js';
 import { formatPairs } from '../output.js';
 import { createProgress, type Progress } from '../progress.js';
-import type { DemoOptions, DemoProgress, DemoResult } from '../../jobs/demo/demo.js';
+import type { DemoOptions, DemoProgress, DemoResult } from '../../index.js';
 
 interface DemoFlags {
   things: string;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { InvalidArgumentError } from '../../errors.js';
+import { InvalidArgumentError } from '../../input.js';
 import type { Runner } from '../main.js';
 import { EXIT } from '../context.js';
 import { collect, serveNumberFlag } from '../flags.js';

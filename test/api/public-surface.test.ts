@@ -1,0 +1,77 @@
+/**
+ * The public surface: the runtime names each public entry point exports. A new export is a
+ * conscious change (add it here, with a doc comment at the export); an internal module never
+ * leaks out through an `export *`. Types are erased at run time and are not listed.
+ */
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+
+const ENTRIES: Record<string, { file: string; names: string[] }> = {
+  shadowfleet: {
+    file: 'src/index.ts',
+    names: [
+      'AbortError', 'BENCH_OPERATIONS', 'ConfigError', 'ConflictError', 'DEFAULT_BENCH_OPTIONS', 'DEFAULT_DEMO_OPTIONS',
+      'DEFAULT_DIFF_OPTIONS', 'DEFAULT_IOT_CONTROL_CLIENT_OPTIONS', 'DEFAULT_IOT_DATA_CLIENT_OPTIONS', 'DEFAULT_RATE_GATE_OPTIONS',
+      'DEFAULT_RESTORE_OPTIONS', 'DEFAULT_ROLLOUT_OPTIONS', 'DEFAULT_SHADOW_LIMITS', 'DEFAULT_SNAPSHOT_OPTIONS', 'InvalidArgumentError',
+      'IotControlClient', 'IotDataClient', 'LatencyHistogram', 'LocalSink', 'NetworkError', 'NotFoundError', 'PayloadTooLargeError',
+      'S3Sink', 'ServiceError', 'ServiceUnavailableError', 'ShadowError', 'SnapshotError', 'SnapshotReader', 'SnapshotWriter',
+      'ThrottlingError', 'TimeoutError', 'UnauthorizedError', 'VERSION', 'WorkerError', 'benchReportModel', 'checkReportPageDestination',
+      'computeDelta', 'createSnapshotSink', 'diffToUpdate', 'fromErrorRecord', 'isExactNumber', 'isShadowError', 'loadBenchScenario',
+      'loadRolloutSpec', 'mergeState', 'parseBenchScenario', 'parseDataEndpoint', 'parseDuration', 'parseInlineDesired', 'parseJson',
+      'parseRetryAfter', 'parseRolloutSpec', 'parseSnapshotLocation', 'renderReportPage', 'resolveDataEndpoint', 'retryDelay',
+      'rolloutReportModel', 'runBench', 'runDemo', 'runDiff', 'runRestore', 'runRollout', 'runSnapshot', 'stateSize', 'stringifyJson',
+      'validateBenchScenario', 'validateRolloutSpec', 'validateShadowName', 'validateThingName', 'validateTopic', 'writeReportPage',
+      'writeRolloutReportPage',
+    ],
+  },
+  'shadowfleet/client': {
+    file: 'src/client/index.ts',
+    names: [
+      'AbortError', 'ConfigError', 'ConflictError', 'DEFAULT_IOT_CONTROL_CLIENT_OPTIONS', 'DEFAULT_IOT_DATA_CLIENT_OPTIONS',
+      'InvalidArgumentError', 'IotControlClient', 'IotDataClient', 'LOCAL_CREDENTIALS', 'NetworkError', 'NotFoundError', 'PayloadTooLargeError', 'ServiceError',
+      'ServiceUnavailableError', 'ShadowError', 'ThrottlingError', 'TimeoutError', 'UnauthorizedError', 'isExactNumber', 'isLoopbackHost', 'isShadowError',
+      'parseDataEndpoint', 'parseJson', 'parseRetryAfter', 'resolveDataEndpoint', 'retryDelay', 'stringifyJson',
+    ],
+  },
+  'shadowfleet/input': {
+    file: 'src/input.ts',
+    names: ['ConfigError', 'InvalidArgumentError', 'ShadowError', 'isShadowError', 'parseDataEndpoint', 'parseDuration', 'readBounded'],
+  },
+  'shadowfleet/emulator': {
+    file: 'src/emulator/index.ts',
+    names: [
+      'AWS_QUOTAS', 'DEFAULT_EMULATOR_OPTIONS', 'DEFAULT_EMULATOR_PROCESS_OPTIONS', 'DEFAULT_SHADOW_STORE_OPTIONS', 'EMULATOR_OPERATIONS',
+      'Emulator', 'ShadowStore', 'resolveEmulatorOptions', 'seededThingName', 'startEmulator', 'startEmulatorProcess',
+    ],
+  },
+};
+
+const ROOT = new URL('../../', import.meta.url);
+
+describe('the public entry points', () => {
+  it('are the ones package.json exports, each pointing at its source entry', async () => {
+    const pkg = JSON.parse(await readFile(new URL('package.json', ROOT), 'utf8')) as { exports: Record<string, { default?: string }> };
+    const entries = Object.entries(pkg.exports).filter(([k]) => k !== './package.json');
+    expect(Object.fromEntries(entries.map(([k, v]) => [k === '.' ? 'shadowfleet' : `shadowfleet/${k.slice(2)}`, v.default]))).toEqual(
+      Object.fromEntries(Object.entries(ENTRIES).map(([k, e]) => [k, `./dist/${e.file.replace(/\.ts$/, '.js')}`])),
+    );
+  });
+
+  for (const [name, entry] of Object.entries(ENTRIES)) {
+    it(`${name} exports exactly the listed runtime names`, async () => {
+      const mod = (await import(new URL(entry.file, ROOT).href)) as Record<string, unknown>;
+      expect(Object.keys(mod).sort()).toEqual([...entry.names].sort());
+    });
+
+    it(`${name} names every export explicitly, each under a doc comment`, async () => {
+      const source = await readFile(new URL(entry.file, ROOT), 'utf8');
+      expect(source).not.toMatch(/^export \*/m);
+      const lines = source.split('\n');
+      const undocumented = entry.names.filter((n) => {
+        const i = lines.findIndex((l) => new RegExp(`^(\\s+${n},?$|export \\{[^}]*\\b${n}\\b)`).test(l));
+        return i < 1 || !lines[i - 1]!.trim().endsWith('*/');
+      });
+      expect(undocumented).toEqual([]);
+    });
+  }
+});
