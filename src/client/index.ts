@@ -54,8 +54,6 @@ export { retryDelay, parseRetryAfter, type RetryPolicyOptions } from './retry-de
 /** The one endpoint parser (credentials in a URL are refused) and DescribeEndpoint for a region. */
 export { parseDataEndpoint, resolveDataEndpoint, type DataEndpoint, type ResolveDataEndpointOptions } from './resolve-data-endpoint.js';
 export type { CredentialsProvider } from './credential-source.js';
-/** Internal (the snapshot job still imports them from here; they move out of this entry when it imports them by path). */
-export { LOCAL_CREDENTIALS, isLoopbackHost } from './credential-source.js';
 /** The error classes every call may throw (the same classes as the package root's). */
 export {
   /** Base of every error shadowfleet throws; `code` is a stable `SHADOW_ERR_*` string. */

@@ -28,8 +28,8 @@ const ENTRIES: Record<string, { file: string; names: string[] }> = {
     file: 'src/client/index.ts',
     names: [
       'AbortError', 'ConfigError', 'ConflictError', 'DEFAULT_IOT_CONTROL_CLIENT_OPTIONS', 'DEFAULT_IOT_DATA_CLIENT_OPTIONS',
-      'InvalidArgumentError', 'IotControlClient', 'IotDataClient', 'LOCAL_CREDENTIALS', 'NetworkError', 'NotFoundError', 'PayloadTooLargeError', 'ServiceError',
-      'ServiceUnavailableError', 'ShadowError', 'ThrottlingError', 'TimeoutError', 'UnauthorizedError', 'isExactNumber', 'isLoopbackHost', 'isShadowError',
+      'InvalidArgumentError', 'IotControlClient', 'IotDataClient', 'NetworkError', 'NotFoundError', 'PayloadTooLargeError', 'ServiceError',
+      'ServiceUnavailableError', 'ShadowError', 'ThrottlingError', 'TimeoutError', 'UnauthorizedError', 'isExactNumber', 'isShadowError',
       'parseDataEndpoint', 'parseJson', 'parseRetryAfter', 'resolveDataEndpoint', 'retryDelay', 'stringifyJson',
     ],
   },
