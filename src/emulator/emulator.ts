@@ -175,6 +175,7 @@ export class Emulator {
       defaultSearchPageSize: Math.min(o.defaultThingsPageSize, 100),
       fleetIndexing: o.fleetIndexing,
       maxRequestBytes: o.maxRequestBytes,
+      verifier: o.sigv4 === undefined ? undefined : new SigV4Verifier(o.sigv4.credentials, o.sigv4.maxClockSkewMs, o.sigv4.allowUnsignedPayload, ['iot']),
     });
     this.#server = createServer(
       {

@@ -15,7 +15,7 @@ class Sha256 extends Hash {
 
 const AUTH = /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;_.-]+),\s*Signature=([0-9a-f]{64})$/;
 /** Both signing names reach the same API (the model says iotdata, the guide iotdevicegateway). */
-const SERVICES = new Set(['iotdata', 'iotdevicegateway']);
+const SERVICES: readonly string[] = ['iotdata', 'iotdevicegateway'];
 
 function forbidden(message: string): ShadowFault {
   return shadowFault(403, 'ForbiddenException', message);
@@ -31,8 +31,13 @@ export class SigV4Verifier {
   readonly #signers = new Map<string, SignatureV4>();
   readonly #maxSkewMs: number;
   readonly #allowUnsignedPayload: boolean;
+  readonly #services: ReadonlySet<string>;
+  readonly #service: string;
 
-  constructor(credentials: SigV4Credentials[], maxClockSkewMs: number, allowUnsignedPayload = false) {
+  /** `services`: the signing names accepted, the first named in refusals (the control plane's is `iot`). */
+  constructor(credentials: SigV4Credentials[], maxClockSkewMs: number, allowUnsignedPayload = false, services: readonly string[] = SERVICES) {
+    this.#services = new Set(services);
+    this.#service = services[0]!;
     for (const c of credentials) this.#secrets.set(c.accessKeyId, c.secretAccessKey);
     this.#maxSkewMs = maxClockSkewMs;
     this.#allowUnsignedPayload = allowUnsignedPayload;
@@ -52,7 +57,7 @@ export class SigV4Verifier {
     const [, keyId, shortDate, region, service, signedList, signature] = m as unknown as string[];
     const secret = this.#secrets.get(keyId!);
     if (secret === undefined) return forbidden('The security token included in the request is invalid');
-    if (!SERVICES.has(service!)) return forbidden(`Credential should be scoped to correct service: 'iotdata'`);
+    if (!this.#services.has(service!)) return forbidden(`Credential should be scoped to correct service: '${this.#service}'`);
     const amzDate = headers['x-amz-date'];
     if (typeof amzDate !== 'string' || !/^\d{8}T\d{6}Z$/.test(amzDate) || amzDate.slice(0, 8) !== shortDate) {
       return forbidden('Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP');

@@ -66,3 +66,34 @@ describe('control-plane emulator options', () => {
     expect(resolveEmulatorOptions({})).toMatchObject({ seedRegistry: false, fleetIndexing: true });
   });
 });
+
+describe('control-plane signatures', () => {
+  it('accepts calls signed for iot with a known key and refuses a wrong key or a data-plane scope, as the data plane does', async () => {
+    const { startEmulator } = await import('../../src/emulator/index.js');
+    const { IoTClient, CreateThingCommand, ListThingsInThingGroupCommand } = await import('@aws-sdk/client-iot');
+    const { IotControlClient } = await import('../../src/client/iot-control-client.js');
+    const key = { accessKeyId: 'AKIDCONTROL', secretAccessKey: 'control-secret' };
+    const e = await startEmulator({ quotas: 'off', seedThings: 3, seedRegistry: true, sigv4: { credentials: [key] } });
+    const good = new IoTClient({ endpoint: e.url, region: 'us-east-1', credentials: key, maxAttempts: 1 });
+    const bad = new IoTClient({ endpoint: e.url, region: 'us-east-1', credentials: { ...key, secretAccessKey: 'wrong' }, maxAttempts: 1 });
+    const ours = new IotControlClient({ endpoint: e.url, credentials: key, retry: { maxAttempts: 1 } });
+    try {
+      expect((await good.send(new CreateThingCommand({ thingName: 'signed-1' }))).thingName).toBe('signed-1');
+      const names: string[] = [];
+      for await (const n of ours.thingNamesInGroup({ thingGroupName: 'fleet', recursive: true, maxResults: 2 })) names.push(n);
+      expect(names).toEqual(['device-000001', 'device-000002', 'device-000003']);
+      const refused = await bad.send(new ListThingsInThingGroupCommand({ thingGroupName: 'fleet' })).catch((err: { name: string; $metadata: { httpStatusCode?: number } }) => err);
+      expect(refused).toMatchObject({ name: 'ForbiddenException', $metadata: { httpStatusCode: 403 } });
+      const scoped = await request(`${e.url}/thing-groups/fleet/things`, {
+        headers: { authorization: `AWS4-HMAC-SHA256 Credential=AKIDCONTROL/20260101/us-east-1/iotdata/aws4_request, SignedHeaders=host;x-amz-date, Signature=${'0'.repeat(64)}`, 'x-amz-date': '20260101T000000Z' },
+      });
+      expect(scoped.statusCode).toBe(403);
+      expect(((await scoped.body.json()) as { message: string }).message).toBe("Credential should be scoped to correct service: 'iot'");
+    } finally {
+      good.destroy();
+      bad.destroy();
+      await ours.close();
+      await e.close();
+    }
+  });
+});

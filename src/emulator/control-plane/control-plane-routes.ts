@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ShadowStore } from '../shadow-store.js';
+import type { SigV4Verifier } from '../sigv4-verifier.js';
 import { compileIndexQuery, indexQueryFields } from './compile-index-query.js';
 import { ControlPlaneFault } from './control-plane-fault.js';
 import { parseIndexQuery } from './index-query-parser.js';
@@ -21,6 +22,8 @@ export interface ControlPlaneRoutesOptions {
    * never blocks the server (and its data plane) for a whole large fleet.
    */
   searchScanBudget?: number;
+  /** Checks SigV4 signatures (scoped to `iot`) when the emulator verifies them. */
+  verifier?: SigV4Verifier | undefined;
 }
 
 export const DEFAULT_SEARCH_SCAN_BUDGET = 10_000;
@@ -205,29 +208,44 @@ export class ControlPlaneRoutes {
     });
     req.on('end', () => {
       if (refused) return;
-      try {
-        let label: string;
-        try {
-          label = decodeURIComponent(route.label);
-        } catch {
-          throw ControlPlaneFault.invalidRequest('The path is not valid percent-encoded UTF-8');
-        }
-        const text = Buffer.concat(chunks).toString('utf8').trim();
-        let body: unknown = {};
-        if (text !== '') {
-          try {
-            body = JSON.parse(text);
-          } catch {
-            throw ControlPlaneFault.invalidRequest('The request body is not valid JSON');
-          }
-        }
-        if (body === null || typeof body !== 'object' || Array.isArray(body)) throw ControlPlaneFault.invalidRequest('The request body must be a JSON object');
-        send(res, 200, JSON.stringify(this.#run(route.handler, label, query, body as Body)));
-      } catch (err) {
-        if (err instanceof ControlPlaneFault) send(res, err);
-        else send(res, new ControlPlaneFault(500, 'InternalFailureException', 'Internal service failure'));
-      }
+      const verifier = this.#o.verifier;
+      if (verifier === undefined) return this.#answer(res, route, query, chunks);
+      const url = req.url ?? '/';
+      const qi = url.indexOf('?');
+      const body = Buffer.concat(chunks);
+      verifier.verify(req.method ?? 'GET', qi < 0 ? url : url.slice(0, qi), query, req.headers, body.length > 0 ? body : undefined).then(
+        (fault) => {
+          if (fault === undefined) return this.#answer(res, route, query, [body]);
+          send(res, new ControlPlaneFault(fault.status, fault.errorType, fault.message));
+        },
+        () => send(res, new ControlPlaneFault(500, 'InternalFailureException', 'Internal service failure')),
+      );
     });
+  }
+
+  #answer(res: ServerResponse, route: { handler: Handler; label: string }, query: string, chunks: Buffer[]): void {
+    try {
+      let label: string;
+      try {
+        label = decodeURIComponent(route.label);
+      } catch {
+        throw ControlPlaneFault.invalidRequest('The path is not valid percent-encoded UTF-8');
+      }
+      const text = Buffer.concat(chunks).toString('utf8').trim();
+      let body: unknown = {};
+      if (text !== '') {
+        try {
+          body = JSON.parse(text);
+        } catch {
+          throw ControlPlaneFault.invalidRequest('The request body is not valid JSON');
+        }
+      }
+      if (body === null || typeof body !== 'object' || Array.isArray(body)) throw ControlPlaneFault.invalidRequest('The request body must be a JSON object');
+      send(res, 200, JSON.stringify(this.#run(route.handler, label, query, body as Body)));
+    } catch (err) {
+      if (err instanceof ControlPlaneFault) send(res, err);
+      else send(res, new ControlPlaneFault(500, 'InternalFailureException', 'Internal service failure'));
+    }
   }
 
   /**
