@@ -15,6 +15,8 @@ export const ITEM_OUTCOMES = Object.freeze([
   // rollbacks from an undo record
   'rolled-back',
   'kept',
+  // a where-wave's condition does not hold: the thing waits for a later wave
+  'not-in-wave',
   // reads (snapshot)
   'read',
   'no-shadows',

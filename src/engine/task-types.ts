@@ -19,7 +19,7 @@ export interface TargetItem {
   data?: Record<string, string>;
 }
 
-export type TaskKind = 'rollout' | 'snapshot-read' | 'restore' | 'bench' | 'converge-check';
+export type TaskKind = 'rollout' | 'snapshot-read' | 'restore' | 'bench' | 'converge-check' | 'rollback' | 'wave-check';
 
 /** The client settings a worker builds its one IotDataClient from (one client per thread per config). */
 export interface WorkerClientConfig {
@@ -143,6 +143,16 @@ export interface RolloutTaskConfig {
   concurrency?: number;
   /** Put the update document sent (or that would be sent) in `detail.update`. Default false. */
   includeUpdate?: boolean;
+  /**
+   * A where-wave's condition (ShadowCondition syntax) on the shadow just read: a thing that does
+   * not meet it ends with outcome `not-in-wave`, unwritten (re-checked after a 409 re-read).
+   */
+  waveWhere?: string;
+  /**
+   * Append each write's undo record to this file (an IntentLog) before the write is sent. Every
+   * write puts its undo record (`detail.undoJson`) in its result anyway; the intents cover a kill -9.
+   */
+  intentLog?: string;
 }
 
 /**

@@ -10,6 +10,8 @@ import type { TaskHandler, TaskKind } from '../../src/engine/task-types.js';
 import bench from './bench.js';
 import convergeCheck from './converge-check.js';
 import rollout from './rollout.js';
+import rollback from './rollback.js';
+import waveCheck from './wave-check.js';
 import snapshotRead from './snapshot-read.js';
 import restore from './restore.js';
 
@@ -19,4 +21,6 @@ export const HANDLERS: Readonly<Partial<Record<TaskKind, TaskHandler<never>>>> =
   bench: bench as TaskHandler<never>,
   'snapshot-read': snapshotRead as TaskHandler<never>,
   restore: restore as TaskHandler<never>,
+  rollback: rollback as TaskHandler<never>,
+  'wave-check': waveCheck as TaskHandler<never>,
 });

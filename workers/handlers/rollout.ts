@@ -8,11 +8,24 @@ import { pathToFileURL } from 'node:url';
 import { InvalidArgumentError, toErrorRecord } from '../../src/errors.js';
 import { forEachConcurrent } from '../../src/engine/for-each-concurrent.js';
 import { guardedUpdate, type GuardedUpdateOptions } from '../../src/engine/guarded-update.js';
+import { intentLogFor } from '../../src/engine/intent-log.js';
 import type { HandlerContext, ItemResult, RolloutTaskConfig, RolloutTransform, TargetItem } from '../../src/engine/task-types.js';
 import { diffToUpdate, mergeState, parseJson, parseUpdateRequest, resolveShadowLimits, stateSize, stringifyJson } from '../../src/shadow/index.js';
 import type { JsonObject } from '../../src/shadow/index.js';
+import { beforeImage } from '../../src/shadow/before-image.js';
+import { ShadowCondition } from '../../src/shadow/shadow-condition.js';
 
 const transforms = new Map<string, Promise<RolloutTransform>>();
+const conditions = new Map<string, ShadowCondition>();
+
+function conditionOf(source: string): ShadowCondition {
+  let c = conditions.get(source);
+  if (c === undefined) {
+    c = new ShadowCondition(source);
+    conditions.set(source, c);
+  }
+  return c;
+}
 
 async function loadTransform(spec: string): Promise<RolloutTransform> {
   const url = spec.startsWith('file:') ? spec : pathToFileURL(spec).href;
@@ -38,6 +51,7 @@ export default async function rollout(items: TargetItem[], ctx: HandlerContext<R
   let transform: RolloutTransform | undefined;
   if (cfg.transform !== undefined) transform = await loadTransform(cfg.transform);
   else if (desired === undefined) throw new InvalidArgumentError('rollout config needs "desired" or "transform"');
+  const waveWhere = cfg.waveWhere === undefined ? undefined : conditionOf(cfg.waveWhere);
 
   const results: ItemResult[] = new Array(items.length);
   await forEachConcurrent(items, cfg.concurrency ?? 64, async (item, i) => {
@@ -50,6 +64,13 @@ export default async function rollout(items: TargetItem[], ctx: HandlerContext<R
       includeUpdate: cfg.includeUpdate === true,
       onExhausted: 'failed',
       plan: async (doc, r) => {
+        // a where-wave takes the things whose shadow meets its condition (re-checked after a 409 re-read)
+        if (waveWhere !== undefined && !waveWhere.matches(doc)) return { outcome: 'not-in-wave' };
+        // an undo record belongs to the write that is sent: a re-read after a 409 plans afresh
+        if ((r.detail as { undoJson?: unknown } | undefined)?.undoJson !== undefined) {
+          const { undoJson: _stale, ...rest } = r.detail as Record<string, unknown>;
+          r.detail = rest;
+        }
         const current = doc?.state.desired;
         let target: JsonObject | undefined;
         if (transform !== undefined) {
@@ -87,6 +108,14 @@ export default async function rollout(items: TargetItem[], ctx: HandlerContext<R
                 outcome: 'too-large',
                 error: { name: 'InvalidArgumentError', code: 'SHADOW_ERR_INVALID_ARGUMENT', message: `the desired state would exceed ${limits.maxStateBytes} bytes` },
               };
+            }
+            if (cfg.dryRun !== true) {
+              // The undo record goes with the result into the journal; with an intent log it is on
+              // disk before the write is sent, so a rollback after a kill -9 knows this write too.
+              // As text: the values keep their exact digits across the thread boundary and in the journal.
+              const undoJson = stringifyJson({ before: beforeImage(current, checked), wrote: checked });
+              r.detail = { ...(r.detail as object | undefined), undoJson };
+              if (cfg.intentLog !== undefined) intentLogFor(cfg.intentLog).append({ thingName: item.thingName, shadowName }, undoJson);
             }
             return undefined;
           },
