@@ -1,6 +1,11 @@
 import { Pool } from 'undici';
 import { ConfigError, InvalidArgumentError, NotFoundError, ServiceError } from '../errors.js';
-import { CredentialSource, defaultCredentialsProvider, isLoopbackHost, type CredentialsProvider } from './credential-source.js';
+import {
+  CredentialSource,
+  defaultCredentialsProvider,
+  isLoopbackHost,
+  type CredentialsProvider,
+} from './credential-source.js';
 import type { ClientCredentials, ClientRetryOptions } from './iot-data-client.js';
 import { parseDataEndpoint } from './resolve-data-endpoint.js';
 import { errorFromResponse, errorFromTransport } from './response-error.js';
@@ -89,10 +94,14 @@ type Operation = 'ListThings' | 'ListThingsInThingGroup' | 'SearchIndex';
 const defaultSleep = (ms: number, signal: AbortSignal | undefined): Promise<void> =>
   new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
   });
 
 function checkInt(op: string, name: string, v: unknown, min: number, max: number): void {
@@ -104,7 +113,9 @@ function checkInt(op: string, name: string, v: unknown, min: number, max: number
 
 function checkName(op: string, name: string, v: unknown): string {
   if (typeof v !== 'string' || !/^[a-zA-Z0-9:_-]{1,128}$/.test(v)) {
-    throw new InvalidArgumentError(`${op}: ${name} must be 1-128 characters of [a-zA-Z0-9:_-], got ${JSON.stringify(v)}`);
+    throw new InvalidArgumentError(
+      `${op}: ${name} must be 1-128 characters of [a-zA-Z0-9:_-], got ${JSON.stringify(v)}`,
+    );
   }
   return v;
 }
@@ -148,31 +159,57 @@ export class IotControlClient {
   #closed = false;
 
   constructor(options: IotControlClientOptions = {}) {
-    if (options === null || typeof options !== 'object') throw new InvalidArgumentError('IotControlClientOptions must be an object');
+    if (options === null || typeof options !== 'object')
+      throw new InvalidArgumentError('IotControlClientOptions must be an object');
     const D = DEFAULT_IOT_CONTROL_CLIENT_OPTIONS;
     const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? D.region;
-    if (!/^[a-z0-9-]+$/.test(region)) throw new InvalidArgumentError(`IotControlClientOptions.region must be a bare region like us-east-1, got ${JSON.stringify(region)}`);
-    const url = parseDataEndpoint(options.endpoint ?? `https://iot.${region}.amazonaws.com`, 'IotControlClientOptions.endpoint');
+    if (!/^[a-z0-9-]+$/.test(region))
+      throw new InvalidArgumentError(
+        `IotControlClientOptions.region must be a bare region like us-east-1, got ${JSON.stringify(region)}`,
+      );
+    const url = parseDataEndpoint(
+      options.endpoint ?? `https://iot.${region}.amazonaws.com`,
+      'IotControlClientOptions.endpoint',
+    );
     const r = options.retry ?? {};
     checkInt('IotControlClientOptions', 'retry.maxAttempts', r.maxAttempts, 1, 100);
     checkInt('IotControlClientOptions', 'connections', options.connections, 1, 1024);
     checkInt('IotControlClientOptions', 'requestTimeoutMs', options.requestTimeoutMs, 1, 3_600_000);
-    this.#retry = { maxAttempts: r.maxAttempts ?? D.retry.maxAttempts, baseDelayMs: r.baseDelayMs ?? D.retry.baseDelayMs, maxDelayMs: r.maxDelayMs ?? D.retry.maxDelayMs };
+    this.#retry = {
+      maxAttempts: r.maxAttempts ?? D.retry.maxAttempts,
+      baseDelayMs: r.baseDelayMs ?? D.retry.baseDelayMs,
+      maxDelayMs: r.maxDelayMs ?? D.retry.maxDelayMs,
+    };
     if (r.random !== undefined) this.#retry.random = r.random;
     this.#sleep = r.sleep ?? defaultSleep;
     const c = options.credentials;
     let credentials: CredentialsProvider | SigningCredentials;
     if (c === undefined) credentials = defaultCredentialsProvider(isLoopbackHost(url.hostname));
     else if (typeof c === 'function') credentials = c;
-    else if (typeof c === 'object' && c !== null && typeof c.accessKeyId === 'string' && c.accessKeyId && typeof c.secretAccessKey === 'string' && c.secretAccessKey) credentials = c;
-    else throw new InvalidArgumentError('IotControlClientOptions.credentials must be { accessKeyId, secretAccessKey, sessionToken? } or a provider function');
+    else if (
+      typeof c === 'object' &&
+      c !== null &&
+      typeof c.accessKeyId === 'string' &&
+      c.accessKeyId &&
+      typeof c.secretAccessKey === 'string' &&
+      c.secretAccessKey
+    )
+      credentials = c;
+    else
+      throw new InvalidArgumentError(
+        'IotControlClientOptions.credentials must be { accessKeyId, secretAccessKey, sessionToken? } or a provider function',
+      );
     this.endpoint = url.href;
     this.region = region;
     this.#basePath = url.basePath;
     this.#timeout = options.requestTimeoutMs ?? D.requestTimeoutMs;
     this.#signer = new SigV4Signer({ region, service: 'iot', host: url.host });
     this.#credentials = new CredentialSource(credentials);
-    this.#pool = new Pool(url.origin, { connections: options.connections ?? D.connections, headersTimeout: this.#timeout, bodyTimeout: this.#timeout });
+    this.#pool = new Pool(url.origin, {
+      connections: options.connections ?? D.connections,
+      headersTimeout: this.#timeout,
+      bodyTimeout: this.#timeout,
+    });
   }
 
   /** One page of ListThings (`GET /things`). */
@@ -182,11 +219,16 @@ export class IotControlClient {
     const params: Array<[string, string]> = [];
     if (input.attributeName !== undefined) params.push(['attributeName', input.attributeName]);
     if (input.attributeValue !== undefined) params.push(['attributeValue', input.attributeValue]);
-    if (input.usePrefixAttributeValue !== undefined) params.push(['usePrefixAttributeValue', String(input.usePrefixAttributeValue)]);
-    if (input.thingTypeName !== undefined) params.push(['thingTypeName', checkName(op, 'thingTypeName', input.thingTypeName)]);
+    if (input.usePrefixAttributeValue !== undefined)
+      params.push(['usePrefixAttributeValue', String(input.usePrefixAttributeValue)]);
+    if (input.thingTypeName !== undefined)
+      params.push(['thingTypeName', checkName(op, 'thingTypeName', input.thingTypeName)]);
     if (input.maxResults !== undefined) params.push(['maxResults', String(input.maxResults)]);
     if (input.nextToken) params.push(['nextToken', input.nextToken]);
-    const doc = (await this.#send(op, 'GET', '/things', canonicalQuery(params), undefined, o?.signal)) as { things?: ThingAttribute[] | null; nextToken?: string | null };
+    const doc = (await this.#send(op, 'GET', '/things', canonicalQuery(params), undefined, o?.signal)) as {
+      things?: ThingAttribute[] | null;
+      nextToken?: string | null;
+    };
     return page(doc.things ?? [], doc.nextToken);
   }
 
@@ -199,7 +241,14 @@ export class IotControlClient {
     if (input.recursive !== undefined) params.push(['recursive', String(input.recursive)]);
     if (input.maxResults !== undefined) params.push(['maxResults', String(input.maxResults)]);
     if (input.nextToken) params.push(['nextToken', input.nextToken]);
-    const doc = (await this.#send(op, 'GET', `/thing-groups/${encodeLabel(group)}/things`, canonicalQuery(params), undefined, o?.signal)) as { things?: string[] | null; nextToken?: string | null };
+    const doc = (await this.#send(
+      op,
+      'GET',
+      `/thing-groups/${encodeLabel(group)}/things`,
+      canonicalQuery(params),
+      undefined,
+      o?.signal,
+    )) as { things?: string[] | null; nextToken?: string | null };
     return page(doc.things ?? [], doc.nextToken);
   }
 
@@ -209,7 +258,8 @@ export class IotControlClient {
    */
   async searchIndex(input: SearchIndexInput, o?: ControlCallOptions): Promise<Page<ThingDocument>> {
     const op = 'SearchIndex';
-    if (typeof input?.queryString !== 'string' || input.queryString === '') throw new InvalidArgumentError(`${op}: queryString must be a non-empty string`);
+    if (typeof input?.queryString !== 'string' || input.queryString === '')
+      throw new InvalidArgumentError(`${op}: queryString must be a non-empty string`);
     checkInt(op, 'maxResults', input.maxResults, 1, 100);
     const indexName = checkName(op, 'indexName', input.indexName ?? 'AWS_Things');
     const body: Record<string, unknown> = { indexName, queryString: input.queryString };
@@ -217,7 +267,14 @@ export class IotControlClient {
     if (input.nextToken) body.nextToken = input.nextToken;
     let doc: { things?: ThingDocument[] | null; nextToken?: string | null };
     try {
-      doc = (await this.#send(op, 'POST', '/indices/search', '', Buffer.from(JSON.stringify(body), 'utf8'), o?.signal)) as typeof doc;
+      doc = (await this.#send(
+        op,
+        'POST',
+        '/indices/search',
+        '',
+        Buffer.from(JSON.stringify(body), 'utf8'),
+        o?.signal,
+      )) as typeof doc;
     } catch (err) {
       if (indexingOff(err)) {
         throw new ConfigError(
@@ -227,7 +284,10 @@ export class IotControlClient {
         );
       }
       if (err instanceof ServiceError && err.awsErrorType === 'IndexNotReadyException') {
-        throw new ConfigError(`the fleet index ${indexName} is still being built; try again once DescribeIndex says ACTIVE (${err.awsMessage ?? err.message})`, { cause: err });
+        throw new ConfigError(
+          `the fleet index ${indexName} is still being built; try again once DescribeIndex says ACTIVE (${err.awsMessage ?? err.message})`,
+          { cause: err },
+        );
       }
       throw err;
     }
@@ -236,17 +296,29 @@ export class IotControlClient {
 
   /** Thing names of ListThings, page by page. */
   thingNames(input: Omit<ListThingsInput, 'nextToken'> = {}, o?: ControlCallOptions): AsyncIterable<string> {
-    return names((nextToken) => this.listThings({ ...input, ...(nextToken ? { nextToken } : {}) }, o), (t) => t.thingName);
+    return names(
+      (nextToken) => this.listThings({ ...input, ...(nextToken ? { nextToken } : {}) }, o),
+      (t) => t.thingName,
+    );
   }
 
   /** Thing names in a group (with `recursive`, in its descendants too), page by page. */
-  thingNamesInGroup(input: Omit<ListThingsInThingGroupInput, 'nextToken'>, o?: ControlCallOptions): AsyncIterable<string> {
-    return names((nextToken) => this.listThingsInThingGroup({ ...input, ...(nextToken ? { nextToken } : {}) }, o), (t) => t);
+  thingNamesInGroup(
+    input: Omit<ListThingsInThingGroupInput, 'nextToken'>,
+    o?: ControlCallOptions,
+  ): AsyncIterable<string> {
+    return names(
+      (nextToken) => this.listThingsInThingGroup({ ...input, ...(nextToken ? { nextToken } : {}) }, o),
+      (t) => t,
+    );
   }
 
   /** Thing names matching a fleet indexing query, page by page (SearchIndex has no SDK paginator). */
   searchThingNames(input: Omit<SearchIndexInput, 'nextToken'>, o?: ControlCallOptions): AsyncIterable<string> {
-    return names((nextToken) => this.searchIndex({ ...input, ...(nextToken ? { nextToken } : {}) }, o), (t) => t.thingName);
+    return names(
+      (nextToken) => this.searchIndex({ ...input, ...(nextToken ? { nextToken } : {}) }, o),
+      (t) => t.thingName,
+    );
   }
 
   async close(): Promise<void> {
@@ -256,7 +328,14 @@ export class IotControlClient {
   }
 
   /** One logical call: signs, sends, maps errors and retries per `retryDelay`. */
-  async #send(op: Operation, method: 'GET' | 'POST', path: string, query: string, body: Buffer | undefined, signal: AbortSignal | undefined): Promise<unknown> {
+  async #send(
+    op: Operation,
+    method: 'GET' | 'POST',
+    path: string,
+    query: string,
+    body: Buffer | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<unknown> {
     if (this.#closed) throw new ConfigError(`${op}: the IotControlClient is closed`);
     const fullPath = this.#basePath + path;
     const bodyHash = body === undefined ? EMPTY_PAYLOAD_HASH : payloadHash(body);
@@ -265,7 +344,13 @@ export class IotControlClient {
       try {
         const headers = await this.#sign(method, fullPath, query, bodyHash);
         if (body !== undefined) headers['content-type'] = 'application/json';
-        const res = await this.#pool.request({ method, path: query ? `${fullPath}?${query}` : fullPath, headers, body: body ?? null, signal: signal ?? null });
+        const res = await this.#pool.request({
+          method,
+          path: query ? `${fullPath}?${query}` : fullPath,
+          headers,
+          body: body ?? null,
+          signal: signal ?? null,
+        });
         const raw = Buffer.from(await res.body.arrayBuffer());
         if (res.statusCode >= 200 && res.statusCode < 300) {
           try {
@@ -306,12 +391,16 @@ function page<T>(items: T[], nextToken: string | null | undefined): Page<T> {
 }
 
 /** Follows nextToken and yields each item's name; only the current page is held. */
-async function* names<T>(fetchPage: (nextToken: string | undefined) => Promise<Page<T>>, nameOf: (item: T) => string): AsyncIterable<string> {
+async function* names<T>(
+  fetchPage: (nextToken: string | undefined) => Promise<Page<T>>,
+  nameOf: (item: T) => string,
+): AsyncIterable<string> {
   let token: string | undefined;
   do {
     const p = await fetchPage(token);
     for (const item of p.items) yield nameOf(item);
-    if (p.nextToken !== undefined && p.nextToken === token) throw new ConfigError('the service returned the same nextToken twice; stopping rather than looping');
+    if (p.nextToken !== undefined && p.nextToken === token)
+      throw new ConfigError('the service returned the same nextToken twice; stopping rather than looping');
     token = p.nextToken;
   } while (token !== undefined);
 }

@@ -60,7 +60,10 @@ function deepEqual(a: Value, b: Value): boolean {
   if (Array.isArray(a)) return a.length === (b as Json[]).length && a.every((x, i) => deepEqual(x, (b as Json[])[i]));
   const ka = Object.keys(a);
   const bo = b as Record<string, Json>;
-  return ka.length === Object.keys(bo).length && ka.every((k) => Object.hasOwn(bo, k) && deepEqual((a as Record<string, Json>)[k], bo[k]));
+  return (
+    ka.length === Object.keys(bo).length &&
+    ka.every((k) => Object.hasOwn(bo, k) && deepEqual((a as Record<string, Json>)[k], bo[k]))
+  );
 }
 
 /**
@@ -81,7 +84,8 @@ function order(a: Value, b: Value): number | undefined {
 function path(source: string, node: jsep.Expression): Getter {
   if (node.type === 'Identifier') {
     const name = (node as jsep.Identifier).name;
-    if (!ROOTS.has(name)) fail(source, `unknown name '${name}' (paths start with desired., reported., delta. or are version)`);
+    if (!ROOTS.has(name))
+      fail(source, `unknown name '${name}' (paths start with desired., reported., delta. or are version)`);
     return (d) => d[name as keyof Sections];
   }
   if (node.type !== 'MemberExpression') fail(source, `expected a path such as reported.firmware, found ${show(node)}`);
@@ -91,7 +95,8 @@ function path(source: string, node: jsep.Expression): Getter {
   else {
     const p = m.property;
     const v = p.type === 'Literal' ? (p as jsep.Literal).value : undefined;
-    if (typeof v !== 'string' && !(typeof v === 'number' && Number.isInteger(v) && v >= 0)) fail(source, `a [] key must be a string or an index, found ${show(p)}`);
+    if (typeof v !== 'string' && !(typeof v === 'number' && Number.isInteger(v) && v >= 0))
+      fail(source, `a [] key must be a string or an index, found ${show(p)}`);
     key = v as string | number;
   }
   const parent = path(source, m.object);
@@ -114,7 +119,10 @@ function operand(source: string, node: jsep.Expression): Getter {
     fail(source, `'-' applies only to a number, found -${show(arg)}`);
   }
   if (node.type === 'BinaryExpression' && !COMPARISONS.has((node as jsep.BinaryExpression).operator)) {
-    fail(source, `operator '${(node as jsep.BinaryExpression).operator}' is not supported (use ==, !=, <, <=, >, >=, and, or, not)`);
+    fail(
+      source,
+      `operator '${(node as jsep.BinaryExpression).operator}' is not supported (use ==, !=, <, <=, >, >=, and, or, not)`,
+    );
   }
   return path(source, node);
 }
@@ -130,13 +138,16 @@ function test(source: string, node: jsep.Expression): Test {
         const r = test(source, b.right);
         return op === 'and' || op === '&&' ? (d) => l(d) && r(d) : (d) => l(d) || r(d);
       }
-      if (!COMPARISONS.has(op)) fail(source, `operator '${op}' is not supported (use ==, !=, <, <=, >, >=, and, or, not)`);
+      if (!COMPARISONS.has(op))
+        fail(source, `operator '${op}' is not supported (use ==, !=, <, <=, >, >=, and, or, not)`);
       const l = operand(source, b.left);
       const r = operand(source, b.right);
-      const ordered = (accept: (o: number) => boolean): Test => (d) => {
-        const o = order(l(d), r(d));
-        return o !== undefined && accept(o);
-      };
+      const ordered =
+        (accept: (o: number) => boolean): Test =>
+        (d) => {
+          const o = order(l(d), r(d));
+          return o !== undefined && accept(o);
+        };
       switch (op) {
         case '==':
           return (d) => deepEqual(l(d), r(d));
@@ -177,7 +188,10 @@ function test(source: string, node: jsep.Expression): Test {
     case 'Compound':
       return fail(source, 'expected one condition; is an operator missing, or a trailing word such as and/or?');
     default:
-      return fail(source, `${node.type === 'Identifier' || node.type === 'MemberExpression' ? `a path alone (${show(node)}) is not a condition; write exists(${show(node)}) or compare it` : `${node.type} is not supported`}`);
+      return fail(
+        source,
+        `${node.type === 'Identifier' || node.type === 'MemberExpression' ? `a path alone (${show(node)}) is not a condition; write exists(${show(node)}) or compare it` : `${node.type} is not supported`}`,
+      );
   }
 }
 
@@ -198,13 +212,17 @@ export class ShadowCondition {
   readonly #test: Test;
 
   constructor(source: string) {
-    if (typeof source !== 'string' || source.trim() === '') throw new InvalidArgumentError('where: expected a condition such as reported.firmware < "1.5.0"');
+    if (typeof source !== 'string' || source.trim() === '')
+      throw new InvalidArgumentError('where: expected a condition such as reported.firmware < "1.5.0"');
     let ast: jsep.Expression;
     try {
       ast = jsep(source);
     } catch (err) {
       const e = err as { description?: string; index?: number; message?: string };
-      throw new InvalidArgumentError(`where: ${e.description ?? e.message ?? String(err)}${e.index !== undefined ? ` at character ${e.index}` : ''} in ${JSON.stringify(source)}`, { cause: err });
+      throw new InvalidArgumentError(
+        `where: ${e.description ?? e.message ?? String(err)}${e.index !== undefined ? ` at character ${e.index}` : ''} in ${JSON.stringify(source)}`,
+        { cause: err },
+      );
     }
     this.source = source;
     this.#test = test(source, ast);

@@ -25,9 +25,18 @@ beforeAll(async () => {
     const name = `c-${i}`;
     r.createThing(name, { attributes: { site: i % 3 === 0 ? 'berlin' : 'paris' } });
     r.addThingToGroup(name, i < 3 ? 'fleet' : i < 6 ? 'eu' : 'berlin');
-    emulator.store.update(name, undefined, JSON.stringify({ state: { reported: { firmware: i < 4 ? '1.4.2' : '1.5.0' } } }));
+    emulator.store.update(
+      name,
+      undefined,
+      JSON.stringify({ state: { reported: { firmware: i < 4 ? '1.4.2' : '1.5.0' } } }),
+    );
   }
-  client = new IotControlClient({ endpoint: emulator.url, region: 'us-east-1', credentials: CREDENTIALS, retry: { maxAttempts: 1 } });
+  client = new IotControlClient({
+    endpoint: emulator.url,
+    region: 'us-east-1',
+    credentials: CREDENTIALS,
+    retry: { maxAttempts: 1 },
+  });
 });
 afterAll(async () => {
   await client?.close();
@@ -36,7 +45,17 @@ afterAll(async () => {
 
 describe('IotControlClient against the emulator', () => {
   it('yields every thing of a group and its descendants with recursive, and only direct members without', async () => {
-    expect(await all(client.thingNamesInGroup({ thingGroupName: 'fleet', recursive: true, maxResults: 2 }))).toEqual(['c-0', 'c-1', 'c-2', 'c-3', 'c-4', 'c-5', 'c-6', 'c-7', 'c-8']);
+    expect(await all(client.thingNamesInGroup({ thingGroupName: 'fleet', recursive: true, maxResults: 2 }))).toEqual([
+      'c-0',
+      'c-1',
+      'c-2',
+      'c-3',
+      'c-4',
+      'c-5',
+      'c-6',
+      'c-7',
+      'c-8',
+    ]);
     expect(await all(client.thingNamesInGroup({ thingGroupName: 'eu', maxResults: 2 }))).toEqual(['c-3', 'c-4', 'c-5']);
   });
 
@@ -54,11 +73,22 @@ describe('IotControlClient against the emulator', () => {
   });
 
   it('lists things by attribute across pages', async () => {
-    expect(await all(client.thingNames({ attributeName: 'site', attributeValue: 'berlin', maxResults: 1 }))).toEqual(['c-0', 'c-3', 'c-6']);
+    expect(await all(client.thingNames({ attributeName: 'site', attributeValue: 'berlin', maxResults: 1 }))).toEqual([
+      'c-0',
+      'c-3',
+      'c-6',
+    ]);
   });
 
   it('yields the things a fleet indexing query matches, page by page', async () => {
-    expect(await all(client.searchThingNames({ queryString: 'shadow.reported.firmware:1.4* AND attributes.site:paris', maxResults: 1 }))).toEqual(['c-1', 'c-2']);
+    expect(
+      await all(
+        client.searchThingNames({
+          queryString: 'shadow.reported.firmware:1.4* AND attributes.site:paris',
+          maxResults: 1,
+        }),
+      ),
+    ).toEqual(['c-1', 'c-2']);
     const page = await client.searchIndex({ queryString: 'thingGroupNames:berlin', maxResults: 2 });
     expect(page.items.map((t) => t.thingName)).toEqual(['c-6', 'c-7']);
     expect(JSON.parse(page.items[0]!.shadow!).reported.firmware).toBe('1.5.0');
@@ -79,7 +109,9 @@ describe('IotControlClient against the emulator', () => {
     try {
       const err = await all(c.searchThingNames({ queryString: '*' })).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ConfigError);
-      expect((err as Error).message).toMatch(/^fleet indexing is not switched on for this account: Index AWS_Things does not exist/);
+      expect((err as Error).message).toMatch(
+        /^fleet indexing is not switched on for this account: Index AWS_Things does not exist/,
+      );
       expect((err as Error).message).toContain('UpdateIndexingConfiguration');
     } finally {
       await c.close();
@@ -95,7 +127,9 @@ describe('IotControlClient against the emulator', () => {
 
   it('refuses bad input before sending', async () => {
     await expect(client.listThingsInThingGroup({ thingGroupName: 'a b' })).rejects.toThrow(InvalidArgumentError);
-    await expect(client.searchIndex({ queryString: 'x', maxResults: 101 })).rejects.toThrow('SearchIndex: maxResults must be an integer from 1 to 100, got 101');
+    await expect(client.searchIndex({ queryString: 'x', maxResults: 101 })).rejects.toThrow(
+      'SearchIndex: maxResults must be an integer from 1 to 100, got 101',
+    );
     expect(() => new IotControlClient({ region: 'Not A Region' })).toThrow('IotControlClientOptions.region');
   });
 });
@@ -113,7 +147,11 @@ describe('IotControlClient on the wire', () => {
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const c = new IotControlClient({ endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, region: 'eu-west-1', credentials: CREDENTIALS });
+    const c = new IotControlClient({
+      endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      region: 'eu-west-1',
+      credentials: CREDENTIALS,
+    });
     try {
       expect(await all(c.searchThingNames({ queryString: 'thingName:a*', maxResults: 5 }))).toEqual([]);
       expect(await all(c.thingNamesInGroup({ thingGroupName: 'g:1', recursive: true }))).toEqual([]);

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { compileIndexQuery, type IndexDocument, type IndexValue } from '../../src/emulator/control-plane/compile-index-query.js';
+import {
+  compileIndexQuery,
+  type IndexDocument,
+  type IndexValue,
+} from '../../src/emulator/control-plane/compile-index-query.js';
 import { ControlPlaneFault } from '../../src/emulator/control-plane/control-plane-fault.js';
 import { parseIndexQuery } from '../../src/emulator/control-plane/index-query-parser.js';
 
@@ -55,8 +59,16 @@ describe('parseIndexQuery', () => {
       lower: { value: '1', quoted: false, inclusive: true },
       upper: { value: '5', quoted: false, inclusive: false },
     });
-    expect(parseIndexQuery('attributes.x:[10 TO *]')).toEqual({ kind: 'range', field: 'attributes.x', lower: { value: '10', quoted: false, inclusive: true } });
-    expect(parseIndexQuery('attributes.x<5')).toEqual({ kind: 'range', field: 'attributes.x', upper: { value: '5', quoted: false, inclusive: false } });
+    expect(parseIndexQuery('attributes.x:[10 TO *]')).toEqual({
+      kind: 'range',
+      field: 'attributes.x',
+      lower: { value: '10', quoted: false, inclusive: true },
+    });
+    expect(parseIndexQuery('attributes.x<5')).toEqual({
+      kind: 'range',
+      field: 'attributes.x',
+      upper: { value: '5', quoted: false, inclusive: false },
+    });
     expect(parseIndexQuery('connectivity.timestamp >= 1557651600000')).toEqual({
       kind: 'range',
       field: 'connectivity.timestamp',
@@ -142,7 +154,9 @@ describe('compileIndexQuery', () => {
     expect(matches('NOT attributes.site:berlin', pump)).toBe(false);
     expect(matches('thingName:pump* -attributes.site:berlin', pump)).toBe(false);
     expect(matches('thingName:pump* NOT attributes.site:paris', pump)).toBe(true);
-    expect(matches('(attributes.site:paris OR attributes.site:berlin) AND NOT (shadow.reported.battery:[0 TO 10])', pump)).toBe(true);
+    expect(
+      matches('(attributes.site:paris OR attributes.site:berlin) AND NOT (shadow.reported.battery:[0 TO 10])', pump),
+    ).toBe(true);
   });
 
   it('groups several values of one field in parentheses', () => {

@@ -1,4 +1,10 @@
-import { GetIndexingConfigurationCommand, IoTClient, SearchIndexCommand, UpdateIndexingConfigurationCommand, UpdateThingCommand } from '@aws-sdk/client-iot';
+import {
+  GetIndexingConfigurationCommand,
+  IoTClient,
+  SearchIndexCommand,
+  UpdateIndexingConfigurationCommand,
+  UpdateThingCommand,
+} from '@aws-sdk/client-iot';
 import { UpdateThingShadowCommand } from '@aws-sdk/client-iot-data-plane';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededPlacement } from '../../src/emulator/control-plane/seed-registry.js';
@@ -11,7 +17,12 @@ let iot: IoTClient;
 const names = Array.from({ length: COUNT }, (_, i) => seededThingName(i));
 
 beforeAll(() => {
-  iot = new IoTClient({ endpoint: ctx.emulator.url, region: 'us-east-1', credentials: { ...CREDENTIALS }, maxAttempts: 1 });
+  iot = new IoTClient({
+    endpoint: ctx.emulator.url,
+    region: 'us-east-1',
+    credentials: { ...CREDENTIALS },
+    maxAttempts: 1,
+  });
 });
 afterAll(() => iot.destroy());
 
@@ -29,7 +40,13 @@ async function search(queryString: string, maxResults?: number): Promise<{ names
   return { names: out, pages };
 }
 
-const reported = (name: string): Record<string, any> => ctx.emulator.store.get(name)!.state.reported as Record<string, any>;
+interface Reported {
+  firmware: string;
+  battery: number;
+  model: string;
+  region: string;
+}
+const reported = (name: string): Reported => ctx.emulator.store.get(name)!.state.reported as unknown as Reported;
 
 describe('the seeded registry', () => {
   it('registers every seeded thing with the model and region its shadow reports, in a site group under its region under fleet', () => {
@@ -98,7 +115,11 @@ describe('SearchIndex over the seeded fleet', () => {
     expect(r.things).toHaveLength(1);
     const t = r.things![0]!;
     const p = seededPlacement(0);
-    expect(t).toMatchObject({ thingName: names[0], thingGroupNames: [p.site], attributes: { site: p.site, model: p.model, region: p.region } });
+    expect(t).toMatchObject({
+      thingName: names[0],
+      thingGroupNames: [p.site],
+      attributes: { site: p.site, model: p.model, region: p.region },
+    });
     expect(t.thingId).toMatch(/^[0-9a-f-]{36}$/);
     expect(t.connectivity?.connected).toBe(true);
     expect(typeof t.shadow).toBe('string');
@@ -109,10 +130,22 @@ describe('SearchIndex over the seeded fleet', () => {
   });
 
   it('sees shadow and registry changes at once and never indexes unregistered things', async () => {
-    await ctx.client.send(new UpdateThingShadowCommand({ thingName: 'not-registered', payload: bytes({ state: { reported: { firmware: '9.9.9' } } }) }));
-    await ctx.client.send(new UpdateThingShadowCommand({ thingName: names[3], payload: bytes({ state: { reported: { firmware: '9.9.9' } } }) }));
+    await ctx.client.send(
+      new UpdateThingShadowCommand({
+        thingName: 'not-registered',
+        payload: bytes({ state: { reported: { firmware: '9.9.9' } } }),
+      }),
+    );
+    await ctx.client.send(
+      new UpdateThingShadowCommand({
+        thingName: names[3],
+        payload: bytes({ state: { reported: { firmware: '9.9.9' } } }),
+      }),
+    );
     expect((await search('shadow.reported.firmware:9.9.9')).names).toEqual([names[3]]);
-    await iot.send(new UpdateThingCommand({ thingName: names[4], attributePayload: { attributes: { site: 'lab' }, merge: true } }));
+    await iot.send(
+      new UpdateThingCommand({ thingName: names[4], attributePayload: { attributes: { site: 'lab' }, merge: true } }),
+    );
     expect((await search('attributes.site:lab')).names).toEqual([names[4]]);
   });
 
@@ -133,20 +166,36 @@ describe('SearchIndex over the seeded fleet', () => {
   });
 
   it('refuses maxResults above 100 and a token from another query', async () => {
-    expect((await sdkError(iot.send(new SearchIndexCommand({ queryString: '*', maxResults: 101 })))).name).toBe('InvalidRequestException');
+    expect((await sdkError(iot.send(new SearchIndexCommand({ queryString: '*', maxResults: 101 })))).name).toBe(
+      'InvalidRequestException',
+    );
     const first = await iot.send(new SearchIndexCommand({ queryString: '*', maxResults: 1 }));
-    const err = await sdkError(iot.send(new SearchIndexCommand({ queryString: 'thingName:x*', nextToken: first.nextToken })));
+    const err = await sdkError(
+      iot.send(new SearchIndexCommand({ queryString: 'thingName:x*', nextToken: first.nextToken })),
+    );
     expect(err).toMatchObject({ name: 'InvalidRequestException', message: 'Invalid nextToken' });
   });
 
   it("answers AWS's ResourceNotFoundException once thing indexing is switched off", async () => {
-    await iot.send(new UpdateIndexingConfigurationCommand({ thingIndexingConfiguration: { thingIndexingMode: 'OFF' } }));
+    await iot.send(
+      new UpdateIndexingConfigurationCommand({ thingIndexingConfiguration: { thingIndexingMode: 'OFF' } }),
+    );
     try {
-      expect((await iot.send(new GetIndexingConfigurationCommand({}))).thingIndexingConfiguration?.thingIndexingMode).toBe('OFF');
+      expect(
+        (await iot.send(new GetIndexingConfigurationCommand({}))).thingIndexingConfiguration?.thingIndexingMode,
+      ).toBe('OFF');
       const err = await sdkError(iot.send(new SearchIndexCommand({ queryString: '*' })));
-      expect(err).toMatchObject({ name: 'ResourceNotFoundException', status: 404, message: 'Index AWS_Things does not exist. Please enable index by calling UpdateIndexingConfiguration' });
+      expect(err).toMatchObject({
+        name: 'ResourceNotFoundException',
+        status: 404,
+        message: 'Index AWS_Things does not exist. Please enable index by calling UpdateIndexingConfiguration',
+      });
     } finally {
-      await iot.send(new UpdateIndexingConfigurationCommand({ thingIndexingConfiguration: { thingIndexingMode: 'REGISTRY_AND_SHADOW' } }));
+      await iot.send(
+        new UpdateIndexingConfigurationCommand({
+          thingIndexingConfiguration: { thingIndexingMode: 'REGISTRY_AND_SHADOW' },
+        }),
+      );
     }
     expect((await search('*')).names.length).toBe(COUNT);
   });
@@ -159,13 +208,24 @@ describe('SearchIndex scan budget', () => {
     const { ShadowStore } = await import('../../src/emulator/shadow-store.js');
     const store = new ShadowStore();
     const registry = new ThingRegistry({ region: 'us-east-1', accountId: '123456789012' });
-    for (let i = 0; i < 20; i++) registry.createThing(`b-${String(i).padStart(2, '0')}`, { attributes: { even: String(i % 2 === 0) } });
-    const routes = new ControlPlaneRoutes(store, registry, { defaultPageSize: 100, defaultSearchPageSize: 100, fleetIndexing: true, maxRequestBytes: 1 << 20, searchScanBudget: 3 });
+    for (let i = 0; i < 20; i++)
+      registry.createThing(`b-${String(i).padStart(2, '0')}`, { attributes: { even: String(i % 2 === 0) } });
+    const routes = new ControlPlaneRoutes(store, registry, {
+      defaultPageSize: 100,
+      defaultSearchPageSize: 100,
+      fleetIndexing: true,
+      maxRequestBytes: 1 << 20,
+      searchScanBudget: 3,
+    });
     const found: string[] = [];
     const sizes: number[] = [];
     let nextToken: string | undefined;
     do {
-      const page = routes.call('POST', '/indices/search', '', { queryString: 'attributes.even:true', maxResults: 100, ...(nextToken ? { nextToken } : {}) }) as { things: Array<{ thingName: string }>; nextToken?: string };
+      const page = routes.call('POST', '/indices/search', '', {
+        queryString: 'attributes.even:true',
+        maxResults: 100,
+        ...(nextToken ? { nextToken } : {}),
+      }) as { things: Array<{ thingName: string }>; nextToken?: string };
       sizes.push(page.things.length);
       found.push(...page.things.map((t) => t.thingName));
       nextToken = page.nextToken;

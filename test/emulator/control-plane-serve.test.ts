@@ -19,18 +19,31 @@ function runServe(argv: string[], onUrl: (url: string) => Promise<void>): Promis
     err: () => {},
     stderrIsTTY: false,
   };
-  const run: Runner = <O,>(action: CommandAction<O>) => async (...args: unknown[]) => {
-    const command = args[args.length - 1] as Command;
-    await action(command.opts() as O, ctx, []);
-  };
+  const run: Runner =
+    <O>(action: CommandAction<O>) =>
+    async (...args: unknown[]) => {
+      const command = args[args.length - 1] as Command;
+      await action(command.opts() as O, ctx, []);
+    };
   const program = new Command().exitOverride();
   defineServe(program, run);
   return program.parseAsync(['serve', ...argv], { from: 'user' }).then(() => checked);
 }
 
-async function post(url: string, body: unknown): Promise<{ status: number; json: any; type: string | undefined }> {
-  const r = await request(url, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
-  return { status: r.statusCode, json: await r.body.json(), type: r.headers['x-amzn-errortype'] as string | undefined };
+async function post(
+  url: string,
+  body: unknown,
+): Promise<{ status: number; json: { things: Array<{ thingName: string }> }; type: string | undefined }> {
+  const r = await request(url, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers: { 'content-type': 'application/json' },
+  });
+  return {
+    status: r.statusCode,
+    json: (await r.body.json()) as { things: Array<{ thingName: string }> },
+    type: r.headers['x-amzn-errortype'] as string | undefined,
+  };
 }
 
 describe('serve with a seeded registry', () => {
@@ -38,7 +51,9 @@ describe('serve with a seeded registry', () => {
     await runServe(['--port', '0', '--quotas', 'off', '--seed-things', '12', '--seed-registry'], async (url) => {
       const r = await post(`${url}/indices/search`, { queryString: 'thingGroupNames:berlin' });
       expect(r.status).toBe(200);
-      const berlin = Array.from({ length: 12 }, (_, i) => i).filter((i) => seededPlacement(i).site === 'berlin').map(seededThingName);
+      const berlin = Array.from({ length: 12 }, (_, i) => i)
+        .filter((i) => seededPlacement(i).site === 'berlin')
+        .map(seededThingName);
       expect(berlin.length).toBe(2);
       expect(r.json.things.map((t: { thingName: string }) => t.thingName)).toEqual(berlin);
       const members = await request(`${url}/thing-groups/fleet/things?recursive=true`);
@@ -61,8 +76,12 @@ describe('serve with a seeded registry', () => {
 describe('control-plane emulator options', () => {
   it('refuses non-boolean seedRegistry and fleetIndexing, naming the option', async () => {
     const { resolveEmulatorOptions } = await import('../../src/emulator/index.js');
-    expect(() => resolveEmulatorOptions({ seedRegistry: 'yes' as unknown as boolean })).toThrow('seedRegistry must be a boolean');
-    expect(() => resolveEmulatorOptions({ fleetIndexing: 1 as unknown as boolean })).toThrow('fleetIndexing must be a boolean');
+    expect(() => resolveEmulatorOptions({ seedRegistry: 'yes' as unknown as boolean })).toThrow(
+      'seedRegistry must be a boolean',
+    );
+    expect(() => resolveEmulatorOptions({ fleetIndexing: 1 as unknown as boolean })).toThrow(
+      'fleetIndexing must be a boolean',
+    );
     expect(resolveEmulatorOptions({})).toMatchObject({ seedRegistry: false, fleetIndexing: true });
   });
 });
@@ -75,20 +94,33 @@ describe('control-plane signatures', () => {
     const key = { accessKeyId: 'AKIDCONTROL', secretAccessKey: 'control-secret' };
     const e = await startEmulator({ quotas: 'off', seedThings: 3, seedRegistry: true, sigv4: { credentials: [key] } });
     const good = new IoTClient({ endpoint: e.url, region: 'us-east-1', credentials: key, maxAttempts: 1 });
-    const bad = new IoTClient({ endpoint: e.url, region: 'us-east-1', credentials: { ...key, secretAccessKey: 'wrong' }, maxAttempts: 1 });
+    const bad = new IoTClient({
+      endpoint: e.url,
+      region: 'us-east-1',
+      credentials: { ...key, secretAccessKey: 'wrong' },
+      maxAttempts: 1,
+    });
     const ours = new IotControlClient({ endpoint: e.url, credentials: key, retry: { maxAttempts: 1 } });
     try {
       expect((await good.send(new CreateThingCommand({ thingName: 'signed-1' }))).thingName).toBe('signed-1');
       const names: string[] = [];
-      for await (const n of ours.thingNamesInGroup({ thingGroupName: 'fleet', recursive: true, maxResults: 2 })) names.push(n);
+      for await (const n of ours.thingNamesInGroup({ thingGroupName: 'fleet', recursive: true, maxResults: 2 }))
+        names.push(n);
       expect(names).toEqual(['device-000001', 'device-000002', 'device-000003']);
-      const refused = await bad.send(new ListThingsInThingGroupCommand({ thingGroupName: 'fleet' })).catch((err: { name: string; $metadata: { httpStatusCode?: number } }) => err);
+      const refused = await bad
+        .send(new ListThingsInThingGroupCommand({ thingGroupName: 'fleet' }))
+        .catch((err: { name: string; $metadata: { httpStatusCode?: number } }) => err);
       expect(refused).toMatchObject({ name: 'ForbiddenException', $metadata: { httpStatusCode: 403 } });
       const scoped = await request(`${e.url}/thing-groups/fleet/things`, {
-        headers: { authorization: `AWS4-HMAC-SHA256 Credential=AKIDCONTROL/20260101/us-east-1/iotdata/aws4_request, SignedHeaders=host;x-amz-date, Signature=${'0'.repeat(64)}`, 'x-amz-date': '20260101T000000Z' },
+        headers: {
+          authorization: `AWS4-HMAC-SHA256 Credential=AKIDCONTROL/20260101/us-east-1/iotdata/aws4_request, SignedHeaders=host;x-amz-date, Signature=${'0'.repeat(64)}`,
+          'x-amz-date': '20260101T000000Z',
+        },
       });
       expect(scoped.statusCode).toBe(403);
-      expect(((await scoped.body.json()) as { message: string }).message).toBe("Credential should be scoped to correct service: 'iot'");
+      expect(((await scoped.body.json()) as { message: string }).message).toBe(
+        "Credential should be scoped to correct service: 'iot'",
+      );
     } finally {
       good.destroy();
       bad.destroy();

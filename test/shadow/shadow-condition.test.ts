@@ -11,7 +11,8 @@ const doc = {
   },
   version: 17,
 };
-const where = (text: string, d: Parameters<ShadowCondition['matches']>[0] = doc): boolean => new ShadowCondition(text).matches(d);
+const where = (text: string, d: Parameters<ShadowCondition['matches']>[0] = doc): boolean =>
+  new ShadowCondition(text).matches(d);
 
 function refusal(text: string): string {
   try {
@@ -114,7 +115,10 @@ describe('ShadowCondition', () => {
 
   it('is compiled once and evaluated against many documents', () => {
     const c = new ShadowCondition('reported.firmware < "1.5.0"');
-    const docs = ['1.4.2', '1.5.0', '1.10.1', '0.9'].map((firmware) => ({ state: { reported: { firmware } }, version: 1 }));
+    const docs = ['1.4.2', '1.5.0', '1.10.1', '0.9'].map((firmware) => ({
+      state: { reported: { firmware } },
+      version: 1,
+    }));
     expect(docs.map((d) => c.matches(d))).toEqual([true, false, false, true]);
     expect(c.source).toBe('reported.firmware < "1.5.0"');
   });

@@ -35,6 +35,8 @@ export class ControlPlaneFault extends Error {
 
   /** AWS's model-constraint text: `1 validation error detected: Value '<v>' at '<member>' failed to satisfy constraint: <c>`. */
   static constraint(member: string, value: unknown, constraint: string): ControlPlaneFault {
-    return ControlPlaneFault.invalidRequest(`1 validation error detected: Value '${String(value)}' at '${member}' failed to satisfy constraint: ${constraint}`);
+    return ControlPlaneFault.invalidRequest(
+      `1 validation error detected: Value '${String(value)}' at '${member}' failed to satisfy constraint: ${constraint}`,
+    );
   }
 }

@@ -55,7 +55,11 @@ function parseQuery(query: string): Query {
 
 function name(member: string, raw: unknown): string {
   if (typeof raw !== 'string' || !NAME.test(raw)) {
-    throw ControlPlaneFault.constraint(member, raw, 'Member must satisfy regular expression pattern: [a-zA-Z0-9:_-]+ and have length between 1 and 128');
+    throw ControlPlaneFault.constraint(
+      member,
+      raw,
+      'Member must satisfy regular expression pattern: [a-zA-Z0-9:_-]+ and have length between 1 and 128',
+    );
   }
   return raw;
 }
@@ -68,7 +72,8 @@ function int(member: string, raw: string | number | undefined, min: number, max:
   if (raw === undefined || raw === null) return undefined;
   const n = typeof raw === 'number' ? raw : /^-?\d+$/.test(raw) ? Number(raw) : Number.NaN;
   if (!Number.isSafeInteger(n)) throw ControlPlaneFault.constraint(member, raw, 'Member must be an integer');
-  if (n < min) throw ControlPlaneFault.constraint(member, raw, `Member must have value greater than or equal to ${min}`);
+  if (n < min)
+    throw ControlPlaneFault.constraint(member, raw, `Member must have value greater than or equal to ${min}`);
   if (n > max) throw ControlPlaneFault.constraint(member, raw, `Member must have value less than or equal to ${max}`);
   return n;
 }
@@ -82,12 +87,22 @@ function bool(member: string, raw: unknown): boolean | undefined {
 
 function attributes(member: string, raw: unknown): Record<string, string> | undefined {
   if (raw === undefined || raw === null) return undefined;
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw ControlPlaneFault.constraint(member, raw, 'Member must be a map of strings');
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    throw ControlPlaneFault.constraint(member, raw, 'Member must be a map of strings');
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-    if (!ATTR_NAME.test(k)) throw ControlPlaneFault.constraint(`${member}.key`, k, 'Member must satisfy regular expression pattern: [a-zA-Z0-9_.,@/:#-]+');
+    if (!ATTR_NAME.test(k))
+      throw ControlPlaneFault.constraint(
+        `${member}.key`,
+        k,
+        'Member must satisfy regular expression pattern: [a-zA-Z0-9_.,@/:#-]+',
+      );
     if (typeof v !== 'string' || !ATTR_VALUE.test(v)) {
-      throw ControlPlaneFault.constraint(`${member}.${k}`, v, 'Member must satisfy regular expression pattern: [a-zA-Z0-9_.,@/:#=\\[\\]-]*');
+      throw ControlPlaneFault.constraint(
+        `${member}.${k}`,
+        v,
+        'Member must satisfy regular expression pattern: [a-zA-Z0-9_.,@/:#=\\[\\]-]*',
+      );
     }
     out[k] = v;
   }
@@ -104,7 +119,8 @@ function decodeToken(token: string | undefined, filter: string): string | number
   try {
     if (!/^[A-Za-z0-9_-]+$/.test(token)) throw new Error('bad');
     const v: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-    if (Array.isArray(v) && v.length === 2 && v[0] === filter && (typeof v[1] === 'string' || typeof v[1] === 'number')) return v[1] as string | number;
+    if (Array.isArray(v) && v.length === 2 && v[0] === filter && (typeof v[1] === 'string' || typeof v[1] === 'number'))
+      return v[1] as string | number;
   } catch {
     // falls through to the refusal
   }
@@ -126,7 +142,12 @@ function after(sorted: readonly string[], key: string | undefined): number {
 }
 
 /** A page of a sorted name list after the token's name. */
-function page(sorted: readonly string[], token: string | undefined, filter: string, max: number): { names: string[]; nextToken?: string } {
+function page(
+  sorted: readonly string[],
+  token: string | undefined,
+  filter: string,
+  max: number,
+): { names: string[]; nextToken?: string } {
   const last = decodeToken(token, filter);
   const start = after(sorted, typeof last === 'string' ? last : undefined);
   const names = sorted.slice(start, start + max);
@@ -157,7 +178,11 @@ export class ControlPlaneRoutes {
   #defaultConfig(on: boolean): Record<string, unknown> {
     return {
       thingIndexingConfiguration: on
-        ? { thingIndexingMode: 'REGISTRY_AND_SHADOW', thingConnectivityIndexingMode: 'STATUS', namedShadowIndexingMode: 'ON' }
+        ? {
+            thingIndexingMode: 'REGISTRY_AND_SHADOW',
+            thingConnectivityIndexingMode: 'STATUS',
+            namedShadowIndexingMode: 'ON',
+          }
         : { thingIndexingMode: 'OFF', thingConnectivityIndexingMode: 'OFF' },
       thingGroupIndexingConfiguration: { thingGroupIndexingMode: 'OFF' },
     };
@@ -171,15 +196,23 @@ export class ControlPlaneRoutes {
     const h = (handler: Handler | undefined): { handler: Handler; label: string } | undefined =>
       handler === undefined ? undefined : { handler, label };
     if (seg[1] === 'things' && seg.length === 3 && label !== '') {
-      return h({ POST: this.#createThing, GET: this.#describeThing, PATCH: this.#updateThing, DELETE: this.#deleteThing }[method]);
+      return h(
+        { POST: this.#createThing, GET: this.#describeThing, PATCH: this.#updateThing, DELETE: this.#deleteThing }[
+          method
+        ],
+      );
     }
-    if (seg[1] === 'things' && seg.length === 4 && seg[3] === 'thing-groups') return h(method === 'GET' ? this.#groupsForThing : undefined);
+    if (seg[1] === 'things' && seg.length === 4 && seg[3] === 'thing-groups')
+      return h(method === 'GET' ? this.#groupsForThing : undefined);
     if (seg[1] === 'thing-groups') {
-      if (seg.length === 2 || (seg.length === 3 && label === '')) return h(method === 'GET' ? this.#listGroups : undefined);
+      if (seg.length === 2 || (seg.length === 3 && label === ''))
+        return h(method === 'GET' ? this.#listGroups : undefined);
       // Literal segments first: only PUT reaches them, no PUT exists on /thing-groups/{name} (reference §1.1).
       if (seg.length === 3 && method === 'PUT' && label === 'addThingToThingGroup') return h(this.#addToGroup);
-      if (seg.length === 3 && method === 'PUT' && label === 'removeThingFromThingGroup') return h(this.#removeFromGroup);
-      if (seg.length === 3) return h({ POST: this.#createGroup, GET: this.#describeGroup, DELETE: this.#deleteGroup }[method]);
+      if (seg.length === 3 && method === 'PUT' && label === 'removeThingFromThingGroup')
+        return h(this.#removeFromGroup);
+      if (seg.length === 3)
+        return h({ POST: this.#createGroup, GET: this.#describeGroup, DELETE: this.#deleteGroup }[method]);
       if (seg.length === 4 && seg[3] === 'things') return h(method === 'GET' ? this.#thingsInGroup : undefined);
     }
     if (path === '/indices/search') return h(method === 'POST' ? this.#search : undefined);
@@ -189,7 +222,9 @@ export class ControlPlaneRoutes {
 
   /** True when the path belongs to the control plane (whatever the method), for a 405 instead of a 404. */
   knows(path: string): boolean {
-    return /^\/(things\/[^/]+(\/thing-groups)?|thing-groups(\/[^/]+(\/things)?)?\/?|indices\/search|indexing\/config)$/.test(path);
+    return /^\/(things\/[^/]+(\/thing-groups)?|thing-groups(\/[^/]+(\/things)?)?\/?|indices\/search|indexing\/config)$/.test(
+      path,
+    );
   }
 
   /** Reads the body, runs the operation and answers, in AWS's success and error shapes. */
@@ -200,7 +235,8 @@ export class ControlPlaneRoutes {
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > this.#o.maxRequestBytes) {
-        if (!refused) send(res, new ControlPlaneFault(413, 'RequestEntityTooLargeException', 'The request body is too large'));
+        if (!refused)
+          send(res, new ControlPlaneFault(413, 'RequestEntityTooLargeException', 'The request body is too large'));
         refused = true;
         return;
       }
@@ -213,13 +249,21 @@ export class ControlPlaneRoutes {
       const url = req.url ?? '/';
       const qi = url.indexOf('?');
       const body = Buffer.concat(chunks);
-      verifier.verify(req.method ?? 'GET', qi < 0 ? url : url.slice(0, qi), query, req.headers, body.length > 0 ? body : undefined).then(
-        (fault) => {
-          if (fault === undefined) return this.#answer(res, route, query, [body]);
-          send(res, new ControlPlaneFault(fault.status, fault.errorType, fault.message));
-        },
-        () => send(res, new ControlPlaneFault(500, 'InternalFailureException', 'Internal service failure')),
-      );
+      verifier
+        .verify(
+          req.method ?? 'GET',
+          qi < 0 ? url : url.slice(0, qi),
+          query,
+          req.headers,
+          body.length > 0 ? body : undefined,
+        )
+        .then(
+          (fault) => {
+            if (fault === undefined) return this.#answer(res, route, query, [body]);
+            send(res, new ControlPlaneFault(fault.status, fault.errorType, fault.message));
+          },
+          () => send(res, new ControlPlaneFault(500, 'InternalFailureException', 'Internal service failure')),
+        );
     });
   }
 
@@ -240,7 +284,8 @@ export class ControlPlaneRoutes {
           throw ControlPlaneFault.invalidRequest('The request body is not valid JSON');
         }
       }
-      if (body === null || typeof body !== 'object' || Array.isArray(body)) throw ControlPlaneFault.invalidRequest('The request body must be a JSON object');
+      if (body === null || typeof body !== 'object' || Array.isArray(body))
+        throw ControlPlaneFault.invalidRequest('The request body must be a JSON object');
       send(res, 200, JSON.stringify(this.#run(route.handler, label, query, body as Body)));
     } catch (err) {
       if (err instanceof ControlPlaneFault) send(res, err);
@@ -307,15 +352,24 @@ export class ControlPlaneRoutes {
     this.#registry.updateThing(name('thingName', thingName), {
       thingTypeName: optName('thingTypeName', b.thingTypeName),
       removeThingType: bool('removeThingType', b.removeThingType),
-      attributes: payload === undefined ? undefined : attributes('attributePayload.attributes', payload.attributes ?? {}),
+      attributes:
+        payload === undefined ? undefined : attributes('attributePayload.attributes', payload.attributes ?? {}),
       merge: payload === undefined ? undefined : bool('attributePayload.merge', payload.merge),
-      expectedVersion: int('expectedVersion', b.expectedVersion as number | undefined, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
+      expectedVersion: int(
+        'expectedVersion',
+        b.expectedVersion as number | undefined,
+        Number.MIN_SAFE_INTEGER,
+        Number.MAX_SAFE_INTEGER,
+      ),
     });
     return {};
   }
 
   #deleteThing(thingName: string, q: Query): unknown {
-    this.#registry.deleteThing(name('thingName', thingName), int('expectedVersion', q.expectedVersion, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER));
+    this.#registry.deleteThing(
+      name('thingName', thingName),
+      int('expectedVersion', q.expectedVersion, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
+    );
     return {};
   }
 
@@ -345,12 +399,20 @@ export class ControlPlaneRoutes {
     const attributeValue = q.attributeValue;
     const typeName = q.thingTypeName;
     const prefix = bool('usePrefixAttributeValue', q.usePrefixAttributeValue) === true;
-    if (attributeName !== undefined && !ATTR_NAME.test(attributeName)) throw ControlPlaneFault.constraint('attributeName', attributeName, 'Member must satisfy regular expression pattern: [a-zA-Z0-9_.,@/:#-]+');
-    if (attributeValue !== undefined && attributeName === undefined) throw ControlPlaneFault.invalidRequest('attributeValue requires attributeName');
+    if (attributeName !== undefined && !ATTR_NAME.test(attributeName))
+      throw ControlPlaneFault.constraint(
+        'attributeName',
+        attributeName,
+        'Member must satisfy regular expression pattern: [a-zA-Z0-9_.,@/:#-]+',
+      );
+    if (attributeValue !== undefined && attributeName === undefined)
+      throw ControlPlaneFault.invalidRequest('attributeValue requires attributeName');
     if (typeName !== undefined) name('thingTypeName', typeName);
     if (typeName !== undefined && attributeName !== undefined) {
       // Text from a user report (aws/aws-sdk-js#4237); status UNCONFIRMED.
-      throw ControlPlaneFault.invalidRequest('Listing things by the combination of attribute and thing type is not supported');
+      throw ControlPlaneFault.invalidRequest(
+        'Listing things by the combination of attribute and thing type is not supported',
+      );
     }
     const items: Record<string, unknown>[] = [];
     let nextToken: string | undefined;
@@ -420,7 +482,11 @@ export class ControlPlaneRoutes {
     const payload = (props.attributePayload ?? {}) as Body;
     const description = props.thingGroupDescription;
     if (description !== undefined && (typeof description !== 'string' || description.length > 2028)) {
-      throw ControlPlaneFault.constraint('thingGroupProperties.thingGroupDescription', description, 'Member must have length less than or equal to 2028');
+      throw ControlPlaneFault.constraint(
+        'thingGroupProperties.thingGroupDescription',
+        description,
+        'Member must have length less than or equal to 2028',
+      );
     }
     const tags = b.tags;
     if (tags !== undefined && (!Array.isArray(tags) || tags.some((t) => typeof (t as Body)?.Key !== 'string'))) {
@@ -464,7 +530,10 @@ export class ControlPlaneRoutes {
   }
 
   #deleteGroup(groupName: string, q: Query): unknown {
-    this.#registry.deleteGroup(name('thingGroupName', groupName), int('expectedVersion', q.expectedVersion, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER));
+    this.#registry.deleteGroup(
+      name('thingGroupName', groupName),
+      int('expectedVersion', q.expectedVersion, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
+    );
     return {};
   }
 
@@ -472,14 +541,23 @@ export class ControlPlaneRoutes {
   #membership(b: Body): [string, string] {
     const fromArn = (arn: unknown, kind: string): string | undefined => {
       if (arn === undefined || arn === null) return undefined;
-      if (typeof arn !== 'string' || !arn.includes(`:${kind}/`)) throw ControlPlaneFault.invalidRequest(`Invalid ${kind === 'thing' ? 'thingArn' : 'thingGroupArn'}: ${String(arn)}`);
+      if (typeof arn !== 'string' || !arn.includes(`:${kind}/`))
+        throw ControlPlaneFault.invalidRequest(
+          `Invalid ${kind === 'thing' ? 'thingArn' : 'thingGroupArn'}: ${String(arn)}`,
+        );
       return arn.slice(arn.lastIndexOf('/') + 1);
     };
     const groupName = optName('thingGroupName', b.thingGroupName) ?? fromArn(b.thingGroupArn, 'thinggroup');
     const thingName = optName('thingName', b.thingName) ?? fromArn(b.thingArn, 'thing');
     // Texts UNCONFIRMED (moto's wording).
-    if (groupName === undefined) throw ControlPlaneFault.invalidRequest('Both thingGroupArn and thingGroupName are empty. Need to specify at least one of them');
-    if (thingName === undefined) throw ControlPlaneFault.invalidRequest('Both thingArn and thingName are empty. Need to specify at least one of them');
+    if (groupName === undefined)
+      throw ControlPlaneFault.invalidRequest(
+        'Both thingGroupArn and thingGroupName are empty. Need to specify at least one of them',
+      );
+    if (thingName === undefined)
+      throw ControlPlaneFault.invalidRequest(
+        'Both thingArn and thingName are empty. Need to specify at least one of them',
+      );
     return [thingName, groupName];
   }
 
@@ -535,12 +613,20 @@ export class ControlPlaneRoutes {
     if (thing !== undefined) {
       const mode = thing.thingIndexingMode;
       if (mode !== 'OFF' && mode !== 'REGISTRY' && mode !== 'REGISTRY_AND_SHADOW') {
-        throw ControlPlaneFault.constraint('thingIndexingConfiguration.thingIndexingMode', mode, 'Member must satisfy enum value set: [OFF, REGISTRY, REGISTRY_AND_SHADOW]');
+        throw ControlPlaneFault.constraint(
+          'thingIndexingConfiguration.thingIndexingMode',
+          mode,
+          'Member must satisfy enum value set: [OFF, REGISTRY, REGISTRY_AND_SHADOW]',
+        );
       }
       this.#indexing = mode !== 'OFF';
       this.#indexingConfig = { ...this.#indexingConfig, thingIndexingConfiguration: { ...thing } };
     }
-    if (b.thingGroupIndexingConfiguration !== undefined) this.#indexingConfig = { ...this.#indexingConfig, thingGroupIndexingConfiguration: b.thingGroupIndexingConfiguration };
+    if (b.thingGroupIndexingConfiguration !== undefined)
+      this.#indexingConfig = {
+        ...this.#indexingConfig,
+        thingGroupIndexingConfiguration: b.thingGroupIndexingConfiguration,
+      };
     return {};
   }
 
@@ -551,13 +637,20 @@ export class ControlPlaneRoutes {
    */
   #search(_l: string, _q: Query, b: Body): unknown {
     const indexName = b.indexName ?? 'AWS_Things';
-    if (typeof indexName !== 'string') throw ControlPlaneFault.constraint('indexName', indexName, 'Member must be a string');
+    if (typeof indexName !== 'string')
+      throw ControlPlaneFault.constraint('indexName', indexName, 'Member must be a string');
     if (indexName !== 'AWS_Things') throw ControlPlaneFault.notFound(`Index ${indexName} does not exist`);
     if (!this.#indexing) throw ControlPlaneFault.notFound(INDEX_OFF);
     const queryString = b.queryString;
-    if (typeof queryString !== 'string' || queryString.length === 0) throw ControlPlaneFault.constraint('queryString', queryString, 'Member must have length greater than or equal to 1');
+    if (typeof queryString !== 'string' || queryString.length === 0)
+      throw ControlPlaneFault.constraint(
+        'queryString',
+        queryString,
+        'Member must have length greater than or equal to 1',
+      );
     const max = int('maxResults', b.maxResults as number | undefined, 1, 100) ?? this.#o.defaultSearchPageSize;
-    if (b.nextToken !== undefined && b.nextToken !== null && typeof b.nextToken !== 'string') throw ControlPlaneFault.invalidRequest('Invalid nextToken');
+    if (b.nextToken !== undefined && b.nextToken !== null && typeof b.nextToken !== 'string')
+      throw ControlPlaneFault.invalidRequest('Invalid nextToken');
     const filter = `q:${createHash('sha256').update(queryString).digest('base64url').slice(0, 16)}`;
     const last = decodeToken((b.nextToken as string | null | undefined) ?? undefined, filter);
     const query = parseIndexQuery(queryString);
@@ -587,7 +680,14 @@ function send(res: ServerResponse, statusOrFault: number | ControlPlaneFault, ok
   if (res.headersSent || res.destroyed) return;
   const requestId = randomUUID();
   if (typeof statusOrFault === 'number') {
-    res.writeHead(statusOrFault, ['Content-Type', 'application/json', 'Content-Length', String(Buffer.byteLength(okBody)), 'x-amzn-RequestId', requestId]);
+    res.writeHead(statusOrFault, [
+      'Content-Type',
+      'application/json',
+      'Content-Length',
+      String(Buffer.byteLength(okBody)),
+      'x-amzn-RequestId',
+      requestId,
+    ]);
     res.end(okBody);
     return;
   }

@@ -22,7 +22,11 @@ export interface RangeBound {
 }
 
 /** AWS limits on a query ([DG:query-syntax]): 12 terms; one leading-wildcard term and then at most 100 characters. */
-export const INDEX_QUERY_LIMITS = Object.freeze({ maxTerms: 12, maxLeadingWildcardTerms: 1, maxLeadingWildcardQueryLength: 100 });
+export const INDEX_QUERY_LIMITS = Object.freeze({
+  maxTerms: 12,
+  maxLeadingWildcardTerms: 1,
+  maxLeadingWildcardQueryLength: 100,
+});
 
 type Tok =
   | { t: 'word'; v: string; quoted: boolean; at: number }
@@ -43,7 +47,8 @@ function tokenize(text: string): Tok[] {
       i++;
       continue;
     }
-    if (UNSUPPORTED.has(c)) throw ControlPlaneFault.invalidQuery(`Unsupported character '${c}' at position ${i} of the query`);
+    if (UNSUPPORTED.has(c))
+      throw ControlPlaneFault.invalidQuery(`Unsupported character '${c}' at position ${i} of the query`);
     if (PUNCT.has(c)) {
       out.push({ t: c as '(', at: i });
       i++;
@@ -64,14 +69,23 @@ function tokenize(text: string): Tok[] {
     }
     if (c === '"') {
       const end = text.indexOf('"', i + 1);
-      if (end < 0) throw ControlPlaneFault.invalidQuery(`Unterminated quoted value starting at position ${i} of the query`);
+      if (end < 0)
+        throw ControlPlaneFault.invalidQuery(`Unterminated quoted value starting at position ${i} of the query`);
       out.push({ t: 'word', v: text.slice(i + 1, end), quoted: true, at: i });
       i = end + 1;
       continue;
     }
     let j = i;
-    while (j < text.length && !/\s/.test(text[j]!) && !PUNCT.has(text[j]!) && text[j] !== '<' && text[j] !== '>' && text[j] !== '"') {
-      if (UNSUPPORTED.has(text[j]!)) throw ControlPlaneFault.invalidQuery(`Unsupported character '${text[j]}' at position ${j} of the query`);
+    while (
+      j < text.length &&
+      !/\s/.test(text[j]!) &&
+      !PUNCT.has(text[j]!) &&
+      text[j] !== '<' &&
+      text[j] !== '>' &&
+      text[j] !== '"'
+    ) {
+      if (UNSUPPORTED.has(text[j]!))
+        throw ControlPlaneFault.invalidQuery(`Unsupported character '${text[j]}' at position ${j} of the query`);
       j++;
     }
     out.push({ t: 'word', v: text.slice(i, j), quoted: false, at: i });
@@ -83,7 +97,16 @@ function tokenize(text: string): Tok[] {
 
 const KEYWORDS = new Set(['AND', 'OR', 'NOT', 'TO']);
 const CLASSIC_SECTIONS = new Set(['desired', 'reported', 'delta']);
-const FIXED_FIELDS = new Set(['thingName', 'thingId', 'thingTypeName', 'thingGroupNames', 'shadow.hasDelta', 'connectivity.connected', 'connectivity.timestamp', 'connectivity.disconnectReason']);
+const FIXED_FIELDS = new Set([
+  'thingName',
+  'thingId',
+  'thingTypeName',
+  'thingGroupNames',
+  'shadow.hasDelta',
+  'connectivity.connected',
+  'connectivity.timestamp',
+  'connectivity.disconnectReason',
+]);
 
 /** Fields of AWS_Things the emulator indexes; anything else is refused by name. */
 function checkField(field: string): void {
@@ -98,7 +121,9 @@ function checkField(field: string): void {
       if (CLASSIC_SECTIONS.has(parts[3]!) && parts.length >= 5) return;
     }
   }
-  throw ControlPlaneFault.invalidQuery(`Field '${field}' is not supported by this index (supported: thingName, thingId, thingTypeName, thingGroupNames, attributes.*, shadow.desired|reported|delta.*, shadow.hasDelta, shadow.name.NAME.desired|reported|delta.*, connectivity.connected|timestamp|disconnectReason)`);
+  throw ControlPlaneFault.invalidQuery(
+    `Field '${field}' is not supported by this index (supported: thingName, thingId, thingTypeName, thingGroupNames, attributes.*, shadow.desired|reported|delta.*, shadow.hasDelta, shadow.name.NAME.desired|reported|delta.*, connectivity.connected|timestamp|disconnectReason)`,
+  );
 }
 
 class Parser {
@@ -152,7 +177,11 @@ class Parser {
       if (this.isKeyword(tok, 'AND')) {
         this.next();
         nodes.push(this.unary(field));
-      } else if (tok.t === '(' || tok.t === '-' || (tok.t === 'word' && !(this.isKeyword(tok, 'OR') || this.isKeyword(tok, 'TO')))) {
+      } else if (
+        tok.t === '(' ||
+        tok.t === '-' ||
+        (tok.t === 'word' && !(this.isKeyword(tok, 'OR') || this.isKeyword(tok, 'TO')))
+      ) {
         nodes.push(this.unary(field));
       } else break;
     }
@@ -277,13 +306,19 @@ export function parseIndexQuery(text: string): IndexQuery {
   const q = p.or();
   if (p.peek.t !== 'end') p.fail('Unexpected text after the query');
   if (p.terms > INDEX_QUERY_LIMITS.maxTerms) {
-    throw ControlPlaneFault.invalidQuery(`The query has ${p.terms} terms; at most ${INDEX_QUERY_LIMITS.maxTerms} are allowed`);
+    throw ControlPlaneFault.invalidQuery(
+      `The query has ${p.terms} terms; at most ${INDEX_QUERY_LIMITS.maxTerms} are allowed`,
+    );
   }
   if (p.leadingWildcards > INDEX_QUERY_LIMITS.maxLeadingWildcardTerms) {
-    throw ControlPlaneFault.invalidQuery(`At most ${INDEX_QUERY_LIMITS.maxLeadingWildcardTerms} term with a leading wildcard is allowed per query`);
+    throw ControlPlaneFault.invalidQuery(
+      `At most ${INDEX_QUERY_LIMITS.maxLeadingWildcardTerms} term with a leading wildcard is allowed per query`,
+    );
   }
   if (p.leadingWildcards > 0 && text.length > INDEX_QUERY_LIMITS.maxLeadingWildcardQueryLength) {
-    throw ControlPlaneFault.invalidQuery(`A query with a leading wildcard can be at most ${INDEX_QUERY_LIMITS.maxLeadingWildcardQueryLength} characters long`);
+    throw ControlPlaneFault.invalidQuery(
+      `A query with a leading wildcard can be at most ${INDEX_QUERY_LIMITS.maxLeadingWildcardQueryLength} characters long`,
+    );
   }
   return q;
 }

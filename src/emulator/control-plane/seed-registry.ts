@@ -32,7 +32,8 @@ export function seedRegistry(registry: ThingRegistry, count: number, nowMs = Dat
   registry.createGroup('fleet', { description: 'every seeded device' }, nowMs);
   for (const region of REGIONS) {
     registry.createGroup(region, { parentGroupName: 'fleet', attributes: { region } }, nowMs);
-    for (const site of SITES[region]!) registry.createGroup(site, { parentGroupName: region, attributes: { site } }, nowMs);
+    for (const site of SITES[region]!)
+      registry.createGroup(site, { parentGroupName: region, attributes: { site } }, nowMs);
   }
   for (let i = 0; i < count; i++) {
     const name = seededThingName(i);
@@ -42,7 +43,9 @@ export function seedRegistry(registry: ThingRegistry, count: number, nowMs = Dat
     const connected = i % 10 !== 9;
     registry.setConnectivity(
       name,
-      connected ? { connected, timestamp: nowMs - (i % 3600) * 1000 } : { connected, timestamp: nowMs - 3_600_000, disconnectReason: 'CONNECTION_LOST' },
+      connected
+        ? { connected, timestamp: nowMs - (i % 3600) * 1000 }
+        : { connected, timestamp: nowMs - 3_600_000, disconnectReason: 'CONNECTION_LOST' },
     );
   }
 }

@@ -71,7 +71,10 @@ export class ThingIndexEntry {
         if (d !== undefined) named.push([n, d]);
       }
     }
-    this.#shadows = { classic: scope === undefined || scope.classic ? store.get(thing.name, undefined, nowMs) : undefined, named };
+    this.#shadows = {
+      classic: scope === undefined || scope.classic ? store.get(thing.name, undefined, nowMs) : undefined,
+      named,
+    };
   }
 
   /** The shadows a set of query fields reads: the classic one for `shadow.<section>`, named ones for `shadow.name.<n>`. */

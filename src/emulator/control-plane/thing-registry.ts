@@ -141,7 +141,10 @@ export class ThingRegistry {
   #checkAttributeCount(count: number, typed: boolean): void {
     const max = typed ? REGISTRY_LIMITS.attributesTyped : REGISTRY_LIMITS.attributesUntyped;
     // UNCONFIRMED text and type (the reference expects InvalidRequestException).
-    if (count > max) throw ControlPlaneFault.invalidRequest(`A thing ${typed ? 'with' : 'without'} a thing type can have at most ${max} attributes, got ${count}`);
+    if (count > max)
+      throw ControlPlaneFault.invalidRequest(
+        `A thing ${typed ? 'with' : 'without'} a thing type can have at most ${max} attributes, got ${count}`,
+      );
   }
 
   /**
@@ -153,11 +156,21 @@ export class ThingRegistry {
     const attributes = withoutEmpty(input.attributes);
     const existing = this.#things.get(name);
     if (existing !== undefined) {
-      if (existing.typeName === input.thingTypeName && existing.billingGroupName === input.billingGroupName && sameMap(existing.attributes, attributes)) return existing;
-      throw new ControlPlaneFault(409, 'ResourceAlreadyExistsException', `Thing ${name} already exists in account with different attributes`, {
-        resourceId: existing.id,
-        resourceArn: this.thingArn(name),
-      });
+      if (
+        existing.typeName === input.thingTypeName &&
+        existing.billingGroupName === input.billingGroupName &&
+        sameMap(existing.attributes, attributes)
+      )
+        return existing;
+      throw new ControlPlaneFault(
+        409,
+        'ResourceAlreadyExistsException',
+        `Thing ${name} already exists in account with different attributes`,
+        {
+          resourceId: existing.id,
+          resourceArn: this.thingArn(name),
+        },
+      );
     }
     this.#checkAttributeCount(Object.keys(attributes).length, input.thingTypeName !== undefined);
     const thing: RegistryThing = {
@@ -241,27 +254,39 @@ export class ThingRegistry {
     if (existing !== undefined) {
       // Parent and tags are not compared (UNCONFIRMED whether AWS does).
       if (existing.description === input.description && sameMap(existing.attributes, attributes)) return existing;
-      throw new ControlPlaneFault(409, 'ResourceAlreadyExistsException', `Thing Group ${name} already exists in current account with different properties`, {
-        resourceId: existing.id,
-        resourceArn: this.groupArn(name),
-      });
+      throw new ControlPlaneFault(
+        409,
+        'ResourceAlreadyExistsException',
+        `Thing Group ${name} already exists in current account with different properties`,
+        {
+          resourceId: existing.id,
+          resourceArn: this.groupArn(name),
+        },
+      );
     }
     const parentName = input.parentGroupName;
     let parent: RegistryGroup | undefined;
     if (parentName !== undefined) {
       parent = this.#groups.get(parentName);
       // UNCONFIRMED: the model lists no 404 for CreateThingGroup; InvalidRequestException is the modeled choice.
-      if (parent === undefined) throw ControlPlaneFault.invalidRequest(`The parent thing group ${parentName} does not exist`);
+      if (parent === undefined)
+        throw ControlPlaneFault.invalidRequest(`The parent thing group ${parentName} does not exist`);
       // Depth: the root is level 1, so a new group may have at most 6 ancestors (UNCONFIRMED counting and text).
       if (this.ancestors(parentName).length + 2 > REGISTRY_LIMITS.maxGroupDepth) {
-        throw ControlPlaneFault.invalidRequest(`Thing group ${name} would be deeper than ${REGISTRY_LIMITS.maxGroupDepth} levels`);
+        throw ControlPlaneFault.invalidRequest(
+          `Thing group ${name} would be deeper than ${REGISTRY_LIMITS.maxGroupDepth} levels`,
+        );
       }
       if (parent.children.size >= REGISTRY_LIMITS.childrenPerGroup) {
-        throw ControlPlaneFault.invalidRequest(`Thing group ${parentName} already has ${REGISTRY_LIMITS.childrenPerGroup} child groups`);
+        throw ControlPlaneFault.invalidRequest(
+          `Thing group ${parentName} already has ${REGISTRY_LIMITS.childrenPerGroup} child groups`,
+        );
       }
     }
     if (Object.keys(attributes).length > REGISTRY_LIMITS.groupAttributes) {
-      throw ControlPlaneFault.invalidRequest(`A thing group can have at most ${REGISTRY_LIMITS.groupAttributes} attributes`);
+      throw ControlPlaneFault.invalidRequest(
+        `A thing group can have at most ${REGISTRY_LIMITS.groupAttributes} attributes`,
+      );
     }
     const group: RegistryGroup = {
       name,
@@ -286,10 +311,14 @@ export class ThingRegistry {
     const group = this.#groups.get(name);
     if (group === undefined) return;
     if (expectedVersion !== undefined && expectedVersion !== group.version) {
-      throw ControlPlaneFault.versionConflict(`The version for thing group ${name} does not match the expected version.`);
+      throw ControlPlaneFault.versionConflict(
+        `The version for thing group ${name} does not match the expected version.`,
+      );
     }
     if (group.children.size > 0) {
-      throw ControlPlaneFault.invalidRequest(`Cannot delete thing group : ${name} when there are still child groups attached to it`);
+      throw ControlPlaneFault.invalidRequest(
+        `Cannot delete thing group : ${name} when there are still child groups attached to it`,
+      );
     }
     for (const t of group.things) this.#things.get(t)?.groups.delete(name);
     if (group.parent !== undefined) this.#groups.get(group.parent)?.children.delete(name);
@@ -311,7 +340,9 @@ export class ThingRegistry {
     const [thing, group] = this.#pair(thingName, groupName);
     if (thing.groups.has(groupName)) return;
     if (thing.groups.size >= REGISTRY_LIMITS.groupsPerThing) {
-      throw ControlPlaneFault.invalidRequest(`Thing ${thingName} is already in ${REGISTRY_LIMITS.groupsPerThing} thing groups`);
+      throw ControlPlaneFault.invalidRequest(
+        `Thing ${thingName} is already in ${REGISTRY_LIMITS.groupsPerThing} thing groups`,
+      );
     }
     thing.groups.add(groupName);
     group.things.add(thingName);
