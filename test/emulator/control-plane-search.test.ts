@@ -1,4 +1,5 @@
 import {
+  DescribeIndexCommand,
   GetIndexingConfigurationCommand,
   IoTClient,
   SearchIndexCommand,
@@ -176,6 +177,17 @@ describe('SearchIndex over the seeded fleet', () => {
     expect(err).toMatchObject({ name: 'InvalidRequestException', message: 'Invalid nextToken' });
   });
 
+  it('describes AWS_Things as ACTIVE while indexing is on, and knows no AWS_ThingGroups index', async () => {
+    const d = await iot.send(new DescribeIndexCommand({ indexName: 'AWS_Things' }));
+    expect(d).toMatchObject({ indexName: 'AWS_Things', indexStatus: 'ACTIVE', schema: 'MULTI_INDEXING_MODE' });
+    const err = await sdkError(iot.send(new DescribeIndexCommand({ indexName: 'AWS_ThingGroups' })));
+    expect(err).toMatchObject({
+      name: 'ResourceNotFoundException',
+      status: 404,
+      message: 'Index AWS_ThingGroups does not exist',
+    });
+  });
+
   it("answers AWS's ResourceNotFoundException once thing indexing is switched off", async () => {
     await iot.send(
       new UpdateIndexingConfigurationCommand({ thingIndexingConfiguration: { thingIndexingMode: 'OFF' } }),
@@ -184,6 +196,9 @@ describe('SearchIndex over the seeded fleet', () => {
       expect(
         (await iot.send(new GetIndexingConfigurationCommand({}))).thingIndexingConfiguration?.thingIndexingMode,
       ).toBe('OFF');
+      expect((await sdkError(iot.send(new DescribeIndexCommand({ indexName: 'AWS_Things' })))).name).toBe(
+        'ResourceNotFoundException',
+      );
       const err = await sdkError(iot.send(new SearchIndexCommand({ queryString: '*' })));
       expect(err).toMatchObject({
         name: 'ResourceNotFoundException',

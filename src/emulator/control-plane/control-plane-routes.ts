@@ -215,14 +215,16 @@ export class ControlPlaneRoutes {
         return h({ POST: this.#createGroup, GET: this.#describeGroup, DELETE: this.#deleteGroup }[method]);
       if (seg.length === 4 && seg[3] === 'things') return h(method === 'GET' ? this.#thingsInGroup : undefined);
     }
-    if (path === '/indices/search') return h(method === 'POST' ? this.#search : undefined);
+    if (path === '/indices/search' && method === 'POST') return h(this.#search);
+    if (seg[1] === 'indices' && seg.length === 3 && label !== '')
+      return h(method === 'GET' ? this.#describeIndex : undefined);
     if (path === '/indexing/config') return h({ GET: this.#getIndexing, POST: this.#updateIndexing }[method]);
     return undefined;
   }
 
   /** True when the path belongs to the control plane (whatever the method), for a 405 instead of a 404. */
   knows(path: string): boolean {
-    return /^\/(things\/[^/]+(\/thing-groups)?|thing-groups(\/[^/]+(\/things)?)?\/?|indices\/search|indexing\/config)$/.test(
+    return /^\/(things\/[^/]+(\/thing-groups)?|thing-groups(\/[^/]+(\/things)?)?\/?|indices\/[^/]+|indexing\/config)$/.test(
       path,
     );
   }
@@ -602,6 +604,26 @@ export class ControlPlaneRoutes {
   }
 
   // ---- fleet indexing -----------------------------------------------------------------------
+
+  /** DescribeIndex: AWS_Things is ACTIVE at once while indexing is on (no BUILDING phase is emulated). */
+  #describeIndex(indexName: string): unknown {
+    name('indexName', indexName);
+    if (indexName !== 'AWS_Things' || !this.#indexing)
+      throw ControlPlaneFault.notFound(`Index ${indexName} does not exist`);
+    const thing = this.#indexingConfig.thingIndexingConfiguration as Body;
+    const shadow = thing.thingIndexingMode === 'REGISTRY_AND_SHADOW';
+    const connectivity = thing.thingConnectivityIndexingMode === 'STATUS';
+    // Schema names from the guide (reference §5.2); named shadows make it MULTI_INDEXING_MODE.
+    let schema = shadow
+      ? connectivity
+        ? 'REGISTRY_AND_SHADOW_AND_CONNECTIVITY_STATUS'
+        : 'REGISTRY_AND_SHADOW'
+      : connectivity
+        ? 'REGISTRY_AND_CONNECTIVITY'
+        : 'REGISTRY';
+    if (thing.namedShadowIndexingMode === 'ON') schema = 'MULTI_INDEXING_MODE';
+    return { indexName, indexStatus: 'ACTIVE', schema };
+  }
 
   #getIndexing(): unknown {
     return this.#indexingConfig;
