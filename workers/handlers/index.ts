@@ -14,6 +14,7 @@ import rollback from './rollback.js';
 import waveCheck from './wave-check.js';
 import snapshotRead from './snapshot-read.js';
 import restore from './restore.js';
+import sync from './sync.js';
 
 export const HANDLERS: Readonly<Partial<Record<TaskKind, TaskHandler<never>>>> = Object.freeze({
   rollout: rollout as TaskHandler<never>,
@@ -23,4 +24,5 @@ export const HANDLERS: Readonly<Partial<Record<TaskKind, TaskHandler<never>>>> =
   restore: restore as TaskHandler<never>,
   rollback: rollback as TaskHandler<never>,
   'wave-check': waveCheck as TaskHandler<never>,
+  sync: sync as TaskHandler<never>,
 });

@@ -23,7 +23,7 @@ export class SyncWatermark {
   /** Things seen in the current pass. */
   #seen = new Set<string>();
 
-  /** Number of shadows held. */
+  /** Number of shadows held (a thing held with no shadows counts none). */
   get size(): number {
     let n = 0;
     for (const m of this.#things.values()) n += m.size;
@@ -48,12 +48,13 @@ export class SyncWatermark {
     return false;
   }
 
+  /** Notes a thing of the source that is not sent this pass (e.g. its read failed): not gone, not moved. */
+  seen(thing: string): void {
+    this.#seen.add(thing);
+  }
+
   /** Records what the destination now holds for `thing` (after a successful write, or when unchanged). */
   record(thing: string, shadows: ReadonlyArray<{ shadow: string | null; version: number }>): void {
-    if (shadows.length === 0) {
-      this.#things.delete(thing);
-      return;
-    }
     this.#things.set(thing, new Map(shadows.map((s) => [s.shadow ?? '', s.version])));
   }
 

@@ -1,0 +1,94 @@
+/**
+ * Where a sync reads: the source's shadows, one thing at a time with all its shadows.
+ *
+ * - A snapshot (a directory or s3://bucket/prefix/): its records, checked against the manifest
+ *   before the first is used; a thing's records are consecutive in a snapshot.
+ * - A data plane: a run of `snapshot-read` tasks on the source's own JobRun (its client,
+ *   credentials and rate gates), over the selected things; each result hands its records to
+ *   the destination's run through a bounded channel, so reading and writing overlap and a slow
+ *   destination slows the reads down.
+ */
+import { SnapshotReader } from '../../sinks/snapshot-reader.js';
+import { parseRecordLine, type SnapshotRecord } from '../../sinks/snapshot-format.js';
+import type { JobRun } from '../../engine/job-run.js';
+import type { SnapshotReadConfig } from '../../../workers/handlers/snapshot-read.js';
+import type { SyncSourceShadow } from '../../../workers/handlers/sync.js';
+import { shadowNameMatcher, type ShadowFilter } from '../snapshot/snapshot-shadow-filter.js';
+import { AsyncChannel } from './async-channel.js';
+
+/** One source thing: its shadows (within the filter), or `failed` when they could not be read. */
+export interface SourceThing {
+  thing: string;
+  shadows: SyncSourceShadow[];
+  /** The read failed (in whole or in part): the thing is neither sent nor taken as gone. */
+  failed?: { code: string; message: string };
+}
+
+function toShadow(r: SnapshotRecord): SyncSourceShadow {
+  return { shadow: r.shadow, version: r.version, state: r.state };
+}
+
+/** The things of an opened snapshot, with the records that pass the filter. */
+export async function* snapshotSourceThings(reader: SnapshotReader, filter: ShadowFilter): AsyncGenerator<SourceThing> {
+  const matches = shadowNameMatcher(filter);
+  let current: SourceThing | undefined;
+  for await (const r of reader.records()) {
+    if (current !== undefined && current.thing !== r.thing) {
+      yield current;
+      current = undefined;
+    }
+    current ??= { thing: r.thing, shadows: [] };
+    if (r.shadow === null ? filter.classic : matches(r.shadow)) current.shadows.push(toShadow(r));
+  }
+  if (current !== undefined) yield current;
+}
+
+/** Opens a snapshot source; its data is checked against the manifest before anything is read. */
+export async function openSnapshotSource(location: string): Promise<SnapshotReader> {
+  const reader = await SnapshotReader.open(location);
+  try {
+    await reader.verify();
+  } catch (err) {
+    reader.close();
+    throw err;
+  }
+  return reader;
+}
+
+/**
+ * The things of a live source read on `run` (the source's JobRun), streamed. The read pass
+ * runs while the caller iterates; its error (if any) ends the iteration. `done` settles when
+ * the read pass has ended (await it before the next pass on the same run).
+ */
+export function liveSourceThings(
+  run: JobRun,
+  filter: ShadowFilter,
+  things: AsyncIterable<string>,
+  capacity = 512,
+): { things: AsyncIterable<SourceThing>; done: Promise<void> } {
+  const channel = new AsyncChannel<SourceThing>(capacity);
+  const targets = (async function* () {
+    for await (const thingName of things) yield { thingName };
+  })();
+  const config: SnapshotReadConfig = { filter };
+  const done = run
+    .run<SnapshotReadConfig>('snapshot-read', config, targets, async (r) => {
+      const shadows: SyncSourceShadow[] = [];
+      const lines = r.payload === undefined ? [] : r.payload.split('\n');
+      lines.forEach((line, i) => {
+        if (line !== '') shadows.push(toShadow(parseRecordLine(line, 'source', i + 1)));
+      });
+      const t: SourceThing = { thing: r.thingName, shadows };
+      if (r.outcome === 'failed' || r.outcome === 'partial')
+        t.failed = {
+          code: r.error?.awsErrorType ?? r.error?.code ?? 'failed',
+          message: r.error?.message ?? 'the source read failed',
+        };
+      await channel.push(t);
+    })
+    .then(
+      () => channel.close(),
+      (err: unknown) => channel.fail(err),
+    );
+  return { things: channel, done };
+}

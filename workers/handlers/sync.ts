@@ -1,0 +1,218 @@
+/**
+ * The 'sync' handler: per thing, bring the destination's shadows to what the source holds.
+ * The item carries the source's shadows of the thing (read from the source data plane or a
+ * snapshot by the job, with another client); this thread's client is the destination's.
+ *
+ * Per source shadow, a `plan` for the guarded-update loop (src/engine/guarded-update.ts): read
+ * the destination shadow, compute the sync update of the copied sections (src/jobs/sync/
+ * sync-update.ts: only what differs), write it guarded by the version read; a 409 (a device wrote
+ * meanwhile) re-reads and recomputes, so the device's write is kept. With `deleteMissing`, the
+ * destination's shadows of the thing that the source does not have (within the shadow filter)
+ * are deleted; DeleteThingShadow takes no version, so a delete is the one unguarded step.
+ *
+ * One result per thing: `failed` or `conflict` when a shadow failed, else `would-write` (dry
+ * run), `rebased`, `written` (a write or a delete), `unchanged`. Per shadow in `detail.shadows`.
+ */
+import { toErrorRecord, type ErrorRecord } from '../../src/errors.js';
+import type { ShadowRef } from '../../src/client/index.js';
+import { forEachConcurrent } from '../../src/engine/for-each-concurrent.js';
+import { guardedUpdate } from '../../src/engine/guarded-update.js';
+import type { ItemOutcome } from '../../src/engine/item-outcome.js';
+import type { HandlerContext, ItemResult, TargetItem, TaskHandler } from '../../src/engine/task-types.js';
+import { isShadowError } from '../../src/errors.js';
+import { parseJson, stringifyJson } from '../../src/shadow/json-text.js';
+import { shadowNameMatcher, type ShadowFilter } from '../../src/jobs/snapshot/snapshot-shadow-filter.js';
+import { syncUpdate, type SyncSection, type SyncSource } from '../../src/jobs/sync/sync-update.js';
+
+export interface SyncTaskConfig {
+  sections: SyncSection[];
+  /** Delete destination shadows (within `filter`) the source does not have. */
+  deleteMissing: boolean;
+  /** Which shadows are synced (and, with deleteMissing, may be deleted). */
+  filter: ShadowFilter;
+  /** Read and diff only; outcomes would-write / unchanged. */
+  dryRun: boolean;
+  /** Read-diff-write attempts per shadow on 409. Default 5. */
+  maxAttempts?: number;
+  /** Things processed at once per batch. Default 32. */
+  concurrency?: number;
+  clientTokenPrefix?: string;
+}
+
+/** One source shadow of a thing, as the item carries it. */
+export interface SyncSourceShadow {
+  shadow: string | null;
+  version: number;
+  state: SyncSource;
+}
+
+/** The `data` of a sync target: the source's shadows of the thing as JSON text (stringifyJson keeps exact numbers). */
+export interface SyncItemData extends Record<string, string> {
+  source: string;
+}
+
+/** Per shadow of a synced thing. */
+export interface SyncShadowResult {
+  shadow: string | null;
+  outcome: ItemOutcome | 'deleted' | 'would-delete';
+  error?: ErrorRecord;
+}
+
+export interface SyncDetail {
+  shadows: SyncShadowResult[];
+  /** Shadows written (an update sent). */
+  written: number;
+  /** Shadows deleted. */
+  deleted: number;
+}
+
+const RANK: ItemOutcome[] = ['failed', 'conflict', 'would-write', 'rebased', 'written', 'unchanged'];
+
+function worst(outcomes: ReadonlyArray<ItemOutcome>): ItemOutcome {
+  for (const o of RANK) if (outcomes.includes(o)) return o;
+  return 'unchanged';
+}
+
+function isNotFound(err: unknown): boolean {
+  return isShadowError(err) && err.code === 'SHADOW_ERR_NOT_FOUND';
+}
+
+/** The destination shadows of `thing` the source lacks, within the filter (classic: null). */
+async function toDelete(
+  thing: string,
+  have: Set<string | null>,
+  ctx: HandlerContext<SyncTaskConfig>,
+  matches: (n: string) => boolean,
+): Promise<Array<string | null>> {
+  const out: Array<string | null> = [];
+  const { filter } = ctx.config;
+  if (filter.classic && !have.has(null)) out.push(null);
+  if (filter.named) {
+    for await (const name of ctx.client.paginateNamedShadowsForThing({ thingName: thing, pageSize: 100 })) {
+      if (matches(name) && !have.has(name)) out.push(name);
+    }
+  }
+  return out;
+}
+
+/** Deletes one destination shadow (dry run: says whether it exists); a missing one is unchanged. */
+async function deleteOne(
+  thing: string,
+  shadow: string | null,
+  ctx: HandlerContext<SyncTaskConfig>,
+): Promise<SyncShadowResult> {
+  const ref: ShadowRef = shadow === null ? { thingName: thing } : { thingName: thing, shadowName: shadow };
+  try {
+    if (ctx.config.dryRun) {
+      await ctx.client.getThingShadow(ref);
+      return { shadow, outcome: 'would-delete' };
+    }
+    await ctx.client.deleteThingShadow(ref);
+    return { shadow, outcome: 'deleted' };
+  } catch (err) {
+    if (isNotFound(err)) return { shadow, outcome: 'unchanged' };
+    return { shadow, outcome: 'failed', error: toErrorRecord(err) };
+  }
+}
+
+async function syncThing(
+  item: TargetItem,
+  ctx: HandlerContext<SyncTaskConfig>,
+  matches: (n: string) => boolean,
+): Promise<ItemResult> {
+  const cfg = ctx.config;
+  const started = performance.now();
+  const r: ItemResult = {
+    thingName: item.thingName,
+    outcome: 'unchanged',
+    attempts: 0,
+    requests: 0,
+    throttles: 0,
+    latencyMs: 0,
+    bytesSent: 0,
+    wholeBytes: 0,
+  };
+  const detail: SyncDetail = { shadows: [], written: 0, deleted: 0 };
+  const outcomes: ItemOutcome[] = [];
+  let source: SyncSourceShadow[];
+  try {
+    source = parseJson((item.data as SyncItemData | undefined)?.source ?? '[]') as SyncSourceShadow[];
+  } catch (err) {
+    return { ...r, outcome: 'invalid', error: toErrorRecord(err) };
+  }
+  for (const s of source) {
+    let whole = 0;
+    const g = await guardedUpdate(ctx, {
+      thingName: item.thingName,
+      ...(s.shadow === null ? {} : { shadowName: s.shadow }),
+      maxAttempts: cfg.maxAttempts ?? 5,
+      clientTokenPrefix: cfg.clientTokenPrefix ?? 'sf-sync',
+      dryRun: cfg.dryRun,
+      includeUpdate: false,
+      onExhausted: 'conflict',
+      prepare: () => {
+        whole = Buffer.byteLength(stringifyJson(s.state));
+      },
+      plan: (doc) => {
+        const change = syncUpdate(s.state, doc, cfg.sections, false);
+        return change?.kind === 'update' ? { state: change.state, update: change.state } : undefined;
+      },
+    });
+    r.attempts += g.attempts;
+    r.requests += g.requests;
+    r.throttles += g.throttles;
+    r.bytesSent += g.bytesSent;
+    r.wholeBytes! += whole;
+    outcomes.push(g.outcome);
+    if (g.outcome === 'written' || g.outcome === 'rebased') detail.written += 1;
+    const one: SyncShadowResult = { shadow: s.shadow, outcome: g.outcome };
+    if (g.error !== undefined) {
+      one.error = g.error;
+      r.error ??= g.error;
+    }
+    detail.shadows.push(one);
+  }
+  if (cfg.deleteMissing) {
+    const refs: ShadowRef[] = [{ thingName: item.thingName }];
+    try {
+      for (const shadow of await toDelete(item.thingName, new Set(source.map((s) => s.shadow)), ctx, matches)) {
+        r.attempts += 1;
+        if (shadow !== null) refs.push({ thingName: item.thingName, shadowName: shadow });
+        const d = await deleteOne(item.thingName, shadow, ctx);
+        detail.shadows.push(d);
+        if (d.outcome === 'deleted') detail.deleted += 1;
+        outcomes.push(
+          d.outcome === 'deleted'
+            ? 'written'
+            : d.outcome === 'would-delete'
+              ? 'would-write'
+              : (d.outcome as ItemOutcome),
+        );
+        if (d.error !== undefined) r.error ??= d.error;
+      }
+    } catch (err) {
+      outcomes.push('failed');
+      r.error ??= { ...toErrorRecord(err), operation: 'ListNamedShadowsForThing' };
+    }
+    for (const ref of refs) {
+      const u = ctx.gate.takeUsage(ref);
+      r.requests += u.requests;
+      r.throttles += u.throttles;
+    }
+  }
+  r.outcome = worst(outcomes);
+  r.detail = detail;
+  r.latencyMs = performance.now() - started;
+  return r;
+}
+
+export const syncHandler: TaskHandler<SyncTaskConfig> = async (items, ctx) => {
+  const matches = shadowNameMatcher(ctx.config.filter);
+  const results: ItemResult[] = new Array(items.length);
+  await forEachConcurrent(items, ctx.config.concurrency ?? 32, async (item, i) => {
+    results[i] = await syncThing(item, ctx, matches);
+  });
+  return results;
+};
+
+export default syncHandler;
