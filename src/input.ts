@@ -1,9 +1,10 @@
 /**
  * shadowfleet/input: checking input the way shadowfleet does, without loading the client or
- * the engine. The error classes its checks throw, and the parsers of what every front end reads
- * (durations, endpoints, files named on a command line). It loads nothing but small modules of
- * its own, so a program's start-up path (the CLI's, before a command runs) can import it freely.
- * Everything here is also exported by the package root; every entry point shares the classes.
+ * the engine. The error classes its checks throw, the parsers of what every front end reads
+ * (durations, endpoints, files named on a command line), and the package version. It loads
+ * nothing but small modules of its own, so a program's start-up path (the CLI's, before a
+ * command runs) can import it freely. Everything here is also exported by the package root;
+ * every entry point shares the classes.
  */
 export {
   /** Base of every error shadowfleet throws; `code` is a stable `SHADOW_ERR_*` string. */
@@ -22,3 +23,5 @@ export { parseDuration } from './jobs/options/parse-duration.js';
 export { parseDataEndpoint, type DataEndpoint } from './client/resolve-data-endpoint.js';
 /** Reads a file the user named, refusing directories, devices and files over `limit` bytes (the message names `what`). */
 export { readBounded } from './io/read-bounded.js';
+/** The package version. */
+export { VERSION } from './version.js';

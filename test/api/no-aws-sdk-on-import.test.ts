@@ -63,8 +63,12 @@ describe('loading the public entry points', () => {
     });
   }
 
-  it('loads no package but commander before a command runs: the CLI starts on shadowfleet/input alone', async () => {
-    const loaded = await modulesLoadedBy(`await import(${entry('src/cli/main.ts')});`, 'cli-packages');
+  it('loads no package but commander for --help: the CLI starts on shadowfleet/input alone', async () => {
+    const run = `const { main } = await import(${entry('src/cli/main.ts')});
+const { Writable } = await import('node:stream');
+const quiet = new Writable({ write: (_c, _e, cb) => cb() });
+if ((await main(['--help'], { stdout: quiet, stderr: quiet })) !== 0) throw new Error('--help failed');`;
+    const loaded = await modulesLoadedBy(run, 'cli-packages');
     const packages = new Set(loaded.flatMap((u) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u)?.[1] ?? []).filter((p) => p !== 'tsx' && p !== 'esbuild' && p !== 'get-tsconfig' && p !== 'resolve-pkg-maps'));
     expect([...packages]).toEqual(['commander']);
   });

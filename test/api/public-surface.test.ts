@@ -35,7 +35,7 @@ const ENTRIES: Record<string, { file: string; names: string[] }> = {
   },
   'shadowfleet/input': {
     file: 'src/input.ts',
-    names: ['ConfigError', 'InvalidArgumentError', 'ShadowError', 'isShadowError', 'parseDataEndpoint', 'parseDuration', 'readBounded'],
+    names: ['ConfigError', 'InvalidArgumentError', 'ShadowError', 'isShadowError', 'VERSION', 'parseDataEndpoint', 'parseDuration', 'readBounded'],
   },
   'shadowfleet/emulator': {
     file: 'src/emulator/index.ts',
