@@ -53,6 +53,8 @@ export interface RolloutWriteOptions {
   maxDeletes: number | undefined;
   /** Written things are kept here for the convergence check (undefined: not kept). */
   written: TargetItem[] | undefined;
+  /** Called for every result committed (journaled and reported), e.g. by the waves for their gates. */
+  onCommit?: (r: ItemResult) => void;
 }
 
 export class RolloutWrite {
@@ -72,8 +74,10 @@ export class RolloutWrite {
   }
 
   /** Runs the first pass and the retry passes; rethrows what the coordinator threw. */
-  async run(source: AsyncIterable<TargetItem>): Promise<void> {
-    const { run, config } = this.#o;
+  async run(source: AsyncIterable<TargetItem>, taskConfig?: RolloutTaskConfig): Promise<void> {
+    const run = this.#o.run;
+    // a wave may run with its own config (a where-wave's condition)
+    const config = taskConfig ?? this.#o.config;
     await run.run<RolloutTaskConfig>('rollout', config, source, (r) => this.#onResult(r, 0));
     while (this.#stash.length > 0 && !run.stopped && !run.interrupted) {
       this.passes += 1;
@@ -99,6 +103,7 @@ export class RolloutWrite {
   #commit(r: ItemResult): void {
     const o = this.#o;
     o.journal.append(r);
+    o.onCommit?.(r);
     if (o.written !== undefined && (r.outcome === 'written' || r.outcome === 'rebased')) o.written.push(refOf(r));
     o.report.record(r);
     o.outcomes.write(r);
@@ -108,6 +113,11 @@ export class RolloutWrite {
 
   #onResult(raw: ItemResult, pass: number): void {
     const o = this.#o;
+    // a where-wave's condition did not hold: the thing belongs to a later wave, nothing to record
+    if (raw.outcome === 'not-in-wave') {
+      o.dataByKey.delete(itemKey(raw));
+      return;
+    }
     let deletes = false;
     let r = raw;
     const d = raw.detail as { update?: unknown } | undefined;

@@ -34,6 +34,10 @@ import { readFinished, rolloutChangeHash } from './rollout-resume.js';
 import { RolloutTargetStream } from './rollout-target-stream.js';
 import { RolloutWrite, hasNullLeaf, refOf } from './rollout-write.js';
 import { waitConverged, type RolloutConvergence } from './rollout-convergence.js';
+import { intentLogPath } from '../../engine/intent-log.js';
+import { WavePhase, type RolloutRollbackSummary, type WavePhaseHooks } from './waves/wave-phase.js';
+import { waveLabel } from './waves/wave-spec.js';
+import type { RolloutWaveReport, WaveGateFailure } from './waves/rollout-waves.js';
 
 export * from './rollout-spec.js';
 export * from './rollout-report.js';
@@ -44,7 +48,7 @@ export { estimateSeconds } from '../../engine/ramp-schedule.js';
 export type { RolloutConvergence, RolloutConvergencePoint } from './rollout-convergence.js';
 
 export interface RolloutProgress {
-  phase: 'write' | 'plan' | 'converge';
+  phase: 'write' | 'plan' | 'converge' | 'gate' | 'rollback';
   /** Things finished in this phase (resumed ones included in the write phase). */
   done: number;
   /** Known when the targets are a file (write phase) or during convergence. */
@@ -61,6 +65,8 @@ export interface RolloutProgress {
   elapsedMs: number;
   /** Set on the last event of a phase. */
   final?: boolean;
+  /** Phase `gate`: the wave's gate after its last round of re-reads. */
+  gate?: { wave: number; label: string; verdict: 'pass' | 'fail' | 'wait'; things: number; converged: number; healthy: number; unhealthy: number };
 }
 
 export interface RolloutOptions extends Omit<RolloutSpec, 'rate'> {
@@ -125,6 +131,12 @@ export interface RolloutResult {
   summary: RolloutSummary;
   plan?: RolloutPlan;
   convergence?: RolloutConvergence;
+  /** Progressive rollouts: per wave, what it wrote and its gate (a dry run: the waves' sizes). */
+  waves?: RolloutWaveReport[];
+  /** The gate that failed, with its figures (the rollout stopped there; `aborted` says so too). */
+  gateFailure?: WaveGateFailure;
+  /** What the automatic rollback after a failed gate did (onGateFailure: rollback). */
+  rollback?: RolloutRollbackSummary;
   /** The journal path (kept unless it was a temporary one). */
   journal?: string;
   report?: string;
@@ -288,6 +300,7 @@ function taskConfig(options: RolloutOptions, r: RolloutPlanOfRun): RolloutTaskCo
 class RolloutProgressState {
   phase: RolloutProgress['phase'];
   converge: Partial<RolloutProgress> = {};
+  gate: RolloutProgress['gate'];
   rate: number;
   targets: RolloutTargetStream | undefined;
   readonly #recent = new RecentRate();
@@ -321,6 +334,7 @@ class RolloutProgressState {
       if (ph !== 'converge') p.thingsPerSecond = s.thingsPerSecond;
     }
     if (ph === 'converge') Object.assign(p, this.converge);
+    if (ph === 'gate' && this.gate !== undefined) p.gate = this.gate;
     return p;
   }
 }
@@ -380,19 +394,38 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
     // 4. Write (or plan), then 5. convergence.
     const write = await writePhase(options, r, run, state, journal, outcomes, targets, written);
     fatal = write.fatal;
+    // A failed gate stops the rollout (no convergence wait, exit 1); with rollback, every write is undone first.
+    const gateFailure = fatal === undefined ? write.waves?.gateFailure : undefined;
+    let rollback: RolloutRollbackSummary | undefined;
+    if (gateFailure !== undefined) {
+      if (gateFailure.action === 'rollback' && !run.interrupted) {
+        state.phase = 'rollback';
+        run.progress(false);
+        rollback = await write.waves!.rollback(run, journal.path, outcomes, taskConfig(options, r)).catch((err: unknown) => {
+          fatal ??= err;
+          return undefined;
+        });
+      }
+      run.abort(WavePhase.reason(gateFailure));
+    }
     const convergence = fatal === undefined ? await convergePhase(options, run, state, written, write.interrupted) : undefined;
     if (convergence?.fatal !== undefined) fatal = convergence.fatal;
     const interrupted = write.interrupted || convergence?.interrupted === true || run.interrupted;
     result = rolloutResult(options, r, run, report, { write, targets, interrupted, startedAt });
     if (convergence?.convergence !== undefined) result.convergence = convergence.convergence;
     if (!temporaryJournal) result.journal = journalPath;
+    if (write.waves !== undefined) result.waves = write.waves.reports;
+    if (gateFailure !== undefined) result.gateFailure = gateFailure;
+    if (rollback !== undefined) result.rollback = rollback;
   } catch (err) {
     fatal ??= err;
   } finally {
     await run.close().catch(() => {});
     if (journal !== undefined) await journal.close().catch((err) => (fatal ??= err));
     await outcomes.end();
-    if (temporaryJournal && journalPath !== undefined) await rm(journalPath, { force: true }).catch(() => {});
+    if (temporaryJournal && journalPath !== undefined) {
+      for (const f of [journalPath, intentLogPath(journalPath), `${journalPath}.rollback`]) await rm(f, { force: true }).catch(() => {});
+    }
   }
   if (fatal !== undefined) throw fatal;
   if (options.report !== undefined) {
@@ -405,6 +438,7 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
 
 interface WritePhaseResult {
   write: RolloutWrite;
+  waves: WavePhase | undefined;
   interrupted: boolean;
   fatal: unknown;
 }
@@ -434,9 +468,13 @@ async function writePhase(
     ramp = { schedule, apply: applyRate };
     applyRate(schedule.rate, 0);
   } else if (Number.isFinite(r.perSecond)) report.setRate(r.perSecond);
+  const config = taskConfig(options, r);
+  // Each write's undo record is on disk before the write is sent: a rollback after a kill -9 knows it.
+  if (!r.dryRun) config.intentLog = intentLogPath(journal.path);
+  const waves = options.waves === undefined ? undefined : await WavePhase.open(options.waves, wavePhaseHooks(options, run, state));
   const write = new RolloutWrite({
     run,
-    config: taskConfig(options, r),
+    config,
     journal,
     report,
     outcomes,
@@ -446,11 +484,13 @@ async function writePhase(
     ramp,
     maxDeletes: !r.allowDeletes && !r.dryRun ? r.maxDeletes : undefined,
     written,
+    ...(waves === undefined ? {} : { onCommit: waves.committed }),
   });
   let interrupted = false;
   let fatal: unknown;
   try {
-    await write.run(targets.source);
+    if (waves !== undefined) await waves.write(run, targets.source, targets.dataByKey, config, (items, cfg) => write.run(items, cfg));
+    else await write.run(targets.source);
   } catch (err) {
     const abortedErr = isShadowError(err) && err.code === 'SHADOW_ERR_ABORTED';
     if (run.interrupted || (abortedErr && run.aborted === undefined)) interrupted = true;
@@ -469,7 +509,21 @@ async function writePhase(
   await journal.flush().catch((err) => (fatal ??= err));
   run.progress(true);
   Object.assign(write, { rampSteps });
-  return { write, interrupted, fatal };
+  return { write, interrupted, fatal, waves };
+}
+
+/** The waves' gates report progress (phase `gate`) after each round of re-reads. */
+function wavePhaseHooks(options: RolloutOptions, run: JobRun, state: RolloutProgressState): WavePhaseHooks {
+  return {
+    pollMs: options.convergePollMs ?? DEFAULT_ROLLOUT_OPTIONS.convergePollMs,
+    signal: options.signal,
+    onGate: (wave, d) => {
+      state.phase = 'gate';
+      state.gate = { wave, label: waveLabel(options.waves!.waves[wave]!), verdict: d.verdict, things: d.things, converged: d.converged, healthy: d.healthy, unhealthy: d.unhealthy };
+      run.progress(false);
+      if (d.verdict === 'pass') state.phase = 'write';
+    },
+  };
 }
 
 /** Waits for convergence when asked (not after a dry run, an interrupt or an abort). */

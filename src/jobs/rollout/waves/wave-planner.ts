@@ -157,10 +157,33 @@ export class WavePlanner {
    * shadow and counted in the wave they would otherwise belong to.
    */
   async sizes(items: AsyncIterable<TargetItem> | Iterable<TargetItem>): Promise<number[]> {
-    const counts = this.waves.map(() => 0);
-    for await (const item of items) counts[this.staticWave(item.thingName)]! += 1;
-    // an empty gated share wave takes one item of the first later wave that has some (see `select`)
-    this.waves.forEach((w, i) => {
+    const counter = this.counter();
+    for await (const item of items) counter.observe(item, this);
+    return counter.sizes(this);
+  }
+
+  /** Counts wave sizes as targets pass by (`sizes` in pieces, for a stream someone else reads). */
+  counter(): WaveCounter {
+    return new WaveCounter(this.waves.length);
+  }
+}
+
+/** Targets counted per wave as they stream past. */
+export class WaveCounter {
+  readonly #counts: number[];
+
+  constructor(waves: number) {
+    this.#counts = new Array<number>(waves).fill(0);
+  }
+
+  observe(item: TargetItem, planner: WavePlanner): void {
+    this.#counts[planner.staticWave(item.thingName)]! += 1;
+  }
+
+  /** The sizes; an empty gated share wave takes one item of the first later wave that has some (see `select`). */
+  sizes(planner: WavePlanner): number[] {
+    const counts = [...this.#counts];
+    planner.waves.forEach((w, i) => {
       if (w.share === undefined || w.gate === undefined || counts[i] !== 0) return;
       const from = counts.findIndex((n, j) => j > i && n > 0);
       if (from < 0) return;
