@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { EXIT, exitCodeForError, type CommandAction, type CommandContext } from './context.js';
 import { defineServe } from './commands/serve.js';
 import { defineDataPlaneCommands } from './commands/data-plane.js';
@@ -6,6 +6,11 @@ import { defineRollout } from './commands/rollout.js';
 import { defineSnapshot, defineRestore, defineDiff } from './commands/snapshot.js';
 import { defineBench } from './commands/bench.js';
 import { defineDemo } from './commands/demo.js';
+import { defineWorker } from './commands/worker.js';
+import { defineStatus } from './commands/status.js';
+import { defineAttach } from './commands/attach.js';
+import { defineCancel } from './commands/cancel.js';
+import { applyDistributedFlags, type DistributedFlags } from './distributed-flags.js';
 
 /** Wraps a command action so that its result (or error) becomes the process exit code. */
 export type Runner = <O>(action: CommandAction<O>) => (...args: unknown[]) => Promise<void>;
@@ -76,6 +81,14 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
       writeErr: (s) => void stderr.write(s),
     });
 
+  // Distributed runs (any command; job commands then run their batches on the Redis queue).
+  program
+    .option('--redis <url>', 'run job batches on a Redis queue (default: SHADOWFLEET_REDIS); worker/status/attach/cancel use it too')
+    .option('--queue <name>', 'queue name on Redis (keeps teams apart)', 'shadowfleet')
+    .option('--detach', 'with --redis: submit the job, print its id and return (follow it with attach)')
+    .addOption(new Option('--job-id <id>').hideHelp())
+    .addOption(new Option('--adopt').hideHelp())
+    .hook('preAction', (_program, action) => applyDistributedFlags(action.name(), program.opts<DistributedFlags>(), argv, stdout, stderr));
   defineServe(program, run);
   defineDataPlaneCommands(program, run);
   defineRollout(program, run);
@@ -84,6 +97,10 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   defineDiff(program, run);
   defineBench(program, run);
   defineDemo(program, run);
+  defineWorker(program, run);
+  defineStatus(program, run);
+  defineAttach(program, run);
+  defineCancel(program, run);
 
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -103,6 +120,6 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
 }
 
 async function packageVersion(): Promise<string> {
-  const { VERSION } = await import('../index.js');
+  const { VERSION } = await import('../input.js');
   return VERSION;
 }

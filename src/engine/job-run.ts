@@ -24,6 +24,7 @@
 import { ConfigError } from '../errors.js';
 import type { OperationName } from '../client/index.js';
 import type { BatchRunnerFactory } from './batch-runner.js';
+import { jobPlacement } from './job-placement.js';
 import type { BatchSource } from './batch-source.js';
 import { Coordinator, type CoordinatorOptions, type RunStats } from './coordinator.js';
 import { OutcomeTally } from './outcome-tally.js';
@@ -100,6 +101,12 @@ export class JobRun {
     if (options.batchSize !== undefined) co.batchSize = options.batchSize;
     if (options.maxBatchesInFlight !== undefined) co.maxBatchesInFlight = options.maxBatchesInFlight;
     if (options.tasksPerWorker !== undefined) co.tasksPerWorker = options.tasksPerWorker;
+    // No runner or gate of its own: the process-wide placement decides (the queue with --redis).
+    const placed = options.runner === undefined && options.gate === undefined ? jobPlacement()?.({ client: options.client, rates: options.rates }) : undefined;
+    if (placed !== undefined) {
+      co.runner = placed.runner;
+      if (placed.gate !== undefined) co.gate = placed.gate;
+    }
     // Built first: the pool's threads start now, while the job reads its targets.
     this.#coordinator = new Coordinator(co);
     this.#outer = options.signal;

@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
 import type { Runner } from '../main.js';
 import { EXIT } from '../context.js';
+import { distributedFlags } from '../distributed-flags.js';
 
 interface CancelFlags {
-  redis?: string;
-  queue: string;
 }
 
 /** `shadowfleet cancel JOB`: removes a distributed job's waiting batches, and tells its workers and submitter to stop. */
@@ -13,14 +12,12 @@ export function defineCancel(program: Command, run: Runner): void {
     .command('cancel')
     .description('Cancel a distributed job: its waiting batches are removed, workers abort its batches in hand, its submitter stops')
     .argument('<job>', 'job id')
-    .option('--redis <url>', 'Redis URL (default: SHADOWFLEET_REDIS)')
-    .option('--queue <name>', 'queue name', 'shadowfleet')
     .action(
       run<CancelFlags>(async (flags, ctx, args) => {
         const { cancelRun, redisUrlFrom } = await import('../../engine/queue/index.js');
-        const url = redisUrlFrom(flags.redis) as string;
+        const url = redisUrlFrom(distributedFlags().redis) as string;
         const id = args[0] as string;
-        const { removed } = await cancelRun(url, id, { queue: flags.queue });
+        const { removed } = await cancelRun(url, id, { queue: (distributedFlags().queue ?? 'shadowfleet') });
         ctx.out(`cancelled ${id}: ${removed} waiting batch${removed === 1 ? '' : 'es'} removed`);
         return EXIT.OK;
       }),

@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
 import type { Runner } from '../main.js';
 import { EXIT } from '../context.js';
+import { distributedFlags } from '../distributed-flags.js';
 import { formatJson, formatPairs, formatTable } from '../output.js';
 
 interface StatusFlags {
-  redis?: string;
-  queue: string;
   json?: boolean;
 }
 
@@ -15,14 +14,12 @@ export function defineStatus(program: Command, run: Runner): void {
     .command('status')
     .description('Show a distributed job (or the latest jobs) from Redis: state, counts, per-worker throughput')
     .argument('[job]', 'job id (as printed by --detach); none lists the latest jobs')
-    .option('--redis <url>', 'Redis URL (default: SHADOWFLEET_REDIS)')
-    .option('--queue <name>', 'queue name', 'shadowfleet')
     .option('--json', 'print one JSON document')
     .action(
       run<StatusFlags>(async (flags, ctx, args) => {
         const { connectRedis, redactRedisUrl, QueueNames, RunStore, redisUrlFrom, validateRunId } = await import('../../engine/queue/index.js');
-        const url = redisUrlFrom(flags.redis) as string;
-        const names = new QueueNames(flags.queue);
+        const url = redisUrlFrom(distributedFlags().redis) as string;
+        const names = new QueueNames((distributedFlags().queue ?? 'shadowfleet'));
         const redis = await connectRedis(url);
         try {
           const store = new RunStore(redis, names);

@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
 import type { Runner } from '../main.js';
 import { EXIT } from '../context.js';
+import { distributedFlags } from '../distributed-flags.js';
 import { positiveIntFlag } from '../flags.js';
 
 interface WorkerFlags {
-  redis?: string;
-  queue: string;
   concurrency?: string;
   lockMs?: string;
   id?: string;
@@ -20,21 +19,19 @@ export function defineWorker(program: Command, run: Runner): void {
   program
     .command('worker')
     .description('Take batches of distributed jobs from a Redis queue and run them (JSON-lines logs on stderr)')
-    .option('--redis <url>', 'Redis URL (default: SHADOWFLEET_REDIS)')
-    .option('--queue <name>', 'queue name (keeps teams apart)', 'shadowfleet')
     .option('--concurrency <n>', 'batches worked on at once (default 2)')
     .option('--lock-ms <n>', "a batch's lock: a dead worker's batch is taken again after this (default 30000)")
     .option('--id <name>', 'worker name in logs and status (default host:pid)')
     .action(
       run<WorkerFlags>(async (flags, ctx) => {
         const { QueueWorker, redisUrlFrom } = await import('../../engine/queue/index.js');
-        const redisUrl = redisUrlFrom(flags.redis) as string;
+        const redisUrl = redisUrlFrom(distributedFlags().redis) as string;
         const concurrency = positiveIntFlag('--concurrency', flags.concurrency);
         const lockDurationMs = positiveIntFlag('--lock-ms', flags.lockMs);
         const log = (e: Record<string, unknown>): void => ctx.err(JSON.stringify({ time: new Date().toISOString(), ...e }));
         const worker = await QueueWorker.start({
           redisUrl,
-          queue: flags.queue,
+          queue: (distributedFlags().queue ?? 'shadowfleet'),
           log,
           ...(concurrency === undefined ? {} : { concurrency }),
           ...(lockDurationMs === undefined ? {} : { lockDurationMs }),

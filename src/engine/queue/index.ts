@@ -11,3 +11,5 @@ export { RunStore, type RunRecordInit, type RunState, type RunStatus, type Worke
 export { QueueBatchRunner, cancelRun, type QueueBatchRunnerOptions } from './queue-batch-runner.js';
 export { QueueWorker, loadTaskHandlers, DEFAULT_QUEUE_WORKER_OPTIONS, type QueueWorkerOptions } from './queue-worker.js';
 export { redisUrlFrom } from './redis-url-from.js';
+export { queuePlacement, type QueuePlacementOptions } from './queue-placement.js';
+export { setJobPlacement, jobPlacement, type JobPlacement, type Placement, type JobPlacementContext } from '../job-placement.js';

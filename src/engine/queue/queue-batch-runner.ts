@@ -15,8 +15,9 @@ import { hostname } from 'node:os';
 import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { AbortError, ConfigError, InvalidArgumentError, WorkerError } from '../../errors.js';
-import type { ItemResult, WorkerTask } from '../task-types.js';
-import { toQueuedBatch, type QueuedBatch, type QueuedRates } from './queued-batch.js';
+import type { ItemResult } from '../task-types.js';
+import { itemKey } from '../task-types.js';
+import { toQueuedBatch, type QueueableTask, type QueuedBatch, type QueuedRates } from './queued-batch.js';
 import { newRunId, QueueNames, validateRunId, DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_PREFIX } from './queue-names.js';
 import { connectRedis, redactRedisUrl, redisConnectionFromUrl, validateRedisUrl, type RedisCallCounter } from './redis-connection.js';
 import { RunStore, type RunRecordInit, type RunState, type RunStatus } from './run-store.js';
@@ -31,6 +32,8 @@ export interface QueueBatchRunnerOptions {
   runId?: string;
   /** Identity of a new run. */
   run?: RunRecordInit;
+  /** The id of the new run (e.g. chosen before a detached submitter starts). Default: a new one. */
+  newRunId?: string;
   /** The account quota the workers apply through the shared Redis gate. Default: AWS's (4,000/s). */
   rates?: QueuedRates | 'off';
   /** How often awaited batches are checked besides events. Default 1000 ms. */
@@ -98,7 +101,7 @@ export class QueueBatchRunner {
       await store.setSubmitter(runId, submitterName());
     } else {
       if (o.run === undefined) throw new InvalidArgumentError('QueueBatchRunnerOptions.run is required for a new run');
-      runId = newRunId();
+      runId = o.newRunId ?? newRunId();
       await store.create(runId, o.run, submitterName());
     }
     const subscriber = redis.duplicate();
@@ -131,14 +134,54 @@ export class QueueBatchRunner {
     else this.#cancelListeners.push(listener);
   }
 
-  /** Puts one batch on the queue; resolves with one result per item when a worker has done it. */
-  async run<C>(task: WorkerTask<C>): Promise<ItemResult[]> {
+  /**
+   * Puts one batch on the queue; resolves with one result per item when a worker has done it.
+   * Items whose result was adopted from an earlier submitter of this run (see `adopt`) are
+   * answered from it and not queued again.
+   */
+  async run<C>(task: QueueableTask<C>): Promise<ItemResult[]> {
     if (this.#cancelled) throw new AbortError(`job ${this.runId} was cancelled`);
-    const seq = await this.store.nextBatch(this.runId, task.items.length);
+    let items = task.items;
+    const held: ItemResult[] = [];
+    if (this.#adopted.size > 0) {
+      items = [];
+      for (const it of task.items) {
+        const r = this.#adopted.get(itemKey(it));
+        if (r === undefined) items.push(it);
+        else {
+          this.#adopted.delete(itemKey(it));
+          held.push(r);
+        }
+      }
+      if (items.length === 0) return held;
+    }
+    if (!this.#kindKnown) {
+      this.#kindKnown = true;
+      await this.#redis.hset(this.names.run(this.runId), 'kind', task.kind);
+    }
+    const seq = await this.store.nextBatch(this.runId, items.length);
     const id = this.names.batchId(this.runId, seq);
     const done = this.#wait(id);
-    await this.#queue.add('batch', toQueuedBatch(task, this.runId, seq, this.#rates) as QueuedBatch, { jobId: id, removeOnComplete: false, removeOnFail: false, attempts: 1 });
-    return done;
+    await this.#queue.add('batch', toQueuedBatch({ ...task, items }, this.runId, seq, this.#rates) as QueuedBatch, { jobId: id, removeOnComplete: false, removeOnFail: false, attempts: 1 });
+    const results = await done;
+    return held.length === 0 ? results : [...held, ...results];
+  }
+
+  /** Results adopted from an earlier submitter and not yet asked for, by item key. */
+  #adopted = new Map<string, ItemResult>();
+  #kindKnown = false;
+
+  /**
+   * Take over a run whose submitter died: waits for every batch it queued and did not collect
+   * (waiting, running or done) and keeps their results; the resumed job then gets them from
+   * `run` for those things instead of queueing them again, so each thing is counted once, with
+   * the outcome its first run had. Returns the number of results kept.
+   */
+  async adoptOutstanding(): Promise<number> {
+    await this.adopt((results) => {
+      for (const r of results) this.#adopted.set(itemKey(r), r);
+    });
+    return this.#adopted.size;
   }
 
   /**
@@ -178,6 +221,7 @@ export class QueueBatchRunner {
 
   /** Records how the run ended. */
   async finish(state: RunState): Promise<void> {
+    await this.store.markSourceDone(this.runId);
     if ((await this.store.state(this.runId)) !== 'cancelled') await this.store.setState(this.runId, state);
   }
 
@@ -243,6 +287,8 @@ export class QueueBatchRunner {
 
   async #sweepOnce(): Promise<void> {
     if (this.#closed) return;
+    // The submitter's heartbeat: `attach` takes over a run whose submitter stopped beating.
+    await this.#redis.hset(this.names.run(this.runId), 'submitterSeenAt', Date.now());
     for (const id of [...this.#waiters.keys()]) await this.#check(id);
   }
 

@@ -31,8 +31,11 @@ export interface QueuedBatch<C = unknown> {
   thingLimits: ThingLimits;
 }
 
+/** What a queued batch is made from: a pool task or the engine's BatchTask (the port, if any, stays behind). */
+export type QueueableTask<C> = Pick<WorkerTask<C>, 'kind' | 'config' | 'client' | 'items' | 'thingLimits'>;
+
 /** The queued form of a pool task. */
-export function toQueuedBatch<C>(task: WorkerTask<C>, runId: string, seq: number, rates: QueuedRates | 'off'): QueuedBatch<C> {
+export function toQueuedBatch<C>(task: QueueableTask<C>, runId: string, seq: number, rates: QueuedRates | 'off'): QueuedBatch<C> {
   const { credentials: _secret, ...client } = task.client;
   return {
     runId,

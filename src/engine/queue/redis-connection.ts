@@ -84,14 +84,22 @@ export async function connectRedis(url: string, options: RedisConnectionOptions 
   validateRedisUrl(url);
   const client = new Redis(url, { ...redisOptions(url, options), retryStrategy: () => null });
   // Errors are reported through connect()/commands; an unhandled 'error' event would crash.
-  client.on('error', () => undefined);
+  // The socket's own error (ECONNREFUSED, ETIMEDOUT) says more than "Connection is closed".
+  let socketError: Error | undefined;
+  const onError = (err: Error): void => {
+    socketError ??= err;
+  };
+  client.on('error', onError);
   try {
     await client.connect();
     await client.ping();
   } catch (err) {
     client.disconnect();
-    throw new ConfigError(`Redis at ${redactRedisUrl(url)} is unreachable: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    const cause = socketError ?? (err as Error);
+    throw new ConfigError(`Redis at ${redactRedisUrl(url)} is unreachable: ${cause?.message ?? String(cause)}`, { cause });
   }
+  client.off('error', onError);
+  client.on('error', () => undefined);
   // Connected: from now on reconnect for a while when the link drops.
   const attempts = options.reconnectAttempts ?? DEFAULT_REDIS_CONNECTION_OPTIONS.reconnectAttempts;
   client.options.retryStrategy = (times: number) => (times > attempts ? null : Math.min(100 * times, 500));

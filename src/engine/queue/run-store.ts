@@ -45,6 +45,8 @@ export interface RunStatus {
   createdAt: number;
   updatedAt: number;
   submitter: string;
+  /** When the submitter last showed it is alive (every sweep, about once a second). */
+  submitterSeenAt: number;
   /** Batches and things put on the queue so far. */
   batches: number;
   items: number;
@@ -182,6 +184,7 @@ export class RunStore {
       createdAt: Number(rec.createdAt),
       updatedAt: Number(rec.updatedAt),
       submitter: rec.submitter ?? '',
+      submitterSeenAt: Number(rec.submitterSeenAt ?? rec.createdAt),
       batches: Number(rec.batches ?? 0),
       items: Number(rec.items ?? 0),
       sourceDone: rec.sourceDone === '1',
