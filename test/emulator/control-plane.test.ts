@@ -91,6 +91,18 @@ describe('things in the registry', () => {
     expect(d.version).toBe(3);
   });
 
+  it('keeps the attributes when an update carries no attribute map, and drops the type with removeThingType', async () => {
+    await iot.send(new CreateThingCommand({ thingName: 'reg-g', attributePayload: { attributes: { a: '1' } } }));
+    await iot.send(new UpdateThingCommand({ thingName: 'reg-g', thingTypeName: 'sensor' }));
+    await iot.send(new UpdateThingCommand({ thingName: 'reg-g', attributePayload: {} }));
+    let d = await iot.send(new DescribeThingCommand({ thingName: 'reg-g' }));
+    expect(d).toMatchObject({ attributes: { a: '1' }, thingTypeName: 'sensor', version: 3 });
+    await iot.send(new UpdateThingCommand({ thingName: 'reg-g', removeThingType: true }));
+    d = await iot.send(new DescribeThingCommand({ thingName: 'reg-g' }));
+    expect(d.thingTypeName).toBeUndefined();
+    expect(d.attributes).toEqual({ a: '1' });
+  });
+
   it('refuses an update with a stale expectedVersion and changes nothing', async () => {
     await iot.send(new CreateThingCommand({ thingName: 'reg-d', attributePayload: { attributes: { a: '1' } } }));
     const err = await sdkError(

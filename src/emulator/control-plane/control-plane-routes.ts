@@ -355,7 +355,9 @@ export class ControlPlaneRoutes {
       thingTypeName: optName('thingTypeName', b.thingTypeName),
       removeThingType: bool('removeThingType', b.removeThingType),
       attributes:
-        payload === undefined ? undefined : attributes('attributePayload.attributes', payload.attributes ?? {}),
+        payload?.attributes === undefined || payload.attributes === null
+          ? undefined
+          : attributes('attributePayload.attributes', payload.attributes),
       merge: payload === undefined ? undefined : bool('attributePayload.merge', payload.merge),
       expectedVersion: int(
         'expectedVersion',
