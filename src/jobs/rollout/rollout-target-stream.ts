@@ -42,9 +42,13 @@ export class RolloutTargetStream {
     return this.#source!;
   }
 
-  static async open(targets: RolloutTargets, shadowName: string | undefined, finished: Set<string>, caps: RolloutCaps): Promise<RolloutTargetStream> {
+  static async open(targets: RolloutTargets, shadowName: string | undefined, finished: Pick<ReadonlySet<string>, 'has'>, caps: RolloutCaps): Promise<RolloutTargetStream> {
     const s = new RolloutTargetStream();
-    s.total = await countTargets(targets).catch(() => undefined);
+    // Counted beside the run, not before it: the total only feeds progress events and ETAs.
+    void countTargets(targets).then(
+      (n) => (s.total = n),
+      () => undefined,
+    );
     const opened = await openTargets(targets, (p) => {
       s.invalidCount += 1;
       if (s.invalidLines.length < 100) s.invalidLines.push(`${p.file}:${p.line}: ${p.message}`);

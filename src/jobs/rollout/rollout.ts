@@ -13,14 +13,18 @@
  * Seam for waves: a wave is one more `RolloutWrite.run` over an ordered subset of the targets on
  * the same JobRun, with its gate (a wait, a convergence check, a failure threshold) between.
  */
-import { rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { InvalidArgumentError, isShadowError } from '../../errors.js';
+import { ConfigError, InvalidArgumentError, isShadowError, SnapshotError } from '../../errors.js';
+import { checkDestinationFile } from '../../io/check-destination.js';
+import { writeFileAtomic } from '../../io/write-file-atomic.js';
 import { stringifyJson } from '../../shadow/json-text.js';
+import { parseDataEndpoint } from '../../client/resolve-data-endpoint.js';
+import { validateShadowName } from '../../shadow/validation.js';
 import { DEFAULT_SHADOW_LIMITS, parseUpdateRequest, stateSize, type JsonObject } from '../../shadow/index.js';
-import type { ConvergeCheckTaskConfig, RolloutTaskConfig, TargetItem } from '../../engine/task-types.js';
+import { itemKey, type ConvergeCheckTaskConfig, type ItemResult, type RolloutTaskConfig, type TargetItem } from '../../engine/task-types.js';
 import { Journal } from '../../engine/journal.js';
 import { JobRun, jobClientConfig, type JobRunOptions } from '../../engine/job-run.js';
 import { RampSchedule, estimateSeconds } from '../../engine/ramp-schedule.js';
@@ -28,6 +32,7 @@ import { RecentRate } from '../../engine/recent-rate.js';
 import type { OperationName } from '../../client/index.js';
 import type { RampOptions, RolloutRateOptions, RolloutSpec } from './rollout-spec.js';
 import { RolloutReport, type RolloutSummary } from './rollout-report.js';
+import { AWS_QUOTA_DEFAULTS } from '../../shadow/aws-quota-defaults.js';
 import type { RolloutTargets } from '../../engine/open-targets.js';
 import { RolloutOutcomeFile } from './rollout-outcome-file.js';
 import { readFinished, rolloutChangeHash } from './rollout-resume.js';
@@ -155,9 +160,9 @@ export interface RolloutResult {
 }
 
 export const DEFAULT_ROLLOUT_OPTIONS = Object.freeze({
-  perSecond: 4000,
-  thingPerSecond: 20,
-  thingInFlight: 10,
+  perSecond: AWS_QUOTA_DEFAULTS.accountRps,
+  thingPerSecond: AWS_QUOTA_DEFAULTS.thingRps,
+  thingInFlight: AWS_QUOTA_DEFAULTS.thingInFlight,
   attempts: 5,
   maxThings: 1000,
   maxDeletes: 10,
@@ -206,6 +211,12 @@ function validate(o: RolloutOptions): void {
   }
   if (o.targets === undefined || o.targets === null || o.targets === '') throw new InvalidArgumentError('targets: expected a file, - for stdin, or an iterable of thing names');
   if (o.endpoint === undefined || o.endpoint === '') throw new InvalidArgumentError('endpoint: required (the data plane endpoint URL)');
+  parseDataEndpoint(o.endpoint, 'endpoint');
+  if (o.shadowName !== undefined) {
+    const bad = validateShadowName(o.shadowName);
+    if (bad !== undefined) throw new InvalidArgumentError(`shadow: ${JSON.stringify(o.shadowName)} is not a shadow name AWS accepts: ${bad}`);
+  }
+  if (o.desired !== undefined) checkChange(o.desired);
   if (o.resume && o.journal === undefined) throw new InvalidArgumentError('resume: needs the journal of the earlier run (journal option / --journal)');
   const pos = (name: string, v: number | undefined, int = false): void => {
     if (v === undefined) return;
@@ -345,6 +356,12 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
   const r = resolveRun(options);
   const report = new RolloutReport(startedAt.getTime());
   const state = new RolloutProgressState(report, startedAt.getTime(), r.dryRun, r.ramp === undefined ? r.perSecond : new RampSchedule(r.ramp, r.perSecond).rate);
+  // Every destination is checked before the first request (a directory, a device, procfs).
+  if (options.journal !== undefined) await checkDestinationFile(options.journal, 'journal');
+  if (options.report !== undefined) {
+    await checkDestinationFile(options.report, 'report');
+    await checkDestinationFile(`${options.report}.summary.json`, 'report summary');
+  }
   const outcomes = await RolloutOutcomeFile.open(options.report);
   const ro = rolloutRunOptions(options, r);
   const onProgress = options.onProgress;
@@ -357,7 +374,7 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
   try {
     run = new JobRun(ro);
   } catch (err) {
-    await outcomes.end();
+    await outcomes.abort();
     throw err;
   }
   let journal: Journal | undefined;
@@ -365,18 +382,25 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
   const temporaryJournal = journalPath === undefined;
   let fatal: unknown;
   let result: RolloutResult | undefined;
+  // Until the write phase starts nothing was sent: a refusal leaves an existing report as it was.
+  let writing = false;
   try {
     // 1. Resume: finished things are skipped, and counted (once) from the journal.
     const changeHash = await rolloutChangeHash({ shadowName: options.shadowName, desired: options.desired, transform: options.transform, dryRun: r.dryRun });
     const written: TargetItem[] | undefined = !r.dryRun && (options.waitConvergedMs ?? 0) > 0 ? [] : undefined;
-    const finished =
-      options.resume && options.journal !== undefined
-        ? await readFinished(options.journal, changeHash, (done) => {
-            report.record(done, true);
-            outcomes.write(done);
-            if (written !== undefined && (done.outcome === 'written' || done.outcome === 'rebased')) written.push(refOf(done));
-          })
-        : new Set<string>();
+    // A finished thing is counted and reported when it is a target again, never for being in the journal.
+    const done = new Map<string, ItemResult>();
+    if (options.resume && options.journal !== undefined) await readFinished(options.journal, changeHash, (d) => done.set(itemKey(d), d));
+    const finished = {
+      has: (key: string): boolean => {
+        const d = done.get(key);
+        if (d === undefined) return false;
+        report.record(d, true);
+        outcomes.write(d);
+        if (written !== undefined && (d.outcome === 'written' || d.outcome === 'rebased')) written.push(refOf(d));
+        return true;
+      },
+    };
     // 2. Targets: streamed; duplicates and finished things skipped; the safety caps peek ahead.
     const staticDeletes = options.desired !== undefined && hasNullLeaf(options.desired);
     const checkDeletes = !r.dryRun && staticDeletes && !r.allowDeletes;
@@ -385,6 +409,9 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
       peek,
       maxThings: !r.dryRun && !options.yes ? r.maxThings : undefined,
       maxDeletes: checkDeletes ? r.maxDeletes : undefined,
+    }).catch((err: unknown) => {
+      // Targets that cannot be opened (a directory that is no snapshot) are a usage error: nothing was sent yet.
+      throw err instanceof SnapshotError ? new ConfigError(`targets: ${err.message}`, { cause: err }) : err;
     });
     state.targets = targets;
     // 3. Journal. One that cannot be written (disk full) stops the run at once: the coordinator
@@ -392,6 +419,7 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
     journalPath ??= join(tmpdir(), `shadowfleet-rollout-${process.pid}-${startedAt.getTime()}.journal`);
     journal = await Journal.open(journalPath, { kind: 'rollout', spec: changeHash, resume: options.resume === true, onError: (err) => run.drain(err.message) });
     // 4. Write (or plan), then 5. convergence.
+    writing = true;
     const write = await writePhase(options, r, run, state, journal, outcomes, targets, written);
     fatal = write.fatal;
     // A failed gate stops the rollout (no convergence wait, exit 1); with rollback, every write is undone first.
@@ -422,7 +450,8 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
   } finally {
     await run.close().catch(() => {});
     if (journal !== undefined) await journal.close().catch((err) => (fatal ??= err));
-    await outcomes.end();
+    if (writing) await outcomes.end().catch((err) => (fatal ??= err));
+    else await outcomes.abort();
     if (temporaryJournal && journalPath !== undefined) {
       for (const f of [journalPath, intentLogPath(journalPath), `${journalPath}.rollback`]) await rm(f, { force: true }).catch(() => {});
     }
@@ -431,7 +460,9 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
   if (options.report !== undefined) {
     result!.report = options.report;
     result!.summaryFile = `${options.report}.summary.json`;
-    await writeFile(result!.summaryFile, JSON.stringify(result, null, 2) + '\n');
+    await writeFileAtomic(result!.summaryFile, JSON.stringify(result, null, 2) + '\n').catch((err: NodeJS.ErrnoException) => {
+      throw new SnapshotError(`${result!.summaryFile}: cannot write the report summary (${err.code ?? err.message})`, { cause: err });
+    });
   }
   return result!;
 }
