@@ -113,6 +113,17 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    id: 'startup',
+    title: 'Start-up cost, end to end',
+    isolates: 'what a user waits for beyond the quota: the built `shadowfleet` binary started as its own process (module loading, worker threads, first permits, teardown included); a 15,000-thing rollout at --rate 1000 against an emulator quota of 1,000/s, and a one-thing rollout and one `get` against a bare node process making one undici request',
+    goals: ['15,000 things at 1,000/s: <= 15.8 s end to end (95% of the quota)', '< 0.5% of requests throttled', 'informational: one-thing rollout and get vs a bare node + undici request'],
+    async run({ quick, log }) {
+      const mod = (await import('../rollout/startup.bench.js')) as Any;
+      const r = (await mod.runStartupBench({ quick, log })) as Any;
+      return { raw: r, goals: startupGoals(r) };
+    },
+  },
+  {
     id: 'gate',
     title: 'Rate gates: 10-second windows at the account quota',
     isolates: 'the rate gates alone: GETs from 2 worker threads through the coordinator at a 4,000/s limit against the emulator with its own 4,000/s quota; the emulator counts requests every 100 ms and every 10-second window is compared with the limit',
@@ -171,6 +182,19 @@ export const SCENARIOS: Scenario[] = [
     },
   },
 ];
+
+/** Goal rows of bench/rollout/startup.bench.ts (StartupBenchResult). */
+export function startupGoals(r: Any): GoalRow[] {
+  const q = r?.quota;
+  const things = q?.things?.toLocaleString('en-US') ?? '?';
+  const budget = q === undefined ? undefined : (q.idealMs / 0.95) / 1000;
+  return [
+    check({ scenario: 'startup', metric: `rollout of ${things} things at --rate 1000, quota 1,000/s: seconds end to end (ideal ${q === undefined ? '?' : (q.idealMs / 1000).toFixed(1)} s; ratio ${num(q?.ratio) ?? '?'}x)`, value: num(q?.wallMs) === undefined ? undefined : q.wallMs / 1000, unit: ' s', op: '<=', target: budget === undefined ? 15.8 : Math.round(budget * 10) / 10, goal: `<= ${budget === undefined ? '15.8' : budget.toFixed(1)} s` }),
+    check({ scenario: 'startup', metric: 'rollout at the quota: throttled share of requests', value: num(q?.throttledShare) === undefined ? undefined : q.throttledShare * 100, unit: '%', op: '<=', target: 0.5, goal: '< 0.5%' }),
+    check({ scenario: 'startup', metric: `one-thing rollout: ${num(r?.one?.medianMs) ?? '?'} ms vs a bare node + undici request (${num(r?.floorMs) ?? '?'} ms)`, value: num(r?.one?.ratio), unit: 'x', op: 'info' }),
+    check({ scenario: 'startup', metric: `one get: ${num(r?.get?.medianMs) ?? '?'} ms vs a bare node + undici request (${num(r?.floorMs) ?? '?'} ms)`, value: num(r?.get?.ratio), unit: 'x', op: 'info' }),
+  ];
+}
 
 /** Goal rows of bench/rollout/rollout.bench.ts (RolloutBenchResult). */
 export function rolloutGoals(r: Any): GoalRow[] {

@@ -3,6 +3,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { resolveShadowLimits, type ShadowLimits } from '../shadow/limits.js';
 import { SYSTEM_CLOCK, type DeviceClock } from './device-simulator.js';
 import { parseUnhealthyRule, type UnhealthyRule } from './device-health.js';
+import { AWS_QUOTA_DEFAULTS } from '../shadow/aws-quota-defaults.js';
 
 /** Operations the emulator serves (data plane plus ListThings of the control plane). */
 export const EMULATOR_OPERATIONS = Object.freeze([
@@ -192,7 +193,8 @@ export interface ResolvedEmulatorOptions {
   accountId: string;
 }
 
-export const AWS_QUOTAS = Object.freeze({ accountRps: 4000, thingRps: 20, thingInFlight: 10 });
+/** The AWS quotas the emulator emulates by default (one constant for the whole house). */
+export const AWS_QUOTAS = AWS_QUOTA_DEFAULTS;
 
 export const DEFAULT_EMULATOR_OPTIONS = Object.freeze({
   port: 0,

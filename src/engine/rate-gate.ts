@@ -10,6 +10,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { OperationName } from '../client/index.js';
+import { AWS_QUOTA_DEFAULTS } from '../shadow/aws-quota-defaults.js';
 
 export interface RateGate {
   /** Waits until `want` permits for `op` are granted; resolves with the number granted (`want`, or fewer when the op is ungated). */
@@ -86,9 +87,9 @@ export interface ResolvedRateGateOptions {
 }
 
 export const DEFAULT_RATE_GATE_OPTIONS = Object.freeze({
-  accountRps: 4000,
-  thingRps: 20,
-  thingInFlight: 10,
+  accountRps: AWS_QUOTA_DEFAULTS.accountRps,
+  thingRps: AWS_QUOTA_DEFAULTS.thingRps,
+  thingInFlight: AWS_QUOTA_DEFAULTS.thingInFlight,
   burstSeconds: 0.1,
   decreaseFactor: 0.7,
   decreaseCooldownMs: 1000,

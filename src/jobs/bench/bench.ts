@@ -13,6 +13,7 @@ import { InvalidArgumentError } from '../../errors.js';
 import { JobRun } from '../../engine/job-run.js';
 import type { RateGateOptions } from '../../engine/rate-gate.js';
 import { OutcomeTally } from '../../engine/outcome-tally.js';
+import { AWS_QUOTA_DEFAULTS } from '../../shadow/aws-quota-defaults.js';
 import { RecentRate } from '../../engine/recent-rate.js';
 import type { ItemResult, TargetItem, WorkerClientConfig } from '../../engine/task-types.js';
 import type { OperationName } from '../../client/index.js';
@@ -322,7 +323,8 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
   }
 }
 
-async function runAgainst(endpoint: string, emu: EmulatorProcess | undefined, o: ResolvedBenchOptions, options: BenchOptions, signal: AbortSignal | undefined): Promise<BenchResult> {
+/** The engine side of a bench run: client, gates split by the mix, and enough batches in flight for `concurrency`. */
+function benchRun(endpoint: string, o: ResolvedBenchOptions, options: BenchOptions): JobRun {
   const client: WorkerClientConfig = {
     endpoint,
     region: options.region ?? process.env.AWS_REGION ?? DEFAULT_BENCH_OPTIONS.region,
@@ -335,7 +337,7 @@ async function runAgainst(endpoint: string, emu: EmulatorProcess | undefined, o:
   const rates: RateGateOptions =
     o.rate === 'off'
       ? { accountRps: 'off', thingRps: 'off', thingInFlight: 'off' }
-      : { thingRps: options.thingRps ?? 20, thingInFlight: options.thingInFlight ?? 10 };
+      : { thingRps: options.thingRps ?? AWS_QUOTA_DEFAULTS.thingRps, thingInFlight: options.thingInFlight ?? AWS_QUOTA_DEFAULTS.thingInFlight };
   if (typeof o.rate === 'number') {
     const total = BENCH_OPERATIONS.reduce((s, op) => s + o.operations[op], 0);
     const perOp: Partial<Record<OperationName, number | 'off'>> = {};
@@ -343,11 +345,11 @@ async function runAgainst(endpoint: string, emu: EmulatorProcess | undefined, o:
     rates.operations = perOp;
   }
   // Batches run all their operations at once; enough batches at once over the threads to hold
-  // `concurrency` operations in flight. The signal is not given to the coordinator: the sources
-  // stop reading on abort and in-flight batches drain, so a cleanup can still run afterwards.
+  // `concurrency` operations in flight. The signal is not given to the run: the sources stop
+  // reading on abort and in-flight batches drain, so a cleanup can still run afterwards.
   const batchesInFlight = Math.max(1, Math.min(o.concurrency, o.workers * 4));
   const batchSize = Math.max(1, Math.ceil(o.concurrency / batchesInFlight));
-  const run = new JobRun({
+  return new JobRun({
     workers: o.workers,
     batchSize,
     maxBatchesInFlight: batchesInFlight,
@@ -355,6 +357,10 @@ async function runAgainst(endpoint: string, emu: EmulatorProcess | undefined, o:
     client,
     rates,
   });
+}
+
+async function runAgainst(endpoint: string, emu: EmulatorProcess | undefined, o: ResolvedBenchOptions, options: BenchOptions, signal: AbortSignal | undefined): Promise<BenchResult> {
+  const run = benchRun(endpoint, o, options);
   const aborted = (): boolean => signal?.aborted === true;
 
   const config = { documentBytes: o.documentBytes, topicPrefix: DEFAULT_BENCH_OPTIONS.topicPrefix, ...(o.shadowName === undefined ? {} : { shadowName: o.shadowName }) };
@@ -465,49 +471,8 @@ async function runAgainst(endpoint: string, emu: EmulatorProcess | undefined, o:
   }
 
   const durationMs = Math.max(1, runEnd - runStart);
-  const byOperation: BenchResult['byOperation'] = {};
-  for (const op of BENCH_OPERATIONS) {
-    const s = acc.perOp.get(op);
-    if (s === undefined) continue;
-    byOperation[op] = {
-      count: s.count,
-      ok: s.ok,
-      failed: s.failed,
-      opsPerSecond: round1((s.count / durationMs) * 1000),
-      latency: s.h.summary(),
-      bytesSent: s.bytesSent,
-      bytesReceived: s.bytesReceived,
-    };
-  }
-  const secs = o.intervalMs / 1000;
-  // The last bucket is usually partial (the drain after the deadline): scale it by the time it
-  // covered, and fold a sliver of less than half an interval into the bucket before it.
-  const buckets = acc.buckets.map((b) => ({ ...b, covered: secs }));
-  if (buckets.length > 0) {
-    const last = buckets[buckets.length - 1]!;
-    last.covered = Math.max(0.001, Math.min(secs, (runEnd - runStart) / 1000 - (buckets.length - 1) * secs));
-    if (buckets.length > 1 && last.covered < secs / 2) {
-      buckets.pop();
-      const prev = buckets[buckets.length - 1]!;
-      prev.ops += last.ops;
-      prev.throttles += last.throttles;
-      prev.errors += last.errors;
-      for (const [k, v] of Object.entries(last.byOperation) as Array<[BenchOperation, number]>) prev.byOperation[k] = (prev.byOperation[k] ?? 0) + v;
-      prev.covered += last.covered;
-    }
-  }
-  let elapsed = 0;
-  const timeline = buckets.map((b) => {
-    const covered = b.covered;
-    elapsed += covered;
-    return {
-      t: round1(elapsed),
-      rate: round1(b.ops / covered),
-      throttles: round1(b.throttles / covered),
-      errors: round1(b.errors / covered),
-      byOperation: Object.fromEntries(Object.entries(b.byOperation).map(([k, v]) => [k, round1(v / covered)])),
-    };
-  });
+  const byOperation = benchByOperation(acc, durationMs);
+  const timeline = benchTimeline(acc, o.intervalMs, runStart, runEnd);
   const result: BenchResult = {
     endpoint,
     emulator: emu !== undefined,
@@ -542,3 +507,54 @@ async function runAgainst(endpoint: string, emu: EmulatorProcess | undefined, o:
 }
 
 const round1 = (v: number): number => Math.round(v * 10) / 10;
+
+/** Per-interval rates of the measured phase; the last, usually partial, bucket scaled by the time it covered. */
+function benchTimeline(acc: Accumulator, intervalMs: number, runStart: number, runEnd: number): BenchResult['timeline'] {
+  const secs = intervalMs / 1000;
+  // The last bucket is usually partial (the drain after the deadline): scale it by the time it
+  // covered, and fold a sliver of less than half an interval into the bucket before it.
+  const buckets = acc.buckets.map((b) => ({ ...b, covered: secs }));
+  if (buckets.length > 0) {
+    const last = buckets[buckets.length - 1]!;
+    last.covered = Math.max(0.001, Math.min(secs, (runEnd - runStart) / 1000 - (buckets.length - 1) * secs));
+    if (buckets.length > 1 && last.covered < secs / 2) {
+      buckets.pop();
+      const prev = buckets[buckets.length - 1]!;
+      prev.ops += last.ops;
+      prev.throttles += last.throttles;
+      prev.errors += last.errors;
+      for (const [k, v] of Object.entries(last.byOperation) as Array<[BenchOperation, number]>) prev.byOperation[k] = (prev.byOperation[k] ?? 0) + v;
+      prev.covered += last.covered;
+    }
+  }
+  let elapsed = 0;
+  return buckets.map((b) => {
+    const covered = b.covered;
+    elapsed += covered;
+    return {
+      t: round1(elapsed),
+      rate: round1(b.ops / covered),
+      throttles: round1(b.throttles / covered),
+      errors: round1(b.errors / covered),
+      byOperation: Object.fromEntries(Object.entries(b.byOperation).map(([k, v]) => [k, round1(v / covered)])),
+    };
+  });
+}
+
+function benchByOperation(acc: Accumulator, durationMs: number): BenchResult['byOperation'] {
+  const byOperation: BenchResult['byOperation'] = {};
+  for (const op of BENCH_OPERATIONS) {
+    const s = acc.perOp.get(op);
+    if (s === undefined) continue;
+    byOperation[op] = {
+      count: s.count,
+      ok: s.ok,
+      failed: s.failed,
+      opsPerSecond: round1((s.count / durationMs) * 1000),
+      latency: s.h.summary(),
+      bytesSent: s.bytesSent,
+      bytesReceived: s.bytesReceived,
+    };
+  }
+  return byOperation;
+}

@@ -14,6 +14,7 @@ import { writeRolloutReportPage } from '../../report/write-rollout-report-page.j
 import { startEmulatorProcess, type EmulatorProcess } from '../../emulator/emulator-process.js';
 import { runRollout, type RolloutProgress, type RolloutResult } from '../rollout/rollout.js';
 import { runSnapshot, type SnapshotOptions, type SnapshotResult } from '../snapshot/snapshot.js';
+import { AWS_QUOTA_DEFAULTS } from '../../shadow/aws-quota-defaults.js';
 
 export interface DemoOptions {
   /** Things seeded and rolled out to. Default 10,000. */
@@ -73,7 +74,7 @@ export interface DemoResult {
 export const DEFAULT_DEMO_OPTIONS = Object.freeze({
   things: 10_000,
   outDir: './shadowfleet-out',
-  rate: 4000,
+  rate: AWS_QUOTA_DEFAULTS.accountRps,
   deviceDelayMs: 4000,
   silentShare: 0.005,
   waitConvergedMs: 20_000,
