@@ -250,6 +250,24 @@ export {
   type DemoResult,
 } from './jobs/index.js';
 
+export {
+  /** Undoes a rollout from its journal and intent log: restores the keys it wrote, keeps (and lists) keys changed since. */
+  runRollback,
+  type RollbackOptions,
+  type RollbackProgress,
+  type RollbackResult,
+} from './jobs/rollback/rollback.js';
+export {
+  /** One sync pass: mirrors shadows from a data plane or a snapshot to another, sending only differences, version-guarded. */
+  runSync,
+  /** runSync's defaults. */
+  DEFAULT_SYNC_OPTIONS,
+  type SyncOptions,
+  type SyncSideOptions,
+  type SyncPassResult,
+  type SyncFailure,
+} from './jobs/sync/sync.js';
+
 // Report pages: one self-contained HTML file per run.
 export {
   /** Renders a report model as one self-contained HTML page. */
