@@ -35,24 +35,25 @@ export interface SyncSide {
   select: SelectThingsOptions;
 }
 
-/** Validates and resolves one side; `name` (`from`, `to`) prefixes messages. */
+/** Validates and resolves one side; `name` (`from`, `to`; '' for none) prefixes messages. */
 export async function resolveSide(o: SyncSideOptions, name: string): Promise<SyncSide> {
+  const at = name === '' ? '' : `${name}.`;
   const endpoint = o.endpoint;
   if (endpoint === undefined || endpoint === '')
     throw new InvalidArgumentError(
-      `${name}.endpoint: required (the data plane endpoint URL); shadowfleet does not guess an AWS account`,
+      `${at}endpoint: required (the data plane endpoint URL); shadowfleet does not guess an AWS account`,
     );
   try {
     new URL(endpoint);
   } catch {
-    throw new InvalidArgumentError(`${name}.endpoint: "${endpoint}" is not a URL`);
+    throw new InvalidArgumentError(`${at}endpoint: "${endpoint}" is not a URL`);
   }
   if (o.rate !== undefined && o.rate !== 'off' && !(typeof o.rate === 'number' && o.rate > 0))
-    throw new InvalidArgumentError(`${name}.rate: expected a positive number or off`);
+    throw new InvalidArgumentError(`${at}rate: expected a positive number or off`);
   if (o.workers !== undefined && !(Number.isInteger(o.workers) && o.workers > 0))
-    throw new InvalidArgumentError(`${name}.workers: expected a positive integer`);
+    throw new InvalidArgumentError(`${at}workers: expected a positive integer`);
   if (o.credentials !== undefined && o.profile !== undefined)
-    throw new InvalidArgumentError(`${name}: give credentials or a profile, not both`);
+    throw new InvalidArgumentError(`${at === '' ? '' : name + ': '}give credentials or a profile, not both`);
   let credentials = o.credentials;
   if (o.profile !== undefined) {
     const { fromIni } = await import('@aws-sdk/credential-providers');
@@ -64,7 +65,7 @@ export async function resolveSide(o: SyncSideOptions, name: string): Promise<Syn
           : { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken };
     } catch (err) {
       throw new ConfigError(
-        `${name}.profile: cannot resolve credentials of profile "${o.profile}" (${(err as Error).message})`,
+        `${at}profile: cannot resolve credentials of profile "${o.profile}" (${(err as Error).message})`,
         { cause: err },
       );
     }
