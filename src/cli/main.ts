@@ -3,6 +3,7 @@ import { EXIT, exitCodeForError, type CommandAction, type CommandContext } from 
 import { defineServe } from './commands/serve.js';
 import { defineDataPlaneCommands } from './commands/data-plane.js';
 import { defineRollout } from './commands/rollout.js';
+import { defineRollback } from './commands/rollback.js';
 import { defineSnapshot, defineRestore, defineDiff } from './commands/snapshot.js';
 import { defineBench } from './commands/bench.js';
 import { defineDemo } from './commands/demo.js';
@@ -92,6 +93,7 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   defineServe(program, run);
   defineDataPlaneCommands(program, run);
   defineRollout(program, run);
+  defineRollback(program, run);
   defineSnapshot(program, run);
   defineRestore(program, run);
   defineDiff(program, run);

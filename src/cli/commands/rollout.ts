@@ -190,7 +190,9 @@ function rolloutProgress(flags: RolloutFlags, ctx: CommandContext): Promise<Prog
     {
       // While converging, `done` counts converged things: a pace or an ETA would mean nothing.
       line: (p) =>
-        p.phase === 'converge'
+        p.phase === 'gate' && p.gate !== undefined
+          ? `rollout gate of wave ${p.gate.wave + 1} (${p.gate.label}): ${p.gate.converged}/${p.gate.things} converged, ${p.gate.healthy} healthy, ${p.gate.unhealthy} unhealthy: ${p.gate.verdict}`
+          : p.phase === 'converge'
           ? `rollout converge: ${p.done}${p.total === undefined ? '' : `/${p.total}`} things converged`
           : `rollout ${p.phase}: ${p.done}${p.total === undefined ? '' : `/${p.total}`} things, ${p.thingsPerSecond.toFixed(0)}/s, ${p.failed} failed, ${p.throttles} throttled`,
       bar: (p) => ({
@@ -223,6 +225,31 @@ function fmtBytes(n: number): string {
 
 
 /** The human summary printed on stdout. */
+const pct = (x: number): string => `${Math.round(x * 1000) / 10}%`;
+
+/** The waves (sizes in a dry run; writes and gate verdicts otherwise), a failed gate and the rollback after it. */
+function waveRows(r: RolloutResult): Array<[string, string]> {
+  const rows: Array<[string, string]> = [];
+  for (const w of r.waves ?? []) {
+    const name = `wave ${w.index + 1} (${w.label})`;
+    if (r.dryRun) rows.push([name, `${w.targets} targets`]);
+    else if (w.skipped === true) rows.push([name, 'not run']);
+    else {
+      const d = w.gate?.decision;
+      const gate = d === undefined ? 'no gate' : `gate ${d.verdict}: ${d.converged}/${d.things} converged (${pct(d.convergedShare)}), ${d.healthy} healthy (${pct(d.healthyShare)})`;
+      rows.push([name, `${w.written} written of ${w.targets}; ${gate}`]);
+    }
+  }
+  if (r.gateFailure !== undefined) rows.push(['gate failed', `wave ${r.gateFailure.wave + 1} (${r.gateFailure.label}): ${r.gateFailure.decision.reason}; ${r.gateFailure.action === 'rollback' ? 'rolled back' : 'stopped (the written things keep the change)'}`]);
+  const b = r.rollback;
+  if (b !== undefined) {
+    rows.push(['rolled back', `${b.rolledBack} of ${b.things} written things${b.unchanged > 0 ? `, ${b.unchanged} already as before` : ''}${b.failed > 0 ? `, ${b.failed} failed (run shadowfleet rollback --journal to retry)` : ''}`]);
+    if (b.keptKeyCount > 0) rows.push(['kept (changed since)', `${b.keptKeyCount} keys on ${b.keptThings} things`]);
+    for (const k of b.keptKeys.slice(0, 10)) rows.push(['', `${k.thing}${k.shadow === undefined ? '' : ` "${k.shadow}"`} ${k.path.join('.')}: now ${k.current === undefined ? 'deleted' : JSON.stringify(k.current)}`]);
+  }
+  return rows;
+}
+
 export function formatRolloutResult(r: RolloutResult): string {
   const s = r.summary;
   const status = r.interrupted ? 'interrupted (partial report written)' : r.aborted !== undefined ? `aborted: ${r.aborted.reason}` : s.failed > 0 || r.invalidTargets > 0 ? 'finished with failures' : 'done';
@@ -255,6 +282,7 @@ export function formatRolloutResult(r: RolloutResult): string {
     rows.push(['converged', `${c.converged}/${c.checked} (${(c.share * 100).toFixed(1)}%)`]);
     if (c.notConverged.length > 0) rows.push(['not converged', c.notConverged.slice(0, 10).join(', ') + (c.notConvergedCount > 10 ? ` ... (${c.notConvergedCount})` : '')]);
   }
+  rows.push(...waveRows(r));
   if (r.journal !== undefined) rows.push(['journal', r.journal]);
   if (r.report !== undefined) rows.push(['report', `${r.report} (+ .summary.json)`]);
   return formatPairs(rows);
