@@ -4,7 +4,7 @@
  */
 import type { RolloutResult } from '../jobs/rollout/rollout.js';
 import type { LatencyReport } from './latency-histogram.js';
-import type { ReportModel, ReportRow } from './report-model.js';
+import type { ReportModel, ReportRow, ReportWave } from './report-model.js';
 
 function bytes(n: number): string {
   if (n >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
@@ -80,6 +80,33 @@ export function rolloutReportModel(r: RolloutResult, options: RolloutReportModel
       // Devices converge during the write phase too, so the curve starts at the first check, not at 0.
       points: r.convergence.series.map((p) => ({ t: Math.round((offset + p.elapsedMs / 1000) * 10) / 10, converged: p.converged })),
     };
+  }
+  if (r.waves !== undefined && r.waves.length > 0) {
+    model.waves = r.waves.map((w) => {
+      const wave: ReportWave = { label: w.label, targets: w.targets, written: w.written };
+      if (w.skipped === true) wave.skipped = true;
+      const g = w.gate;
+      if (g !== undefined) {
+        const n = g.decision.things > 0 ? g.decision.things : 1;
+        wave.gate = {
+          withinMs: g.withinMs,
+          verdict: g.decision.verdict,
+          reason: g.decision.reason,
+          points: g.series.map((p) => ({ t: Math.round(p.elapsedMs / 100) / 10, converged: (p.converged / n) * 100, healthy: (p.healthy / n) * 100 })),
+        };
+        if (g.converged !== undefined) wave.gate.converged = g.converged * 100;
+        if (g.healthy !== undefined) wave.gate.healthy = g.healthy * 100;
+      }
+      return wave;
+    });
+    if (r.gateFailure !== undefined) {
+      const f = r.gateFailure;
+      summary.push({ label: 'gate failed', value: `wave ${f.wave + 1} (${f.label})`, note: `${f.decision.reason}; ${f.action === 'rollback' ? 'rolled back' : 'stopped'}` });
+    }
+    if (r.rollback !== undefined) {
+      const b = r.rollback;
+      summary.push({ label: 'rolled back', value: `${b.rolledBack} of ${b.things}`, note: b.keptKeyCount > 0 ? `${b.keptKeyCount} keys changed since were kept` : 'every written thing restored' });
+    }
   }
   if (r.plan !== undefined) {
     const p = r.plan;
