@@ -266,7 +266,40 @@ export {
   type SyncSideOptions,
   type SyncPassResult,
   type SyncFailure,
+  /** A sync held open between passes (`--watch`): each `pass()` sends only what moved on the source. */
+  SyncSession,
 } from './jobs/sync/sync.js';
+export {
+  /** Reads and validates a fleet file (fleet selection, ordered rules with their desired fragments). */
+  loadFleetFile,
+  /** Validates fleet file text (YAML or JSON). */
+  parseFleetFile,
+  type FleetFile,
+  type FleetRule,
+  type FleetSelection,
+} from './jobs/fleet/fleet-file.js';
+export {
+  /** What an apply of a fleet file would change: per rule, shadows, key paths, bytes and time. */
+  runFleetPlan,
+  type FleetPlanResult,
+  type FleetRulePlan,
+} from './jobs/fleet/fleet-plan-job.js';
+export {
+  /** Applies a fleet file through rollouts; a second apply writes nothing. */
+  runFleetApply,
+  type FleetApplyOptions,
+  type FleetApplyResult,
+} from './jobs/fleet/fleet-apply.js';
+export {
+  /** Which governed shadows left the fleet file's declared state, or never followed it. */
+  runFleetDrift,
+  /** The report page model of a drift run. */
+  driftReportModel,
+  type FleetDriftOptions,
+  type FleetDriftResult,
+  type DriftEntry,
+} from './jobs/fleet/fleet-drift-job.js';
+export type { FleetJobOptions } from './jobs/fleet/fleet-options.js';
 
 // Report pages: one self-contained HTML file per run.
 export {
