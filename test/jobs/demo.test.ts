@@ -48,6 +48,10 @@ describe('runDemo', () => {
     expect(r.reportPage).toBe(join(outDir, 'report.html'));
     const html = await readFile(r.reportPage, 'utf8');
     for (const chart of ['rate', 'latency', 'outcomes', 'convergence']) expect(html).toContain(`data-chart="${chart}"`);
+    // the change went out in waves: a canary wave, gated, then everyone
+    expect(r.rollout.waves!.map((w) => [w.label, w.gate?.decision.verdict])).toEqual([['10%', 'pass'], ['100%', undefined]]);
+    expect(r.rollout.waves![0]!.written).toBeGreaterThan(0);
+    expect(html).toContain('data-section="waves"');
     expect(html).toContain(r.snapshot!.dir);
     expect((await readFile(r.outcomesFile, 'utf8')).trim().split('\n')).toHaveLength(200);
     expect(existsSync(r.journal)).toBe(true);

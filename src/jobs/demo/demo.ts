@@ -80,6 +80,8 @@ export const DEFAULT_DEMO_OPTIONS = Object.freeze({
   waitConvergedMs: 20_000,
   desired: Object.freeze({ firmware: '1.5.0', telemetry: Object.freeze({ sampleRateHz: 5 }) }),
   ramp: Object.freeze({ baseRate: 500, factor: 2, everySucceeded: 1000 }),
+  /** The canary wave, and the share of it that must report the change and be healthy (the offline share never does). */
+  canary: Object.freeze({ share: 0.1, pass: 0.75 }),
 });
 
 function stamp(d: Date): string {
@@ -115,7 +117,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const emu: EmulatorProcess = await startEmulatorProcess({
     quotas: 'aws',
     accountRps: rate,
-    simulateDevices: { delayMs: deviceDelayMs, silentShare },
+    simulateDevices: { delayMs: deviceDelayMs, silentShare, reportHealth: true },
     seedThings: things,
   });
   try {
@@ -134,6 +136,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       desired: desired as JsonObject,
       rate: { perSecond: rate },
       ramp: { ...d.ramp, maxRate: rate },
+      // A canary wave first: the rest goes out once most canaries report the change and health "ok".
+      waves: {
+        health: 'reported.health == "ok"',
+        onGateFailure: 'rollback',
+        waves: [{ share: d.canary.share, gate: { converged: d.canary.pass, healthy: d.canary.pass, withinMs: Math.max(waitConvergedMs, 2 * deviceDelayMs) } }, { share: 1 }],
+      },
       yes: true,
       journal,
       report: outcomesFile,
@@ -199,6 +207,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         'Only what differs is sent: things already on the new values are "unchanged" and get no write.',
         'Every write carries the version it was computed from; a device writing at the same time causes a re-read ("rebased"), never a lost update.',
         'Convergence counts the things whose devices reported the new desired values; the offline share never does.',
+        `The change went out in waves: ${d.canary.share * 100}% of the devices first (the same ones on every run), and the rest only once ${d.canary.pass * 100}% of them reported it and health "ok"; a failed gate would have undone every write.`,
       ],
     });
     stepDone('report');
