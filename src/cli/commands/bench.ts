@@ -4,7 +4,7 @@ import { EXIT, type CommandContext } from '../context.js';
 import { durationFlag, isPositiveInt, numberFlag, positiveIntFlag, rateFlag, requiredEndpoint } from '../flags.js';
 import { formatPairs } from '../output.js';
 import { createProgress, type Progress } from '../progress.js';
-import type { BenchOptions, BenchOperation, BenchProgress, BenchResult } from '../../jobs/bench/bench.js';
+import type { BenchOptions, BenchOperation, BenchProgress, BenchResult } from '../../index.js';
 
 interface BenchFlags {
   scenario?: string;
@@ -152,9 +152,9 @@ export async function benchOptionsFromFlags(flags: BenchFlags, ctx: Pick<Command
   const accountRps = numberFlag('--emulator-account-rps', flags.emulatorAccountRps, (n) => n > 0, 'a positive number');
   if (accountRps !== undefined) emu.accountRps = accountRps;
   const faultRate = numberFlag('--emulator-fault-rate', flags.emulatorFaultRate, (n) => n >= 0 && n <= 1, 'a share from 0 to 1');
-  if (faultRate !== undefined) emu.faultRate = faultRate;
+  if (faultRate !== undefined) emu.faults = { ...emu.faults, rate: faultRate };
   const latency = numberFlag('--emulator-latency-ms', flags.emulatorLatencyMs, (n) => n >= 0, 'a number of ms >= 0');
-  if (latency !== undefined) emu.latencyMs = latency;
+  if (latency !== undefined) emu.faults = { ...emu.faults, latencyMs: latency };
   if (Object.keys(emu).length > 0) {
     if (o.endpoint !== undefined) throw new InvalidArgumentError('--emulator-* options apply only without --endpoint');
     o.emulator = emu;
