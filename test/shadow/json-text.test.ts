@@ -44,6 +44,11 @@ const numberText = fc
   )
   .map(([neg, int, frac, exp]) => `${neg ? '-' : ''}${int}${frac === undefined ? '' : `.${frac}`}${exp === undefined ? '' : `${exp[0]}${exp[1]}${exp[2]}`}`);
 
+/** The shortest texts a double cannot hold: `5e400`, `-7E-350`, `1.5e+999`. */
+const shortOverflow = fc
+  .tuple(fc.constantFrom('', '-'), fc.integer({ min: 1, max: 9 }), fc.constantFrom('', '.5'), fc.constantFrom('e', 'E'), fc.constantFrom('', '+', '-'), fc.integer({ min: 330, max: 999 }))
+  .map((parts) => parts.join(''));
+
 describe('parseJson and stringifyJson', () => {
   it('keep a big integer and a long decimal byte for byte, other numbers as plain numbers', () => {
     const text = `{"state":{"reported":{"counter":${BIG},"ratio":${FINE},"temp":21.5,"serial":"${BIG}"}}}`;
@@ -116,13 +121,15 @@ describe('parseJson and stringifyJson', () => {
     );
   });
 
-  it('take the plain parser only for text whose numbers a double keeps (property)', () => {
+  it('take the plain parser only for text whose numbers a double keeps, wherever they sit (property)', () => {
     fc.assert(
-      fc.property(numberText, (n) => {
-        if (mayLosePrecision(n)) return;
-        expect(decimalValue(JSON.stringify(JSON.parse(n)))).toBe(decimalValue(n));
+      fc.property(fc.oneof(numberText, shortOverflow), fc.string({ maxLength: 9 }), fc.string({ unit: fc.constantFrom('1', 'e', '-', '.', 'x'), maxLength: 6 }), (n, pad, tail) => {
+        const text = `{"p":${JSON.stringify(pad)},"n":${n},"t":${JSON.stringify(tail)}}`;
+        if (mayLosePrecision(text)) return;
+        const written = JSON.stringify((JSON.parse(text) as { n: number }).n);
+        expect(decimalValue(written)).toBe(decimalValue(n));
       }),
-      { numRuns: 2000 },
+      { numRuns: 3000 },
     );
   });
 });
