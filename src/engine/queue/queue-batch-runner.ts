@@ -36,6 +36,8 @@ export interface QueueBatchRunnerOptions {
   newRunId?: string;
   /** The account quota the workers apply through the shared Redis gate. Default: AWS's (4,000/s). */
   rates?: QueuedRates | 'off';
+  /** How long a collected batch stays in Redis (for a take-over after a crash before the journal write). Default 10000 ms. */
+  retainCollectedMs?: number;
   /** How often awaited batches are checked besides events. Default 1000 ms. */
   sweepIntervalMs?: number;
   connectTimeoutMs?: number;
@@ -73,6 +75,7 @@ export class QueueBatchRunner {
     this.#queue = queue;
     this.#events = events;
     this.#rates = o.rates ?? {};
+    this.#retainMs = o.retainCollectedMs ?? 10_000;
     events.on('completed', ({ jobId, returnvalue }) => this.#settle(jobId, returnvalue));
     events.on('failed', ({ jobId, failedReason }) => this.#fail(jobId, new WorkerError(`batch ${jobId} failed on a worker: ${failedReason}`)));
     subscriber.on('message', (_channel: string, message: string) => {
@@ -222,6 +225,7 @@ export class QueueBatchRunner {
   /** Records how the run ended. */
   async finish(state: RunState): Promise<void> {
     await this.store.markSourceDone(this.runId);
+    await this.#removeCollected(true);
     if ((await this.store.state(this.runId)) !== 'cancelled') await this.store.setState(this.runId, state);
   }
 
@@ -258,8 +262,9 @@ export class QueueBatchRunner {
       return;
     }
     w.resolve(results as ItemResult[]);
-    // Handed over: the journal keeps it from here; Redis need not.
-    void this.#queue.remove(id).catch(() => undefined);
+    // Handed over; the journal keeps it from here. Kept in Redis a while longer all the same: a
+    // submitter killed before its journal write leaves it for the one that takes over.
+    this.#collected.push({ id, at: Date.now() });
   }
 
   #fail(id: string, err: Error): void {
@@ -285,8 +290,21 @@ export class QueueBatchRunner {
     }
   }
 
+  /** Batches collected, removed from Redis `retainCollectedMs` later. */
+  #collected: Array<{ id: string; at: number }> = [];
+  #retainMs: number;
+
+  async #removeCollected(all: boolean): Promise<void> {
+    const before = Date.now() - this.#retainMs;
+    while (this.#collected.length > 0 && (all || (this.#collected[0] as { at: number }).at <= before)) {
+      const { id } = this.#collected.shift() as { id: string };
+      await this.#queue.remove(id).catch(() => undefined);
+    }
+  }
+
   async #sweepOnce(): Promise<void> {
     if (this.#closed) return;
+    await this.#removeCollected(false);
     // The submitter's heartbeat: `attach` takes over a run whose submitter stopped beating.
     await this.#redis.hset(this.names.run(this.runId), 'submitterSeenAt', Date.now());
     for (const id of [...this.#waiters.keys()]) await this.#check(id);

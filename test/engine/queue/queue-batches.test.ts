@@ -69,8 +69,11 @@ describe('batches on a BullMQ queue', () => {
     expect(status?.done).toBe(240);
     expect(status?.byOutcome).toEqual({ written: 240 });
     expect(status?.workers.reduce((a, w) => a + w.items, 0)).toBe(240);
-    // The batches went back out of Redis once collected.
+    // Collected batches stay a while (a take-over after a crash finds them), and go when the run finishes.
+    expect(await admin.exists(`${prefix}:shadowfleet:${r.runId}.0`)).toBe(1);
+    await r.finish('done');
     expect(await admin.exists(`${prefix}:shadowfleet:${r.runId}.0`)).toBe(0);
+    expect((await r.status())?.state).toBe('done');
   });
 
   it('takes a killed worker\'s batch again on another worker after the stall interval, and counts each thing once', async () => {
