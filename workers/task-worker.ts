@@ -4,9 +4,9 @@
  * picks the handler from workers/handlers/index.ts.
  */
 import { IotDataClient, type IotDataClientOptions } from '../src/client/index.js';
-import { WorkerError } from '../src/errors.js';
+import { AbortError, WorkerError } from '../src/errors.js';
 import { PortWorkerGate } from '../src/engine/port-worker-gate.js';
-import type { ItemResult, TaskHandler, TaskKind, WorkerClientConfig, WorkerTask } from '../src/engine/task-types.js';
+import type { HandlerContext, ItemResult, TaskHandler, TaskKind, WorkerClientConfig, WorkerTask } from '../src/engine/task-types.js';
 import { HANDLERS } from './handlers/index.js';
 
 const gate = new PortWorkerGate();
@@ -48,5 +48,16 @@ function handlerFor(kind: TaskKind): TaskHandler<unknown> {
 export default async function runTask(task: WorkerTask): Promise<ItemResult[]> {
   gate.configure(task.gatePort, task.permits, task.thingLimits);
   const handler = handlerFor(task.kind);
-  return handler(task.items, { config: task.config, client: clientFor(task.client), gate });
+  const ctx: HandlerContext<unknown> = { config: task.config, client: clientFor(task.client), gate };
+  const cancel = task.cancelPort;
+  if (cancel === undefined) return handler(task.items, ctx);
+  // An interrupt (Ctrl-C, SIGTERM) arrives as one message: requests in flight and retry waits abort.
+  const controller = new AbortController();
+  cancel.once('message', () => controller.abort(new AbortError('interrupted')));
+  ctx.signal = controller.signal;
+  try {
+    return await handler(task.items, ctx);
+  } finally {
+    cancel.close();
+  }
 }

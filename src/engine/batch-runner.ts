@@ -25,8 +25,13 @@ export interface BatchTask<C = unknown> {
 }
 
 export interface BatchRunner {
-  /** Processes one batch; resolves with one result per item, rejects when the batch as a whole failed. */
-  run<C>(task: BatchTask<C>): Promise<ItemResult[]>;
+  /**
+   * Processes one batch; resolves with one result per item, rejects when the batch as a whole
+   * failed. When `signal` aborts (an interrupt), the handler's signal aborts too: its requests in
+   * flight and its waits between retries stop at once, and the batch resolves with what happened
+   * (the interrupted items as failed with SHADOW_ERR_ABORTED, tried again on resume).
+   */
+  run<C>(task: BatchTask<C>, signal?: AbortSignal): Promise<ItemResult[]>;
   /** Stops the workers (batches in flight are not waited for). */
   close(): Promise<void>;
 }

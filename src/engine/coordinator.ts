@@ -283,7 +283,7 @@ export class Coordinator {
     this.#stats.batches += 1;
     let results: ItemResult[];
     try {
-      results = await this.#runner.run(task);
+      results = await this.#runner.run(task, this.#signal);
       if (!Array.isArray(results) || results.length !== items.length) throw new WorkerError(`worker returned ${Array.isArray(results) ? results.length : typeof results} results for ${items.length} items`);
     } catch (err) {
       this.#stats.batchFailures += 1;

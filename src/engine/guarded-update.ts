@@ -75,6 +75,8 @@ export async function guardedUpdate(ctx: HandlerContext<unknown>, o: GuardedUpda
   const ref = o.shadowName === undefined ? { thingName: o.thingName } : { thingName: o.thingName, shadowName: o.shadowName };
   const r: ItemResult = { thingName: o.thingName, outcome: 'failed', attempts: 0, requests: 0, throttles: 0, latencyMs: 0, bytesSent: 0 };
   if (o.shadowName !== undefined) r.shadowName = o.shadowName;
+  // An interrupt aborts the requests in flight and the waits between retries (HandlerContext.signal).
+  const call = ctx.signal === undefined ? undefined : { signal: ctx.signal };
   let conflicts = 0;
   try {
     o.prepare?.(r);
@@ -82,7 +84,7 @@ export async function guardedUpdate(ctx: HandlerContext<unknown>, o: GuardedUpda
       r.attempts += 1;
       let doc: ShadowDocument | undefined;
       try {
-        doc = await ctx.client.getThingShadow(ref);
+        doc = await ctx.client.getThingShadow(ref, call);
       } catch (err) {
         if (!(err instanceof NotFoundError)) throw err;
       }
@@ -115,7 +117,7 @@ export async function guardedUpdate(ctx: HandlerContext<unknown>, o: GuardedUpda
       }
       try {
         r.bytesSent += Buffer.byteLength(body);
-        await ctx.client.updateThingShadowRaw({ ...ref, payload: body });
+        await ctx.client.updateThingShadowRaw({ ...ref, payload: body }, call);
         r.outcome = conflicts > 0 ? 'rebased' : 'written';
         break;
       } catch (err) {

@@ -43,11 +43,21 @@ export class PoolBatchRunner implements BatchRunner {
     return this.#pool.options;
   }
 
-  run<C>(task: BatchTask<C>): Promise<ItemResult[]> {
+  run<C>(task: BatchTask<C>, signal?: AbortSignal): Promise<ItemResult[]> {
     const { port1, port2 } = new MessageChannel();
     this.#server.attach(port1);
     const t: WorkerTask<C> = { ...task, gatePort: port2 };
-    return this.#pool.run(t as WorkerTask, { transferList: [port2] });
+    if (signal === undefined) return this.#pool.run(t as WorkerTask, { transferList: [port2] });
+    // A second port carries the interrupt into the thread, where it aborts the handler's signal.
+    const cancel = new MessageChannel();
+    t.cancelPort = cancel.port2;
+    const onAbort = (): void => cancel.port1.postMessage('cancel');
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    return this.#pool.run(t as WorkerTask, { transferList: [port2, cancel.port2] }).finally(() => {
+      signal.removeEventListener('abort', onAbort);
+      cancel.port1.close();
+    });
   }
 
   async close(): Promise<void> {

@@ -44,6 +44,8 @@ export interface WorkerTask<C = unknown> {
   items: TargetItem[];
   /** Set by the coordinator: the port the worker's gate uses to ask for account permits. */
   gatePort?: MessagePort;
+  /** Set by the pool runner when the run can be interrupted: one message on it aborts the batch's HandlerContext.signal. */
+  cancelPort?: MessagePort;
   /** Permit batch size per gated operation (ops absent are not account-gated). */
   permits?: Partial<Record<OperationName, number>>;
   /** Per-thing limits the worker enforces itself (a thing is in one batch at a time). */
@@ -148,6 +150,12 @@ export interface RolloutTaskConfig {
    * not meet it ends with outcome `not-in-wave`, unwritten (re-checked after a 409 re-read).
    */
   waveWhere?: string;
+  /**
+   * The job's condition (`where`, ShadowCondition syntax) on the shadow just read, before any
+   * write: a thing that does not meet it ends with outcome `skipped-condition`, unwritten
+   * (re-checked after a 409 re-read; in a dry run, the things that meet it are the matches).
+   */
+  where?: string;
   /**
    * Append each write's undo record to this file (an IntentLog) before the write is sent. Every
    * write puts its undo record (`detail.undoJson`) in its result anyway; the intents cover a kill -9.
