@@ -139,6 +139,7 @@ export async function guardedUpdate(ctx: HandlerContext<unknown>, o: GuardedUpda
   }
   const usage = ctx.gate.takeUsage(ref);
   r.requests = usage.requests;
+  if (usage.answered !== undefined) r.answered = usage.answered;
   r.throttles = usage.throttles;
   r.latencyMs = performance.now() - started;
   if (conflicts > 0) r.detail = { ...(r.detail as object | undefined), conflicts };

@@ -98,7 +98,13 @@ export class PortWorkerGate implements WorkerGate {
   }
 
   release(op: OperationName, ref: ShadowRef | undefined, outcome: AttemptOutcome): void {
-    if (ref !== undefined) this.#things.release(ref.thingName);
+    if (ref !== undefined) {
+      this.#things.release(ref.thingName);
+      if (outcome.statusCode !== undefined) {
+        const u = this.#usageOf(ref);
+        u.answered = (u.answered ?? 0) + 1;
+      }
+    }
     if (outcome.statusCode === 429 || outcome.error?.code === 'SHADOW_ERR_THROTTLED') {
       if (ref !== undefined) this.#usageOf(ref).throttles += 1;
       if (this.#caches.has(op)) this.#post({ t: 'throttle', op });
@@ -108,7 +114,7 @@ export class PortWorkerGate implements WorkerGate {
   takeUsage(ref: ShadowRef): ItemUsage {
     const key = itemKey(ref);
     const u = this.#usage.get(key);
-    if (u === undefined) return { requests: 0, throttles: 0 };
+    if (u === undefined) return { requests: 0, throttles: 0, answered: 0 };
     this.#usage.delete(key);
     return u;
   }
@@ -122,7 +128,7 @@ export class PortWorkerGate implements WorkerGate {
     const key = itemKey(ref);
     let u = this.#usage.get(key);
     if (u === undefined) {
-      u = { requests: 0, throttles: 0 };
+      u = { requests: 0, throttles: 0, answered: 0 };
       this.#usage.set(key, u);
     }
     return u;

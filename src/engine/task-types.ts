@@ -70,6 +70,8 @@ export interface ItemResult {
   attempts: number;
   /** HTTP requests sent for this item, client retries included. */
   requests: number;
+  /** Of those, the ones the server answered (any status): only these are billed. */
+  answered?: number;
   /** 429 answers seen for this item. */
   throttles: number;
   /** Wall time spent on this item in the worker, in ms. */
@@ -87,6 +89,8 @@ export interface ItemResult {
 export interface ItemUsage {
   requests: number;
   throttles: number;
+  /** Requests the server answered (a refused or dropped connection is not billed). */
+  answered?: number;
 }
 
 /**

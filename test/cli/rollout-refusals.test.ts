@@ -97,6 +97,20 @@ describe('rollout: nothing written before everything is checked, and reports tha
     expect((await readdir(dir)).filter((n) => n.endsWith('.partial'))).toEqual([]);
   });
 
+  it('bills only requests the server answered: connections that never reached it cost nothing', async () => {
+    const { createServer } = await import('node:net');
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise((r) => closed.close(r));
+    const r = await runCli(['rollout', '--endpoint', `http://127.0.0.1:${port}`, '--things', things, '--set', '{"b":1}', '--journal', join(dir, 'closed.journal'), '--json']);
+    expect(r.code).toBe(1);
+    const result = JSON.parse(r.stdout);
+    expect(result.summary.failed).toBe(20);
+    expect(result.summary.requests).toBeGreaterThan(0);
+    expect(result.summary.billedOperations).toBe(0);
+  });
+
   it('counts on resume only the things that are targets again, not every journal entry', async () => {
     const journal = join(dir, 'count.journal');
     const first = await rollout('--set', '{"count":1}', '--journal', journal, '--json');

@@ -74,12 +74,14 @@ export function isSuccessOutcome(outcome: string): boolean {
 export { errorName };
 
 /** Billed 1 KB operations of one item: each request is one, a write of more than 1 KB costs one per started KB. */
-export function billedOperations(r: Pick<ItemResult, 'requests' | 'bytesSent' | 'detail' | 'outcome'>): number {
+export function billedOperations(r: Pick<ItemResult, 'requests' | 'answered' | 'bytesSent' | 'detail' | 'outcome'>): number {
   const d = r.detail as { billedOperations?: unknown } | undefined;
   if (d !== undefined && d !== null && typeof d.billedOperations === 'number') return d.billedOperations;
   // a dry run's would-write sent nothing; reads count one each (their size is not known here)
   const extraKb = r.bytesSent > 0 && r.outcome !== 'would-write' ? Math.max(0, Math.ceil(r.bytesSent / BILLING_UNIT_BYTES) - 1) : 0;
-  return r.requests + extraKb;
+  // Only requests the server answered are billed: a connection that never reached it costs nothing.
+  const answered = r.answered ?? r.requests;
+  return answered === 0 ? 0 : answered + extraKb;
 }
 
 export class RolloutReport {
