@@ -11,6 +11,8 @@ import { defineWorker } from './commands/worker.js';
 import { defineStatus } from './commands/status.js';
 import { defineAttach } from './commands/attach.js';
 import { defineCancel } from './commands/cancel.js';
+import { defineSync } from './commands/sync.js';
+import { defineFleet } from './commands/fleet.js';
 import { applyDistributedFlags, type DistributedFlags } from './distributed-flags.js';
 
 /** Wraps a command action so that its result (or error) becomes the process exit code. */
@@ -103,6 +105,8 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   defineStatus(program, run);
   defineAttach(program, run);
   defineCancel(program, run);
+  defineSync(program, run);
+  defineFleet(program, run);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -4,12 +4,14 @@ import { EXIT, type CommandContext } from '../context.js';
 import { collect, durationFlag, positiveIntFlag, rateFlag, requiredEndpoint, wholeNumberFlag } from '../flags.js';
 import { formatPairs } from '../output.js';
 import { createProgress, type Progress } from '../progress.js';
+import { addSelectionFlags, controlEndpointFromFlags, selectionFromFlags, type SelectionFlags } from '../selection-flags.js';
 import type { RolloutOptions, RolloutProgress, RolloutResult } from '../../index.js';
 
-interface RolloutFlags {
+interface RolloutFlags extends SelectionFlags {
   endpoint?: string;
   region?: string;
   things?: string;
+  where?: string;
   shadow?: string;
   spec?: string;
   set?: string;
@@ -38,12 +40,14 @@ interface RolloutFlags {
 export const DEFAULT_ROLLOUT_JOURNAL = 'shadowfleet-rollout.journal';
 
 export function defineRollout(program: Command, run: Runner): void {
-  program
+  const command = program
     .command('rollout')
     .description('change desired state on many shadows: rate-limited, version-guarded, minimal updates, resumable')
     .option('--endpoint <url>', 'data plane endpoint (or SHADOWFLEET_ENDPOINT)')
     .option('--region <region>', 'signing region (or AWS_REGION)')
-    .option('--things <file|-|snapshot>', 'targets: one thing name a line, CSV with a thingName column, or JSON lines; - for stdin; or a snapshot (directory or s3://bucket/prefix/): its things')
+    .option('--things <file|-|snapshot>', 'targets: one thing name a line, CSV with a thingName column, or JSON lines; - for stdin; or a snapshot (directory or s3://bucket/prefix/): its things');
+  addSelectionFlags(command)
+    .option('--where <expr>', 'only things whose shadow, as read just before the write, meets this condition, e.g. \'reported.firmware < "1.5.0" and reported.model == "x"\'')
     .option('--shadow <name>', 'named shadow to change (default: the classic shadow)')
     .option('--spec <file>', 'rollout spec (YAML or JSON)')
     .option('--set <json>', 'inline desired merge document, e.g. \'{"fw":"2.4.1"}\'')
@@ -91,6 +95,28 @@ export function defineRollout(program: Command, run: Runner): void {
     );
 }
 
+/** `--ramp base:factor:every` (also used by `apply`). */
+export function rampFlag(text: string, InvalidArgumentError: new (m: string) => Error): NonNullable<RolloutOptions['ramp']> {
+  const parts = text.split(':').map(Number);
+  if (parts.length !== 3 || !(parts[0]! > 0) || !(parts[1]! > 1) || !Number.isInteger(parts[2]) || !(parts[2]! > 0)) {
+    throw new InvalidArgumentError(`--ramp: expected base:factor:every with base > 0, factor > 1 and a whole every > 0, got "${text}"`);
+  }
+  return { baseRate: parts[0]!, factor: parts[1]!, everySucceeded: parts[2]! };
+}
+
+/** Repeated `--abort type:percent:min` (also used by `apply`). */
+export function abortFlags(list: readonly string[], InvalidArgumentError: new (m: string) => Error): NonNullable<RolloutOptions['abort']> {
+  return list.map((text) => {
+    const [type, pct, min] = text.split(':');
+    const percent = Number(pct);
+    const minThings = min === undefined ? 0 : Number(min);
+    if (!['failed', 'throttled', 'timed-out', 'all'].includes(type ?? '') || !(percent >= 0 && percent <= 100) || !Number.isInteger(minThings) || minThings < 0) {
+      throw new InvalidArgumentError(`--abort: expected type:percent:min with type failed, throttled, timed-out or all, got "${text}"`);
+    }
+    return { failureType: type as 'failed' | 'throttled' | 'timed-out' | 'all', thresholdPercentage: percent, minThings };
+  });
+}
+
 /** 0 all ok, 1 failures or aborted on a threshold, 130 interrupted. */
 export function rolloutExitCode(result: RolloutResult): number {
   if (result.interrupted) return EXIT.INTERRUPTED;
@@ -113,13 +139,28 @@ async function loadLibrary(): Promise<Lib> {
 async function rolloutOptionsFromFlags(flags: RolloutFlags, ctx: CommandContext, lib: Lib): Promise<RolloutOptions> {
   const { InvalidArgumentError } = lib;
   const endpoint = requiredEndpoint(flags.endpoint);
-  if (flags.things === undefined) throw new InvalidArgumentError('--things: required (a file of thing names, or - for stdin)');
+  const selection = selectionFromFlags(flags);
+  if (flags.things !== undefined && selection !== undefined) throw new InvalidArgumentError('give the targets once: --things or a selection (--thing-group, --query, --all-things), not both');
+  const controlEndpoint = controlEndpointFromFlags(flags);
+  // Compiled before anything else is read or sent: a syntax error is a usage error naming the flag.
+  if (flags.where !== undefined) {
+    try {
+      new lib.ShadowCondition(flags.where);
+    } catch (err) {
+      throw new InvalidArgumentError(`--where: ${(err as Error).message.replace(/^where: /, '')}`);
+    }
+  }
   const changes = [flags.spec, flags.set].filter((v) => v !== undefined).length;
   if (changes === 0) throw new InvalidArgumentError('give the change with --spec FILE or --set JSON');
   if (changes > 1) throw new InvalidArgumentError('--spec and --set cannot be used together');
 
   const spec = flags.spec !== undefined ? await lib.loadRolloutSpec(flags.spec) : {};
-  const options: RolloutOptions = { ...spec, endpoint, targets: flags.things, signal: ctx.signal };
+  // Targets on the command line replace the spec's selection (targets:).
+  const targets = flags.things ?? selection ?? spec.targets;
+  if (targets === undefined) throw new InvalidArgumentError('--things: required (a file of thing names, - for stdin, or a snapshot), or a selection: --thing-group, --query, --all-things, or targets: in the spec');
+  const options: RolloutOptions = { ...spec, endpoint, targets, signal: ctx.signal };
+  if (controlEndpoint !== undefined) options.controlEndpoint = controlEndpoint;
+  if (flags.where !== undefined) options.where = flags.where;
   if (flags.region !== undefined) options.region = flags.region;
   if (flags.set !== undefined) {
     if (flags.transform !== undefined) throw new InvalidArgumentError('--set and --transform cannot be used together');
@@ -145,24 +186,8 @@ async function rolloutOptionsFromFlags(flags: RolloutFlags, ctx: CommandContext,
   if (batchSize !== undefined) options.batchSize = batchSize;
   const maxThings = wholeNumberFlag('--max-things', flags.maxThings);
   if (maxThings !== undefined) options.safety = { ...options.safety, maxThings };
-  if (flags.ramp !== undefined) {
-    const parts = flags.ramp.split(':').map(Number);
-    if (parts.length !== 3 || !(parts[0]! > 0) || !(parts[1]! > 1) || !Number.isInteger(parts[2]) || !(parts[2]! > 0)) {
-      throw new InvalidArgumentError(`--ramp: expected base:factor:every with base > 0, factor > 1 and a whole every > 0, got "${flags.ramp}"`);
-    }
-    options.ramp = { baseRate: parts[0]!, factor: parts[1]!, everySucceeded: parts[2]! };
-  }
-  if (flags.abort !== undefined) {
-    options.abort = flags.abort.map((text) => {
-      const [type, pct, min] = text.split(':');
-      const percent = Number(pct);
-      const minThings = min === undefined ? 0 : Number(min);
-      if (!['failed', 'throttled', 'timed-out', 'all'].includes(type ?? '') || !(percent >= 0 && percent <= 100) || !Number.isInteger(minThings) || minThings < 0) {
-        throw new InvalidArgumentError(`--abort: expected type:percent:min with type failed, throttled, timed-out or all, got "${text}"`);
-      }
-      return { failureType: type as 'failed' | 'throttled' | 'timed-out' | 'all', thresholdPercentage: percent, minThings };
-    });
-  }
+  if (flags.ramp !== undefined) options.ramp = rampFlag(flags.ramp, InvalidArgumentError);
+  if (flags.abort !== undefined) options.abort = abortFlags(flags.abort, InvalidArgumentError);
   for (const [flag, text, key] of [
     ['--request-timeout', flags.requestTimeout, 'requestMs'],
     ['--timeout', flags.timeout, 'runMs'],
@@ -250,13 +275,16 @@ function waveRows(r: RolloutResult): Array<[string, string]> {
   return rows;
 }
 
+/** How an outcome reads in the human summary, where its name alone would not say it. */
+const OUTCOME_LABELS: Readonly<Record<string, string>> = Object.freeze({ 'skipped-condition': 'skipped (condition)' });
+
 export function formatRolloutResult(r: RolloutResult): string {
   const s = r.summary;
   const status = r.interrupted ? 'interrupted (partial report written)' : r.aborted !== undefined ? `aborted: ${r.aborted.reason}` : s.failed > 0 || r.invalidTargets > 0 ? 'finished with failures' : 'done';
   const rows: Array<[string, string]> = [];
   rows.push([r.dryRun ? 'plan' : 'rollout', status]);
   rows.push(['things', `${s.things}${s.resumed > 0 ? ` (${s.resumed} from an earlier run)` : ''}`]);
-  for (const [k, v] of Object.entries(s.byOutcome).sort((a, b) => b[1] - a[1])) rows.push([`  ${k}`, String(v)]);
+  for (const [k, v] of Object.entries(s.byOutcome).sort((a, b) => b[1] - a[1])) rows.push([`  ${OUTCOME_LABELS[k] ?? k}`, String(v)]);
   if (r.invalidTargets > 0) {
     rows.push(['invalid targets', `${r.invalidTargets} skipped (names AWS would reject)`]);
     for (const line of r.invalidTargetLines.slice(0, 5)) rows.push(['', line]);
@@ -272,6 +300,7 @@ export function formatRolloutResult(r: RolloutResult): string {
     const p = r.plan;
     rows.push(['would write', String(p.wouldWrite)]);
     rows.push(['unchanged / skipped', `${p.unchanged} / ${p.skipped}`]);
+    if (p.skippedCondition !== undefined && p.skippedCondition > 0) rows.push(['skipped (condition)', String(p.skippedCondition)]);
     rows.push(['too large / invalid', `${p.tooLarge} / ${p.invalid}`]);
     rows.push(['bytes to send', fmtBytes(p.bytesToSend)]);
     rows.push(['billed operations (write phase)', String(p.billedOperations)]);
