@@ -11,6 +11,8 @@ import { createReadStream } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { ConfigError, InvalidArgumentError } from '../errors.js';
+import { validateShadowName, validateThingName } from '../shadow/validation.js';
+import { isItemOutcome } from './item-outcome.js';
 import { itemKey, type ItemResult, type TaskKind } from './task-types.js';
 
 export interface JournalHeader {
@@ -70,17 +72,34 @@ export interface JournalContents {
  * Reads a journal line by line (never whole): calls `onResult` for each result line, in order.
  * A later line for the same key supersedes an earlier one.
  */
+/** Why a parsed journal line is not a result entry, or undefined when it is one. */
+function badEntry(v: unknown): string | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'not a JSON object';
+  const r = v as Partial<ItemResult>;
+  const name = validateThingName(r.thingName);
+  if (name !== undefined) return `bad thingName ${JSON.stringify(r.thingName)}: ${name}`;
+  if (r.shadowName !== undefined) {
+    const shadow = validateShadowName(r.shadowName);
+    if (shadow !== undefined) return `bad shadowName ${JSON.stringify(r.shadowName)}: ${shadow}`;
+  }
+  if (!isItemOutcome(r.outcome)) return `unknown outcome ${JSON.stringify(r.outcome)}`;
+  return undefined;
+}
+
 export async function readJournal(path: string, onResult: (r: ItemResult) => void): Promise<JournalContents> {
   const rl = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Number.POSITIVE_INFINITY });
   let header: JournalHeader | undefined;
   let torn = 0;
   let first = true;
+  let lineNo = 0;
   for await (const line of rl) {
+    lineNo += 1;
     if (line === '') continue;
     let v: unknown;
     try {
       v = JSON.parse(line);
     } catch {
+      // A line cut short by a kill -9 (a resumed run goes on after it on a fresh line).
       torn += 1;
       continue;
     }
@@ -91,8 +110,10 @@ export async function readJournal(path: string, onResult: (r: ItemResult) => voi
         continue;
       }
     }
-    if (typeof v === 'object' && v !== null && typeof (v as ItemResult).thingName === 'string' && typeof (v as ItemResult).outcome === 'string') onResult(v as ItemResult);
-    else torn += 1;
+    // Every line is checked: an entry that is not one this tool writes is never trusted.
+    const bad = badEntry(v);
+    if (bad !== undefined) throw new ConfigError(`${path}:${lineNo}: ${bad}; the journal is damaged or not a shadowfleet journal`);
+    onResult(v as ItemResult);
   }
   return { header, torn };
 }
