@@ -7,6 +7,7 @@ import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { runRollback } from '../../src/jobs/rollback/rollback.js';
 import { runRollout, type RolloutOptions } from '../../src/jobs/rollout/rollout.js';
 import { waveShare } from '../../src/jobs/rollout/waves/wave-planner.js';
+import { ManualClock } from '../emulator/manual-clock.js';
 import type { RolloutWaves } from '../../src/jobs/rollout/waves/wave-spec.js';
 
 // Devices answer after 50 ms; gates wait for states with a generous `within`, so a slow or busy
@@ -186,5 +187,48 @@ describe('rollouts in waves', () => {
       ]);
       expect(THINGS.map((t) => versionOf(emu, t))).toEqual(versions);
     });
+  });
+
+  it('resumes a rollout interrupted while a gate waited, and the gate still watches what the earlier run wrote', async () => {
+    // the devices answer only when the test moves their clock: the first run's gate cannot decide
+    const clock = new ManualClock();
+    const emu = await startEmulator({
+      quotas: 'off',
+      simulateDevices: { delayMs: 10, clock, unhealthyWhen: 'fw=1.5.0', unhealthyShare: 0.3 },
+    });
+    try {
+      for (const t of THINGS)
+        emu.store.update(
+          t,
+          undefined,
+          JSON.stringify({ state: { desired: BEFORE, reported: { ...BEFORE, health: 'ok' } } }),
+          Date.now(),
+        );
+      const journal = join(dir, 'resume-gate.journal');
+      const ac = new AbortController();
+      const first = await runRollout(
+        options(emu, {
+          desired: { fw: '1.5.0' },
+          waves: waves('rollback'),
+          journal,
+          signal: ac.signal,
+          onProgress: (p) => {
+            if (p.phase === 'gate') ac.abort();
+          },
+          progressIntervalMs: 60_000,
+        }),
+      );
+      expect(first.interrupted).toBe(true);
+      expect(first.waves![0]!.written).toBe(canaries.length);
+      clock.advance(10);
+      const resumed = await runRollout(
+        options(emu, { desired: { fw: '1.5.0' }, waves: waves('rollback'), journal, resume: true }),
+      );
+      expect(resumed.waves![0]).toMatchObject({ written: canaries.length, gate: { decision: { verdict: 'fail' } } });
+      expect(resumed.rollback).toMatchObject({ rolledBack: canaries.length });
+      for (const t of THINGS) expect(emu.store.get(t)!.state.desired).toEqual(BEFORE);
+    } finally {
+      await emu.close();
+    }
   });
 });

@@ -548,6 +548,7 @@ function wavePhaseHooks(options: RolloutOptions, run: JobRun, state: RolloutProg
   return {
     pollMs: options.convergePollMs ?? DEFAULT_ROLLOUT_OPTIONS.convergePollMs,
     signal: options.signal,
+    resumeJournal: options.resume === true ? options.journal : undefined,
     onGate: (wave, d) => {
       state.phase = 'gate';
       state.gate = { wave, label: waveLabel(options.waves!.waves[wave]!), verdict: d.verdict, things: d.things, converged: d.converged, healthy: d.healthy, unhealthy: d.unhealthy };

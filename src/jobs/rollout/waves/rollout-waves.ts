@@ -68,6 +68,11 @@ export interface RolloutWavesDeps {
   clock?: () => number;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   onGate?: (wave: number, d: GateDecision) => void;
+  /**
+   * A resumed rollout: the things an earlier run wrote (with the update each got), so the gate
+   * of their wave watches them too (a run killed while a gate waited must not skip that gate).
+   */
+  resumed?: ReadonlyMap<string, TargetItem>;
 }
 
 /** Drives the waves; `committed` is called by the write phase for every result it keeps. */
@@ -139,6 +144,10 @@ export class RolloutWavesRun {
     const config: RolloutTaskConfig = wave.where === undefined ? d.config : { ...d.config, waveWhere: wave.where };
     await d.write(this.#select(i, all), config);
     const written = this.#current;
+    // things an earlier run wrote in this wave (where-waves cannot tell: their condition was on the shadow then)
+    if (d.resumed !== undefined && wave.where === undefined) {
+      for (const item of d.resumed.values()) if (d.planner.staticWave(item.thingName) === i) written.push(item);
+    }
     this.#current = [];
     report.targets = this.#taken;
     report.written = written.length;
@@ -178,7 +187,10 @@ export class RolloutWavesRun {
   /** The wave's items of the stream; their extra columns are kept for retry passes only while in the wave. */
   async *#select(i: number, all: AsyncIterable<TargetItem>): AsyncGenerator<TargetItem> {
     const d = this.#d;
-    for await (const { item } of d.planner.select(this.#pending(all, i), i)) {
+    let hasMembers = false;
+    if (d.resumed !== undefined)
+      for (const t of d.resumed.values()) if (d.planner.staticWave(t.thingName) === i) hasMembers = true;
+    for await (const { item } of d.planner.select(this.#pending(all, i), i, { hasMembers })) {
       if (item.data !== undefined) d.dataByKey.set(itemKey(item), item.data);
       yield item;
     }

@@ -8,9 +8,11 @@
  * each undone thing gets a line in the outcome file.
  */
 import type { JobRun } from '../../../engine/job-run.js';
-import { Journal } from '../../../engine/journal.js';
-import { UNDO_DATA_KEY, type RollbackTaskConfig } from '../../../engine/wave-task-types.js';
-import type { ItemResult, RolloutTaskConfig, TargetItem } from '../../../engine/task-types.js';
+import { Journal, readJournal } from '../../../engine/journal.js';
+import { UNDO_DATA_KEY, WROTE_DATA_KEY, type RollbackTaskConfig } from '../../../engine/wave-task-types.js';
+import { itemKey, type ItemResult, type RolloutTaskConfig, type TargetItem } from '../../../engine/task-types.js';
+import type { UndoRecord } from '../../../shadow/before-image.js';
+import { parseJson, stringifyJson } from '../../../shadow/json-text.js';
 import { collectUndoRecords, rollbackPass, type KeptKeyReport } from '../../rollback/rollback.js';
 import type { RolloutOutcomeFile } from '../rollout-outcome-file.js';
 import type { GateDecision } from './wave-gate.js';
@@ -40,9 +42,27 @@ export interface WavePhaseHooks {
   onGate?: (wave: number, d: GateDecision) => void;
   clock?: () => number;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** The journal of an earlier run this one resumes: its writes join their waves' gates. */
+  resumeJournal?: string | undefined;
 }
 
 const MAX_KEPT_LISTED = 1000;
+
+/** The writes recorded in a journal (written or rebased, with an undo record), by target key, each with the update it got. */
+async function resumedWrites(journal: string): Promise<Map<string, TargetItem>> {
+  const out = new Map<string, TargetItem>();
+  await readJournal(journal, (r) => {
+    const undoJson = (r.detail as { undoJson?: unknown } | undefined)?.undoJson;
+    if ((r.outcome !== 'written' && r.outcome !== 'rebased') || typeof undoJson !== 'string') return;
+    const item: TargetItem = {
+      thingName: r.thingName,
+      data: { [WROTE_DATA_KEY]: stringifyJson((parseJson(undoJson) as UndoRecord).wrote) },
+    };
+    if (r.shadowName !== undefined) item.shadowName = r.shadowName;
+    out.set(itemKey(r), item);
+  });
+  return out;
+}
 
 export class WavePhase {
   readonly waves: RolloutWaves;
@@ -87,7 +107,10 @@ export class WavePhase {
       this.#sizes = counter.sizes(planner);
       return;
     }
+    const resumed =
+      this.#hooks.resumeJournal === undefined ? undefined : await resumedWrites(this.#hooks.resumeJournal);
     this.#run = new RolloutWavesRun({
+      ...(resumed === undefined ? {} : { resumed }),
       run,
       planner: this.planner,
       waves: this.waves,

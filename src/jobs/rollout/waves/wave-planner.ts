@@ -122,10 +122,15 @@ export class WavePlanner {
   }
 
   /** One pass over the targets: the items of wave `i`, in stream order (a promoted fallback last). */
-  async *select(items: AsyncIterable<TargetItem> | Iterable<TargetItem>, i: number): AsyncGenerator<WaveItem> {
+  async *select(
+    items: AsyncIterable<TargetItem> | Iterable<TargetItem>,
+    i: number,
+    options: { hasMembers?: boolean } = {},
+  ): AsyncGenerator<WaveItem> {
     const wave = this.waves[i]!;
     const canPromote = wave.share !== undefined && wave.gate !== undefined;
-    let any = false;
+    // a resumed run's wave may have members the stream no longer holds (finished earlier)
+    let any = options.hasMembers === true;
     let bestShare = Number.POSITIVE_INFINITY;
     let best: TargetItem[] = [];
     for await (const item of items) {
