@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { RollbackOptions, RollbackResult } from '../../jobs/rollback/rollback.js';
+import type { RollbackOptions, RollbackResult } from '../../index.js';
 import { EXIT } from '../context.js';
 import { positiveIntFlag, rateFlag, requiredEndpoint } from '../flags.js';
 import type { Runner } from '../main.js';
@@ -38,10 +38,7 @@ export function defineRollback(program: Command, run: Runner): void {
     .option('--json', 'one JSON result on stdout, JSON progress events (NDJSON) on stderr')
     .action(
       run<RollbackFlags>(async (flags, ctx) => {
-        const [{ runRollback }, { InvalidArgumentError }] = await Promise.all([
-          import('../../jobs/rollback/rollback.js'),
-          import('../../errors.js'),
-        ]);
+        const { runRollback, InvalidArgumentError } = await import('../../index.js');
         if (flags.journal === undefined)
           throw new InvalidArgumentError('--journal: required (the journal of the rollout to undo)');
         const options: RollbackOptions = {
