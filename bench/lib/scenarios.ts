@@ -181,6 +181,27 @@ export const SCENARIOS: Scenario[] = [
       return { raw, goals };
     },
   },
+  {
+    id: 'distributed',
+    title: 'Jobs on a Redis queue, one shared quota',
+    isolates: 'three `shadowfleet worker` processes taking a rollout\'s batches from a BullMQ queue against an emulator (own process) with a 1,000/s account quota, the gate shared through Redis; two jobs on one account at once (emulator quota off, only the shared gate holds them); Redis round trips per 1,000 things; things/s with quotas off for 1, 2 and 3 worker processes beside the local thread pool (needs Redis at SHADOWFLEET_REDIS or 127.0.0.1:6379)',
+    goals: ['>= 95% of a 1,000/s quota end to end with 3 workers', '< 0.5% throttled', 'two jobs on one account together within 2% of the quota', 'informational: Redis calls per 1,000 things, things/s for 1-3 workers vs the local pool'],
+    async run({ quick, log }) {
+      const { runDistributedBench } = await import('../distributed/distributed.bench.js');
+      const r = (await runDistributedBench({ quick, log })) as Any;
+      const q = r.quotaRun as Any;
+      const sh = r.sharedRun as Any;
+      const pct = (v: unknown): number | undefined => (num(v) === undefined ? undefined : (v as number) * 100);
+      const goals: GoalRow[] = [
+        check({ scenario: 'distributed', metric: `3 worker processes, quota ${r.quota}/s: things/s end to end`, ours: num(q?.thingsPerSecond), baseline: num(r.quota), value: pct(q?.share), unit: '%', op: '>=', target: 95, goal: '>= 95%' }),
+        check({ scenario: 'distributed', metric: `3 worker processes, quota ${r.quota}/s: throttled share of requests`, value: pct(q?.throttledShare), unit: '%', op: '<=', target: 0.5, goal: '< 0.5%' }),
+        check({ scenario: 'distributed', metric: `two jobs on one account: highest of ${sh?.windows ?? '?'} 5 s windows (lowest ${sh?.min5s ?? '?'}/s)`, ours: num(sh?.max5s), baseline: num(r.quota), value: pct(sh?.maxShare), unit: '%', op: '<=', target: 102, goal: '<= 102%' }),
+        check({ scenario: 'distributed', metric: 'Redis round trips per 1,000 things (queue, results, records, gates)', value: num(q?.redisCallsPer1000Things), op: 'info', note: `server-side commands incl. those inside Lua scripts: ${Math.round(num(q?.redisServerCommandsPer1000Things) ?? 0)}` }),
+      ];
+      for (const x of (r.scale ?? []) as Any[]) goals.push(check({ scenario: 'distributed', metric: `quotas off: ${x.runner}, things/s`, value: num(x.thingsPerSecond), op: 'info' }));
+      return { raw: r, goals };
+    },
+  },
 ];
 
 /** Goal rows of bench/rollout/startup.bench.ts (StartupBenchResult). */
