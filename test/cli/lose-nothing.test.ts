@@ -173,6 +173,25 @@ describe('the command line loses nothing and leaks nothing', { timeout: 120_000 
     }
   });
 
+  it('snapshot --overwrite against an endpoint it cannot read keeps the previous snapshot and exits 1', async () => {
+    const things = join(dir, 'ow-things.txt');
+    await import('node:fs/promises').then((fs) => fs.writeFile(things, 'ow-1\n'));
+    const u = await runCli(['update', '--endpoint', emu.url, '--thing', 'ow-1', '--payload', '{"state":{"desired":{"v":1}}}']);
+    expect(u.code).toBe(0);
+    const out = join(dir, 'ow-snap');
+    expect((await runCli(['snapshot', '--endpoint', emu.url, '--things', things, '--out', out])).code).toBe(0);
+    const before = await import('node:fs/promises').then((fs) => fs.readFile(join(out, 'manifest.json'), 'utf8'));
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((r) => closed.close(r));
+    const r = await runCli(['snapshot', '--endpoint', `http://127.0.0.1:${port}`, '--things', things, '--out', out, '--overwrite']);
+    expect(r.stderr).toMatch(/snapshot not replaced: 1 things could not be read .* was kept/);
+    expect(r.code).toBe(1);
+    expect(await import('node:fs/promises').then((fs) => fs.readFile(join(out, 'manifest.json'), 'utf8'))).toBe(before);
+    expect((await readdir(out)).filter((n) => n.includes('.partial'))).toEqual([]);
+  });
+
   it('leaves no directory behind for a refused snapshot destination', async () => {
     expect(await readdir(dir)).not.toContain('snap-creds');
   });

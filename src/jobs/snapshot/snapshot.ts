@@ -327,6 +327,12 @@ class SnapshotJob implements JobDefinition<SnapshotReadConfig, SnapshotResult> {
     const failures = this.#failures;
     if (this.#tooManyFailures) throw new SnapshotError(`snapshot aborted: more than ${o.maxFailures} things could not be read (first: ${failures[0]?.thing ?? '?'}: ${failures[0]?.message ?? '?'})`);
     if (stats.aborted || o.signal?.aborted) throw new AbortError(`snapshot interrupted after ${t.done} things; nothing was written to ${this.#sink.location}`);
+    // --overwrite replaces a good snapshot only with a complete one: with unreadable things the old one is kept.
+    if (o.overwrite === true && this.#failedTotal > 0) {
+      throw new SnapshotError(
+        `snapshot not replaced: ${this.#failedThings} things could not be read (first: ${failures[0]?.thing ?? '?'}: ${failures[0]?.message ?? '?'}); the snapshot in ${this.#sink.location} was kept`,
+      );
+    }
     const manifest: SnapshotManifest = {
       format: SNAPSHOT_FORMAT,
       formatVersion: SNAPSHOT_FORMAT_VERSION,
