@@ -74,6 +74,8 @@ export {
   stringifyJson,
   /** True for a number parseJson kept as text (its digits are in `.value`). */
   isExactNumber,
+  /** A `where` condition on a shadow document (`reported.fw < "1.5.0" and exists(desired.cfg)`), compiled once, no eval. */
+  ShadowCondition,
   type JsonValue,
   type JsonObject,
   type ShadowDocument,
@@ -141,6 +143,8 @@ export {
   type TargetItem,
   type ItemResult,
 } from './engine/index.js';
+/** Targets as fleets are organised: a thing group, a fleet indexing query, every thing; and where their control-plane calls go. */
+export type { TargetSelection, ControlPlaneAccess } from './engine/target-selection.js';
 
 // Snapshots: where they are written and how they are read back.
 export {

@@ -17,6 +17,8 @@ export const ITEM_OUTCOMES = Object.freeze([
   'kept',
   // a where-wave's condition does not hold: the thing waits for a later wave
   'not-in-wave',
+  // the job's where condition does not hold on the shadow just read: nothing written
+  'skipped-condition',
   // reads (snapshot)
   'read',
   'no-shadows',

@@ -1,6 +1,7 @@
 /**
  * Rollout targets as a stream of items, from a file, `-` (stdin), a snapshot (a directory or
- * `s3://bucket/prefix/` holding one: its things), a Readable or an iterable, never held whole.
+ * `s3://bucket/prefix/` holding one: its things), a Readable, an iterable, or a selection (a
+ * thing group, a fleet indexing query, every thing: see target-selection.ts), never held whole.
  * Files are parsed by the engine's `readTargets` (plain names, CSV with a thingName column, or
  * JSON lines); bad lines are reported to `onInvalid` and skipped.
  */
@@ -10,8 +11,9 @@ import { ConfigError } from '../errors.js';
 import type { TargetItem } from './task-types.js';
 import { readTargets, type TargetProblem } from './targets.js';
 import { SnapshotReader } from '../sinks/snapshot-reader.js';
+import { isTargetSelection, openSelection, type ControlPlaneAccess, type TargetSelection } from './target-selection.js';
 
-export type RolloutTargets = string | Readable | AsyncIterable<TargetItem | string> | Iterable<TargetItem | string>;
+export type RolloutTargets = string | Readable | AsyncIterable<TargetItem | string> | Iterable<TargetItem | string> | TargetSelection;
 
 function isReadable(v: unknown): v is Readable {
   return typeof (v as Readable).pipe === 'function' && typeof (v as Readable).read === 'function';
@@ -46,8 +48,12 @@ async function* snapshotThings(location: string): AsyncGenerator<TargetItem> {
   }
 }
 
-/** Opens targets as a stream of items. */
-export async function openTargets(targets: RolloutTargets, onInvalid?: (p: TargetProblem) => void): Promise<AsyncIterable<TargetItem>> {
+/** Opens targets as a stream of items; a selection needs `control` (where the control plane is). */
+export async function openTargets(targets: RolloutTargets, onInvalid?: (p: TargetProblem) => void, control?: ControlPlaneAccess): Promise<AsyncIterable<TargetItem>> {
+  if (isTargetSelection(targets)) {
+    if (control === undefined) throw new ConfigError('targets: a thing group, query or all-things selection needs the endpoint of the fleet');
+    return openSelection(targets, control);
+  }
   if (typeof targets === 'string' && (await isSnapshotLocation(targets))) {
     // Open now so that a missing or incomplete snapshot fails before the run starts.
     const things = snapshotThings(targets);
@@ -77,6 +83,7 @@ export async function openTargets(targets: RolloutTargets, onInvalid?: (p: Targe
 /** Counts the targets of a file in one streaming pass, for progress totals; the length of an array; else undefined. */
 export async function countTargets(targets: RolloutTargets): Promise<number | undefined> {
   if (Array.isArray(targets)) return targets.length;
+  if (isTargetSelection(targets)) return undefined; // counting would read the selection twice
   if (typeof targets !== 'string' || targets === '-') return undefined;
   if (await isSnapshotLocation(targets)) {
     const reader = await SnapshotReader.open(targets);

@@ -14,7 +14,7 @@ const ENTRIES: Record<string, { file: string; names: string[] }> = {
       'DEFAULT_DIFF_OPTIONS', 'DEFAULT_IOT_CONTROL_CLIENT_OPTIONS', 'DEFAULT_IOT_DATA_CLIENT_OPTIONS', 'DEFAULT_RATE_GATE_OPTIONS',
       'DEFAULT_RESTORE_OPTIONS', 'DEFAULT_ROLLOUT_OPTIONS', 'DEFAULT_SHADOW_LIMITS', 'DEFAULT_SNAPSHOT_OPTIONS', 'DEFAULT_SYNC_OPTIONS', 'InvalidArgumentError',
       'IotControlClient', 'IotDataClient', 'LatencyHistogram', 'LocalSink', 'NetworkError', 'NotFoundError', 'PayloadTooLargeError',
-      'S3Sink', 'ServiceError', 'ServiceUnavailableError', 'ShadowError', 'SnapshotError', 'SnapshotReader', 'SnapshotWriter', 'SyncSession',
+      'S3Sink', 'ServiceError', 'ServiceUnavailableError', 'ShadowCondition', 'ShadowError', 'SnapshotError', 'SnapshotReader', 'SnapshotWriter', 'SyncSession',
       'ThrottlingError', 'TimeoutError', 'UnauthorizedError', 'VERSION', 'WorkerError', 'benchReportModel', 'checkReportPageDestination',
       'computeDelta', 'createSnapshotSink', 'diffToUpdate', 'driftReportModel', 'fromErrorRecord', 'isExactNumber', 'isShadowError', 'loadBenchScenario',
       'loadFleetFile', 'loadRolloutSpec', 'mergeState', 'parseBenchScenario', 'parseDataEndpoint', 'parseDuration', 'parseFleetFile', 'parseInlineDesired', 'parseJson',

@@ -51,6 +51,9 @@ export default async function rollout(items: TargetItem[], ctx: HandlerContext<R
   let transform: RolloutTransform | undefined;
   if (cfg.transform !== undefined) transform = await loadTransform(cfg.transform);
   else if (desired === undefined) throw new InvalidArgumentError('rollout config needs "desired" or "transform"');
+  // Both conditions are compiled once per thread (the main thread compiled them first, so a
+  // syntax error was a usage error before any request) and share one cache.
+  const where = cfg.where === undefined ? undefined : conditionOf(cfg.where);
   const waveWhere = cfg.waveWhere === undefined ? undefined : conditionOf(cfg.waveWhere);
 
   const results: ItemResult[] = new Array(items.length);
@@ -64,13 +67,16 @@ export default async function rollout(items: TargetItem[], ctx: HandlerContext<R
       includeUpdate: cfg.includeUpdate === true,
       onExhausted: 'failed',
       plan: async (doc, r) => {
-        // a where-wave takes the things whose shadow meets its condition (re-checked after a 409 re-read)
-        if (waveWhere !== undefined && !waveWhere.matches(doc)) return { outcome: 'not-in-wave' };
         // an undo record belongs to the write that is sent: a re-read after a 409 plans afresh
+        // (first, so a thing that no longer meets a condition after the re-read carries none)
         if ((r.detail as { undoJson?: unknown } | undefined)?.undoJson !== undefined) {
           const { undoJson: _stale, ...rest } = r.detail as Record<string, unknown>;
           r.detail = rest;
         }
+        // the job's condition on the document just read (checked again on the re-read after a 409)
+        if (where !== undefined && !where.matches(doc)) return { outcome: 'skipped-condition' };
+        // a where-wave takes the things whose shadow meets its condition (re-checked after a 409 re-read)
+        if (waveWhere !== undefined && !waveWhere.matches(doc)) return { outcome: 'not-in-wave' };
         const current = doc?.state.desired;
         let target: JsonObject | undefined;
         if (transform !== undefined) {

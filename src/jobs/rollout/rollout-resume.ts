@@ -17,6 +17,8 @@ export interface RolloutChange {
   desired: JsonObject | undefined;
   transform: string | undefined;
   dryRun: boolean;
+  /** The condition on the shadow, if any (another condition is another change). */
+  where?: string | undefined;
 }
 
 /** A hash of the transform module's source (the module file itself), or null when it cannot be read. */
@@ -34,6 +36,8 @@ export async function rolloutChangeHash(c: RolloutChange): Promise<string> {
   const change: Record<string, unknown> = { kind: 'rollout', shadow: c.shadowName ?? null, desired: c.desired ?? null, transform: c.transform ?? null, dryRun: c.dryRun };
   // A transform is identified by its code, not only its path: an edited module is another change.
   if (c.transform !== undefined) change.transformCode = await transformCodeHash(c.transform);
+  // Only when given: journals of rollouts without a condition keep their identity.
+  if (c.where !== undefined) change.where = c.where;
   return specHash(change);
 }
 

@@ -5,6 +5,8 @@
  *
  * ```yaml
  * shadow: config              # a named shadow; `classic` (or absent) for the classic shadow
+ * targets: { thingGroup: berlin, recursive: true }  # or { query: 'attributes.site:berlin' }, { allThings: true }
+ * where: 'reported.firmware < "1.5.0"'             # only things whose shadow (as read) meets this
  * desired: { fw: "2.4.1" }    # a desired merge document, or:
  * # transform: ./bump.mjs     # a module (relative to this file) run inside the workers:
  * #   (shadow, thingName, item) => the whole new desired state, or undefined to skip the thing
@@ -30,6 +32,8 @@ import { formatIssuePath, formatIssues, parseSpecText, readSpecFile, stripUndefi
 import { assertStorableNumbers, findUnstorableNumber, parseJson } from '../../shadow/json-text.js';
 import { isPlainObject } from '../../shadow/merge-state.js';
 import { checkWaves, resolveWaves, WAVES_SPEC_FIELDS, type RolloutWaves } from './waves/wave-spec.js';
+import { checkTargetSelection, type TargetSelection } from '../../engine/target-selection.js';
+import { ShadowCondition } from '../../shadow/shadow-condition.js';
 
 import type { JsonObject } from '../../shadow/index.js';
 
@@ -81,6 +85,10 @@ export interface RolloutSafety {
 export interface RolloutSpec {
   /** Named shadow; undefined = classic. */
   shadowName?: string;
+  /** The things, chosen as the fleet is organised (a thing group, a fleet indexing query, all); command-line targets replace it. */
+  targets?: TargetSelection;
+  /** A condition on the shadow being changed, as read just before the write (ShadowCondition syntax). */
+  where?: string;
   desired?: JsonObject;
   /** Absolute path of the transform module. */
   transform?: string;
@@ -128,6 +136,19 @@ const criterionSchema = z.strictObject({
 const specSchema = z
   .strictObject({
     shadow: z.string({ error: 'expected a shadow name, or "classic"' }).min(1, { error: 'expected a shadow name, or "classic"' }).optional(),
+    targets: z
+      .strictObject(
+        {
+          thingGroup: z.string({ error: 'expected a thing group name' }).optional(),
+          recursive: z.boolean({ error: 'expected true or false' }).optional(),
+          query: z.string({ error: 'expected a fleet indexing query' }).optional(),
+          index: z.string({ error: 'expected an index name (AWS_Things)' }).optional(),
+          allThings: z.literal(true, { error: 'expected true' }).optional(),
+        },
+        { error: 'expected a selection: { thingGroup, recursive }, { query, index } or { allThings: true }' },
+      )
+      .optional(),
+    where: z.string({ error: 'expected a condition such as reported.firmware < "1.5.0"' }).optional(),
     desired: jsonObject.optional(),
     transform: z.string({ error: 'expected the path of a transform module' }).min(1, { error: 'expected the path of a transform module' }).optional(),
     rate: z
@@ -180,11 +201,27 @@ export function validateRolloutSpec(data: unknown, file: string): RolloutSpec {
       problems.push(`${formatIssuePath(path)}: ${unstorable.text} is outside the range of a double; a shadow cannot store it`);
     }
     problems.push(...checkWaves(d));
+    if (d.targets !== undefined) {
+      try {
+        checkTargetSelection(stripUndefined(d.targets), 'targets');
+      } catch (err) {
+        problems.push((err as Error).message);
+      }
+    }
+    if (d.where !== undefined) {
+      try {
+        new ShadowCondition(d.where); // compiled once here: a syntax error names the file and the field
+      } catch (err) {
+        problems.push((err as Error).message);
+      }
+    }
   }
   throwSpecProblems(problems, file);
   const d = result.data!;
   const spec: RolloutSpec = {};
   if (d.shadow !== undefined && d.shadow !== 'classic') spec.shadowName = d.shadow;
+  if (d.targets !== undefined) spec.targets = checkTargetSelection(stripUndefined(d.targets), 'targets');
+  if (d.where !== undefined) spec.where = d.where;
   if (d.desired !== undefined) spec.desired = d.desired as JsonObject;
   if (d.transform !== undefined) spec.transform = isAbsolute(d.transform) ? d.transform : resolve(dirname(resolve(file)), d.transform);
   if (d.rate !== undefined) spec.rate = stripUndefined(d.rate);

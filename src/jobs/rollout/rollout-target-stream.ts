@@ -5,6 +5,7 @@
  */
 import { InvalidArgumentError } from '../../errors.js';
 import { countTargets, openTargets, type RolloutTargets } from '../../engine/open-targets.js';
+import type { ControlPlaneAccess } from '../../engine/target-selection.js';
 import { itemKey, type TargetItem } from '../../engine/task-types.js';
 import { RolloutKeySet } from './rollout-key-set.js';
 
@@ -42,7 +43,8 @@ export class RolloutTargetStream {
     return this.#source!;
   }
 
-  static async open(targets: RolloutTargets, shadowName: string | undefined, finished: Pick<ReadonlySet<string>, 'has'>, caps: RolloutCaps): Promise<RolloutTargetStream> {
+  /** `access`: where a selection (thing group, query, all things) is listed from. */
+  static async open(targets: RolloutTargets, shadowName: string | undefined, finished: Pick<ReadonlySet<string>, 'has'>, caps: RolloutCaps, access?: ControlPlaneAccess): Promise<RolloutTargetStream> {
     const s = new RolloutTargetStream();
     // Counted beside the run, not before it: the total only feeds progress events and ETAs.
     void countTargets(targets).then(
@@ -52,7 +54,7 @@ export class RolloutTargetStream {
     const opened = await openTargets(targets, (p) => {
       s.invalidCount += 1;
       if (s.invalidLines.length < 100) s.invalidLines.push(`${p.file}:${p.line}: ${p.message}`);
-    });
+    }, access);
     const seen = new RolloutKeySet();
     const stream = (async function* (): AsyncGenerator<TargetItem> {
       for await (const raw of opened) {

@@ -34,6 +34,8 @@ import type { RampOptions, RolloutRateOptions, RolloutSpec } from './rollout-spe
 import { RolloutReport, type RolloutSummary } from './rollout-report.js';
 import { AWS_QUOTA_DEFAULTS } from '../../shadow/aws-quota-defaults.js';
 import type { RolloutTargets } from '../../engine/open-targets.js';
+import { checkTargetSelection, isTargetSelection, type ControlPlaneAccess } from '../../engine/target-selection.js';
+import { ShadowCondition } from '../../shadow/shadow-condition.js';
 import { RolloutOutcomeFile } from './rollout-outcome-file.js';
 import { readFinished, rolloutChangeHash } from './rollout-resume.js';
 import { RolloutTargetStream } from './rollout-target-stream.js';
@@ -74,13 +76,19 @@ export interface RolloutProgress {
   gate?: { wave: number; label: string; verdict: 'pass' | 'fail' | 'wait'; things: number; converged: number; healthy: number; unhealthy: number };
 }
 
-export interface RolloutOptions extends Omit<RolloutSpec, 'rate'> {
+export interface RolloutOptions extends Omit<RolloutSpec, 'rate' | 'targets'> {
   /** Data plane endpoint, e.g. https://xxxx-ats.iot.eu-west-1.amazonaws.com or the emulator's URL. */
   endpoint?: string;
   region?: string;
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-  /** A file (one thing a line, CSV or JSON lines), `-` for stdin, a Readable, or an iterable of names/items. */
+  /**
+   * A file (one thing a line, CSV or JSON lines), `-` for stdin, a snapshot, a Readable, an
+   * iterable of names/items, or a selection: `{ thingGroup, recursive? }`, `{ query, index? }`
+   * (fleet indexing) or `{ allThings: true }`, listed page by page from the control plane.
+   */
   targets: RolloutTargets;
+  /** Control-plane endpoint of a selection; default the data endpoint (emulator) or https://iot.<region>.amazonaws.com (AWS). */
+  controlEndpoint?: string;
   /** Rate limits; 'off' disables the account and per-thing gates (emulator benchmarks). */
   rate?: RolloutRateOptions | 'off';
   /** Confirms a rollout over more than `safety.maxThings` things. */
@@ -114,6 +122,8 @@ export interface RolloutPlan {
   wouldWrite: number;
   unchanged: number;
   skipped: number;
+  /** Things whose shadow does not meet `where` (the others, would-write or unchanged, are its matches). */
+  skippedCondition?: number;
   tooLarge: number;
   invalid: number;
   failed: number;
@@ -210,6 +220,10 @@ function validate(o: RolloutOptions): void {
     throw new InvalidArgumentError('desired: expected an object (a desired merge document)');
   }
   if (o.targets === undefined || o.targets === null || o.targets === '') throw new InvalidArgumentError('targets: expected a file, - for stdin, or an iterable of thing names');
+  if (isTargetSelection(o.targets)) checkTargetSelection(o.targets, 'targets');
+  if (o.controlEndpoint !== undefined) parseDataEndpoint(o.controlEndpoint, 'controlEndpoint');
+  // Compiled here, once, so a syntax error is a usage error before any request; the workers compile it again from its text.
+  if (o.where !== undefined) new ShadowCondition(o.where);
   if (o.endpoint === undefined || o.endpoint === '') throw new InvalidArgumentError('endpoint: required (the data plane endpoint URL)');
   parseDataEndpoint(o.endpoint, 'endpoint');
   if (o.shadowName !== undefined) {
@@ -298,6 +312,7 @@ function rolloutRunOptions(options: RolloutOptions, r: RolloutPlanOfRun): JobRun
 function taskConfig(options: RolloutOptions, r: RolloutPlanOfRun): RolloutTaskConfig {
   const config: RolloutTaskConfig = { maxAttempts: options.attempts ?? DEFAULT_ROLLOUT_OPTIONS.attempts, dryRun: r.dryRun };
   if (options.shadowName !== undefined) config.shadowName = options.shadowName;
+  if (options.where !== undefined) config.where = options.where;
   if (options.desired !== undefined) config.desiredJson = stringifyJson(options.desired); // text: exact numbers cross threads intact
   if (options.transform !== undefined) {
     config.transform = options.transform.startsWith('file:') ? options.transform : pathToFileURL(options.transform).href;
@@ -386,7 +401,7 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
   let writing = false;
   try {
     // 1. Resume: finished things are skipped, and counted (once) from the journal.
-    const changeHash = await rolloutChangeHash({ shadowName: options.shadowName, desired: options.desired, transform: options.transform, dryRun: r.dryRun });
+    const changeHash = await rolloutChangeHash({ shadowName: options.shadowName, desired: options.desired, transform: options.transform, dryRun: r.dryRun, where: options.where });
     const written: TargetItem[] | undefined = !r.dryRun && (options.waitConvergedMs ?? 0) > 0 ? [] : undefined;
     // A finished thing is counted and reported when it is a target again, never for being in the journal.
     const done = new Map<string, ItemResult>();
@@ -409,7 +424,7 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
       peek,
       maxThings: !r.dryRun && !options.yes ? r.maxThings : undefined,
       maxDeletes: checkDeletes ? r.maxDeletes : undefined,
-    }).catch((err: unknown) => {
+    }, controlAccess(options)).catch((err: unknown) => {
       // Targets that cannot be opened (a directory that is no snapshot) are a usage error: nothing was sent yet.
       throw err instanceof SnapshotError ? new ConfigError(`targets: ${err.message}`, { cause: err }) : err;
     });
@@ -618,6 +633,17 @@ function rolloutResult(
   return result;
 }
 
+/** Where a selection's control-plane calls go: the rollout's endpoint, region, credentials and signal. */
+function controlAccess(o: RolloutOptions): ControlPlaneAccess {
+  const a: ControlPlaneAccess = { endpoint: o.endpoint! };
+  if (o.controlEndpoint !== undefined) a.controlEndpoint = o.controlEndpoint;
+  const region = o.region ?? process.env.AWS_REGION;
+  if (region !== undefined) a.region = region;
+  if (o.credentials !== undefined) a.credentials = o.credentials;
+  if (o.signal !== undefined) a.signal = o.signal;
+  return a;
+}
+
 function planOf(s: RolloutSummary, perSecond: number, ramp: RampOptions | undefined, writeBilled: number): RolloutPlan {
   const c = (k: string): number => s.byOutcome[k] ?? 0;
   const wouldWrite = c('would-write');
@@ -626,6 +652,7 @@ function planOf(s: RolloutSummary, perSecond: number, ramp: RampOptions | undefi
     wouldWrite,
     unchanged: c('unchanged'),
     skipped: c('skipped'),
+    skippedCondition: c('skipped-condition'),
     tooLarge: c('too-large'),
     invalid: c('invalid'),
     failed: c('failed'),

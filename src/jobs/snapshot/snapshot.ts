@@ -20,6 +20,7 @@ import type { S3SinkOptions } from '../../sinks/s3-sink.js';
 import type { SnapshotSink } from '../../sinks/snapshot-sink.js';
 import { VERSION } from '../../version.js';
 import { openTargets, type RolloutTargets } from '../../engine/open-targets.js';
+import type { ControlPlaneAccess } from '../../engine/target-selection.js';
 import {
   MANIFEST_FAILURE_LIMIT,
   SNAPSHOT_DATA_FILE,
@@ -49,7 +50,11 @@ export interface SnapshotOptions {
   credentials?: SnapshotCredentials;
   /** `PATH` (a directory) or `s3://bucket/prefix/`. */
   out: string;
-  /** Targets: a file (names, CSV or JSON lines), '-' for stdin, a Readable, or an iterable of names/items. */
+  /**
+   * Targets: a file (names, CSV or JSON lines), '-' for stdin, a Readable, an iterable of
+   * names/items, or a selection (`{ thingGroup, recursive? }`, `{ query, index? }`), listed page
+   * by page from the control plane (`controlEndpoint`).
+   */
   things?: RolloutTargets;
   /** List every thing of the account through ListThings instead. */
   allThings?: boolean;
@@ -287,7 +292,13 @@ class SnapshotJob implements JobDefinition<SnapshotReadConfig, SnapshotResult> {
 
   async targets(): Promise<AsyncIterable<TargetItem>> {
     const o = this.#o;
-    if (!o.allThings) return openTargets(o.things!);
+    if (!o.allThings) {
+      const control: ControlPlaneAccess = { endpoint: this.#endpoint, region: this.#region };
+      if (o.controlEndpoint !== undefined) control.controlEndpoint = o.controlEndpoint;
+      if (o.credentials !== undefined) control.credentials = o.credentials;
+      if (o.signal !== undefined) control.signal = o.signal;
+      return openTargets(o.things!, undefined, control);
+    }
     const list: Parameters<typeof listAllThings>[0] = { region: this.#region };
     const controlEndpoint = o.controlEndpoint ?? controlEndpointFor(this.#endpoint);
     if (controlEndpoint !== undefined) list.endpoint = controlEndpoint;
