@@ -160,6 +160,20 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    id: 'sync',
+    title: 'Sync vs snapshot-then-restore',
+    isolates: 'mirroring a seeded fleet (classic and named shadows, desired and reported) from one emulator to an empty one with `sync` (source reads and destination writes overlapped, each side its own run) against the copy it replaces: a snapshot of the source to a local directory, then a restore (desired and reported) to another empty emulator; quotas off, each emulator its own process, same run; things/s of both',
+    goals: ['sync things/s >= snapshot-then-restore things/s'],
+    async run({ quick, log }) {
+      const { runSyncBench } = await import('../sync/sync.bench.js');
+      const r = (await runSyncBench({ quick, log })) as Any;
+      return {
+        raw: r,
+        goals: [check({ scenario: 'sync', metric: `things/s mirroring ${r.things} things vs snapshot then restore`, ours: num(r.sync?.thingsPerSecond), baseline: num(r.snapshotRestore?.thingsPerSecond), value: num(r.ratio), unit: 'x', op: '>=', target: 1, goal: '>= 1x' })],
+      };
+    },
+  },
+  {
     id: 'bench-command',
     title: 'shadowfleet bench on the emulator',
     isolates: 'the engine measuring itself as a user would: `shadowfleet bench` with a 50/50 get/update mix, emulator in its own process with quotas off and with AWS quotas; engine throughput and latency (informational)',
