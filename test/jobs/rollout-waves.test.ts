@@ -231,4 +231,35 @@ describe('rollouts in waves', () => {
       await emu.close();
     }
   });
+
+  it('writes a where-wave to the things whose shadow meets its condition first, and each thing once', async () => {
+    await fleet(async (emu) => {
+      const lab = THINGS.filter((_, i) => i % 10 === 0);
+      for (const t of lab)
+        emu.store.update(t, undefined, JSON.stringify({ state: { reported: { site: 'lab' } } }), Date.now());
+      const report = join(dir, 'where.ndjson');
+      const result = await runRollout(
+        options(emu, {
+          report,
+          waves: {
+            health: 'reported.health == "ok"',
+            onGateFailure: 'stop',
+            waves: [
+              { where: 'reported.site == "lab"', gate: { converged: 1, healthy: 1, withinMs: WITHIN } },
+              { share: 1 },
+            ],
+          },
+        }),
+      );
+      expect(result.ok).toBe(true);
+      expect(result.waves!.map((w) => [w.label, w.targets, w.written, w.gate?.decision.verdict])).toEqual([
+        ['where reported.site == "lab"', lab.length, lab.length, 'pass'],
+        ['100%', THINGS.length - lab.length, THINGS.length - lab.length, undefined],
+      ]);
+      expect(result.summary.things).toBe(THINGS.length);
+      const lines = (await readFile(report, 'utf8')).trim().split('\n');
+      expect(new Set(lines.map((l) => (JSON.parse(l) as { thing: string }).thing)).size).toBe(THINGS.length);
+      expect(lines).toHaveLength(THINGS.length);
+    });
+  });
 });
