@@ -45,7 +45,7 @@ describe('goal checks', () => {
   });
 
   it('lists every scenario the issues ask for', () => {
-    expect(SCENARIOS.map((s) => s.id)).toEqual(['emulator', 'client', 'sign', 'rollout', 'gate', 'snapshot', 'bench-command']);
+    expect(SCENARIOS.map((s) => s.id)).toEqual(['emulator', 'client', 'sign', 'rollout', 'startup', 'gate', 'snapshot', 'sync', 'bench-command', 'distributed']);
     for (const s of SCENARIOS) expect(s.isolates.length).toBeGreaterThan(40);
   });
 });

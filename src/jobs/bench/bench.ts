@@ -364,47 +364,9 @@ async function runAgainst(endpoint: string, emu: EmulatorProcess | undefined, o:
   const aborted = (): boolean => signal?.aborted === true;
 
   const config = { documentBytes: o.documentBytes, topicPrefix: DEFAULT_BENCH_OPTIONS.topicPrefix, ...(o.shadowName === undefined ? {} : { shadowName: o.shadowName }) };
-  const thingName = (i: number): string => `${o.prefix}${i}`;
-  const progressEvery = options.progressIntervalMs ?? 1000;
-  const emit = (phase: BenchProgress['phase'], started: number, done: number, total: number | undefined, recent: RecentRate, errors: number, throttles: number, final = false): void => {
-    if (options.onProgress === undefined) return;
-    const now = Date.now();
-    // The last event of a phase gives the phase's mean rate; the others the last few seconds'.
-    const rate = final ? (done / Math.max(1, now - started)) * 1000 : recent.push(now, done);
-    const p: BenchProgress = { phase, elapsedMs: Math.max(0, now - started), done, opsPerSecond: Math.round(rate * 10) / 10, errors, throttles };
-    if (total !== undefined) p.total = total;
-    options.onProgress(p);
-  };
-
-  /** Runs one op over every thing once (prepare and cleanup), unmeasured. */
-  const sweep = async (phase: 'prepare' | 'cleanup', op: BenchOperation): Promise<{ byOutcome: Record<string, number>; done: number; durationMs: number }> => {
-    const started = Date.now();
-    const byOutcome: Record<string, number> = {};
-    let done = 0;
-    let errors = 0;
-    let throttles = 0;
-    const recent = new RecentRate();
-    const timer = setInterval(() => emit(phase, started, done, o.things, recent, errors, throttles), progressEvery);
-    timer.unref();
-    try {
-      await run.run('bench', config, (async function* (): AsyncGenerator<TargetItem> {
-        for (let i = 0; i < o.things; i++) {
-          // Cleanup finishes even after an interrupt: it is what leaves the account clean.
-          if (phase === 'prepare' && aborted()) return;
-          yield { thingName: thingName(i), data: { op, seq: String(i) } };
-        }
-      })(), (r) => {
-        done += 1;
-        throttles += r.throttles;
-        if (r.outcome !== 'ok') errors += 1;
-        byOutcome[r.outcome] = (byOutcome[r.outcome] ?? 0) + 1;
-      });
-    } finally {
-      clearInterval(timer);
-    }
-    emit(phase, started, done, o.things, recent, errors, throttles, true);
-    return { byOutcome, done, durationMs: Date.now() - started };
-  };
+  const phases = new BenchPhases(run, o, options, config, aborted);
+  const emit = phases.emit.bind(phases);
+  const sweep = phases.sweep.bind(phases);
 
   let prepare: BenchResult['prepare'];
   let cleanup: BenchResult['cleanup'];
@@ -438,11 +400,11 @@ async function runAgainst(endpoint: string, emu: EmulatorProcess | undefined, o:
         const data: Record<string, string> = { op, seq: String(seq) };
         // Document sizes in turn per operation (not by seq, which the mix cycle correlates with).
         if (op === 'update' || op === 'publish') data.size = String(sizes[sizeTurn[op]++ % sizes.length]);
-        yield { thingName: thingName(seq % o.things), data };
+        yield { thingName: `${o.prefix}${seq % o.things}`, data };
       }
     })();
     const recent = new RecentRate();
-    const timer = setInterval(() => emit('run', runStart || Date.now(), acc.operations, o.count, recent, acc.failed, acc.throttles), progressEvery);
+    const timer = setInterval(() => emit('run', runStart || Date.now(), acc.operations, o.count, recent, acc.failed, acc.throttles), phases.progressEvery);
     timer.unref();
     try {
       await run.run('bench', config, source, (r) => {
@@ -557,4 +519,62 @@ function benchByOperation(acc: Accumulator, durationMs: number): BenchResult['by
     };
   }
   return byOperation;
+}
+
+type BenchTaskConfigOf = { documentBytes: number[]; topicPrefix: string; shadowName?: string };
+
+/** Progress events of a bench run and its unmeasured sweeps (prepare, cleanup). */
+class BenchPhases {
+  constructor(
+    readonly run: JobRun,
+    readonly o: ResolvedBenchOptions,
+    readonly options: BenchOptions,
+    readonly config: BenchTaskConfigOf,
+    readonly aborted: () => boolean,
+  ) {}
+
+  get progressEvery(): number {
+    return this.options.progressIntervalMs ?? 1000;
+  }
+
+  emit(phase: BenchProgress['phase'], started: number, done: number, total: number | undefined, recent: RecentRate, errors: number, throttles: number, final = false): void {
+    if (this.options.onProgress === undefined) return;
+    const now = Date.now();
+    // The last event of a phase gives the phase's mean rate; the others the last few seconds'.
+    const rate = final ? (done / Math.max(1, now - started)) * 1000 : recent.push(now, done);
+    const p: BenchProgress = { phase, elapsedMs: Math.max(0, now - started), done, opsPerSecond: Math.round(rate * 10) / 10, errors, throttles };
+    if (total !== undefined) p.total = total;
+    this.options.onProgress(p);
+  }
+
+  /** Runs one op over every thing once (prepare and cleanup), unmeasured. */
+  async sweep(phase: 'prepare' | 'cleanup', op: BenchOperation): Promise<{ byOutcome: Record<string, number>; done: number; durationMs: number }> {
+    const { o, aborted } = this;
+    const started = Date.now();
+    const byOutcome: Record<string, number> = {};
+    let done = 0;
+    let errors = 0;
+    let throttles = 0;
+    const recent = new RecentRate();
+    const timer = setInterval(() => this.emit(phase, started, done, o.things, recent, errors, throttles), this.progressEvery);
+    timer.unref();
+    try {
+      await this.run.run('bench', this.config, (async function* (): AsyncGenerator<TargetItem> {
+        for (let i = 0; i < o.things; i++) {
+          // Cleanup finishes even after an interrupt: it is what leaves the account clean.
+          if (phase === 'prepare' && aborted()) return;
+          yield { thingName: `${o.prefix}${i}`, data: { op, seq: String(i) } };
+        }
+      })(), (r) => {
+        done += 1;
+        throttles += r.throttles;
+        if (r.outcome !== 'ok') errors += 1;
+        byOutcome[r.outcome] = (byOutcome[r.outcome] ?? 0) + 1;
+      });
+    } finally {
+      clearInterval(timer);
+    }
+    this.emit(phase, started, done, o.things, recent, errors, throttles, true);
+    return { byOutcome, done, durationMs: Date.now() - started };
+  }
 }

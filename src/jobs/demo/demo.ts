@@ -88,7 +88,8 @@ function stamp(d: Date): string {
   return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z').replace('T', '-');
 }
 
-export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
+/** Validates the demo's options once; messages name the option. */
+function resolveDemoOptions(options: DemoOptions): { things: number; rate: number; silentShare: number; deviceDelayMs: number; waitConvergedMs: number } {
   const d = DEFAULT_DEMO_OPTIONS;
   const things = options.things ?? d.things;
   if (!Number.isInteger(things) || things < 1 || things > 1_000_000) throw new InvalidArgumentError(`things must be an integer from 1 to 1,000,000, got ${String(options.things)}`);
@@ -101,6 +102,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const waitConvergedMs = options.waitConvergedMs ?? d.waitConvergedMs;
   if (!(waitConvergedMs >= 0) || !Number.isFinite(waitConvergedMs)) throw new InvalidArgumentError(`waitConvergedMs must be a number of ms >= 0, got ${String(options.waitConvergedMs)}`);
   if (options.workers !== undefined && !(Number.isInteger(options.workers) && options.workers > 0)) throw new InvalidArgumentError(`workers must be a positive integer, got ${String(options.workers)}`);
+  return { things, rate, silentShare, deviceDelayMs, waitConvergedMs };
+}
+
+export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
+  const d = DEFAULT_DEMO_OPTIONS;
+  const { things, rate, silentShare, deviceDelayMs, waitConvergedMs } = resolveDemoOptions(options);
   const outDir = resolve(options.outDir ?? d.outDir);
   const started = new Date();
   const steps: DemoResult['steps'] = [];
@@ -191,25 +198,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
 
     // The report page.
     const reportPage = join(outDir, 'report.html');
-    const extraRows: ReportRow[] = [
-      { label: 'emulator', value: `${emu.url} (AWS quotas: ${rate}/s per operation, 20/s and 10 in flight per thing)` },
-      { label: 'simulated devices', value: things, note: `report after ${deviceDelayMs} ms; ${(silentShare * 100).toFixed(1)}% offline on purpose` },
-      { label: 'change', value: JSON.stringify(desired) },
-      { label: 'outcome file', value: outcomesFile },
-      { label: 'journal', value: journal },
-    ];
-    if (snapshot !== undefined) extraRows.push({ label: 'snapshot', value: snapshot.dir, note: `${snapshot.records.toLocaleString('en-US')} shadows of ${snapshot.things.toLocaleString('en-US')} things in ${(snapshot.durationMs / 1000).toFixed(1)} s` });
-    await writeRolloutReportPage(reportPage, rollout, {
-      title: `shadowfleet demo: rollout to ${things.toLocaleString('en-US')} devices`,
-      subtitle: `firmware 1.5.0 and a 5 Hz sample rate, ramped from ${d.ramp.baseRate}/s, on the embedded emulator · ${started.toISOString()}`,
-      extraRows,
-      notes: [
-        'Only what differs is sent: things already on the new values are "unchanged" and get no write.',
-        'Every write carries the version it was computed from; a device writing at the same time causes a re-read ("rebased"), never a lost update.',
-        'Convergence counts the things whose devices reported the new desired values; the offline share never does.',
-        `The change went out in waves: ${d.canary.share * 100}% of the devices first (the same ones on every run), and the rest only once ${d.canary.pass * 100}% of them reported it and health "ok"; a failed gate would have undone every write.`,
-      ],
-    });
+    await writeDemoReport(reportPage, rollout, { things, rate, deviceDelayMs, silentShare, desired, outcomesFile, journal, snapshot, emulatorUrl: emu.url, started });
     stepDone('report');
     return {
       ok: rollout.ok && !interrupted,
@@ -229,4 +218,33 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   } finally {
     await emu.close();
   }
+}
+
+/** The demo's report page: the rollout's page with the demo's own rows and notes. */
+async function writeDemoReport(
+  reportPage: string,
+  rollout: RolloutResult,
+  x: { things: number; rate: number; deviceDelayMs: number; silentShare: number; desired: Record<string, unknown>; outcomesFile: string; journal: string; snapshot: DemoResult['snapshot']; emulatorUrl: string; started: Date },
+): Promise<void> {
+  const d = DEFAULT_DEMO_OPTIONS;
+  const { things, rate, deviceDelayMs, silentShare, desired, outcomesFile, journal, snapshot, started } = x;
+  const extraRows: ReportRow[] = [
+    { label: 'emulator', value: `${x.emulatorUrl} (AWS quotas: ${rate}/s per operation, 20/s and 10 in flight per thing)` },
+    { label: 'simulated devices', value: things, note: `report after ${deviceDelayMs} ms; ${(silentShare * 100).toFixed(1)}% offline on purpose` },
+    { label: 'change', value: JSON.stringify(desired) },
+    { label: 'outcome file', value: outcomesFile },
+    { label: 'journal', value: journal },
+  ];
+  if (snapshot !== undefined) extraRows.push({ label: 'snapshot', value: snapshot.dir, note: `${snapshot.records.toLocaleString('en-US')} shadows of ${snapshot.things.toLocaleString('en-US')} things in ${(snapshot.durationMs / 1000).toFixed(1)} s` });
+  await writeRolloutReportPage(reportPage, rollout, {
+    title: `shadowfleet demo: rollout to ${things.toLocaleString('en-US')} devices`,
+    subtitle: `firmware 1.5.0 and a 5 Hz sample rate, ramped from ${d.ramp.baseRate}/s, on the embedded emulator · ${started.toISOString()}`,
+    extraRows,
+    notes: [
+      'Only what differs is sent: things already on the new values are "unchanged" and get no write.',
+      'Every write carries the version it was computed from; a device writing at the same time causes a re-read ("rebased"), never a lost update.',
+      'Convergence counts the things whose devices reported the new desired values; the offline share never does.',
+      `The change went out in waves: ${d.canary.share * 100}% of the devices first (the same ones on every run), and the rest only once ${d.canary.pass * 100}% of them reported it and health "ok"; a failed gate would have undone every write.`,
+    ],
+  });
 }

@@ -3,6 +3,8 @@
  * finished by an earlier run skipped, the extra columns kept for retry passes, and the safety
  * caps (blast radius, deletes) checked on a peek before the first write.
  */
+import { stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { InvalidArgumentError } from '../../errors.js';
 import { countTargets, openTargets, type RolloutTargets } from '../../engine/open-targets.js';
 import type { ControlPlaneAccess } from '../../engine/target-selection.js';
@@ -94,4 +96,24 @@ async function checkCaps(targets: AsyncGenerator<TargetItem>, caps: RolloutCaps)
     );
   }
   return chain(head, targets);
+}
+
+/** Files up to this size are counted before the run starts (a few ms), to size the thread pool. */
+const SMALL_TARGET_FILE_BYTES = 64 * 1024;
+
+/**
+ * Worker threads for a run over few targets: one thread per batch, up to the core count, when
+ * the targets are an array or a small file; undefined (the engine's default) otherwise. A
+ * one-thing rollout then starts one thread, not one per core: each thread loads the client
+ * and the handlers, which on a small machine competes with the process's own start-up.
+ */
+export async function workersForTargets(targets: RolloutTargets, batchSize: number): Promise<number | undefined> {
+  let n: number | undefined;
+  if (Array.isArray(targets)) n = targets.length;
+  else if (typeof targets === 'string' && targets !== '-' && !/^s3:\/\//i.test(targets)) {
+    const st = await stat(targets).catch(() => undefined);
+    if (st !== undefined && st.isFile() && st.size <= SMALL_TARGET_FILE_BYTES) n = await countTargets(targets).catch(() => undefined);
+  }
+  if (n === undefined) return undefined;
+  return Math.max(1, Math.min(availableParallelism(), Math.ceil(n / batchSize)));
 }

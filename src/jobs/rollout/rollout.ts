@@ -38,7 +38,7 @@ import { checkTargetSelection, isTargetSelection, type ControlPlaneAccess } from
 import { ShadowCondition } from '../../shadow/shadow-condition.js';
 import { RolloutOutcomeFile } from './rollout-outcome-file.js';
 import { readFinished, rolloutChangeHash } from './rollout-resume.js';
-import { RolloutTargetStream } from './rollout-target-stream.js';
+import { RolloutTargetStream, workersForTargets } from './rollout-target-stream.js';
 import { RolloutWrite, hasNullLeaf, refOf } from './rollout-write.js';
 import { waitConverged, type RolloutConvergence } from './rollout-convergence.js';
 import { intentLogPath } from '../../engine/intent-log.js';
@@ -379,6 +379,7 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
   }
   const outcomes = await RolloutOutcomeFile.open(options.report);
   const ro = rolloutRunOptions(options, r);
+  ro.workers ??= await workersForTargets(options.targets, ro.batchSize!);
   const onProgress = options.onProgress;
   if (onProgress !== undefined) {
     ro.onProgress = (_run, final) => onProgress(state.event(final));
