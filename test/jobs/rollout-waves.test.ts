@@ -166,7 +166,16 @@ describe('rollouts in waves', () => {
       const dry = await runRollback({ endpoint: emu.url, journal, dryRun: true, rates: 'off', workers: 1 });
       expect(dry.wouldWrite).toBe(canaries.length);
       expect(emu.store.get(canaries[0]!)!.state.desired!['fw']).toBe('1.5.0');
-      const undone = await runRollback({ endpoint: emu.url, journal, rates: 'off', workers: 1 });
+      const report = join(dir, 'later-rollback.ndjson');
+      const undone = await runRollback({ endpoint: emu.url, journal, rates: 'off', workers: 1, report });
+      const lines = (await readFile(report, 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { thing: string; outcome: string });
+      expect(lines.map((l) => l.outcome)).toEqual(canaries.map(() => 'rolled-back'));
+      expect(JSON.parse(await readFile(`${report}.summary.json`, 'utf8'))).toMatchObject({
+        rolledBack: canaries.length,
+      });
       expect(undone).toMatchObject({ ok: true, things: canaries.length, rolledBack: canaries.length, failed: 0 });
       for (const t of THINGS) expect(emu.store.get(t)!.state.desired).toEqual(BEFORE);
       const again = await runRollback({ endpoint: emu.url, journal, rates: 'off', workers: 1 });
