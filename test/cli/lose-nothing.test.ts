@@ -192,6 +192,16 @@ describe('the command line loses nothing and leaks nothing', { timeout: 120_000 
     expect((await readdir(out)).filter((n) => n.includes('.partial'))).toEqual([]);
   });
 
+  it('the snapshot library refuses an endpoint with credentials before anything is read or written', async () => {
+    const { runSnapshot } = await import('../../src/jobs/snapshot/snapshot.js');
+    const url = new URL(emu.url);
+    const out = join(dir, 'lib-creds');
+    const err = await runSnapshot({ endpoint: `http://admin:hunter2-secret@${url.host}`, out, things: ['t-1'] }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/endpoint must not carry credentials/);
+    expect((err as Error).message).not.toContain('hunter2-secret');
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('leaves no directory behind for a refused snapshot destination', async () => {
     expect(await readdir(dir)).not.toContain('snap-creds');
   });

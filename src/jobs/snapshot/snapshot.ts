@@ -19,6 +19,7 @@ import { SnapshotWriter } from '../../sinks/snapshot-writer.js';
 import type { S3SinkOptions } from '../../sinks/s3-sink.js';
 import type { SnapshotSink } from '../../sinks/snapshot-sink.js';
 import { VERSION } from '../../version.js';
+import { parseDataEndpoint } from '../../client/resolve-data-endpoint.js';
 import { openTargets, type RolloutTargets } from '../../engine/open-targets.js';
 import type { ControlPlaneAccess } from '../../engine/target-selection.js';
 import {
@@ -151,6 +152,8 @@ function resolveEndpoint(endpoint: string | undefined, option = 'endpoint'): str
   } catch {
     throw new InvalidArgumentError(`${option}: "${e}" is not a URL`);
   }
+  // Credentials in the URL are refused: the endpoint goes into the manifest and the output.
+  parseDataEndpoint(e, option);
   return e;
 }
 
