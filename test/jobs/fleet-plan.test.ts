@@ -110,10 +110,14 @@ describe('fleet drift', () => {
     expect(recent).toEqual({ state: 'pending', paths: ['sampling.hz'], lagSeconds: 100 });
   });
 
-  it('calls a shadow in line when desired matches the file and reported holds it (a null rule key absent from both)', () => {
+  it('calls a shadow in line when desired matches the file and reported holds it, a key the file deletes checked in desired only', () => {
     const lampRules = FILE.rules.slice(0, 3);
     const d = { sampling: { hz: 10, mode: 'eco' }, firmware: '1.5.0' };
     expect(classifyDrift(doc(d, { ...d, extra: 1 }), lampRules, o)).toEqual({ state: 'in-line', paths: [] });
-    expect(classifyDrift(doc(d, { ...d, led: 'on' }), lampRules, o).paths).toEqual(['led']);
+    expect(classifyDrift(doc(d, { ...d, led: 'on' }), lampRules, o)).toEqual({ state: 'in-line', paths: [] });
+    expect(classifyDrift(doc({ ...d, led: 'on' }, { ...d }), lampRules, o)).toEqual({
+      state: 'desired-differs',
+      paths: ['led'],
+    });
   });
 });

@@ -7,7 +7,8 @@
  *   was set in desired longer than `maxLagSeconds` ago (by the shadow's metadata timestamps):
  *   the device did not follow.
  * - `pending`: desired is right, reported not yet, within the allowed lag.
- * - `in-line`: desired is right and reported holds it.
+ * - `in-line`: desired is right and reported holds it (keys the file deletes are checked in
+ *   desired only: a delta never asks a device to drop a reported key).
  */
 import { jsonEqual } from '../../shadow/compute-delta.js';
 import { formatKeyPath, leafPaths, valueAtPath } from '../../shadow/leaf-paths.js';
@@ -73,9 +74,11 @@ export function classifyDrift(
   const lagging: string[] = [];
   let oldest: number | undefined;
   for (const { path, value } of leafPaths(plan.merged)) {
-    const want = value === null ? undefined : value;
+    // A key the file deletes (null) is checked in desired only: a delta never carries a
+    // deletion, so a device cannot be asked to drop it from reported.
+    if (value === null) continue;
     const got = valueAtPath(reported as JsonObject | undefined, path);
-    if (want === undefined ? got === undefined : got !== undefined && jsonEqual(got, want)) continue;
+    if (got !== undefined && jsonEqual(got, value)) continue;
     lagging.push(formatKeyPath(path));
     const since = latestTimestamp(valueAtPath(doc?.metadata.desired as JsonObject | undefined, path)) ?? doc?.timestamp;
     if (since !== undefined && (oldest === undefined || since < oldest)) oldest = since;
