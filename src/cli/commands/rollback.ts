@@ -83,7 +83,7 @@ export function formatRollbackResult(r: RollbackResult): string {
   for (const k of r.keptKeys.slice(0, 20)) {
     const current = k.current === undefined ? 'deleted' : JSON.stringify(k.current);
     lines.push(
-      `  kept: ${k.thing}${k.shadow === undefined ? '' : ` "${k.shadow}"`} ${k.path.join('.')}: the rollout wrote ${JSON.stringify(k.wrote ?? null)}, now ${current}`,
+      `  kept: ${k.thing}${k.shadow === undefined ? '' : ` "${k.shadow}"`} ${k.path.join('.')}: the rollout ${k.wrote === undefined ? 'deleted it' : `wrote ${JSON.stringify(k.wrote)}`}, now ${current}`,
     );
   }
   for (const f of r.failures.slice(0, 10))

@@ -79,7 +79,7 @@ export class WaveGate {
   /** True when the thing needs no further re-read in this gate: converged and, with a health expression, healthy. */
   settled(key: string): boolean {
     const o = this.#seen.get(key);
-    return o !== undefined && o.converged && o.healthy !== false;
+    return o?.converged === true && o.healthy !== false;
   }
 
   #count(o: ThingObservation, by: 1 | -1): void {
