@@ -57,9 +57,15 @@ export async function applyDistributedFlags(command: string, flags: DistributedF
     return;
   }
   const queue = q.validateQueueName(flags.queue ?? q.DEFAULT_QUEUE_NAME);
-  (await q.connectRedis(url)).disconnect();
+  const redis = await q.connectRedis(url);
   if (flags.detach === true) {
     const id = q.newRunId();
+    // The record exists before this returns, so `attach`/`status` work at once; the detached
+    // submitter counts as alive for its first 60 s while it starts.
+    const store = new q.RunStore(redis, new q.QueueNames(queue));
+    await store.create(id, { kind: command, detail: { argv: submittedArgv(argv), cwd: process.cwd() } }, 'detached (starting)');
+    await redis.hset(new q.QueueNames(queue).run(id), 'submitterSeenAt', Date.now() + 60_000);
+    redis.disconnect();
     const log = `shadowfleet-${id}.log`;
     const fd = openSync(log, 'a');
     const child = spawn(process.execPath, [...process.execArgv, process.argv[1] as string, ...submittedArgv(argv), '--job-id', id], { detached: true, stdio: ['ignore', fd, fd], env: process.env });
@@ -69,6 +75,7 @@ export async function applyDistributedFlags(command: string, flags: DistributedF
     // Ends the command line here with exit code 0: the job runs on in the detached process.
     throw new CommanderError(0, 'shadowfleet.detached', '');
   }
+  redis.disconnect();
   q.setJobPlacement(
     q.queuePlacement({
       redisUrl: url,

@@ -160,6 +160,37 @@ describe('shadowfleet rollout --redis with shadowfleet worker processes', { time
     expect(written).toBe(200);
   });
 
+  it('detaches: prints the job id at once, the job runs on and attach follows it to its end', async () => {
+    const things = await targets('detach', 100);
+    const report = join(dir, 'detach.ndjson');
+    const sub = cli(['rollout', '--endpoint', emulator.url, '--things', things, '--set', '{"fw":"d"}', '--journal', join(dir, 'detach.journal'), '--report', report, '--yes', '--detach'], dir);
+    expect(await sub.exited).toBe(0);
+    const id = sub.stdout.trim();
+    expect(id).toMatch(/^[a-z0-9]+$/);
+    const att = cli(['attach', id], dir);
+    expect(await att.exited).toBe(0);
+    expect(att.stdout).toMatch(/state\s+done/);
+    expect((await outcomes(report)).size).toBe(100);
+  });
+
+  it('refuses an unreachable Redis (naming the URL) and --detach without Redis, with exit 2, before the job starts', async () => {
+    const plain = async (extra: string[]): Promise<{ code: unknown; err: string }> => {
+      const env = { ...process.env };
+      delete env.SHADOWFLEET_REDIS;
+      const child = spawn(process.execPath, ['--import', TSX, BIN, 'rollout', '--endpoint', emulator.url, '--things', 'x.txt', '--set', '{}', ...extra], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const code = await new Promise((resolve) => child.once('exit', resolve));
+      return { code, err };
+    };
+    const unreachable = await plain(['--redis', 'redis://127.0.0.1:1']);
+    expect(unreachable.code).toBe(2);
+    expect(unreachable.err).toContain('Redis at redis://127.0.0.1:1 is unreachable');
+    const detached = await plain(['--detach']);
+    expect(detached.code).toBe(2);
+    expect(detached.err).toContain('--detach needs --redis URL');
+  });
+
   it('holds two jobs on one account to one shared quota', async () => {
     const rate = 60;
     const [a, b] = await Promise.all([targets('share-a', 240), targets('share-b', 240)]);

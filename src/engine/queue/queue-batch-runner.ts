@@ -105,7 +105,9 @@ export class QueueBatchRunner {
     } else {
       if (o.run === undefined) throw new InvalidArgumentError('QueueBatchRunnerOptions.run is required for a new run');
       runId = o.newRunId ?? newRunId();
-      await store.create(runId, o.run, submitterName());
+      // A detached submitter's record was made by its parent: keep it (attach may be following).
+      if (o.newRunId !== undefined && (await store.exists(runId))) await store.setSubmitter(runId, submitterName());
+      else await store.create(runId, o.run, submitterName());
     }
     const subscriber = redis.duplicate();
     subscriber.on('error', () => undefined);

@@ -116,7 +116,8 @@ export class RunStore {
   }
 
   async setSubmitter(runId: string, submitter: string): Promise<void> {
-    await this.#redis.hset(this.names.run(runId), 'submitter', submitter, 'updatedAt', Date.now());
+    const now = Date.now();
+    await this.#redis.hset(this.names.run(runId), 'submitter', submitter, 'updatedAt', now, 'submitterSeenAt', now);
   }
 
   async markSourceDone(runId: string): Promise<void> {
