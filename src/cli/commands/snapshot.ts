@@ -3,6 +3,7 @@ import type { Runner } from '../main.js';
 import { EXIT, type CommandContext } from '../context.js';
 import { endpointFlag, positiveIntFlag, rateFlag, requiredEndpoint, wholeNumberFlag } from '../flags.js';
 import { createProgress } from '../progress.js';
+import { addSelectionFlags, controlEndpointFromFlags, selectionFromFlags, type SelectionFlags } from '../selection-flags.js';
 import type { DiffOptions, DiffResult, RestoreOptions, RestoreResult, ShadowChange, SnapshotOptions, SnapshotResult } from '../../index.js';
 
 interface CommonFlags {
@@ -15,7 +16,7 @@ interface CommonFlags {
   json?: boolean;
 }
 
-interface SnapshotFlags extends CommonFlags {
+interface SnapshotFlags extends CommonFlags, SelectionFlags {
   things?: string;
   allThings?: boolean;
   controlEndpoint?: string;
@@ -30,7 +31,7 @@ interface SnapshotFlags extends CommonFlags {
   maxFailures?: string;
 }
 
-interface RestoreFlags extends CommonFlags {
+interface RestoreFlags extends CommonFlags, SelectionFlags {
   from?: string;
   reported?: boolean;
   shadows?: string;
@@ -39,7 +40,7 @@ interface RestoreFlags extends CommonFlags {
   maxThings?: string;
 }
 
-interface DiffFlags extends CommonFlags {
+interface DiffFlags extends CommonFlags, SelectionFlags {
   live?: boolean;
   allThings?: boolean;
   controlEndpoint?: string;
@@ -81,14 +82,13 @@ async function progressLine<P extends object>(flags: CommonFlags, ctx: CommandCo
 const MB = 1024 * 1024;
 
 export function defineSnapshot(program: Command, run: Runner): void {
-  program
+  const snapshot = program
     .command('snapshot')
     .description('read every chosen shadow of the fleet and store it as gzip JSON lines plus a manifest, in a directory or S3')
     .option('--endpoint <url>', 'data plane endpoint (or SHADOWFLEET_ENDPOINT)')
     .option('--region <region>', 'signing region (or AWS_REGION)')
-    .option('--things <file|->', 'targets: one thing name a line, CSV with a thingName column, or JSON lines; - for stdin')
-    .option('--all-things', 'list every thing of the account with ListThings instead of --things')
-    .option('--control-endpoint <url>', 'ListThings endpoint (default: the region\'s IoT endpoint for AWS, the data endpoint otherwise)')
+    .option('--things <file|->', 'targets: one thing name a line, CSV with a thingName column, or JSON lines; - for stdin');
+  addSelectionFlags(snapshot)
     .option('--out <path|s3://bucket/prefix/>', 'destination: a directory, or an S3 prefix')
     .option('--s3-endpoint <url>', 'S3-compatible endpoint (path-style addressing)')
     .option('--s3-region <region>', 'region of the bucket (default: AWS_REGION)')
@@ -107,12 +107,15 @@ export function defineSnapshot(program: Command, run: Runner): void {
       run<SnapshotFlags>(async (flags, ctx) => {
         const lib = await loadLibrary();
         if (flags.out === undefined) throw new lib.InvalidArgumentError('--out: required (a directory or s3://bucket/prefix/)');
-        if ((flags.things === undefined) === (flags.allThings !== true)) throw new lib.InvalidArgumentError('give exactly one of --things FILE|- and --all-things');
+        const selection = selectionFromFlags(flags);
+        if ((flags.things === undefined) === (selection === undefined)) throw new lib.InvalidArgumentError('give exactly one of --things FILE|-, --thing-group, --query and --all-things');
         const options: SnapshotOptions = { endpoint: requiredEndpoint(flags.endpoint), out: flags.out, signal: ctx.signal };
         if (flags.things !== undefined) options.things = flags.things;
-        if (flags.allThings) options.allThings = true;
+        else if (selection !== undefined && 'allThings' in selection) options.allThings = true;
+        else if (selection !== undefined) options.things = selection;
         if (flags.region !== undefined) options.region = flags.region;
-        if (flags.controlEndpoint !== undefined) options.controlEndpoint = endpointFlag('--control-endpoint', flags.controlEndpoint)!;
+        const controlEndpoint = controlEndpointFromFlags(flags);
+        if (controlEndpoint !== undefined) options.controlEndpoint = controlEndpoint;
         if (flags.shadows !== undefined) options.shadows = flags.shadows;
         if (flags.overwrite) options.overwrite = true;
         const s3: NonNullable<SnapshotOptions['s3']> = s3Of(flags);
@@ -158,12 +161,14 @@ export function formatSnapshotResult(r: SnapshotResult): string {
 }
 
 export function defineRestore(program: Command, run: Runner): void {
-  program
+  const restore = program
     .command('restore')
     .description('write a snapshot back: only the differences, version-guarded; restoring the snapshot taken before a rollout rolls it back')
     .option('--endpoint <url>', 'data plane endpoint (or SHADOWFLEET_ENDPOINT)')
     .option('--region <region>', 'signing region (or AWS_REGION)')
-    .option('--from <path|s3://bucket/prefix/>', 'the snapshot to restore')
+    .option('--from <path|s3://bucket/prefix/>', 'the snapshot to restore');
+  // Restricts the restore to the snapshot's things that the group or query holds now.
+  addSelectionFlags(restore, { allThings: false })
     .option('--s3-endpoint <url>', 'S3-compatible endpoint (path-style addressing)')
     .option('--s3-region <region>', 'region of the bucket (default: AWS_REGION)')
     .option('--reported', 'restore reported state too (default: desired only)')
@@ -182,6 +187,10 @@ export function defineRestore(program: Command, run: Runner): void {
         if (flags.region !== undefined) options.region = flags.region;
         if (flags.reported) options.reported = true;
         if (flags.shadows !== undefined) options.shadows = flags.shadows;
+        const selection = selectionFromFlags(flags);
+        if (selection !== undefined) options.things = selection;
+        const controlEndpoint = controlEndpointFromFlags(flags);
+        if (controlEndpoint !== undefined) options.controlEndpoint = controlEndpoint;
         if (flags.dryRun) options.dryRun = true;
         if (flags.yes) options.yes = true;
         const maxThings = wholeNumberFlag('--max-things', flags.maxThings);
@@ -214,16 +223,16 @@ export function formatRestoreResult(r: RestoreResult): string {
 }
 
 export function defineDiff(program: Command, run: Runner): void {
-  program
+  const diff = program
     .command('diff')
     .description('compare two snapshots, or a snapshot with the live fleet (--live): added, removed and changed shadows by key path')
     // One variadic argument: the runner turns an absent optional argument into the text "undefined".
     .argument('<snapshots...>', 'A (the "before" snapshot: a directory or s3://bucket/prefix/) and B (the "after" one; omit with --live)')
     .option('--live', 'compare <a> with the live fleet at --endpoint')
     .option('--endpoint <url>', 'data plane endpoint for --live (or SHADOWFLEET_ENDPOINT)')
-    .option('--region <region>', 'signing region (or AWS_REGION)')
-    .option('--all-things', 'with --live: list the whole fleet (new things show as added); default: the things of <a>')
-    .option('--control-endpoint <url>', 'ListThings endpoint for --all-things')
+    .option('--region <region>', 'signing region (or AWS_REGION)');
+  // With --live: which things to read (a group, a query, all; new things show as added); default: the things of <a>.
+  addSelectionFlags(diff)
     .option('--s3-endpoint <url>', 'S3-compatible endpoint (path-style addressing)')
     .option('--s3-region <region>', 'region of the bucket (default: AWS_REGION)')
     .option('--max-changes <n>', 'changes listed in the output (default 1000; all are counted)')
@@ -239,12 +248,16 @@ export function defineDiff(program: Command, run: Runner): void {
         if ((b === undefined) !== (flags.live === true)) throw new lib.InvalidArgumentError('diff: give a second snapshot or --live, not both');
         const options: DiffOptions = { a, s3: s3Of(flags), signal: ctx.signal };
         if (b !== undefined) options.b = b;
+        if (!flags.live && (selectionFromFlags(flags) !== undefined || flags.controlEndpoint !== undefined)) throw new lib.InvalidArgumentError('diff: --thing-group, --query, --all-things and --control-endpoint only with --live');
         if (flags.live) {
           options.live = true;
           options.endpoint = requiredEndpoint(flags.endpoint);
           if (flags.region !== undefined) options.region = flags.region;
-          if (flags.allThings) options.allThings = true;
-          if (flags.controlEndpoint !== undefined) options.controlEndpoint = endpointFlag('--control-endpoint', flags.controlEndpoint)!;
+          const selection = selectionFromFlags(flags);
+          if (selection !== undefined && 'allThings' in selection) options.allThings = true;
+          else if (selection !== undefined) options.things = selection;
+          const controlEndpoint = controlEndpointFromFlags(flags);
+          if (controlEndpoint !== undefined) options.controlEndpoint = controlEndpoint;
           const rates = ratesOf(flags);
           if (rates !== undefined) options.rates = rates;
           const workers = positiveIntFlag('--workers', flags.workers);

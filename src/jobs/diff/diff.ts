@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { AbortError, InvalidArgumentError, SnapshotError } from '../../errors.js';
 import { parseJson, stringifyJson } from '../../shadow/json-text.js';
 import type { JsonObject } from '../../shadow/types.js';
+import type { TargetSelection } from '../../engine/target-selection.js';
 import { SnapshotReader, type SnapshotReaderOptions } from '../../sinks/snapshot-reader.js';
 import type { S3ClientOptions } from '../../sinks/s3-client.js';
 import { recordKey, type SnapshotFailure, type SnapshotRecord } from '../../sinks/snapshot-format.js';
@@ -37,7 +38,9 @@ export interface DiffOptions {
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /** Live mode: list the whole fleet (things added since `a` show as added). Default: the things of `a`. */
   allThings?: boolean;
-  /** Live mode: ListThings endpoint override (see SnapshotOptions.controlEndpoint). */
+  /** Live mode: the things to read, as a selection (a thing group, a fleet indexing query); default: the things of `a`. */
+  things?: TargetSelection;
+  /** Live mode: control-plane endpoint of `allThings` or `things` (see SnapshotOptions.controlEndpoint). */
   controlEndpoint?: string;
   /** Live mode: worker threads of the engine. */
   workers?: number;
@@ -257,7 +260,7 @@ export async function runDiff(options: DiffOptions): Promise<DiffResult> {
         shadows: ra.manifest.shadows || 'classic,named',
       };
       if (options.allThings) live.allThings = true;
-      else live.things = thingsOf(ra);
+      else live.things = options.things ?? thingsOf(ra);
       if (options.region !== undefined) live.region = options.region;
       if (options.credentials !== undefined) live.credentials = options.credentials;
       if (options.controlEndpoint !== undefined) live.controlEndpoint = options.controlEndpoint;

@@ -13,6 +13,8 @@ import { stringifyJson } from '../../shadow/json-text.js';
 import type { OutcomeCounts } from '../../engine/item-outcome.js';
 import { jobClientConfig, runJob, type JobDefinition, type JobRun, type JobRunOptions } from '../../engine/job-run.js';
 import type { ItemResult, TargetItem } from '../../engine/task-types.js';
+import { openTargets } from '../../engine/open-targets.js';
+import { checkTargetSelection, type ControlPlaneAccess, type TargetSelection } from '../../engine/target-selection.js';
 import type { RateGateOptions } from '../../engine/rate-gate.js';
 import { SnapshotReader, type SnapshotReaderOptions } from '../../sinks/snapshot-reader.js';
 import type { S3ClientOptions } from '../../sinks/s3-client.js';
@@ -35,6 +37,14 @@ export interface RestoreOptions {
   reported?: boolean;
   /** Only these shadows of the snapshot (same syntax as snapshot --shadows). Default: all. */
   shadows?: string | ShadowFilter;
+  /**
+   * Only the snapshot's things that this selection holds now (a thing group, a fleet indexing
+   * query). Its names are listed before the first write and kept as a set (the snapshot is in
+   * its own order); the snapshot itself is still streamed.
+   */
+  things?: TargetSelection;
+  /** Control-plane endpoint of `things`; default the data endpoint (emulator) or the region's (AWS). */
+  controlEndpoint?: string;
   /** Read and diff only; nothing is written. */
   dryRun?: boolean;
   /** Confirms a restore of more than `safety.maxThings` shadows. */
@@ -130,13 +140,26 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreResult
         `restore would write up to ${total} shadows, more than ${maxThings} (the blast-radius cap, safety.maxThings): confirm with --yes (yes: true), or try --dry-run first`,
       );
     }
+    const selected = options.things === undefined ? undefined : await selectedNames(options, endpoint);
     const config: RestoreTaskConfig = { reported: options.reported === true, dryRun };
     if (options.maxAttempts !== undefined) config.maxAttempts = options.maxAttempts;
     if (options.concurrency !== undefined) config.concurrency = options.concurrency;
-    return await runJob(restoreRunOptions(options, endpoint, total), restoreJob(options, config, reader, filter));
+    return await runJob(restoreRunOptions(options, endpoint, total), restoreJob(options, config, reader, filter, selected));
   } finally {
     reader.close();
   }
+}
+
+/** The names of the things `options.things` selects (listed page by page before the first write). */
+async function selectedNames(options: RestoreOptions, endpoint: string): Promise<Set<string>> {
+  const control: ControlPlaneAccess = { endpoint };
+  if (options.controlEndpoint !== undefined) control.controlEndpoint = options.controlEndpoint;
+  if (options.region !== undefined) control.region = options.region;
+  if (options.credentials !== undefined) control.credentials = options.credentials;
+  if (options.signal !== undefined) control.signal = options.signal;
+  const names = new Set<string>();
+  for await (const item of await openTargets(checkTargetSelection(options.things, 'things'), undefined, control)) names.add(item.thingName);
+  return names;
 }
 
 /** The engine side of a restore: client, gates, pool sizes, signal and progress. */
@@ -161,7 +184,7 @@ function restoreRunOptions(options: RestoreOptions, endpoint: string, total: num
 }
 
 /** What a restore reads (the snapshot's records through the filter), computes (the `restore` task), writes (nothing: the workers wrote) and reports. */
-function restoreJob(options: RestoreOptions, config: RestoreTaskConfig, reader: SnapshotReader, filter: ShadowFilter | undefined): JobDefinition<RestoreTaskConfig, RestoreResult> {
+function restoreJob(options: RestoreOptions, config: RestoreTaskConfig, reader: SnapshotReader, filter: ShadowFilter | undefined, selected: ReadonlySet<string> | undefined): JobDefinition<RestoreTaskConfig, RestoreResult> {
   const failures: RestoreFailure[] = [];
   const maxListed = options.maxFailuresListed ?? DEFAULT_RESTORE_OPTIONS.maxFailuresListed;
   const matches = filter ? shadowNameMatcher(filter) : undefined;
@@ -170,6 +193,7 @@ function restoreJob(options: RestoreOptions, config: RestoreTaskConfig, reader: 
     config,
     async *targets() {
       for await (const r of reader.records()) {
+        if (selected !== undefined && !selected.has(r.thing)) continue;
         if (filter) {
           if (r.shadow === null ? !filter.classic : !matches!(r.shadow)) continue;
         }
