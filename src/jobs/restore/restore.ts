@@ -9,6 +9,7 @@
  * cap applies: more shadows than `safety.maxThings` need `yes` (a dry run needs nothing).
  */
 import { InvalidArgumentError } from '../../errors.js';
+import { checkPositive } from '../options/check-positive.js';
 import { stringifyJson } from '../../shadow/json-text.js';
 import type { OutcomeCounts } from '../../engine/item-outcome.js';
 import { jobClientConfig, runJob, type JobDefinition, type JobRun, type JobRunOptions } from '../../engine/job-run.js';
@@ -106,10 +107,6 @@ export interface RestoreResult {
 
 export const DEFAULT_RESTORE_OPTIONS = Object.freeze({ maxThings: 1000, requestAttempts: 6, maxFailuresListed: 100, progressIntervalMs: 500 });
 
-function positive(name: string, v: number | undefined): void {
-  if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new InvalidArgumentError(`${name}: expected a positive integer`);
-}
-
 /** Restores a snapshot. */
 export async function runRestore(options: RestoreOptions): Promise<RestoreResult> {
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('restore: expected an options object');
@@ -119,11 +116,11 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreResult
     throw new InvalidArgumentError('endpoint: required (the data plane endpoint URL, or SHADOWFLEET_ENDPOINT); shadowfleet does not guess an AWS account');
   }
   const filter = options.shadows === undefined ? undefined : typeof options.shadows === 'object' ? options.shadows : parseShadowFilter(options.shadows);
-  positive('workers', options.workers);
-  positive('batchSize', options.batchSize);
-  positive('concurrency', options.concurrency);
-  positive('maxAttempts', options.maxAttempts);
-  positive('requestAttempts', options.requestAttempts);
+  checkPositive('workers', options.workers);
+  checkPositive('batchSize', options.batchSize);
+  checkPositive('concurrency', options.concurrency);
+  checkPositive('maxAttempts', options.maxAttempts);
+  checkPositive('requestAttempts', options.requestAttempts);
   const maxThings = options.safety?.maxThings ?? DEFAULT_RESTORE_OPTIONS.maxThings;
   if (!(Number.isInteger(maxThings) && maxThings >= 0)) throw new InvalidArgumentError('safety.maxThings: expected an integer >= 0');
   const dryRun = options.dryRun === true;

@@ -20,6 +20,7 @@ import type { S3SinkOptions } from '../../sinks/s3-sink.js';
 import type { SnapshotSink } from '../../sinks/snapshot-sink.js';
 import { VERSION } from '../../version.js';
 import { parseDataEndpoint } from '../../client/resolve-data-endpoint.js';
+import { checkPositive } from '../options/check-positive.js';
 import { openTargets, type RolloutTargets } from '../../engine/open-targets.js';
 import type { ControlPlaneAccess } from '../../engine/target-selection.js';
 import {
@@ -157,11 +158,6 @@ function resolveEndpoint(endpoint: string | undefined, option = 'endpoint'): str
   return e;
 }
 
-function positive(name: string, v: number | undefined, int = true): void {
-  if (v === undefined) return;
-  if (typeof v !== 'number' || !(v > 0) || (int && !Number.isInteger(v))) throw new InvalidArgumentError(`${name}: expected a positive ${int ? 'integer' : 'number'}`);
-}
-
 /**
  * Every thing of the account from ListThings (IoT control plane), paginated, at most `rps`
  * pages per second. Things stream out page by page as the coordinator asks for them.
@@ -215,11 +211,11 @@ export async function runSnapshot(options: SnapshotOptions): Promise<SnapshotRes
   const endpoint = resolveEndpoint(options.endpoint);
   const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
   const filter = typeof options.shadows === 'object' ? options.shadows : parseShadowFilter(options.shadows);
-  positive('listThingsRps', options.listThingsRps, false);
-  positive('workers', options.workers);
-  positive('batchSize', options.batchSize);
-  positive('concurrency', options.concurrency);
-  positive('requestAttempts', options.requestAttempts);
+  checkPositive('listThingsRps', options.listThingsRps, { integer: false });
+  checkPositive('workers', options.workers);
+  checkPositive('batchSize', options.batchSize);
+  checkPositive('concurrency', options.concurrency);
+  checkPositive('requestAttempts', options.requestAttempts);
   if (options.maxFailures !== undefined && !(Number.isInteger(options.maxFailures) && options.maxFailures >= 0)) throw new InvalidArgumentError('maxFailures: expected an integer >= 0');
 
   const sinkOptions: Parameters<typeof createSnapshotSink>[1] = { ...(options.s3 ?? {}) };
