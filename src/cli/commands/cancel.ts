@@ -3,8 +3,7 @@ import type { Runner } from '../main.js';
 import { EXIT } from '../context.js';
 import { distributedFlags } from '../distributed-flags.js';
 
-interface CancelFlags {
-}
+type CancelFlags = Record<string, never>;
 
 /** `shadowfleet cancel JOB`: removes a distributed job's waiting batches, and tells its workers and submitter to stop. */
 export function defineCancel(program: Command, run: Runner): void {
@@ -13,7 +12,7 @@ export function defineCancel(program: Command, run: Runner): void {
     .description('Cancel a distributed job: its waiting batches are removed, workers abort its batches in hand, its submitter stops')
     .argument('<job>', 'job id')
     .action(
-      run<CancelFlags>(async (flags, ctx, args) => {
+      run<CancelFlags>(async (_flags, ctx, args) => {
         const { cancelRun, redisUrlFrom } = await import('../../engine/queue/index.js');
         const url = redisUrlFrom(distributedFlags().redis) as string;
         const id = args[0] as string;

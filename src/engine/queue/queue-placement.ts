@@ -53,7 +53,10 @@ class QueuePlacementRunner implements BatchRunner {
 
   async run<C>(task: BatchTask<C>): Promise<ItemResult[]> {
     const runner = await this.#ready;
-    if (this.#adopt) await (this.#adopting ??= runner.adoptOutstanding());
+    if (this.#adopt) {
+      this.#adopting ??= runner.adoptOutstanding();
+      await this.#adopting;
+    }
     return runner.run(task);
   }
 

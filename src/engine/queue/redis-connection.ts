@@ -62,7 +62,7 @@ export function validateRedisUrl(url: unknown, option = '--redis'): string {
 }
 
 /** The ioredis options for `url` (also handed to BullMQ, which opens its own connections). */
-export function redisOptions(url: string, options: RedisConnectionOptions = {}): RedisOptions {
+export function redisOptions(_url: string, options: RedisConnectionOptions = {}): RedisOptions {
   const d = DEFAULT_REDIS_CONNECTION_OPTIONS;
   const attempts = options.reconnectAttempts ?? d.reconnectAttempts;
   const o: RedisOptions = {

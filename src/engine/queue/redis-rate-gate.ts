@@ -35,7 +35,7 @@ import {
   type RateGateStats,
   type ResolvedRateGateOptions,
 } from '../rate-gate.js';
-import { connectRedis, redactRedisUrl, type RedisCallCounter } from './redis-connection.js';
+import { redactRedisUrl } from './redis-connection.js';
 
 export interface RedisRateGateOptions extends RateGateOptions {
   /** A connected client (see connectRedis); the gate duplicates it for bottleneck's pub/sub. */
@@ -46,8 +46,6 @@ export interface RedisRateGateOptions extends RateGateOptions {
   account: string;
   /** Key prefix. Default 'shadowfleet'. */
   prefix?: string;
-  /** Counts this gate's Redis calls (attach it to `redis` too). */
-  counter?: RedisCallCounter;
   /** How often the shared AIMD rate is synced (recovery applied, other processes' decreases seen). Default 1000 ms. */
   syncIntervalMs?: number;
   /** Refill period of the shared bucket (bottleneck's reservoirIncreaseInterval). Default 50 ms. */

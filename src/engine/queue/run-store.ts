@@ -14,7 +14,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { ItemResult } from '../task-types.js';
-import { QueueNames } from './queue-names.js';
+import type { QueueNames } from './queue-names.js';
 
 export type RunState = 'running' | 'done' | 'failed' | 'cancelled';
 
