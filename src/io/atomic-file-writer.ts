@@ -1,5 +1,5 @@
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { partialPathOf } from './write-file-atomic.js';
 
 /**
@@ -25,6 +25,7 @@ export class AtomicFileWriter {
 
   static async open(path: string): Promise<AtomicFileWriter> {
     const target = resolve(path);
+    await removeStalePartials(target);
     const fh = await open(partialPathOf(target), 'w');
     return new AtomicFileWriter(target, fh);
   }
@@ -86,5 +87,26 @@ export class AtomicFileWriter {
     await this.#chain.catch(() => undefined);
     await this.#fh.close().catch(() => undefined);
     await unlink(this.partialPath).catch(() => undefined);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes `.<name>.<pid>.partial` files beside `target` left by a process that no longer runs (kill -9). */
+async function removeStalePartials(target: string): Promise<void> {
+  const prefix = `.${basename(target)}.`;
+  const dir = dirname(target);
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (!name.startsWith(prefix) || !name.endsWith('.partial')) continue;
+    const pid = Number(name.slice(prefix.length, -'.partial'.length));
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || isAlive(pid)) continue;
+    await unlink(join(dir, name)).catch(() => undefined);
   }
 }
