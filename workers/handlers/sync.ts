@@ -46,9 +46,24 @@ export interface SyncSourceShadow {
   state: SyncSource;
 }
 
-/** The `data` of a sync target: the source's shadows of the thing as JSON text (stringifyJson keeps exact numbers). */
+/**
+ * The `data` of a sync target: the source's shadows of the thing as snapshot record lines (the
+ * text snapshot-read returns, or a snapshot's lines), parsed here in the worker thread with exact
+ * numbers kept; '' when the source has none.
+ */
 export interface SyncItemData extends Record<string, string> {
-  source: string;
+  records: string;
+}
+
+/** The source shadows of a record-lines text. */
+export function parseSourceRecords(text: string): SyncSourceShadow[] {
+  const out: SyncSourceShadow[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const r = parseJson(line) as { shadow: string | null; version: number; state: SyncSource };
+    out.push({ shadow: r.shadow, version: r.version, state: r.state ?? {} });
+  }
+  return out;
 }
 
 /** Per shadow of a synced thing. */
@@ -136,7 +151,7 @@ async function syncThing(
   const outcomes: ItemOutcome[] = [];
   let source: SyncSourceShadow[];
   try {
-    source = parseJson((item.data as SyncItemData | undefined)?.source ?? '[]') as SyncSourceShadow[];
+    source = parseSourceRecords((item.data as SyncItemData | undefined)?.records ?? '');
   } catch (err) {
     return { ...r, outcome: 'invalid', error: toErrorRecord(err) };
   }

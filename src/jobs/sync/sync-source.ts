@@ -9,23 +9,20 @@
  *   destination slows the reads down.
  */
 import { SnapshotReader } from '../../sinks/snapshot-reader.js';
-import { parseRecordLine, type SnapshotRecord } from '../../sinks/snapshot-format.js';
+import { encodeRecord } from '../../sinks/snapshot-format.js';
 import type { JobRun } from '../../engine/job-run.js';
 import type { SnapshotReadConfig } from '../../../workers/handlers/snapshot-read.js';
-import type { SyncSourceShadow } from '../../../workers/handlers/sync.js';
 import { shadowNameMatcher, type ShadowFilter } from '../snapshot/snapshot-shadow-filter.js';
 import { AsyncChannel } from './async-channel.js';
 
-/** One source thing: its shadows (within the filter), or `failed` when they could not be read. */
+/** One source thing: its shadows' versions and records (within the filter), or `failed` when they could not be read. */
 export interface SourceThing {
   thing: string;
-  shadows: SyncSourceShadow[];
+  shadows: Array<{ shadow: string | null; version: number }>;
+  /** The shadows as snapshot record lines (what the worker parses, exact numbers kept). */
+  records: string;
   /** The read failed (in whole or in part): the thing is neither sent nor taken as gone. */
   failed?: { code: string; message: string };
-}
-
-function toShadow(r: SnapshotRecord): SyncSourceShadow {
-  return { shadow: r.shadow, version: r.version, state: r.state };
 }
 
 /** The things of an opened snapshot, with the records that pass the filter. */
@@ -37,8 +34,11 @@ export async function* snapshotSourceThings(reader: SnapshotReader, filter: Shad
       yield current;
       current = undefined;
     }
-    current ??= { thing: r.thing, shadows: [] };
-    if (r.shadow === null ? filter.classic : matches(r.shadow)) current.shadows.push(toShadow(r));
+    current ??= { thing: r.thing, shadows: [], records: '' };
+    if (r.shadow === null ? filter.classic : matches(r.shadow)) {
+      current.shadows.push({ shadow: r.shadow, version: r.version });
+      current.records += encodeRecord(r);
+    }
   }
   if (current !== undefined) yield current;
 }
@@ -73,12 +73,15 @@ export function liveSourceThings(
   const config: SnapshotReadConfig = { filter };
   const done = run
     .run<SnapshotReadConfig>('snapshot-read', config, targets, async (r) => {
-      const shadows: SyncSourceShadow[] = [];
-      const lines = r.payload === undefined ? [] : r.payload.split('\n');
-      lines.forEach((line, i) => {
-        if (line !== '') shadows.push(toShadow(parseRecordLine(line, 'source', i + 1)));
-      });
-      const t: SourceThing = { thing: r.thingName, shadows };
+      // Only the versions are needed here: the native parser reads them (the worker parses the
+      // records with exact numbers), so the main thread does not parse every document twice.
+      const shadows: SourceThing['shadows'] = [];
+      for (const line of r.payload === undefined ? [] : r.payload.split('\n')) {
+        if (line === '') continue;
+        const v = JSON.parse(line) as { shadow: string | null; version: number };
+        shadows.push({ shadow: v.shadow, version: v.version });
+      }
+      const t: SourceThing = { thing: r.thingName, shadows, records: r.payload ?? '' };
       if (r.outcome === 'failed' || r.outcome === 'partial')
         t.failed = {
           code: r.error?.awsErrorType ?? r.error?.code ?? 'failed',

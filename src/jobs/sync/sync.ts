@@ -23,7 +23,6 @@ import type { OutcomeCounts } from '../../engine/item-outcome.js';
 import { OutcomeTally } from '../../engine/outcome-tally.js';
 import type { ItemResult, TargetItem } from '../../engine/task-types.js';
 import type { SnapshotReader } from '../../sinks/snapshot-reader.js';
-import { stringifyJson } from '../../shadow/json-text.js';
 import type { SyncDetail, SyncItemData, SyncTaskConfig } from '../../../workers/handlers/sync.js';
 import type { FleetSelection } from '../fleet/fleet-file.js';
 import { selectThings } from '../fleet/select-things.js';
@@ -53,9 +52,9 @@ export interface SyncOptions {
   /** Journal file: one line per thing sent; with `resume`, the versions already brought over are skipped. */
   journal?: string;
   resume?: boolean;
-  /** Things per batch. Default 50. */
+  /** Things per batch. Default 100. */
   batchSize?: number;
-  /** Things at once per destination batch. Default 32. */
+  /** Things at once per destination batch. Default 64. */
   concurrency?: number;
   /** Read-diff-write attempts per shadow on 409. Default 5. */
   maxAttempts?: number;
@@ -104,8 +103,8 @@ export interface SyncPassResult {
 
 export const DEFAULT_SYNC_OPTIONS = Object.freeze({
   sections: 'both' as const,
-  batchSize: 50,
-  concurrency: 32,
+  batchSize: 100,
+  concurrency: 64,
   maxFailuresListed: 100,
 });
 
@@ -309,14 +308,14 @@ export class SyncSession {
         fail({ thing: t.thing, side: 'source', code: t.failed.code, message: t.failed.message });
         continue;
       }
-      const v = t.shadows.map((s) => ({ shadow: s.shadow, version: s.version }));
+      const v = t.shadows;
       if (!wm.observe(t.thing, v)) {
         res.skipped += 1;
         continue;
       }
       versions.set(t.thing, v);
       res.sent += 1;
-      yield { thingName: t.thing, data: { source: stringifyJson(t.shadows) } satisfies SyncItemData };
+      yield { thingName: t.thing, data: { records: t.records } satisfies SyncItemData };
     }
     const missing = wm.missingThings();
     if (!del) {
@@ -327,7 +326,7 @@ export class SyncSession {
       gone.add(thing);
       versions.set(thing, []);
       res.sent += 1;
-      yield { thingName: thing, data: { source: '[]' } };
+      yield { thingName: thing, data: { records: '' } };
     }
     if (seenNames === undefined) return;
     // The destination's own things the source does not have (a selection of all things only).
@@ -336,7 +335,7 @@ export class SyncSession {
       gone.add(thing);
       versions.set(thing, []);
       res.sent += 1;
-      yield { thingName: thing, data: { source: '[]' } };
+      yield { thingName: thing, data: { records: '' } };
     }
   }
 
