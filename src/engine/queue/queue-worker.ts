@@ -12,6 +12,7 @@
  * run record counts each batch once.
  * SIGTERM (close()): takes no new batch, finishes the ones in hand, then stops.
  */
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Worker, type Job } from 'bullmq';
@@ -167,6 +168,8 @@ export class QueueWorker {
     const handler = this.#o.handlers?.[b.kind] as TaskHandler<unknown> | undefined;
     if (handler === undefined) throw new WorkerError(`no worker handler for task kind "${b.kind}"`);
     const abort = new AbortController();
+    // Every item of the batch in flight listens for the cancel: more than EventTarget's default 10.
+    setMaxListeners(0, abort.signal);
     this.#active.set(id, { runId: b.runId, abort });
     const started = Date.now();
     this.#log({ level: 'info', msg: 'batch started', batch: id, job: b.runId, kind: b.kind, items: b.items.length, attempt: job.attemptsStarted });
