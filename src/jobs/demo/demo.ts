@@ -1,13 +1,13 @@
 /**
  * `runDemo`: the whole job on the embedded emulator, in about a minute. It starts the emulator
- * in its own process with AWS-like quotas and simulated devices, seeds a fleet, rolls a firmware
- * change out to it (with a ramp, version-guarded minimal updates), waits for the devices to
+ * in its own process with AWS-like quotas and simulated devices, seeds a fleet and its registry
+ * (a thing group tree fleet > region > site), rolls a firmware change out to the thing group
+ * `fleet` and its subgroups (with a ramp, version-guarded minimal updates), waits for the devices to
  * report the new desired state, takes a snapshot of every shadow and writes the report page.
  */
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError } from '../../errors.js';
-import { seededThingName } from '../../emulator/seed-things.js';
 import type { JsonObject } from '../../shadow/index.js';
 import type { ReportRow } from '../../report/report-model.js';
 import { writeRolloutReportPage } from '../../report/write-rollout-report-page.js';
@@ -126,6 +126,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     accountRps: rate,
     simulateDevices: { delayMs: deviceDelayMs, silentShare, reportHealth: true },
     seedThings: things,
+    // The registry too: every seeded thing in a site group of the tree fleet > region > site.
+    seedRegistry: true,
   });
   try {
     stepDone('emulator');
@@ -135,7 +137,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const journal = join(outDir, 'rollout.journal');
     const outcomesFile = join(outDir, 'rollout-outcomes.ndjson');
     const desired = structuredClone(d.desired) as Record<string, unknown>;
-    const targets = Array.from({ length: things }, (_, i) => seededThingName(i));
+    // The targets as a fleet is organised: the thing group `fleet` and its subgroups, listed
+    // page by page from the control plane (the emulator serves it on the same URL).
+    const targets = { thingGroup: 'fleet', recursive: true } as const;
     let phase: RolloutProgress['phase'] = 'write';
     const rollout = await runRollout({
       endpoint: emu.url,
@@ -166,7 +170,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         const e: DemoProgress = { step: p.phase === 'converge' ? 'converge' : 'rollout', done: p.done, failed: p.failed, throttles: p.throttles };
         // While converging, `done` counts converged devices: there is no pace to show.
         if (p.phase !== 'converge') e.perSecond = p.thingsPerSecond;
-        if (p.total !== undefined) e.total = p.total;
+        // A group's size is not counted ahead; the demo seeded it, so it knows it.
+        const total = p.total ?? (p.phase === 'converge' ? undefined : things);
+        if (total !== undefined) e.total = total;
         if (p.rate !== undefined) e.rate = p.rate;
         if (p.etaSeconds !== undefined) e.etaSeconds = p.etaSeconds;
         if (p.final) e.final = true;
