@@ -173,7 +173,11 @@ export async function runDistributedBench(o: { quick?: boolean; redis?: string; 
       rates.push(((samples[j]!.n - samples[i]!.n) * 1000) / (samples[j]!.t - samples[i]!.t));
     }
     const combined = ((2 * each) * 1000) / (Math.max(...ends) - t0);
-    out.sharedRun = { jobs: 2, thingsPerJob: each, windows: rates.length, min5s: Math.round(Math.min(...rates)), max5s: Math.round(Math.max(...rates)), maxShare: Math.max(...rates) / QUOTA, minShare: Math.min(...rates) / QUOTA, combinedThingsPerSecond: combined };
+    // The rate over the whole time both ran (first sample after the start to the last before the first end).
+    const first = samples.find((x) => x.t >= t0);
+    const last = [...samples].reverse().find((x) => x.t <= to);
+    const overlapRate = first !== undefined && last !== undefined && last.t > first.t ? ((last.n - first.n) * 1000) / (last.t - first.t) : Number.NaN;
+    out.sharedRun = { jobs: 2, thingsPerJob: each, windows: rates.length, min5s: Math.round(Math.min(...rates)), max5s: Math.round(Math.max(...rates)), maxShare: Math.max(...rates) / QUOTA, minShare: Math.min(...rates) / QUOTA, overlapUpdatesPerSecond: overlapRate, overlapShare: overlapRate / QUOTA, combinedThingsPerSecond: combined };
     log(`  shared: ${JSON.stringify(out.sharedRun)}`);
 
     // scale: quotas off, 3, 2, 1 workers, then the local pool.
