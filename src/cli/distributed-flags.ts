@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { CommanderError } from 'commander';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../input.js';
 
 export interface DistributedFlags {
   redis?: string;
