@@ -125,7 +125,7 @@ describe('conditions on the current shadow (where)', () => {
   it('writes only the selected things whose shadow meets the condition; the others are skipped (condition), unwritten', async () => {
     const before = versions();
     const r = await runRollout(options({ targets: { thingGroup: 'eu', recursive: true }, where: 'reported.firmware < "1.5.0" and reported.model == "x"' }));
-    // 1.4.10 < 1.5.0 as versions (not as text: "1.4.10" > "1.5.0" would be false anyway, but "1.4.10" < "1.4.9" is not)
+    // b-1 (1.4.2, x), e-1 (1.3.0, x) and p-1 (1.4.10, x) meet it; b-2 is at 1.5.0, b-3 and p-2 are model y.
     expect(changed(before)).toEqual(['b-1', 'e-1', 'p-1']);
     expect(r.summary.byOutcome).toEqual({ written: 3, 'skipped-condition': 3 });
     expect(r.ok).toBe(true);
@@ -181,6 +181,27 @@ export default async function (doc, thingName, item) {
     expect(emu.store.get('b-1')!.state.reported).toMatchObject({ firmware: '1.5.0' });
     expect(emu.store.get('b-3')!.state.desired).toEqual({ cfg: 'v2' });
     expect(r.summary.retries).toBeGreaterThanOrEqual(1);
+  });
+
+  it('selects by a named shadow in a query, and checks where on the named shadow being changed', async () => {
+    const level: Record<string, string> = { 'b-1': 'low', 'b-2': 'high', 'p-1': 'low', 'u-1': 'low' };
+    for (const [thing, l] of Object.entries(level)) {
+      const res = await fetch(`${emu.url}/things/${thing}/shadow?name=cfg`, { method: 'POST', body: JSON.stringify({ state: { reported: { level: l } } }) });
+      await res.arrayBuffer();
+    }
+    const named = (): Record<string, number | undefined> => Object.fromEntries(ALL.map((t) => [t, emu.store.get(t, 'cfg')?.version]));
+    const before = named();
+    const classic = versions();
+    // The query finds the things by their named shadow; where reads the named shadow, not the classic one.
+    const byQuery = await runRollout(options({ targets: { query: 'shadow.name.cfg.reported.level:low' }, shadowName: 'cfg', desired: { boost: true } }));
+    expect(byQuery.summary.things).toBe(3);
+    const byGroup = await runRollout(options({ targets: { thingGroup: 'eu', recursive: true }, shadowName: 'cfg', where: 'reported.level == "high"', desired: { boost: false } }));
+    expect(byGroup.summary.byOutcome).toEqual({ written: 1, 'skipped-condition': 5 });
+    const after = named();
+    expect(ALL.filter((t) => after[t] !== before[t]).sort()).toEqual(['b-1', 'b-2', 'p-1', 'u-1']);
+    expect(emu.store.get('b-2', 'cfg')!.state.desired).toEqual({ boost: false });
+    expect(emu.store.get('b-1', 'cfg')!.state.desired).toEqual({ boost: true });
+    expect(changed(classic)).toEqual([]);
   });
 
   it('takes the selection and the condition from the spec, and names the file and field of a bad condition', () => {
