@@ -56,8 +56,9 @@ describe('RedisRateGate', () => {
     const b = await gate(prefix);
     const rate = 100;
     const started = Date.now();
-    // Wait for a state, not a time: both gates have been served and well over one burst went out.
-    const enough = (): boolean => a.gate.stats().granted > 0 && b.gate.stats().granted > 0 && a.gate.stats().granted + b.gate.stats().granted >= 60;
+    // Wait for a state, not a time: both gates have been served and 30 bursts went out (about 3 s at the
+    // shared rate; two separate buckets would get there in half the time, over the bound below).
+    const enough = (): boolean => a.gate.stats().granted > 0 && b.gate.stats().granted > 0 && a.gate.stats().granted + b.gate.stats().granted >= 300;
     await Promise.all([drain(a.gate, 4, enough), drain(b.gate, 4, enough)]);
     const elapsedS = (Date.now() - started) / 1000;
     const total = a.gate.stats().granted + b.gate.stats().granted;
@@ -94,8 +95,10 @@ describe('RedisRateGate', () => {
     // The decision is asynchronous: wait for the shared rate to move.
     while ((await b.gate.sharedRate(OP)) === 1000) await new Promise((r) => setTimeout(r, 10));
     expect(await b.gate.sharedRate(OP)).toBe(700);
-    const settings = await admin.hgetall(`b_${a.gate.limiterId(OP)}_settings`);
-    expect(Number(settings.reservoirIncreaseAmount)).toBeCloseTo(700 * 0.05, 6);
+    // The gate that decided applies it to the shared limiter right after: wait for that state.
+    const amount = async (): Promise<number> => Number(await admin.hget(`b_${a.gate.limiterId(OP)}_settings`, 'reservoirIncreaseAmount'));
+    while ((await amount()) === 1000 * 0.05) await new Promise((r) => setTimeout(r, 10));
+    expect(await amount()).toBeCloseTo(700 * 0.05, 6);
     // Another 429 inside the cooldown, from the other gate: no second decrease.
     b.gate.throttled(OP);
     await b.gate.sync();
