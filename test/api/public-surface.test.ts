@@ -37,6 +37,16 @@ const ENTRIES: Record<string, { file: string; names: string[] }> = {
     file: 'src/input.ts',
     names: ['ConfigError', 'InvalidArgumentError', 'ShadowError', 'isShadowError', 'VERSION', 'parseDataEndpoint', 'parseDuration', 'readBounded'],
   },
+  'shadowfleet/queue': {
+    file: 'src/engine/queue/index.ts',
+    names: [
+      'DEFAULT_QUEUE_NAME', 'DEFAULT_QUEUE_PREFIX', 'DEFAULT_QUEUE_WORKER_OPTIONS', 'DEFAULT_REDIS_CONNECTION_OPTIONS',
+      'DEFAULT_REDIS_RATE_GATE_OPTIONS', 'QueueBatchRunner', 'QueueNames', 'QueueWorker', 'RedisCallCounter', 'RedisRateGate', 'RunStore',
+      'cancelRun', 'connectRedis', 'gateAccountKey', 'jobPlacement', 'loadTaskHandlers', 'newRunId', 'queuePlacement', 'redactRedisUrl',
+      'redisConnectionFromUrl', 'redisPermitBatch', 'redisUrlFrom', 'setJobPlacement', 'toQueuedBatch', 'validateQueueName',
+      'validateRedisUrl', 'validateRunId',
+    ],
+  },
   'shadowfleet/emulator': {
     file: 'src/emulator/index.ts',
     names: [

@@ -1,15 +1,91 @@
 /**
- * Beyond one machine: a job's batches on a BullMQ queue (QueueBatchRunner, QueueWorker), run
- * records for status/attach/cancel (RunStore), and the account quota shared through Redis
- * (RedisRateGate, bottleneck's clustering). Nothing here is loaded unless `--redis` is given.
+ * shadowfleet/queue: beyond one machine. A job's batches on a BullMQ queue (QueueBatchRunner,
+ * QueueWorker), run records for status/attach/cancel (RunStore), and the account quota shared
+ * through Redis (RedisRateGate, bottleneck's clustering). A public entry point of its own, so
+ * that BullMQ and ioredis load only for a program that runs on Redis, never with the package
+ * root; the CLI imports it only when `--redis` is given. test/api/public-surface.test.ts pins
+ * the runtime names.
  */
-export { connectRedis, redactRedisUrl, redisConnectionFromUrl, validateRedisUrl, RedisCallCounter, DEFAULT_REDIS_CONNECTION_OPTIONS, type RedisConnectionOptions } from './redis-connection.js';
-export { RedisRateGate, gateAccountKey, redisPermitBatch, DEFAULT_REDIS_RATE_GATE_OPTIONS, type RedisRateGateOptions } from './redis-rate-gate.js';
-export { QueueNames, DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_PREFIX, newRunId, validateQueueName, validateRunId } from './queue-names.js';
-export { toQueuedBatch, type QueuedBatch, type QueuedRates } from './queued-batch.js';
-export { RunStore, type RunRecordInit, type RunState, type RunStatus, type WorkerThroughput } from './run-store.js';
-export { QueueBatchRunner, cancelRun, type QueueBatchRunnerOptions } from './queue-batch-runner.js';
-export { QueueWorker, loadTaskHandlers, DEFAULT_QUEUE_WORKER_OPTIONS, type QueueWorkerOptions } from './queue-worker.js';
+export {
+  /** Opens an ioredis connection and waits until it is ready; the error names the URL (without its password). */
+  connectRedis,
+  /** The URL without its password, for messages. */
+  redactRedisUrl,
+  /** The ioredis options of a URL (host, port, user, password, db, TLS), as handed to BullMQ. */
+  redisConnectionFromUrl,
+  /** Checks a Redis URL once; the message names the option it came from. */
+  validateRedisUrl,
+  /** Counts Redis commands sent by the clients it is attached to. */
+  RedisCallCounter,
+  /** The Redis connections' defaults (connect timeout, reconnect attempts). */
+  DEFAULT_REDIS_CONNECTION_OPTIONS,
+  type RedisConnectionOptions,
+} from './redis-connection.js';
+export {
+  /** The account quota shared by every process through Redis (bottleneck's clustering), permits in batches. */
+  RedisRateGate,
+  /** The limiter key of an account: the endpoint's host (and port), lower case. */
+  gateAccountKey,
+  /** The permits taken per Redis call at a given rate. */
+  redisPermitBatch,
+  /** RedisRateGate's defaults. */
+  DEFAULT_REDIS_RATE_GATE_OPTIONS,
+  type RedisRateGateOptions,
+} from './redis-rate-gate.js';
+export {
+  /** Where one queue's records live. */
+  QueueNames,
+  /** The queue name when none is given. */
+  DEFAULT_QUEUE_NAME,
+  /** The Redis key prefix of every queue. */
+  DEFAULT_QUEUE_PREFIX,
+  /** A new run id: time-ordered and unique enough across hosts. */
+  newRunId,
+  /** Checks a queue name; the message names the option. */
+  validateQueueName,
+  /** Checks a run id. */
+  validateRunId,
+} from './queue-names.js';
+export {
+  /** The queued form of a pool task. */
+  toQueuedBatch,
+  type QueuedBatch,
+  type QueuedRates,
+} from './queued-batch.js';
+export {
+  /** The run records status, attach and cancel read: state, progress, workers' throughput. */
+  RunStore,
+  type RunRecordInit,
+  type RunState,
+  type RunStatus,
+  type WorkerThroughput,
+} from './run-store.js';
+export {
+  /** Runs a job's batches on the queue: a BatchRunner the engine is given in place of the thread pool. */
+  QueueBatchRunner,
+  /** Cancels a run: its queued batches are removed and the workers and the submitter stop it. */
+  cancelRun,
+  type QueueBatchRunnerOptions,
+} from './queue-batch-runner.js';
+export {
+  /** Takes batches from the queue and runs them with the task handlers (`shadowfleet worker`). */
+  QueueWorker,
+  /** The thread pool's task handlers (workers/handlers/index), loaded from beside the pool's worker file. */
+  loadTaskHandlers,
+  /** QueueWorker's defaults. */
+  DEFAULT_QUEUE_WORKER_OPTIONS,
+  type QueueWorkerOptions,
+} from './queue-worker.js';
+/** The Redis URL of `--redis` or SHADOWFLEET_REDIS. */
 export { redisUrlFrom } from './redis-url-from.js';
+/** The job placement that sends every job's batches to the queue. */
 export { queuePlacement, type QueuePlacementOptions } from './queue-placement.js';
-export { setJobPlacement, jobPlacement, type JobPlacement, type Placement, type JobPlacementContext } from '../job-placement.js';
+export {
+  /** Sets (or with undefined, clears) the placement of every job built from now on without a runner of its own. */
+  setJobPlacement,
+  /** The current job placement, if any. */
+  jobPlacement,
+  type JobPlacement,
+  type Placement,
+  type JobPlacementContext,
+} from '../job-placement.js';
