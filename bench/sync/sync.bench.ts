@@ -12,11 +12,12 @@
  *
  *   node --import tsx bench/sync/sync.bench.ts [--quick] [--json]
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startEmulatorProcess } from '../../src/emulator/index.js';
+import { seededThingName } from '../../src/emulator/seed-things.js';
 import { runRestore } from '../../src/jobs/restore/restore.js';
 import { runSnapshot } from '../../src/jobs/snapshot/snapshot.js';
 import { runSync } from '../../src/jobs/sync/sync.js';
@@ -62,6 +63,29 @@ export async function runSyncBench(opts: SyncBenchOptions = {}): Promise<SyncBen
     startEmulatorProcess({ quotas: 'off' }),
   ]);
   try {
+    // Warm-up, untimed: a small copy both ways first, so neither side pays alone for the first
+    // module compilation (worker threads load the handlers through tsx from source).
+    const few = join(dir, 'warm-things.txt');
+    await writeFile(few, Array.from({ length: 20 }, (_, i) => seededThingName(i)).join('\n'));
+    const warm = await startEmulatorProcess({ quotas: 'off' });
+    try {
+      await runSync({
+        from: { endpoint: source.url, rate: 'off', workers },
+        to: { endpoint: warm.url, rate: 'off', workers },
+        select: { kind: 'things', file: few },
+      });
+      await runSnapshot({ endpoint: source.url, out: join(dir, 'warm'), things: few, rates: 'off', workers });
+      await runRestore({
+        endpoint: warm.url,
+        from: join(dir, 'warm'),
+        reported: true,
+        yes: true,
+        rates: 'off',
+        workers,
+      });
+    } finally {
+      await warm.close();
+    }
     log('sync bench: sync, source -> empty destination');
     let t0 = performance.now();
     const s = await runSync({
