@@ -195,3 +195,38 @@ describe('sync while a device writes on the destination', { timeout: 300_000 }, 
     expect(deletes(dest)).toBe(0);
   });
 });
+
+describe('sync of a selection with delete', { timeout: 300_000 }, () => {
+  let source: Emulator;
+  let dest: Emulator;
+  beforeAll(async () => {
+    source = await startEmulator({ port: 0, quotas: 'off' });
+    dest = await startEmulator({ port: 0, quotas: 'off' });
+  });
+  afterAll(async () => {
+    await Promise.all([source?.close(), dest?.close()]);
+  });
+
+  it('syncs only the things of a source thing group and never deletes destination things outside it', async () => {
+    source.registry.createGroup('site-a', {});
+    for (const t of ['a-1', 'a-2', 'b-1']) {
+      source.store.update(t, undefined, { state: { desired: { site: t[0] } } });
+      source.registry.createThing(t, {});
+    }
+    source.registry.addThingToGroup('a-1', 'site-a');
+    source.registry.addThingToGroup('a-2', 'site-a');
+    dest.store.update('a-2', 'stale', { state: { desired: { old: true } } });
+    dest.store.update('elsewhere', undefined, { state: { desired: { keep: true } } });
+    const res = await runSync({
+      from: { endpoint: source.url, rate: 'off', workers: 1 },
+      to: { endpoint: dest.url, rate: 'off', workers: 1 },
+      select: { kind: 'group', group: 'site-a', recursive: false },
+      delete: true,
+    });
+    expect(res).toMatchObject({ sourceThings: 2, written: 2, deleted: 1, failed: 0 });
+    expect(dest.store.get('a-1')!.state.desired).toEqual({ site: 'a' });
+    expect(dest.store.get('a-2', 'stale')).toBeUndefined();
+    expect(dest.store.get('b-1')).toBeUndefined();
+    expect(dest.store.get('elsewhere')!.state.desired).toEqual({ keep: true });
+  });
+});
