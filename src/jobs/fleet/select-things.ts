@@ -1,12 +1,14 @@
 /**
  * The things of a selection, streamed by name: a thing group (ListThingsInThingGroup, with its
  * subgroups when recursive), a fleet index query (SearchIndex), a file of names (plain, CSV or
- * JSON lines, as the bulk commands read them), or every thing (ListThings). The control-plane
- * calls go through IotControlClient (src/client), whose endpoint defaults to the data endpoint
- * for an emulator (which serves both planes on one URL) and to the region's control plane for AWS.
+ * JSON lines, as the bulk commands read them), or every thing (ListThings). The fleet file's
+ * selection is turned into the engine's one TargetSelection and opened by `openTargets`, as every
+ * bulk job's targets are (src/engine/target-selection.ts): the same pages, endpoint defaults and
+ * errors (a missing group or indexing switched off is a ConfigError before the first write).
  */
-import { IotControlClient, type IotControlClientOptions } from '../../client/iot-control-client.js';
-import { openTargets } from '../../engine/open-targets.js';
+import type { IotControlClientOptions } from '../../client/iot-control-client.js';
+import { openTargets, type RolloutTargets } from '../../engine/open-targets.js';
+import { controlEndpointOf as engineControlEndpointOf } from '../../engine/target-selection.js';
 import type { FleetSelection } from './fleet-file.js';
 
 export interface SelectThingsOptions {
@@ -19,35 +21,24 @@ export interface SelectThingsOptions {
   signal?: AbortSignal;
 }
 
-const AWS_DATA_HOST = /\.iot\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/;
-
 /** The control endpoint of a data endpoint (see SelectThingsOptions.controlEndpoint). */
 export function controlEndpointOf(o: Pick<SelectThingsOptions, 'endpoint' | 'controlEndpoint'>): string | undefined {
-  if (o.controlEndpoint !== undefined) return o.controlEndpoint;
-  return AWS_DATA_HOST.test(new URL(o.endpoint).hostname) ? undefined : o.endpoint;
+  return engineControlEndpointOf(o);
 }
 
 /** Streams the names of the selected things. */
 export async function* selectThings(selection: FleetSelection, o: SelectThingsOptions): AsyncGenerator<string> {
-  if (selection.kind === 'things') {
-    for await (const item of await openTargets(selection.file)) yield item.thingName;
-    return;
-  }
-  const co: IotControlClientOptions = {};
-  const endpoint = controlEndpointOf(o);
-  if (endpoint !== undefined) co.endpoint = endpoint;
-  if (o.region !== undefined) co.region = o.region;
-  if (o.credentials !== undefined) co.credentials = o.credentials;
-  const client = new IotControlClient(co);
-  const call = o.signal === undefined ? undefined : { signal: o.signal };
-  try {
-    if (selection.kind === 'group')
-      yield* client.thingNamesInGroup({ thingGroupName: selection.group, recursive: selection.recursive }, call);
-    else if (selection.kind === 'query') yield* client.searchThingNames({ queryString: selection.query }, call);
-    else yield* client.thingNames({}, call);
-  } finally {
-    await client.close();
-  }
+  const targets: RolloutTargets =
+    selection.kind === 'things'
+      ? selection.file
+      : selection.kind === 'group'
+        ? selection.recursive
+          ? { thingGroup: selection.group, recursive: true }
+          : { thingGroup: selection.group }
+        : selection.kind === 'query'
+          ? { query: selection.query }
+          : { allThings: true };
+  for await (const item of await openTargets(targets, undefined, o)) yield item.thingName;
 }
 
 /** The names of a selection as a set (for a rule's membership test within a fleet). */
