@@ -15,6 +15,7 @@ const OUTCOME_COLORS: Record<string, string> = {
   unchanged: '#9ca3af',
   rebased: '#0891b2',
   skipped: '#a3a3a3',
+  'skipped-condition': '#d4d4d4',
   'would-write': '#2563eb',
   failed: '#dc2626',
   throttled: '#f59e0b',

@@ -63,7 +63,7 @@ export interface RolloutSummary {
   series: RolloutSeriesPoint[];
 }
 
-const SUCCESS = new Set(['written', 'unchanged', 'rebased', 'skipped', 'would-write', 'converged']);
+const SUCCESS = new Set(['written', 'unchanged', 'rebased', 'skipped', 'skipped-condition', 'would-write', 'converged']);
 const WRITTEN = new Set(['written', 'rebased']);
 
 /** True when an outcome counts as a success for ramps and abort criteria. */
