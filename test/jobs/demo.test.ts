@@ -58,7 +58,10 @@ describe('runDemo', () => {
 
     // Progress went through every step, and the summary says where everything went.
     expect(new Set(events.map((e) => e.step))).toEqual(new Set(['emulator', 'rollout', 'converge', 'snapshot']));
+    // The rollout chose its things as the fleet is organised: the seeded thing group tree.
+    expect(r.targets).toBe('thing group fleet (recursive)');
     const text = formatDemoResult(r);
+    expect(text).toContain('thing group fleet (recursive)');
     for (const where of [r.reportPage, r.snapshot!.dir, r.outcomesFile, r.journal]) expect(text).toContain(where);
     expect(r.steps.map((st) => st.step)).toEqual(['emulator', 'rollout', 'converge', 'snapshot', 'report']);
   });

@@ -118,6 +118,7 @@ export function formatDemoResult(r: DemoResult): string {
   const rows: Array<[string, string]> = [
     ['demo', r.interrupted ? 'interrupted' : r.ok ? 'done' : 'finished with failures'],
     ['fleet', `${r.things.toLocaleString('en-US')} simulated devices on the emulator (AWS quotas)`],
+    ['targets', `${r.targets}, listed from the emulator's control plane`],
     ['change', JSON.stringify(r.desired)],
     ['rollout', `${by} in ${(s.elapsedMs / 1000).toFixed(1)} s (${s.thingsPerSecond.toLocaleString('en-US')} things/s)`],
     ['requests', `${s.requests.toLocaleString('en-US')}, ${s.throttles} throttled, ${s.retries} conflict re-reads`],

@@ -8,6 +8,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError } from '../../errors.js';
+import { describeSelection } from '../../engine/target-selection.js';
 import type { JsonObject } from '../../shadow/index.js';
 import type { ReportRow } from '../../report/report-model.js';
 import { writeRolloutReportPage } from '../../report/write-rollout-report-page.js';
@@ -58,6 +59,8 @@ export interface DemoResult {
   ok: boolean;
   interrupted: boolean;
   things: number;
+  /** How the rollout chose its things (`thing group fleet (recursive)`). */
+  targets: string;
   outDir: string;
   emulatorUrl: string;
   /** The change rolled out. */
@@ -210,6 +213,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       ok: rollout.ok && !interrupted,
       interrupted,
       things,
+      targets: describeSelection(targets),
       outDir,
       emulatorUrl: emu.url,
       desired,
