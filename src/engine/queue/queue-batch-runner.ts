@@ -47,6 +47,7 @@ export interface QueueBatchRunnerOptions {
 interface Waiter {
   resolve: (r: ItemResult[]) => void;
   reject: (e: unknown) => void;
+  since: number;
 }
 
 export class QueueBatchRunner {
@@ -76,6 +77,7 @@ export class QueueBatchRunner {
     this.#events = events;
     this.#rates = o.rates ?? {};
     this.#retainMs = o.retainCollectedMs ?? 10_000;
+    this.#sweepAfterMs = 3 * (o.sweepIntervalMs ?? 1000);
     events.on('completed', ({ jobId, returnvalue }) => this.#settle(jobId, returnvalue));
     events.on('failed', ({ jobId, failedReason }) => this.#fail(jobId, new WorkerError(`batch ${jobId} failed on a worker: ${failedReason}`)));
     subscriber.on('message', (_channel: string, message: string) => {
@@ -244,7 +246,7 @@ export class QueueBatchRunner {
   }
 
   #wait(id: string): Promise<ItemResult[]> {
-    return new Promise<ItemResult[]>((resolve, reject) => this.#waiters.set(id, { resolve, reject }));
+    return new Promise<ItemResult[]>((resolve, reject) => this.#waiters.set(id, { resolve, reject, since: Date.now() }));
   }
 
   #settle(id: string, value: unknown): void {
@@ -295,6 +297,7 @@ export class QueueBatchRunner {
   /** Batches collected, removed from Redis `retainCollectedMs` later. */
   #collected: Array<{ id: string; at: number }> = [];
   #retainMs: number;
+  #sweepAfterMs: number;
 
   async #removeCollected(all: boolean): Promise<void> {
     const before = Date.now() - this.#retainMs;
@@ -309,7 +312,10 @@ export class QueueBatchRunner {
     await this.#removeCollected(false);
     // The submitter's heartbeat: `attach` takes over a run whose submitter stopped beating.
     await this.#redis.hset(this.names.run(this.runId), 'submitterSeenAt', Date.now());
-    for (const id of [...this.#waiters.keys()]) await this.#check(id);
+    // Events bring nearly every result: only batches awaited for a while are looked up (a
+    // Redis call each), so the sweep costs little while events flow.
+    const before = Date.now() - this.#sweepAfterMs;
+    for (const [id, w] of [...this.#waiters]) if (w.since <= before) await this.#check(id);
   }
 
   #onCancel(): void {
