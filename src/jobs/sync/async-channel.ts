@@ -31,6 +31,14 @@ export class AsyncChannel<T> implements AsyncIterable<T> {
     this.#wake();
   }
 
+  /** The consumer is gone: queued values are dropped and every waiting or later `push` returns at once. */
+  abandon(): void {
+    this.#abandoned = true;
+    this.#queue.length = 0;
+    this.#release();
+    this.close();
+  }
+
   fail(err: unknown): void {
     this.#error ??= err ?? new Error('channel failed');
     this.close();

@@ -58,14 +58,14 @@ export async function openSnapshotSource(location: string): Promise<SnapshotRead
 /**
  * The things of a live source read on `run` (the source's JobRun), streamed. The read pass
  * runs while the caller iterates; its error (if any) ends the iteration. `done` settles when
- * the read pass has ended (await it before the next pass on the same run).
+ * the read pass has ended (await it before the next pass on the same run); `stop` ends it early.
  */
 export function liveSourceThings(
   run: JobRun,
   filter: ShadowFilter,
   things: AsyncIterable<string>,
   capacity = 512,
-): { things: AsyncIterable<SourceThing>; done: Promise<void> } {
+): { things: AsyncIterable<SourceThing>; done: Promise<void>; stop: () => void } {
   const channel = new AsyncChannel<SourceThing>(capacity);
   const targets = (async function* () {
     for await (const thingName of things) yield { thingName };
@@ -93,5 +93,11 @@ export function liveSourceThings(
       () => channel.close(),
       (err: unknown) => channel.fail(err),
     );
-  return { things: channel, done };
+  // The consumer stopped early (interrupt, failure): no more reads, and results still in flight
+  // are dropped instead of waiting on a full channel.
+  const stop = (): void => {
+    run.drain('the destination run stopped');
+    channel.abandon();
+  };
+  return { things: channel, done, stop };
 }

@@ -254,13 +254,14 @@ export class SyncSession {
     const gone = new Set<string>();
     let reader: SnapshotReader | undefined;
     let sourceDone: Promise<void> = Promise.resolve();
+    let stopSource = (): void => {};
     let things: AsyncIterable<SourceThing>;
     if (this.#o.from.snapshot !== undefined) {
       reader = await openSnapshotSource(this.#o.from.snapshot);
       things = snapshotSourceThings(reader, this.#filter);
     } else {
       const names = selectThings(this.#o.select ?? { kind: 'all' }, this.#from!.select);
-      ({ things, done: sourceDone } = liveSourceThings(this.#source!, this.#filter, names));
+      ({ things, done: sourceDone, stop: stopSource } = liveSourceThings(this.#source!, this.#filter, names));
     }
     try {
       const targets = this.#targets(things, res, versions, gone, fail);
@@ -268,9 +269,12 @@ export class SyncSession {
         tally.add(r);
         this.#onResult(r, versions, gone, res, fail);
       });
-      if (this.#dest.stopped) this.#source?.drain('the destination run stopped');
-      await sourceDone;
+      if (this.#dest.stopped) stopSource();
+    } catch (err) {
+      stopSource();
+      throw err;
     } finally {
+      await sourceDone.catch(() => {});
       reader?.close();
     }
     await this.#journal?.flush();
@@ -303,8 +307,11 @@ export class SyncSession {
     for await (const t of things) {
       res.sourceThings += 1;
       seenNames?.add(t.thing);
+      if (this.#dest.stopped) return;
       if (t.failed !== undefined) {
         wm.seen(t.thing);
+        // An interrupted read is not a failure of the source: the thing is simply not done.
+        if (t.failed.code === 'SHADOW_ERR_ABORTED') continue;
         fail({ thing: t.thing, side: 'source', code: t.failed.code, message: t.failed.message });
         continue;
       }
@@ -356,7 +363,9 @@ export class SyncSession {
     // A thing gone from the source (or only on the destination) is forgotten once its shadows are deleted.
     if (ok && !this.#config.dryRun && !gone.has(r.thingName)) this.#watermark.record(r.thingName, v);
     else this.#watermark.forget(r.thingName);
-    if (!ok && r.outcome !== 'would-write')
+    // A thing cut short by an interrupt is not done (the next pass or a resume sends it), not failed.
+    const interrupted = r.error?.code === 'SHADOW_ERR_ABORTED';
+    if (!ok && r.outcome !== 'would-write' && !interrupted)
       fail({
         thing: r.thingName,
         side: 'destination',
