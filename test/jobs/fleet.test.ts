@@ -6,6 +6,7 @@ import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { runFleetApply } from '../../src/jobs/fleet/fleet-apply.js';
 import { driftReportModel, runFleetDrift } from '../../src/jobs/fleet/fleet-drift-job.js';
 import { runFleetPlan } from '../../src/jobs/fleet/fleet-plan-job.js';
+import { runSnapshot } from '../../src/jobs/snapshot/snapshot.js';
 import { writeReportPage } from '../../src/report/write-report-page.js';
 import { waitFor } from '../emulator/with-emulator.js';
 
@@ -130,6 +131,14 @@ describe('plan, apply and drift of a fleet file', { timeout: 300_000 }, () => {
       expect.objectContaining({ thing: name(21), shadow: null, state: 'not-followed', paths: ['led'] }),
     ]);
     expect(lines).toHaveLength(THINGS + THINGS / 4);
+    // the same verdicts from a snapshot of the fleet, without reading the data plane
+    const snap = join(dir, 'snap');
+    await runSnapshot({ endpoint: emu.url, out: snap, allThings: true, rates: 'off', workers: 1 });
+    const reads = emu.stats().operations.GetThingShadow.requests;
+    const fromSnapshot = await runFleetDrift({ ...base(), fromSnapshot: snap, maxLagMs: 60_000, now: () => later });
+    expect(emu.stats().operations.GetThingShadow.requests).toBe(reads);
+    expect(fromSnapshot.drifted).toEqual(drift.drifted);
+    expect(fromSnapshot.counts).toEqual(drift.counts);
     const page = join(dir, 'drift.html');
     await writeReportPage(page, driftReportModel(drift));
     const html = await readFile(page, 'utf8');
