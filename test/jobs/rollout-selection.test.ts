@@ -14,6 +14,7 @@ import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { ConfigError } from '../../src/errors.js';
 import { runRollout, parseRolloutSpec, type RolloutOptions } from '../../src/jobs/rollout/rollout.js';
 import { runSnapshot } from '../../src/jobs/snapshot/snapshot.js';
+import { runBench } from '../../src/jobs/bench/bench.js';
 import { SnapshotReader } from '../../src/sinks/snapshot-reader.js';
 import { CREDENTIALS } from '../emulator/with-emulator.js';
 
@@ -229,6 +230,22 @@ describe('snapshots by selection', () => {
     };
     expect(await things(join(dir, 'snap-group'), { thingGroup: 'eu', recursive: true })).toEqual(['b-1', 'b-2', 'b-3', 'e-1', 'p-1', 'p-2']);
     expect(await things(join(dir, 'snap-query'), { query: 'shadow.reported.firmware:1.4*' })).toEqual(['b-1', 'b-3', 'p-1', 'u-1', 'u-2']);
+  });
+});
+
+describe('benchmarks by selection', () => {
+  it('reads only the things of a thing group, writing nothing, and refuses a mix that would write', async () => {
+    const before = versions();
+    // The bench's own prefixed things do not exist here: a read of one would be not-found.
+    const r = await runBench({ endpoint: emu.url, credentials: CREDENTIALS, targets: { thingGroup: 'berlin' }, operations: { get: 1 }, count: 30, concurrency: 4, workers: 1, rate: 'off' });
+    expect(r.operations).toBe(30);
+    expect(r.byOutcome).toEqual({ ok: 30 });
+    expect(r.options.things).toBe(3);
+    expect(changed(before)).toEqual([]);
+    await expect(runBench({ endpoint: emu.url, credentials: CREDENTIALS, targets: { thingGroup: 'berlin' }, operations: { get: 1, update: 1 }, count: 2, workers: 1 })).rejects.toThrow(
+      'targets: a selection benchmarks reads of real things',
+    );
+    expect(changed(before)).toEqual([]);
   });
 });
 

@@ -4,9 +4,10 @@ import { EXIT, type CommandContext } from '../context.js';
 import { durationFlag, isPositiveInt, numberFlag, positiveIntFlag, rateFlag, requiredEndpoint } from '../flags.js';
 import { formatPairs } from '../output.js';
 import { createProgress, type Progress } from '../progress.js';
+import { addSelectionFlags, controlEndpointFromFlags, selectionFromFlags, type SelectionFlags } from '../selection-flags.js';
 import type { BenchOptions, BenchOperation, BenchProgress, BenchResult } from '../../index.js';
 
-interface BenchFlags {
+interface BenchFlags extends SelectionFlags {
   scenario?: string;
   endpoint?: string;
   region?: string;
@@ -36,7 +37,7 @@ interface BenchFlags {
 type Lib = typeof import('../../index.js');
 
 export function defineBench(program: Command, run: Runner): void {
-  program
+  const bench = program
     .command('bench')
     .description('drive a known load against the data plane (or the emulator in its own process) and report throughput, latency, throttles and cost')
     .option('--scenario <file>', 'load scenario (YAML or JSON); flags override its fields')
@@ -45,7 +46,9 @@ export function defineBench(program: Command, run: Runner): void {
     .option('--mix <ops>', 'operation weights, e.g. get=60,update=30,list=5,publish=5 (default get=50,update=50)')
     .option('--things <n>', 'number of things (default 1000)')
     .option('--prefix <prefix>', 'thing name prefix: the run touches only <prefix>0..<prefix>N-1 (default shadowfleet-bench-)')
-    .option('--shadow <name>', 'named shadow (default: the classic shadow)')
+    .option('--shadow <name>', 'named shadow (default: the classic shadow)');
+  // Reads of real things instead of the prefixed bench things (needs --endpoint; get, list, publish only).
+  addSelectionFlags(bench)
     .option('--document-bytes <n[,n...]>', 'update document sizes in bytes, 64..8000 (default 512)')
     .option('--rate <n|off>', 'target operations per second, all operations together; off = no rate gate (default: the account quota, 4000/s per operation)')
     .option('--concurrency <n>', 'operations in flight (default 64)')
@@ -109,6 +112,13 @@ export async function benchOptionsFromFlags(flags: BenchFlags, ctx: Pick<Command
   const things = positiveIntFlag('--things', flags.things);
   if (things !== undefined) o.things = things;
   if (flags.prefix !== undefined) o.prefix = flags.prefix;
+  const selection = selectionFromFlags(flags);
+  if (selection !== undefined) {
+    if (o.endpoint === undefined) throw new InvalidArgumentError('--thing-group, --query and --all-things benchmark the things of a fleet: give --endpoint');
+    o.targets = selection;
+  }
+  const controlEndpoint = controlEndpointFromFlags(flags);
+  if (controlEndpoint !== undefined) o.controlEndpoint = controlEndpoint;
   if (flags.shadow !== undefined) {
     if (flags.shadow === 'classic') delete o.shadowName;
     else o.shadowName = flags.shadow;

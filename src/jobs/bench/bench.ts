@@ -9,7 +9,9 @@
  * `shadowfleet-bench/<thing>`); `cleanup` deletes those shadows afterwards.
  */
 import { availableParallelism } from 'node:os';
-import { InvalidArgumentError } from '../../errors.js';
+import { ConfigError, InvalidArgumentError } from '../../errors.js';
+import { openTargets } from '../../engine/open-targets.js';
+import { checkTargetSelection, describeSelection, type ControlPlaneAccess, type TargetSelection } from '../../engine/target-selection.js';
 import { JobRun } from '../../engine/job-run.js';
 import type { RateGateOptions } from '../../engine/rate-gate.js';
 import { OutcomeTally } from '../../engine/outcome-tally.js';
@@ -41,6 +43,14 @@ export interface BenchOptions extends Omit<BenchScenario, 'rate'> {
   thingInFlight?: number | 'off';
   /** The child emulator's settings (only without `endpoint`). */
   emulator?: EmulatorProcessOptions;
+  /**
+   * Benchmark the things a selection holds (a thing group, a fleet indexing query, all things of
+   * `endpoint`) instead of the prefixed bench things: reads only (get, list, publish), no prepare,
+   * no cleanup. The names are listed before the load starts and cycled through (held: the working set).
+   */
+  targets?: TargetSelection;
+  /** Control-plane endpoint of `targets`; default the data endpoint (emulator) or the region's (AWS). */
+  controlEndpoint?: string;
   /** Client attempts per request (429/5xx/network retried). Default 3. */
   requestAttempts?: number;
   /** Client connections per worker thread. */
@@ -323,6 +333,29 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
   }
 }
 
+/**
+ * The things of `options.targets`, listed before the load starts. A selection benchmarks real
+ * things: reads only, and never a cleanup (it would delete their shadows).
+ */
+async function benchTargets(endpoint: string, emu: EmulatorProcess | undefined, o: ResolvedBenchOptions, options: BenchOptions): Promise<string[]> {
+  const selection = checkTargetSelection(options.targets, 'targets');
+  if (emu !== undefined) throw new InvalidArgumentError('targets: a selection benchmarks the things of a fleet: give its endpoint');
+  if (o.operations.update > 0 || o.operations.delete > 0) {
+    throw new InvalidArgumentError('targets: a selection benchmarks reads of real things: use a mix of get, list and publish (update and delete would change their shadows)');
+  }
+  if (o.cleanup) throw new InvalidArgumentError("cleanup: not with targets (it would delete the selected things' shadows)");
+  const control: ControlPlaneAccess = { endpoint };
+  if (options.controlEndpoint !== undefined) control.controlEndpoint = options.controlEndpoint;
+  if (options.region !== undefined) control.region = options.region;
+  if (options.credentials !== undefined) control.credentials = options.credentials;
+  if (options.signal !== undefined) control.signal = options.signal;
+  const names: string[] = [];
+  for await (const item of await openTargets(selection, undefined, control)) names.push(item.thingName);
+  if (names.length === 0) throw new ConfigError(`targets: ${describeSelection(selection)} holds no things`);
+  o.things = names.length;
+  return names;
+}
+
 /** The engine side of a bench run: client, gates split by the mix, and enough batches in flight for `concurrency`. */
 function benchRun(endpoint: string, o: ResolvedBenchOptions, options: BenchOptions): JobRun {
   const client: WorkerClientConfig = {
@@ -360,6 +393,7 @@ function benchRun(endpoint: string, o: ResolvedBenchOptions, options: BenchOptio
 }
 
 async function runAgainst(endpoint: string, emu: EmulatorProcess | undefined, o: ResolvedBenchOptions, options: BenchOptions, signal: AbortSignal | undefined): Promise<BenchResult> {
+  const names = options.targets === undefined ? undefined : await benchTargets(endpoint, emu, o, options);
   const run = benchRun(endpoint, o, options);
   const aborted = (): boolean => signal?.aborted === true;
 
@@ -377,7 +411,7 @@ async function runAgainst(endpoint: string, emu: EmulatorProcess | undefined, o:
   let warmedUp = 0;
   try {
     const needsData = o.operations.get > 0 || o.operations.list > 0 || o.operations.delete > 0;
-    if (o.prepare && needsData && !aborted()) {
+    if (o.prepare && needsData && names === undefined && !aborted()) {
       const p = await sweep('prepare', 'update');
       prepare = { operations: p.done, failed: p.done - (p.byOutcome.ok ?? 0), durationMs: p.durationMs };
     }
@@ -400,7 +434,7 @@ async function runAgainst(endpoint: string, emu: EmulatorProcess | undefined, o:
         const data: Record<string, string> = { op, seq: String(seq) };
         // Document sizes in turn per operation (not by seq, which the mix cycle correlates with).
         if (op === 'update' || op === 'publish') data.size = String(sizes[sizeTurn[op]++ % sizes.length]);
-        yield { thingName: `${o.prefix}${seq % o.things}`, data };
+        yield { thingName: names === undefined ? `${o.prefix}${seq % o.things}` : names[seq % names.length]!, data };
       }
     })();
     const recent = new RecentRate();
