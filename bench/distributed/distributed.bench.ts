@@ -68,12 +68,15 @@ interface FeedResult {
   things: number;
   ms: number;
   byOutcome: Record<string, number>;
+  /** Failures by error code and message. */
+  errors: Record<string, number>;
 }
 
 /** Feeds `n` things to `runner` in batches of 100 with `inFlight` batches at most; waits for every result. */
 async function feed(runner: QueueBatchRunner, endpoint: string, n: number, tag: string, desired: RolloutTaskConfig['desired'], inFlight = 16): Promise<FeedResult> {
   const started = performance.now();
   const byOutcome: Record<string, number> = {};
+  const errors: Record<string, number> = {};
   const pending = new Set<Promise<void>>();
   for (let i = 0; i < n; i += 100) {
     while (pending.size >= inFlight) await Promise.race(pending);
@@ -82,13 +85,16 @@ async function feed(runner: QueueBatchRunner, endpoint: string, n: number, tag: 
     const p: Promise<void> = runner
       .run<RolloutTaskConfig>({ kind: 'rollout', config: { desired, clientTokenPrefix: tag }, client: { endpoint, region: 'us-east-1' }, items, thingLimits: { thingRps: 20, thingInFlight: 10 } })
       .then((rs: ItemResult[]) => {
-        for (const r of rs) byOutcome[r.outcome] = (byOutcome[r.outcome] ?? 0) + 1;
+        for (const r of rs) {
+          byOutcome[r.outcome] = (byOutcome[r.outcome] ?? 0) + 1;
+          if (r.error !== undefined) errors[`${r.error.code}: ${r.error.message}`.slice(0, 160)] = (errors[`${r.error.code}: ${r.error.message}`.slice(0, 160)] ?? 0) + 1;
+        }
       })
       .finally(() => pending.delete(p));
     pending.add(p);
   }
   await Promise.all(pending);
-  return { things: n, ms: performance.now() - started, byOutcome };
+  return { things: n, ms: performance.now() - started, byOutcome, errors };
 }
 
 async function openRunner(redis: string, prefix: string, kind: string, rates: QueuedRates | 'off', counter?: RedisCallCounter): Promise<QueueBatchRunner> {
@@ -133,7 +139,7 @@ export async function runDistributedBench(o: { quick?: boolean; redis?: string; 
     out.quotaRun = {
       things: a.things, seconds: a.ms / 1000, thingsPerSecond: (a.things * 1000) / a.ms, share: (a.things * 1000) / a.ms / QUOTA,
       requests: st.totals.requests, throttled: st.totals.throttled, throttledShare: st.totals.throttled / Math.max(1, st.totals.requests),
-      byOutcome: a.byOutcome, redisCalls: calls, redisCallsPer1000Things: (calls * 1000) / a.things,
+      byOutcome: a.byOutcome, errors: a.errors, redisCalls: calls, redisCallsPer1000Things: (calls * 1000) / a.things,
       // The server's count includes the commands each Lua script runs inside Redis.
       redisServerCommandsPer1000Things: ((c1 - c0) * 1000) / a.things,
       perWorker: status?.workers.map((w) => ({ worker: w.worker, items: w.items, itemsPerSecond: Math.round(w.itemsPerSecond) })),

@@ -205,7 +205,14 @@ export class QueueWorker {
     const gate: RateGate =
       b.rates === 'off'
         ? new BottleneckRateGate('off')
-        : new RedisRateGate({ ...b.rates, redis: this.#redis, redisUrl: this.#o.redisUrl, account: b.client.endpoint, ...(this.#o.gatePrefix === undefined ? {} : { prefix: this.#o.gatePrefix }) });
+        : new RedisRateGate({
+            ...b.rates,
+            redis: this.#redis,
+            redisUrl: this.#o.redisUrl,
+            account: b.client.endpoint,
+            onWarning: (message) => this.#log({ level: 'warn', msg: message }),
+            ...(this.#o.gatePrefix === undefined ? {} : { prefix: this.#o.gatePrefix }),
+          });
     const server = new GatePortServer(gate);
     const { port1, port2 } = new MessageChannel();
     server.attach(port1);

@@ -56,6 +56,8 @@ export interface RedisRateGateOptions extends RateGateOptions {
    * burst holds two refills, so none is lost).
    */
   heartbeatIntervalMs?: number;
+  /** Told about passing errors (reconnects, failed heartbeats); the gate fails only when Redis is gone for good. */
+  onWarning?: (message: string) => void;
   /** Idle limiters' keys expire after this long. Default 1 hour. */
   keyTtlMs?: number;
 }
@@ -144,6 +146,7 @@ export class RedisRateGate implements RateGate {
   #timer: NodeJS.Timeout;
   #failure: Error | undefined;
   #closed = false;
+  #onWarning: ((message: string) => void) | undefined;
 
   constructor(options: RedisRateGateOptions) {
     if (typeof options !== 'object' || options === null || !(options.redis instanceof Redis)) throw new InvalidArgumentError('RedisRateGateOptions.redis must be an ioredis client (see connectRedis)');
@@ -156,15 +159,18 @@ export class RedisRateGate implements RateGate {
     this.#keyTtlMs = options.keyTtlMs ?? DEFAULT_REDIS_RATE_GATE_OPTIONS.keyTtlMs;
     const syncMs = options.syncIntervalMs ?? DEFAULT_REDIS_RATE_GATE_OPTIONS.syncIntervalMs;
     this.#redis = options.redis as AimdRedis;
+    this.#onWarning = options.onWarning;
     if (typeof this.#redis.shadowfleetAimd !== 'function') this.#redis.defineCommand('shadowfleetAimd', { numberOfKeys: 1, lua: AIMD_LUA });
     this.#connection = new Bottleneck.IORedisConnection({ client: options.redis, Redis });
-    this.#connection.on('error', (err: Error) => this.#fail(err));
+    // A connection error is not the end: ioredis reconnects (bounded, see connectRedis); the gate
+    // fails only when the connection has ended for good.
+    this.#connection.on('error', (err: Error) => this.#warn(err));
     // The subscriber is a duplicate of the client, lazyConnect included: connect it.
     const { subscriber } = this.#connection as unknown as { subscriber: Redis };
     subscriber.on('error', () => undefined);
-    if (subscriber.status === 'wait') void subscriber.connect().catch((err: unknown) => this.#fail(err as Error));
-    options.redis.once('end', () => this.#fail(new Error('connection closed')));
-    this.#timer = setInterval(() => void this.sync().catch((err: unknown) => this.#fail(err as Error)), syncMs);
+    if (subscriber.status === 'wait') void subscriber.connect().catch((err: unknown) => this.#warn(err as Error));
+    options.redis.once('end', () => this.#fail(this.#lastError ?? new Error('connection closed')));
+    this.#timer = setInterval(() => void this.sync().catch((err: unknown) => this.#warn(err as Error)), syncMs);
     this.#timer.unref();
   }
 
@@ -201,7 +207,7 @@ export class RedisRateGate implements RateGate {
     if (s.deciding) return;
     s.deciding = true;
     void this.#aimd(op, s, 'throttle')
-      .catch((err: unknown) => this.#fail(err as Error))
+      .catch((err: unknown) => this.#warn(err as Error))
       .finally(() => {
         s.deciding = false;
       });
@@ -212,7 +218,7 @@ export class RedisRateGate implements RateGate {
     this.#o.rates[op] = rps;
     void this.#limiter(op)
       .then((s) => (s === undefined ? undefined : this.#aimd(op, s, 'set', rps)))
-      .catch((err: unknown) => this.#fail(err as Error));
+      .catch((err: unknown) => this.#warn(err as Error));
   }
 
   /** The shared rate of `op` as Redis holds it now (recovery applied). */
@@ -286,6 +292,8 @@ export class RedisRateGate implements RateGate {
     if (p === undefined) {
       p = this.#makeLimiter(op, rps);
       this.#pending.set(op, p);
+      // A failed set-up is tried again by the next take, not remembered.
+      p.catch(() => this.#pending.delete(op));
     }
     return p;
   }
@@ -311,7 +319,7 @@ export class RedisRateGate implements RateGate {
       heartbeatInterval: this.#heartbeatMs,
     } as Bottleneck.ConstructorOptions;
     const limiter = new Bottleneck(options);
-    limiter.on('error', (err: Error) => this.#fail(err));
+    limiter.on('error', (err: Error) => this.#warn(err));
     await this.#failFast(limiter.ready());
     const s: SharedLimiter = { limiter, aimdKey, ceiling, rate: shared, granted: 0, throttles: 0, decreases: 0, deciding: false };
     // A gate that made the AIMD record sets the limiter too (another job may have left other settings).
@@ -341,6 +349,14 @@ export class RedisRateGate implements RateGate {
       if (level > cap) Object.assign(settings, { reservoir: cap });
     }
     await s.limiter.updateSettings(settings);
+  }
+
+  #lastError: Error | undefined;
+
+  /** A passing error (a reconnect, a failed heartbeat): reported, not fatal. */
+  #warn(err: Error): void {
+    this.#lastError = err;
+    this.#onWarning?.(`shared rate gate on ${redactRedisUrl(this.#url)}: ${err?.message ?? String(err)}`);
   }
 
   #fail(err: Error): void {
