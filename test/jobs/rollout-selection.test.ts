@@ -15,6 +15,7 @@ import { ConfigError } from '../../src/errors.js';
 import { runRollout, parseRolloutSpec, type RolloutOptions } from '../../src/jobs/rollout/rollout.js';
 import { runSnapshot } from '../../src/jobs/snapshot/snapshot.js';
 import { runBench } from '../../src/jobs/bench/bench.js';
+import { runDiff } from '../../src/jobs/diff/diff.js';
 import { SnapshotReader } from '../../src/sinks/snapshot-reader.js';
 import { CREDENTIALS } from '../emulator/with-emulator.js';
 
@@ -230,6 +231,22 @@ describe('snapshots by selection', () => {
     };
     expect(await things(join(dir, 'snap-group'), { thingGroup: 'eu', recursive: true })).toEqual(['b-1', 'b-2', 'b-3', 'e-1', 'p-1', 'p-2']);
     expect(await things(join(dir, 'snap-query'), { query: 'shadow.reported.firmware:1.4*' })).toEqual(['b-1', 'b-3', 'p-1', 'u-1', 'u-2']);
+  });
+});
+
+describe('diff --live by selection', () => {
+  it('compares a snapshot with the live shadows of a thing group only', async () => {
+    const a = join(dir, 'diff-a');
+    await runSnapshot({ endpoint: emu.url, region: 'us-east-1', credentials: CREDENTIALS, out: a, things: { thingGroup: 'eu', recursive: true }, shadows: 'classic', rates: 'off' });
+    await post('b-1', { state: { reported: { firmware: '1.5.0' } } });
+    await post('p-1', { state: { reported: { firmware: '1.5.0' } } });
+    const changes: Array<{ thing: string; change: string }> = [];
+    const r = await runDiff({ a, live: true, endpoint: emu.url, region: 'us-east-1', credentials: CREDENTIALS, things: { thingGroup: 'berlin' }, rates: 'off', workers: 1, onChange: (c) => changes.push({ thing: c.thing, change: c.change }) });
+    // B is the selection as it is live: berlin's three things, of which b-1 moved. The snapshot's
+    // things outside berlin are not in B, so they show as removed (as with allThings, B is what was selected).
+    expect(r.summary.shadowsB).toBe(3);
+    expect(changes.filter((c) => c.change === 'changed').map((c) => c.thing)).toEqual(['b-1']);
+    expect(changes.filter((c) => c.change === 'removed').map((c) => c.thing).sort()).toEqual(['e-1', 'p-1', 'p-2']);
   });
 });
 

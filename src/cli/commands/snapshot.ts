@@ -231,7 +231,8 @@ export function defineDiff(program: Command, run: Runner): void {
     .option('--live', 'compare <a> with the live fleet at --endpoint')
     .option('--endpoint <url>', 'data plane endpoint for --live (or SHADOWFLEET_ENDPOINT)')
     .option('--region <region>', 'signing region (or AWS_REGION)');
-  // With --live: which things to read (a group, a query, all; new things show as added); default: the things of <a>.
+  // With --live: which things to read (a group, a query, all) as B: new things show as added, things of <a>
+  // outside the selection as removed; default: the things of <a>.
   addSelectionFlags(diff)
     .option('--s3-endpoint <url>', 'S3-compatible endpoint (path-style addressing)')
     .option('--s3-region <region>', 'region of the bucket (default: AWS_REGION)')
