@@ -3,9 +3,10 @@ import type { Runner } from '../main.js';
 import { EXIT, type CommandContext } from '../context.js';
 import { durationFlag, positiveIntFlag, rateFlag } from '../flags.js';
 import { formatPairs } from '../output.js';
+import { addSelectionFlags, controlEndpointFromFlags, selectionFromFlags, type SelectionFlags } from '../selection-flags.js';
 import type { FleetSelection, SyncOptions, SyncPassResult, SyncSideOptions } from '../../index.js';
 
-interface SyncFlags {
+interface SyncFlags extends SelectionFlags {
   from?: string;
   to?: string;
   fromRegion?: string;
@@ -17,9 +18,6 @@ interface SyncFlags {
   sections?: string;
   shadows?: string;
   things?: string;
-  group?: string;
-  recursive?: boolean;
-  query?: string;
   delete?: boolean;
   dryRun?: boolean;
   watch?: string;
@@ -31,7 +29,7 @@ interface SyncFlags {
 }
 
 export function defineSync(program: Command, run: Runner): void {
-  program
+  const sync = program
     .command('sync')
     .description(
       'mirror shadows from a data plane or a snapshot to another data plane: only differences, version-guarded, once or --watch',
@@ -49,10 +47,9 @@ export function defineSync(program: Command, run: Runner): void {
     .option('--to-rate <n|off>', 'destination requests per second per operation (default 4000)')
     .option('--sections <which>', 'sections to copy: desired, reported or both', 'both')
     .option('--shadows <list>', 'which shadows: classic,named (default), classic, named, or name globs like config*')
-    .option('--things <file|->', 'only these things of a live source (names, CSV or JSON lines)')
-    .option('--group <name>', 'only the things of this thing group of a live source')
-    .option('--recursive', 'with --group: its subgroups too')
-    .option('--query <query>', 'only the things a fleet index query of a live source finds')
+    .option('--things <file|->', 'only these things of a live source (names, CSV or JSON lines)');
+  // Only the things of a thing group or a fleet indexing query of a live source (the same flags as every bulk command).
+  addSelectionFlags(sync, { allThings: false })
     .option('--delete', 'delete on the destination what the source no longer has')
     .option('--dry-run', 'read and diff only: report what would be written')
     .option(
@@ -149,14 +146,17 @@ function syncOptionsFromFlags(
     o.sections = flags.sections as SyncOptions['sections'];
   }
   if (flags.shadows !== undefined) o.shadows = flags.shadows;
-  const selections = [flags.things, flags.group, flags.query].filter((v) => v !== undefined).length;
-  if (selections > 1) throw new InvalidArgument('give at most one of --things, --group and --query');
-  if (flags.recursive === true && flags.group === undefined)
-    throw new InvalidArgument('--recursive: only with --group');
+  const selection = selectionFromFlags(flags);
+  if (flags.things !== undefined && selection !== undefined) throw new InvalidArgument('give at most one of --things, --thing-group and --query');
   let select: FleetSelection | undefined;
   if (flags.things !== undefined) select = { kind: 'things', file: flags.things };
-  if (flags.group !== undefined) select = { kind: 'group', group: flags.group, recursive: flags.recursive === true };
-  if (flags.query !== undefined) select = { kind: 'query', query: flags.query };
+  else if (selection !== undefined && 'thingGroup' in selection) select = { kind: 'group', group: selection.thingGroup, recursive: selection.recursive === true };
+  else if (selection !== undefined && 'query' in selection) select = { kind: 'query', query: selection.query };
+  const controlEndpoint = controlEndpointFromFlags(flags);
+  if (controlEndpoint !== undefined) {
+    if (!isUrl) throw new InvalidArgument('--control-endpoint: only with a live source (--from URL)');
+    (fromSide as SyncSideOptions).controlEndpoint = controlEndpoint;
+  }
   if (select !== undefined) o.select = select;
   if (flags.delete === true) o.delete = true;
   if (flags.dryRun === true) o.dryRun = true;
