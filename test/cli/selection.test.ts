@@ -109,6 +109,27 @@ describe('shadowfleet rollout with a selection', () => {
   });
 });
 
+describe('shadowfleet rollout --spec with targets and where', () => {
+  it('takes the selection and the condition from the spec, and refuses a bad condition there with exit 2 naming the file and field', async () => {
+    const spec = join(dir, 'where.yaml');
+    await writeFile(spec, 'targets: { thingGroup: ap-south, recursive: true }\nwhere: \'reported.model == "gw-1"\'\ndesired: { spec: 1 }\n');
+    const inGroup = await names(control.thingNamesInGroup({ thingGroupName: 'ap-south', recursive: true }));
+    const matching = inGroup.filter((t) => (emu.store.get(t)?.state.reported as { model?: string } | undefined)?.model === 'gw-1');
+    expect(matching.length).toBeGreaterThan(0);
+    const before = versions();
+    const r = await runCli(['rollout', '--endpoint', emu.url, '--spec', spec, '--rate', 'off', '--workers', '1', '--yes', '--journal', join(dir, 'spec.journal')]);
+    expect(r.code).toBe(0);
+    expect(changed(before)).toEqual(matching);
+    const bad = join(dir, 'bad-where.yaml');
+    await writeFile(bad, 'targets: { thingGroup: ap-south }\nwhere: \'reported.model = "gw-1"\'\ndesired: { spec: 2 }\n');
+    const served = emu.stats().totals.requests;
+    const refused = await runCli(['rollout', '--endpoint', emu.url, '--spec', bad, '--rate', 'off', '--yes']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`${bad}: where: `);
+    expect(emu.stats().totals.requests).toBe(served);
+  });
+});
+
 describe('shadowfleet snapshot and restore with a selection', () => {
   it('snapshots a query and restores only the things of a group', async () => {
     const out = join(dir, 'snap');
