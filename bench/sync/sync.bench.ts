@@ -7,7 +7,9 @@
  * snapshot-then-restore things/s.
  *
  * Environment: BENCH_THINGS (things seeded; each has a classic and a "config" shadow, every
- * third a "firmware" shadow; default 20,000), BENCH_WORKERS (worker threads per side, default 1).
+ * third a "firmware" shadow; default 20,000), BENCH_WORKERS (worker threads per side, default 1),
+ * BENCH_LATENCY_MS (latency the emulators add to every request, as a data plane across a network
+ * would; default 0: both sides are then bound by this machine's CPU).
  * `--quick` uses 2,000 things; `--json` prints only the JSON result.
  *
  *   node --import tsx bench/sync/sync.bench.ts [--quick] [--json]
@@ -26,6 +28,8 @@ export interface SyncBenchOptions {
   quick?: boolean;
   things?: number;
   workers?: number;
+  /** Latency the emulators add to every request, ms. Default 0. */
+  latencyMs?: number;
   log?: (line: string) => void;
 }
 
@@ -38,6 +42,7 @@ export interface SyncBenchSide {
 
 export interface SyncBenchResult {
   things: number;
+  latencyMs: number;
   sync: SyncBenchSide;
   snapshotRestore: SyncBenchSide & { snapshotMs: number; restoreMs: number };
   /** sync things/s over snapshot-then-restore things/s. */
@@ -55,12 +60,15 @@ export async function runSyncBench(opts: SyncBenchOptions = {}): Promise<SyncBen
   if (!Number.isInteger(things) || things < 1)
     throw new Error(`BENCH_THINGS must be a positive integer, got ${things}`);
   const workers = opts.workers ?? (process.env.BENCH_WORKERS ? Number(process.env.BENCH_WORKERS) : 1);
+  const latencyMs = opts.latencyMs ?? Number(process.env.BENCH_LATENCY_MS ?? 0);
+  if (!(latencyMs >= 0)) throw new Error(`BENCH_LATENCY_MS must be a number >= 0, got ${latencyMs}`);
+  const faults = latencyMs > 0 ? { faults: { latencyMs } } : {};
   const dir = await mkdtemp(join(tmpdir(), 'shadowfleet-sync-bench-'));
   log(`sync bench: seeding ${things.toLocaleString('en-US')} things in the source emulator (its own process)`);
   const [source, viaSync, viaRestore] = await Promise.all([
-    startEmulatorProcess({ quotas: 'off', seedThings: things, startTimeoutMs: 120_000 }),
-    startEmulatorProcess({ quotas: 'off' }),
-    startEmulatorProcess({ quotas: 'off' }),
+    startEmulatorProcess({ quotas: 'off', seedThings: things, startTimeoutMs: 120_000, ...faults }),
+    startEmulatorProcess({ quotas: 'off', ...faults }),
+    startEmulatorProcess({ quotas: 'off', ...faults }),
   ]);
   try {
     // Warm-up, untimed: a small copy both ways first, so neither side pays alone for the first
@@ -139,7 +147,7 @@ export async function runSyncBench(opts: SyncBenchOptions = {}): Promise<SyncBen
     );
     if (sync.shadows !== snapshotRestore.shadows)
       log(`  warning: the sides wrote different shadow counts (${sync.shadows} vs ${snapshotRestore.shadows})`);
-    return { things, sync, snapshotRestore, ratio: sync.thingsPerSecond / snapshotRestore.thingsPerSecond };
+    return { things, latencyMs, sync, snapshotRestore, ratio: sync.thingsPerSecond / snapshotRestore.thingsPerSecond };
   } finally {
     await Promise.all([source.close(), viaSync.close(), viaRestore.close()]);
     await rm(dir, { recursive: true, force: true });
