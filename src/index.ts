@@ -319,6 +319,8 @@ export {
   LatencyHistogram,
   type ReportModel,
   type LatencySummary,
+  /** What the rollout report page reads of a result (a `RolloutResult` is one). */
+  type RolloutReportInput,
 } from './report/index.js';
 /** Checks a report page destination before a run, so a bad path fails before the first request. */
 export { checkReportPageDestination } from './report/write-report-page.js';

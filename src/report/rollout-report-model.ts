@@ -2,9 +2,9 @@
  * The report page model of a rollout: things per second with the configured rate (ramps show as
  * steps) and throttles over time, latency percentiles, outcomes and errors, and convergence.
  */
-import type { RolloutResult } from '../jobs/rollout/rollout.js';
 import type { LatencyReport } from './latency-histogram.js';
 import type { ReportModel, ReportRow, ReportWave } from './report-model.js';
+import type { RolloutReportInput } from './rollout-report-input.js';
 
 function bytes(n: number): string {
   if (n >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
@@ -22,7 +22,7 @@ export interface RolloutReportModelOptions {
   latency?: LatencyReport;
 }
 
-export function rolloutReportModel(r: RolloutResult, options: RolloutReportModelOptions = {}): ReportModel {
+export function rolloutReportModel(r: RolloutReportInput, options: RolloutReportModelOptions = {}): ReportModel {
   const s = r.summary;
   const status = r.interrupted ? 'interrupted' : r.aborted !== undefined ? `aborted: ${r.aborted.reason}` : s.failed > 0 ? 'finished with failures' : 'done';
   const summary: ReportRow[] = [

@@ -1,5 +1,5 @@
-import type { RolloutResult } from '../jobs/rollout/rollout.js';
 import { latencyFromOutcomeFile } from './latency-from-outcome-file.js';
+import type { RolloutReportInput } from './rollout-report-input.js';
 import { rolloutReportModel, type RolloutReportModelOptions } from './rollout-report-model.js';
 import { writeReportPage } from './write-report-page.js';
 
@@ -8,7 +8,7 @@ import { writeReportPage } from './write-report-page.js';
  * file (`report`), the latency distribution is read back from it (streamed); else the page shows
  * the summary's percentiles only. Returns the absolute path written.
  */
-export async function writeRolloutReportPage(path: string, result: RolloutResult, options: RolloutReportModelOptions = {}): Promise<string> {
+export async function writeRolloutReportPage(path: string, result: RolloutReportInput, options: RolloutReportModelOptions = {}): Promise<string> {
   const o = { ...options };
   if (o.latency === undefined && result.report !== undefined) {
     const latency = await latencyFromOutcomeFile(result.report).catch(() => undefined);

@@ -1,9 +1,10 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import type { RolloutResult } from '../../src/jobs/rollout/rollout.js';
 import { latencyFromOutcomeFile } from '../../src/report/latency-from-outcome-file.js';
+import type { RolloutReportInput } from '../../src/report/rollout-report-input.js';
 import { rolloutReportModel } from '../../src/report/rollout-report-model.js';
 import { writeRolloutReportPage } from '../../src/report/write-rollout-report-page.js';
 
@@ -66,6 +67,12 @@ describe('rolloutReportModel', () => {
     expect(m.errors).toEqual({ ServiceUnavailableException: 5 });
     expect(m.convergence).toEqual({ total: 250, points: [{ t: 4, converged: 100 }, { t: 6, converged: 240 }] });
     expect(m.summary.find((r) => r.label === 'converged')?.value).toBe('240 of 250');
+  });
+
+  it('takes a rollout result as it is, through the report layer\'s own input type', () => {
+    expectTypeOf<RolloutResult>().toExtend<RolloutReportInput>();
+    const input: RolloutReportInput = result();
+    expect(rolloutReportModel(input).kind).toBe('rollout');
   });
 
   it('shows a plan table for a dry run', () => {
