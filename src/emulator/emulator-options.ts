@@ -38,8 +38,12 @@ export interface FaultRule {
 export interface FaultOptions extends FaultRule {
   /** Seed of the fault draws (same seed and request order, same faults). */
   seed?: number;
-  /** Relative weights of the fault kinds. Default 1:1:1. */
-  kinds?: { internalError?: number; unavailable?: number; reset?: number };
+  /**
+   * Relative weights of the fault kinds. Default 1:1:1:0. `throttled` answers 429
+   * ThrottlingException as a quota would (counted as throttled, not as a fault), whatever the
+   * request rate: throttles a test can count on at any speed.
+   */
+  kinds?: { internalError?: number; unavailable?: number; reset?: number; throttled?: number };
   /** Overrides per operation. */
   perOperation?: Partial<Record<EmulatorOperation, FaultRule>>;
 }
@@ -169,7 +173,7 @@ export interface ResolvedEmulatorOptions {
   host: string;
   quotas: Readonly<ResolvedQuotas> | undefined;
   faults: Readonly<Required<Omit<FaultOptions, 'perOperation' | 'kinds'>>> & {
-    kinds: Readonly<{ internalError: number; unavailable: number; reset: number }>;
+    kinds: Readonly<{ internalError: number; unavailable: number; reset: number; throttled: number }>;
     perOperation: Readonly<Record<EmulatorOperation, Readonly<Required<FaultRule>>>>;
   };
   simulateDevices: Readonly<Required<Omit<SimulateDevicesOptions, 'unhealthyWhen'>> & { unhealthyWhen: UnhealthyRule | undefined }> | undefined;
@@ -329,8 +333,9 @@ export function resolveEmulatorOptions(o: EmulatorOptions = {}): ResolvedEmulato
     internalError: num('faults.kinds.internalError', f.kinds?.internalError ?? 1, 0, 1e6),
     unavailable: num('faults.kinds.unavailable', f.kinds?.unavailable ?? 1, 0, 1e6),
     reset: num('faults.kinds.reset', f.kinds?.reset ?? 1, 0, 1e6),
+    throttled: num('faults.kinds.throttled', f.kinds?.throttled ?? 0, 0, 1e6),
   });
-  if (rate > 0 && kinds.internalError + kinds.unavailable + kinds.reset === 0) throw new InvalidArgumentError('faults.kinds must have a positive weight');
+  if (rate > 0 && kinds.internalError + kinds.unavailable + kinds.reset + kinds.throttled === 0) throw new InvalidArgumentError('faults.kinds must have a positive weight');
   const perOperation = {} as Record<EmulatorOperation, Required<FaultRule>>;
   for (const op of EMULATOR_OPERATIONS) {
     const r = f.perOperation?.[op];

@@ -408,6 +408,7 @@ export class Emulator {
     }
     if (this.#faultsOn) {
       const kind = this.#faults.draw(op);
+      if (kind === 'throttled') return this.#later(ex, () => this.#fail(ex, SHADOW_FAULTS.throttled, 'throttled'));
       if (kind !== undefined) {
         this.#counters.ops[op].faults++;
         if (kind === 'reset') {

@@ -42,6 +42,24 @@ describe('fault injection', () => {
     expect(new Set(out)).toEqual(new Set(['500 InternalFailureException', '503 ServiceUnavailableException', 'reset']));
   });
 
+  it('answers injected throttles as 429 ThrottlingException, counted as throttled and not as faults', async () => {
+    const emulator = await startEmulator({ quotas: 'off', faults: { rate: 1, seed: 5, kinds: { internalError: 0, unavailable: 0, reset: 0, throttled: 1 } } });
+    const client = sdkClient(emulator.url, { maxAttempts: 1 });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const e = await client.send(new UpdateThingShadowCommand({ thingName: `t${i}`, payload: bytes({ state: {} }) })).catch((err) => err);
+        expect(e.name).toBe('ThrottlingException');
+        expect(e.$metadata.httpStatusCode).toBe(429);
+      }
+      expect(emulator.stats().operations.UpdateThingShadow.throttled).toBe(3);
+      expect(emulator.stats().operations.UpdateThingShadow.faults).toBe(0);
+      expect(emulator.store.shadowCount).toBe(0);
+    } finally {
+      client.destroy();
+      await emulator.close();
+    }
+  });
+
   it('can be limited to one kind and one operation', async () => {
     const emulator = await startEmulator({
       quotas: 'off',

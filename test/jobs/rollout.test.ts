@@ -95,7 +95,10 @@ describe('runRollout', { timeout: 120_000 }, () => {
 
   it('reaches the goal on every target despite faults, throttling and devices writing meanwhile, losing no device write', async () => {
     await withEmulator(
-      { faults: { rate: 0.04, seed: 11 }, accountRps: 100, simulateDevices: { delayMs: 5 } },
+      // A quarter of the injected faults are 429 throttles: the seeded draws give the 86th admitted
+      // request a throttle and the 46th a 500, and the seeding and the rollout make more than 300,
+      // so the run meets both at any speed. The 100/s quota throttles too when the machine is fast.
+      { faults: { rate: 0.04, seed: 11, kinds: { throttled: 1 } }, accountRps: 100, simulateDevices: { delayMs: 5 } },
       async (emu) => {
         const things = names(150);
         await seed(emu, things, (_n, i) => ({ state: { desired: { fw: '1.0.0', keep: i }, reported: { fw: '1.0.0' } } }));
