@@ -6,6 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { InvalidArgumentError, WorkerError, toErrorRecord } from '../errors.js';
+import { requirePositive } from '../options/check-positive.js';
 import type { OperationName } from '../client/index.js';
 import type { BatchRunner, BatchRunnerFactory, BatchTask } from './batch-runner.js';
 import { IterableBatchSource, isBatchSource, type BatchSource } from './batch-source.js';
@@ -80,10 +81,7 @@ export interface ResolvedCoordinatorOptions {
 
 export const DEFAULT_COORDINATOR_OPTIONS = Object.freeze({ batchSize: 100, tasksPerWorker: 2 });
 
-function positiveInt(name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
-  return v;
-}
+const positiveInt = (name: string, v: unknown): number => requirePositive(name, v);
 
 const ABORTED: unique symbol = Symbol('aborted');
 
@@ -209,7 +207,7 @@ export class Coordinator {
   }
 
   setRate(operation: OperationName, rps: number): void {
-    if (typeof rps !== 'number' || !Number.isFinite(rps) || rps <= 0) throw new InvalidArgumentError(`rps must be a positive number, got ${JSON.stringify(rps)}`);
+    requirePositive('rps', rps, { integer: false });
     this.#gate.setRate(operation, rps);
   }
 

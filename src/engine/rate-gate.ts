@@ -9,6 +9,7 @@
  * by several processes implements the same interface.
  */
 import { InvalidArgumentError } from '../errors.js';
+import { isPositive, optionMessage, requirePositive } from '../options/check-positive.js';
 import type { OperationName } from '../client/index.js';
 import { AWS_QUOTA_DEFAULTS } from '../shadow/aws-quota-defaults.js';
 
@@ -104,9 +105,7 @@ const ALL_OPS: readonly OperationName[] = Object.freeze([
 ]);
 
 function positive(name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-    throw new InvalidArgumentError(`${name} must be a positive number or 'off', got ${JSON.stringify(v)}`);
-  }
+  if (!isPositive(v, false)) throw new InvalidArgumentError(optionMessage(name, "a positive number or 'off'", { value: v }));
   return v;
 }
 
@@ -141,8 +140,7 @@ export function resolveRateGateOptions(options: RateGateOptions | 'off' | undefi
   const thingInFlight = o.thingInFlight ?? d.thingInFlight;
   let permitBatch: number | undefined;
   if (o.permitBatch !== undefined) {
-    if (!Number.isSafeInteger(o.permitBatch) || o.permitBatch < 1) throw new InvalidArgumentError(`${prefix}.permitBatch must be a positive integer, got ${JSON.stringify(o.permitBatch)}`);
-    permitBatch = o.permitBatch;
+    permitBatch = requirePositive(`${prefix}.permitBatch`, o.permitBatch);
   }
   if (o.now !== undefined && typeof o.now !== 'function') throw new InvalidArgumentError(`${prefix}.now must be a function`);
   return {

@@ -1,6 +1,6 @@
 /**
  * The layers hold: no module of a lower layer (shadow, client, emulator, sinks, engine, report,
- * and the shared io, errors and version modules) imports from the jobs or the CLI, type imports
+ * and the shared io, options, errors and version modules) imports from the jobs or the CLI, type imports
  * included; and the CLI imports nothing of the library but its public entry points (the ones
  * package.json exports). Read from the import statements of src/**\/*.ts.
  */
@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SRC = join(ROOT, 'src');
 const UPPER = new Set(['jobs', 'cli']);
-const LOWER = new Set(['shadow', 'client', 'emulator', 'sinks', 'engine', 'report', 'io', 'errors.ts', 'version.ts']);
+const LOWER = new Set(['shadow', 'client', 'emulator', 'sinks', 'engine', 'report', 'io', 'options', 'errors.ts', 'version.ts']);
 /** `from '...'`, `import '...'`, `import('...')` and `typeof import('...')`. */
 const IMPORT = /(?:\bfrom\s+|\bimport\s*\(\s*|\bimport\s+)(['"])([^'"\n]+)\1/g;
 

@@ -79,8 +79,8 @@ describe('the worker pool', () => {
 
   test('options are validated once with messages naming the option', () => {
     expect(() => new Coordinator({ client: { endpoint: '', region: 'us-east-1' } })).toThrow('client.endpoint must be a non-empty string');
-    expect(() => new Coordinator({ client: { endpoint: emulator.url, region: 'us-east-1' }, batchSize: 0 })).toThrow('batchSize must be a positive integer, got 0');
-    expect(() => new Coordinator({ client: { endpoint: emulator.url, region: 'us-east-1' }, rates: { accountRps: 0 } })).toThrow("rates.accountRps must be a positive number or 'off', got 0");
+    expect(() => new Coordinator({ client: { endpoint: emulator.url, region: 'us-east-1' }, batchSize: 0 })).toThrow('batchSize: expected a positive integer, got 0');
+    expect(() => new Coordinator({ client: { endpoint: emulator.url, region: 'us-east-1' }, rates: { accountRps: 0 } })).toThrow("rates.accountRps: expected a positive number or 'off', got 0");
   });
 
   test('targets are pulled only as batches finish: never more than batchSize x maxBatchesInFlight ahead', async () => {

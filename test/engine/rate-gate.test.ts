@@ -23,9 +23,9 @@ describe('resolveRateGateOptions', () => {
   });
 
   test('bad values are refused with messages naming the option', () => {
-    expect(() => resolveRateGateOptions({ accountRps: -1 })).toThrow("rates.accountRps must be a positive number or 'off', got -1");
+    expect(() => resolveRateGateOptions({ accountRps: -1 })).toThrow("rates.accountRps: expected a positive number or 'off', got -1");
     expect(() => resolveRateGateOptions({ operations: { Nope: 1 } as never })).toThrow('rates.operations: unknown operation "Nope"');
-    expect(() => resolveRateGateOptions({ permitBatch: 0 })).toThrow('rates.permitBatch must be a positive integer, got 0');
+    expect(() => resolveRateGateOptions({ permitBatch: 0 })).toThrow('rates.permitBatch: expected a positive integer, got 0');
     expect(() => resolveRateGateOptions({ decreaseFactor: 2 })).toThrow('rates.decreaseFactor must be a number in (0, 1], got 2');
   });
 

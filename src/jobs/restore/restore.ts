@@ -9,7 +9,7 @@
  * cap applies: more shadows than `safety.maxThings` need `yes` (a dry run needs nothing).
  */
 import { InvalidArgumentError } from '../../errors.js';
-import { checkPositive } from '../options/check-positive.js';
+import { checkPositive } from '../../options/check-positive.js';
 import { stringifyJson } from '../../shadow/json-text.js';
 import type { OutcomeCounts } from '../../engine/item-outcome.js';
 import { jobClientConfig, runJob, type JobDefinition, type JobRun, type JobRunOptions } from '../../engine/job-run.js';

@@ -20,7 +20,7 @@ import type { S3SinkOptions } from '../../sinks/s3-sink.js';
 import type { SnapshotSink } from '../../sinks/snapshot-sink.js';
 import { VERSION } from '../../version.js';
 import { parseDataEndpoint } from '../../client/resolve-data-endpoint.js';
-import { checkPositive } from '../options/check-positive.js';
+import { checkPositive } from '../../options/check-positive.js';
 import { openTargets, type RolloutTargets } from '../../engine/open-targets.js';
 import type { ControlPlaneAccess } from '../../engine/target-selection.js';
 import {
