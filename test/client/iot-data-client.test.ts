@@ -436,7 +436,8 @@ describe('IotDataClient retries', () => {
     const t0 = Date.now();
     const err = await c.getThingShadow({ thingName: 'x' }, { signal: ac.signal }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AbortError);
-    expect(Date.now() - t0).toBeLessThan(5000);
+    // Returned long before the backoff (at least 10 minutes) would have ended, at any speed.
+    expect(Date.now() - t0).toBeLessThan(600_000 * 0.5);
   });
 
   it('retries 500s as transient', async () => {
@@ -483,33 +484,45 @@ describe('IotDataClient retries', () => {
 });
 
 describe('IotDataClient aborts and timeouts', () => {
+  // The emulator holds every GetThingShadow this long before answering, and the tests abort once
+  // the request is at the emulator: an answer can never come first, however slow the machine, and
+  // a client that waited for it would take at least this long.
+  const LATENCY_MS = 30_000;
   let emu: Emulator;
   beforeAll(async () => {
-    emu = await emulator({ faults: { perOperation: { GetThingShadow: { latencyMs: 1500 } } } });
+    emu = await emulator({ faults: { perOperation: { GetThingShadow: { latencyMs: LATENCY_MS } } } });
   });
+  /** Resolves once the emulator has received `n` more GetThingShadow requests than `before`. */
+  async function arrived(before: number, n: number): Promise<void> {
+    while (emu.stats().operations.GetThingShadow.requests < before + n) await new Promise((r) => setTimeout(r, 5));
+  }
 
   it('aborts an in-flight request with AbortError', async () => {
     const c = track(new IotDataClient({ endpoint: emu.url, credentials: CREDS }));
     const ac = new AbortController();
+    const before = emu.stats().operations.GetThingShadow.requests;
     const t0 = Date.now();
     const p = c.getThingShadow({ thingName: 'slow' }, { signal: ac.signal });
-    setTimeout(() => ac.abort(), 30);
+    void arrived(before, 1).then(() => ac.abort());
     const err = await p.catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AbortError);
     expect((err as AbortError).message).toContain('GetThingShadow was aborted');
-    expect(Date.now() - t0).toBeLessThan(1400);
+    expect(Date.now() - t0).toBeLessThan(LATENCY_MS);
   });
 
   it('aborts a request still queued behind a busy connection without waiting for it', async () => {
     const c = track(new IotDataClient({ endpoint: emu.url, credentials: CREDS, connections: 1 }));
     const first = new AbortController();
     const second = new AbortController();
+    const before = emu.stats().operations.GetThingShadow.requests;
     const busy = c.getThingShadow({ thingName: 'slow' }, { signal: first.signal }).catch((e: unknown) => e);
     const queued = c.getThingShadow({ thingName: 'slow' }, { signal: second.signal }).catch((e: unknown) => e);
     const t0 = Date.now();
-    setTimeout(() => second.abort(), 30);
+    // The first request holds the one connection at the emulator: the second is queued behind it.
+    void arrived(before, 1).then(() => second.abort());
     expect(await queued).toBeInstanceOf(AbortError);
-    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(Date.now() - t0).toBeLessThan(LATENCY_MS);
+    expect(emu.stats().operations.GetThingShadow.requests).toBe(before + 1);
     first.abort();
     expect(await busy).toBeInstanceOf(AbortError);
   });

@@ -43,8 +43,11 @@ export async function sdkError(p: Promise<unknown>): Promise<{ name: string; mes
   throw new Error('expected the call to fail');
 }
 
-/** Polls `check` until it returns true or the deadline passes. */
-export async function waitFor(check: () => boolean | Promise<boolean>, deadlineMs = 5000, stepMs = 10): Promise<void> {
+/**
+ * Polls `check` until it returns true or the deadline passes. The deadline only bounds a hang
+ * (a state reached at once on a fast machine may take seconds on a loaded one), so it is long.
+ */
+export async function waitFor(check: () => boolean | Promise<boolean>, deadlineMs = 30_000, stepMs = 10): Promise<void> {
   const end = Date.now() + deadlineMs;
   while (!(await check())) {
     if (Date.now() > end) throw new Error(`condition not met within ${deadlineMs} ms`);
