@@ -75,8 +75,13 @@ describe('Journal', () => {
     const path = await tmp();
     const j = await Journal.open(path, { kind: 'rollout', spec: 1, flushIntervalMs: 5 });
     for (let i = 0; i < 100; i++) j.append(result(`t-${i}`, 'written'));
-    await new Promise((r) => setTimeout(r, 50));
-    expect((await loadCompleted(path)).size).toBe(100);
+    // Wait for the state (the timer's flush landed), not a fixed 50 ms a loaded machine may overrun.
+    let completed = (await loadCompleted(path)).size;
+    while (completed < 100) {
+      await new Promise((r) => setTimeout(r, 5));
+      completed = (await loadCompleted(path)).size;
+    }
+    expect(completed).toBe(100);
     await j.close();
   });
 
@@ -98,7 +103,14 @@ for (let i = 0; ; i++) {
     const child = spawn(process.execPath, ['--import', 'tsx', script, path], { stdio: ['ignore', 'pipe', 'inherit'] });
     const exited = new Promise((r) => child.once('exit', r));
     await Promise.race([new Promise<void>((resolve) => child.stdout!.once('data', () => resolve())), exited]);
-    await new Promise((r) => setTimeout(r, 300));
+    // Killed once the writer has flushed results (a state), not after a fixed 300 ms in which a
+    // loaded machine may have flushed nothing yet.
+    let flushed = 0;
+    while (flushed === 0) {
+      await new Promise((r) => setTimeout(r, 10));
+      flushed = 0;
+      await readJournal(path, () => (flushed += 1));
+    }
     child.kill('SIGKILL');
     await exited;
     const seen = new Set<string>();
