@@ -157,9 +157,16 @@ describe('runRollout', { timeout: 120_000 }, () => {
       const journal = join(dir, 'abort.journal');
       const report = join(dir, 'abort.ndjson');
       const controller = new AbortController();
+      // The targets stop coming after the first 40 until the abort: the run cannot finish before
+      // it, however fast or slow the machine (at 150/s a fast one used to beat the progress timer).
+      async function* heldTargets(): AsyncIterable<string> {
+        yield* things.slice(0, 40);
+        await new Promise<void>((resolve) => controller.signal.addEventListener('abort', () => resolve(), { once: true }));
+        yield* things.slice(40);
+      }
       const first = await runRollout(
         base(emu, {
-          targets: things,
+          targets: heldTargets(),
           desired: GOAL,
           journal,
           report,
