@@ -183,6 +183,8 @@ export {
   parseRolloutSpec,
   /** Validates a parsed rollout spec object. */
   validateRolloutSpec,
+  /** Checks rollout options' rates, ramp, abort criteria, counts and caps through the spec's schema; messages name the field and its source. */
+  checkRolloutOptions,
   /** Parses an inline desired document (`--set '{"fw":"2.4.1"}'`). */
   parseInlineDesired,
   /** Reads every chosen shadow of a fleet into a snapshot (gzip JSON lines and a manifest). */

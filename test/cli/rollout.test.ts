@@ -143,7 +143,7 @@ describe('shadowfleet rollout (command line)', { timeout: 180_000 }, () => {
     const bad = await cli(['rollout', '--endpoint', emu.url, '--things', things, '--spec', spec]);
     expect(bad.code).toBe(2);
     expect(bad.stdout).toBe('');
-    expect(bad.stderr).toBe(`shadowfleet: ${spec}: rate.perSecond: expected a positive number\n`);
+    expect(bad.stderr).toBe(`shadowfleet: ${spec}: rate.perSecond: expected a positive number, got -1\n`);
 
     const noEndpoint = await cli(['rollout', '--things', things, '--set', '{}']);
     expect(noEndpoint.code).toBe(2);

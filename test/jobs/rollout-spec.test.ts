@@ -74,25 +74,25 @@ describe('rollout spec', () => {
   });
 
   it('names the file and the field path of a bad rate', () => {
-    expect(specError('desired: {a: 1}\nrate:\n  perSecond: -1\n')).toBe('rollout.yaml: rate.perSecond: expected a positive number');
-    expect(specError('desired: {a: 1}\nrate:\n  perSecond: fast\n')).toBe('rollout.yaml: rate.perSecond: expected a positive number');
+    expect(specError('desired: {a: 1}\nrate:\n  perSecond: -1\n')).toBe('rollout.yaml: rate.perSecond: expected a positive number, got -1');
+    expect(specError('desired: {a: 1}\nrate:\n  perSecond: fast\n')).toBe('rollout.yaml: rate.perSecond: expected a positive number, got "fast"');
   });
 
   it('lists every problem of a spec, one per line, with list indexes in the path', () => {
     expect(specError('desired: {a: 1}\nabort:\n  - failureType: nope\n    thresholdPercentage: 120\n')).toBe(
       'rollout.yaml: abort[0].failureType: expected one of failed, throttled, timed-out, all\n' +
-        'rollout.yaml: abort[0].thresholdPercentage: expected a percentage from 0 to 100',
+        'rollout.yaml: abort[0].thresholdPercentage: expected a percentage from 0 to 100, got 120',
     );
     expect(specError('desired: {a: 1}\nramp: {baseRate: 10, factor: 1, everySucceeded: 0.5, facter: 2}\n')).toBe(
-      'rollout.yaml: ramp.factor: expected a number greater than 1\n' +
-        'rollout.yaml: ramp.everySucceeded: expected a positive integer\n' +
+      'rollout.yaml: ramp.factor: expected a number greater than 1, got 1\n' +
+        'rollout.yaml: ramp.everySucceeded: expected a positive integer, got 0.5\n' +
         'rollout.yaml: ramp.facter: unknown field',
     );
   });
 
   it('reports the fields of a single abort mapping without a list index', () => {
     expect(specError('desired: {a: 1}\nabort: {failureType: all, thresholdPercentage: 120}\n')).toBe(
-      'rollout.yaml: abort.thresholdPercentage: expected a percentage from 0 to 100',
+      'rollout.yaml: abort.thresholdPercentage: expected a percentage from 0 to 100, got 120',
     );
   });
 
@@ -104,12 +104,12 @@ describe('rollout spec', () => {
 
   it('rejects unknown top-level fields, bad durations, and a ramp above the quota', () => {
     expect(specError('desired: {a: 1}\nworkerz: 2\n')).toBe('rollout.yaml: workerz: unknown field');
-    expect(specError('desired: {a: 1}\ntimeouts: {request: 10x}\n')).toBe('rollout.yaml: timeouts.request: expected a duration like 90s or 5m');
-    expect(specError('desired: {a: 1}\nwaitConverged: soon\n')).toBe('rollout.yaml: waitConverged: expected a duration like 90s or 5m');
+    expect(specError('desired: {a: 1}\ntimeouts: {request: 10x}\n')).toBe('rollout.yaml: timeouts.request: expected a duration like 90s or 5m, got "10x"');
+    expect(specError('desired: {a: 1}\nwaitConverged: soon\n')).toBe('rollout.yaml: waitConverged: expected a duration like 90s or 5m, got "soon"');
     expect(specError('desired: {a: 1}\nrate: {perSecond: 100}\nramp: {baseRate: 10, factor: 2, everySucceeded: 5, maxRate: 200}\n')).toBe(
       'rollout.yaml: ramp.maxRate: expected at most rate.perSecond',
     );
-    expect(specError('desired: {a: 1}\nsafety: {maxThings: -3}\n')).toBe('rollout.yaml: safety.maxThings: expected a whole number >= 0');
+    expect(specError('desired: {a: 1}\nsafety: {maxThings: -3}\n')).toBe('rollout.yaml: safety.maxThings: expected a whole number >= 0, got -3');
   });
 
   it('rejects a document that is not a mapping and YAML syntax errors with the line', () => {
@@ -121,7 +121,7 @@ describe('rollout spec', () => {
   it('loads a spec file and names it in messages, including a missing file', async () => {
     const file = join(dir, 'rollout.yaml');
     await writeFile(file, 'desired: {a: 1}\nattempts: 0\n');
-    await expect(loadRolloutSpec(file)).rejects.toThrow(`${file}: attempts: expected a positive integer`);
+    await expect(loadRolloutSpec(file)).rejects.toThrow(`${file}: attempts: expected a positive integer, got 0`);
     await expect(loadRolloutSpec(join(dir, 'missing.yaml'))).rejects.toThrow(`${join(dir, 'missing.yaml')}: cannot read the rollout spec (ENOENT)`);
   });
 

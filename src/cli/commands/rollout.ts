@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Runner } from '../main.js';
 import { EXIT, type CommandContext } from '../context.js';
-import { collect, durationFlag, positiveIntFlag, rateFlag, requiredEndpoint, wholeNumberFlag } from '../flags.js';
+import { collect, durationFlag, requiredEndpoint } from '../flags.js';
 import { formatPairs } from '../output.js';
 import { createProgress, type Progress } from '../progress.js';
 import { addSelectionFlags, controlEndpointFromFlags, selectionFromFlags, type SelectionFlags } from '../selection-flags.js';
@@ -175,17 +175,13 @@ async function rolloutOptionsFromFlags(flags: RolloutFlags, ctx: CommandContext,
     if (flags.shadow === 'classic' || flags.shadow === '') delete options.shadowName;
     else options.shadowName = flags.shadow;
   }
-  const rate = rateFlag('--rate', flags.rate);
-  if (rate === 'off') options.rate = 'off';
-  else if (rate !== undefined) options.rate = { ...(typeof spec.rate === 'object' ? spec.rate : {}), perSecond: rate };
-  const attempts = positiveIntFlag('--attempts', flags.attempts);
-  if (attempts !== undefined) options.attempts = attempts;
-  const workers = positiveIntFlag('--workers', flags.workers);
-  if (workers !== undefined) options.workers = workers;
-  const batchSize = positiveIntFlag('--batch-size', flags.batchSize);
-  if (batchSize !== undefined) options.batchSize = batchSize;
-  const maxThings = wholeNumberFlag('--max-things', flags.maxThings);
-  if (maxThings !== undefined) options.safety = { ...options.safety, maxThings };
+  const set = settingsFromFlags(flags, lib);
+  if (set.rate === 'off') options.rate = 'off';
+  else if (set.rate !== undefined) options.rate = { ...(typeof spec.rate === 'object' ? spec.rate : {}), ...set.rate };
+  if (set.attempts !== undefined) options.attempts = set.attempts;
+  if (set.workers !== undefined) options.workers = set.workers;
+  if (set.batchSize !== undefined) options.batchSize = set.batchSize;
+  if (set.safety !== undefined) options.safety = { ...options.safety, ...set.safety };
   if (flags.ramp !== undefined) options.ramp = rampFlag(flags.ramp, InvalidArgumentError);
   if (flags.abort !== undefined) options.abort = abortFlags(flags.abort, InvalidArgumentError);
   for (const [flag, text, key] of [
@@ -206,6 +202,40 @@ async function rolloutOptionsFromFlags(flags: RolloutFlags, ctx: CommandContext,
   if (flags.yes) options.yes = true;
   if (flags.allowDeletes) options.allowDeletes = true;
   return options;
+}
+
+/** The flag that sets each field of the rollout's one schema (`checkRolloutOptions`). */
+const FLAG_OF_FIELD: Readonly<Record<string, string>> = Object.freeze({
+  rate: '--rate',
+  'rate.perSecond': '--rate',
+  attempts: '--attempts',
+  workers: '--workers',
+  batchSize: '--batch-size',
+  safety: '--max-things',
+  'safety.maxThings': '--max-things',
+});
+
+/** A flag's text as the schema sees it: a number when it reads as one, else the text as typed (shown in the message). */
+function flagValue(text: string): number | string {
+  const n = Number(text);
+  return text.trim() === '' || Number.isNaN(n) ? text : n;
+}
+
+/**
+ * The settings the flags give, mapped to RolloutOptions' fields and checked by the rollout's one
+ * schema, the one spec files and runRollout use: `--rate 0`, `rate: { perSecond: 0 }` in a spec
+ * and `runRollout({ rate: { perSecond: 0 } })` get the same message, each naming its source
+ * (`--rate: rate.perSecond: expected a positive number, got 0`).
+ */
+function settingsFromFlags(flags: RolloutFlags, lib: Lib): Pick<RolloutOptions, 'rate' | 'attempts' | 'workers' | 'batchSize' | 'safety'> {
+  const set: Record<string, unknown> = {};
+  if (flags.rate !== undefined) set.rate = flags.rate === 'off' ? 'off' : { perSecond: flagValue(flags.rate) };
+  if (flags.attempts !== undefined) set.attempts = flagValue(flags.attempts);
+  if (flags.workers !== undefined) set.workers = flagValue(flags.workers);
+  if (flags.batchSize !== undefined) set.batchSize = flagValue(flags.batchSize);
+  if (flags.maxThings !== undefined) set.safety = { maxThings: flagValue(flags.maxThings) };
+  lib.checkRolloutOptions(set, (field) => FLAG_OF_FIELD[field]);
+  return set as Pick<RolloutOptions, 'rate' | 'attempts' | 'workers' | 'batchSize' | 'safety'>;
 }
 
 /** Progress of a rollout: a bar per phase (write, converge) on a terminal. */

@@ -27,6 +27,7 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { InvalidArgumentError } from '../../errors.js';
+import { formatOptionValue, isPositive } from '../../options/check-positive.js';
 import { parseDuration } from '../options/parse-duration.js';
 import { formatIssuePath, formatIssues, parseSpecText, readSpecFile, stripUndefined, throwSpecProblems } from '../options/spec-file.js';
 import { assertStorableNumbers, findUnstorableNumber, parseJson } from '../../shadow/json-text.js';
@@ -104,19 +105,27 @@ export interface RolloutSpec {
   waves?: RolloutWaves;
 }
 
-const POSITIVE = 'expected a positive number';
-const POSITIVE_INT = 'expected a positive integer';
-const NON_NEGATIVE_INT = 'expected a whole number >= 0';
-const DURATION = 'expected a duration like 90s or 5m';
+/**
+ * The message of the one template (src/options/check-positive.ts) without its field and source:
+ * `expected <what>, got <value>`; the field path and the source (the spec file, a flag) are
+ * put in front by whoever reports the issue.
+ */
+const expected = (what: string) => (iss: { input?: unknown }) => `expected ${what}, got ${formatOptionValue(iss.input)}`;
+const POSITIVE = expected('a positive number');
+const POSITIVE_INT = expected('a positive integer');
+const NON_NEGATIVE_INT = expected('a whole number >= 0');
+const PERCENTAGE = expected('a percentage from 0 to 100');
+const DURATION = 'a duration like 90s or 5m';
 
-const positive = () => z.number({ error: POSITIVE }).positive({ error: POSITIVE }).finite({ error: POSITIVE });
-const positiveInt = () => z.number({ error: POSITIVE_INT }).int({ error: POSITIVE_INT }).positive({ error: POSITIVE_INT });
-const nonNegativeInt = () => z.number({ error: NON_NEGATIVE_INT }).int({ error: NON_NEGATIVE_INT }).min(0, { error: NON_NEGATIVE_INT });
+/** Through the one positive check, so a spec, a flag and a library option accept the same numbers. */
+const positive = () => z.number({ error: POSITIVE }).refine((n) => isPositive(n, false), { error: POSITIVE });
+const positiveInt = () => z.number({ error: POSITIVE_INT }).refine((n) => isPositive(n, true), { error: POSITIVE_INT });
+const nonNegativeInt = () => z.number({ error: NON_NEGATIVE_INT }).refine((n) => n === 0 || isPositive(n, true), { error: NON_NEGATIVE_INT });
 const duration = () =>
-  z.union([z.string(), z.number()], { error: DURATION }).transform((v, ctx) => {
+  z.union([z.string(), z.number()], { error: expected(DURATION) }).transform((v, ctx) => {
     const ms = parseDuration(v);
     if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: DURATION });
+      ctx.addIssue({ code: 'custom', message: `expected ${DURATION}, got ${formatOptionValue(v)}` });
       return z.NEVER;
     }
     return ms;
@@ -126,12 +135,30 @@ const jsonObject = z.record(z.string(), z.unknown(), { error: 'expected an objec
 
 const criterionSchema = z.strictObject({
   failureType: z.enum(['failed', 'throttled', 'timed-out', 'all'], { error: 'expected one of failed, throttled, timed-out, all' }),
-  thresholdPercentage: z
-    .number({ error: 'expected a percentage from 0 to 100' })
-    .min(0, { error: 'expected a percentage from 0 to 100' })
-    .max(100, { error: 'expected a percentage from 0 to 100' }),
+  thresholdPercentage: z.number({ error: PERCENTAGE }).min(0, { error: PERCENTAGE }).max(100, { error: PERCENTAGE }),
   minThings: nonNegativeInt().default(0),
 });
+
+/**
+ * The settings a spec file, the CLI's flags and the library's options share, field by field:
+ * one definition each, so the three accept the same values and word a problem the same way.
+ */
+const RATE_FIELDS = {
+  perSecond: positive().optional(),
+  thingPerSecond: positive().optional(),
+  thingInFlight: positiveInt().optional(),
+};
+const RAMP_FIELDS = {
+  baseRate: positive(),
+  factor: z.number({ error: expected('a number greater than 1') }).gt(1, { error: expected('a number greater than 1') }),
+  everySucceeded: positiveInt(),
+  maxRate: positive().optional(),
+};
+const SAFETY_FIELDS = {
+  maxThings: nonNegativeInt().optional(),
+  maxDeletes: nonNegativeInt().optional(),
+  allowDeletes: z.boolean({ error: 'expected true or false' }).optional(),
+};
 
 const specSchema = z
   .strictObject({
@@ -151,35 +178,50 @@ const specSchema = z
     where: z.string({ error: 'expected a condition such as reported.firmware < "1.5.0"' }).optional(),
     desired: jsonObject.optional(),
     transform: z.string({ error: 'expected the path of a transform module' }).min(1, { error: 'expected the path of a transform module' }).optional(),
-    rate: z
-      .strictObject({
-        perSecond: positive().optional(),
-        thingPerSecond: positive().optional(),
-        thingInFlight: positiveInt().optional(),
-      })
-      .optional(),
-    ramp: z
-      .strictObject({
-        baseRate: positive(),
-        factor: z.number({ error: 'expected a number greater than 1' }).gt(1, { error: 'expected a number greater than 1' }),
-        everySucceeded: positiveInt(),
-        maxRate: positive().optional(),
-      })
-      .optional(),
+    rate: z.strictObject(RATE_FIELDS).optional(),
+    ramp: z.strictObject(RAMP_FIELDS).optional(),
     abort: z.union([criterionSchema, z.array(criterionSchema)], { error: 'expected an abort criterion or a list of them' }).optional(),
     attempts: positiveInt().optional(),
     timeouts: z.strictObject({ request: duration().optional(), run: duration().optional() }).optional(),
-    safety: z
-      .strictObject({
-        maxThings: nonNegativeInt().optional(),
-        maxDeletes: nonNegativeInt().optional(),
-        allowDeletes: z.boolean({ error: 'expected true or false' }).optional(),
-      })
-      .optional(),
+    safety: z.strictObject(SAFETY_FIELDS).optional(),
     workers: positiveInt().optional(),
     waitConverged: duration().optional(),
     ...WAVES_SPEC_FIELDS,
   }, { error: 'expected a mapping of rollout settings' });
+
+/**
+ * The same settings as RolloutOptions carries them (the library's form: `rate` may be 'off',
+ * `abort` is a list, plus the run's own batchSize and requestAttempts). Other option fields
+ * (endpoint, targets, the change...) are checked by runRollout itself.
+ */
+const optionsSchema = z.object({
+  rate: z.union([z.literal('off'), z.object(RATE_FIELDS)], { error: "expected { perSecond, thingPerSecond, thingInFlight } or 'off'" }).optional(),
+  ramp: z.object(RAMP_FIELDS, { error: 'expected { baseRate, factor, everySucceeded }' }).optional(),
+  abort: z.array(criterionSchema.loose(), { error: 'expected a list of abort criteria' }).optional(),
+  attempts: positiveInt().optional(),
+  workers: positiveInt().optional(),
+  batchSize: positiveInt().optional(),
+  requestAttempts: positiveInt().optional(),
+  safety: z.object(SAFETY_FIELDS, { error: 'expected { maxThings, maxDeletes, allowDeletes }' }).optional(),
+});
+
+/**
+ * Checks the settings of rollout options through the rollout's one schema (the one the spec
+ * files use): every problem, one a line, in the one template `[<source>: ]<field>: expected
+ * <what>, got <value>`. `source` names where a field came from: one name for all (a file), a
+ * function of the field path (the CLI: `rate.perSecond` -> `--rate`), or nothing for a library
+ * call. Throws InvalidArgumentError.
+ */
+export function checkRolloutOptions(options: unknown, source?: string | ((field: string) => string | undefined)): void {
+  const result = optionsSchema.safeParse(options);
+  if (result.success) return;
+  const lines = formatIssues(result.error.issues).map((line) => {
+    const field = line.slice(0, line.indexOf(': '));
+    const from = typeof source === 'function' ? source(field) : source;
+    return from === undefined ? line : `${from}: ${line}`;
+  });
+  throw new InvalidArgumentError(lines.join('\n'));
+}
 
 /**
  * Validates a spec already parsed from YAML/JSON. `file` names the source in messages and

@@ -30,7 +30,7 @@ import { JobRun, jobClientConfig, type JobRunOptions } from '../../engine/job-ru
 import { RampSchedule, estimateSeconds } from '../../engine/ramp-schedule.js';
 import { RecentRate } from '../../engine/recent-rate.js';
 import type { OperationName } from '../../client/index.js';
-import type { RampOptions, RolloutRateOptions, RolloutSpec } from './rollout-spec.js';
+import { checkRolloutOptions, type RampOptions, type RolloutRateOptions, type RolloutSpec } from './rollout-spec.js';
 import { RolloutReport, type RolloutSummary } from './rollout-report.js';
 import { AWS_QUOTA_DEFAULTS } from '../../shadow/aws-quota-defaults.js';
 import type { RolloutTargets } from '../../engine/open-targets.js';
@@ -232,31 +232,9 @@ function validate(o: RolloutOptions): void {
   }
   if (o.desired !== undefined) checkChange(o.desired);
   if (o.resume && o.journal === undefined) throw new InvalidArgumentError('resume: needs the journal of the earlier run (journal option / --journal)');
-  const pos = (name: string, v: number | undefined, int = false): void => {
-    if (v === undefined) return;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || (int && !Number.isInteger(v))) {
-      throw new InvalidArgumentError(`${name}: expected a positive ${int ? 'integer' : 'number'}`);
-    }
-  };
-  if (o.rate !== undefined && o.rate !== 'off') {
-    pos('rate.perSecond', o.rate.perSecond);
-    pos('rate.thingPerSecond', o.rate.thingPerSecond);
-    pos('rate.thingInFlight', o.rate.thingInFlight, true);
-  }
-  pos('attempts', o.attempts, true);
-  pos('workers', o.workers, true);
-  pos('batchSize', o.batchSize, true);
-  pos('requestAttempts', o.requestAttempts, true);
-  if (o.ramp !== undefined) {
-    if (o.rate === 'off') throw new InvalidArgumentError("ramp: needs a rate limit to ramp up to (rate is 'off')");
-    pos('ramp.baseRate', o.ramp.baseRate);
-    pos('ramp.everySucceeded', o.ramp.everySucceeded, true);
-    if (typeof o.ramp.factor !== 'number' || !(o.ramp.factor > 1)) throw new InvalidArgumentError('ramp.factor: expected a number greater than 1');
-  }
-  for (const [i, c] of (o.abort ?? []).entries()) {
-    if (!['failed', 'throttled', 'timed-out', 'all'].includes(c.failureType)) throw new InvalidArgumentError(`abort[${i}].failureType: expected one of failed, throttled, timed-out, all`);
-    if (!(c.thresholdPercentage >= 0 && c.thresholdPercentage <= 100)) throw new InvalidArgumentError(`abort[${i}].thresholdPercentage: expected a percentage from 0 to 100`);
-  }
+  // Rates, ramp, abort criteria, counts and caps: the rollout's one schema, the spec files' too.
+  checkRolloutOptions(o);
+  if (o.ramp !== undefined && o.rate === 'off') throw new InvalidArgumentError("ramp: needs a rate limit to ramp up to (rate is 'off')");
 }
 
 /** The settings of one rollout, resolved once from its options. */
