@@ -396,9 +396,18 @@ describe('runRollout', { timeout: 120_000 }, () => {
     await withEmulator({ quotas: 'off' }, async (emu) => {
       const things = names(60);
       const rates: number[] = [];
+      // The first 5 things (fewer than a ramp step) come before the first progress event that
+      // shows a rate, the rest after it: that event sees the base rate however late the timer fires.
+      let seenRate!: () => void;
+      const firstRate = new Promise<void>((resolve) => (seenRate = resolve));
+      async function* targets(): AsyncIterable<string> {
+        yield* things.slice(0, 5);
+        await firstRate;
+        yield* things.slice(5);
+      }
       const result = await runRollout(
         base(emu, {
-          targets: things,
+          targets: targets(),
           desired: GOAL,
           batchSize: 5,
           rate: { perSecond: 200 },
@@ -406,6 +415,7 @@ describe('runRollout', { timeout: 120_000 }, () => {
           progressIntervalMs: 10,
           onProgress: (p) => {
             if (p.rate !== undefined && rates[rates.length - 1] !== p.rate) rates.push(p.rate);
+            if (p.rate !== undefined) seenRate();
           },
         }),
       );
