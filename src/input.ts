@@ -17,6 +17,8 @@ export {
   ConfigError,
   type ShadowErrorCode,
 } from './errors.js';
+/** The one message template of bad options: `[<source>: ]<field>: expected <what>, got <value>`. */
+export { optionMessage, isPositive } from './options/check-positive.js';
 /** Parses a duration such as `90s`, `5m` or `1m30s` into milliseconds (undefined when invalid). */
 export { parseDuration } from './jobs/options/parse-duration.js';
 /** The one endpoint parser: refuses credentials, a query or a fragment, naming the field. */

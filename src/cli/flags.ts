@@ -4,17 +4,18 @@
  * says the same thing when it cannot (`--workers: expected a positive integer, got "0"`).
  * Loaded with the CLI itself, so it imports only the light public entry (shadowfleet/input).
  */
-import { ConfigError, InvalidArgumentError, parseDataEndpoint, parseDuration } from '../input.js';
+import { ConfigError, InvalidArgumentError, isPositive, optionMessage, parseDataEndpoint, parseDuration } from '../input.js';
 
 /** A number passing `check`, or undefined when the flag is absent. Blank text is rejected. */
 export function numberFlag(flag: string, text: string | undefined, check: (n: number) => boolean, expected: string): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
-  if (text.trim() === '' || !Number.isFinite(n) || !check(n)) throw new InvalidArgumentError(`${flag}: expected ${expected}, got "${text}"`);
+  if (text.trim() === '' || !Number.isFinite(n) || !check(n)) throw new InvalidArgumentError(optionMessage(flag, expected, { value: text }));
   return n;
 }
 
-export const isPositiveInt = (n: number): boolean => Number.isInteger(n) && n > 0;
+/** The one positive check (src/options/check-positive.ts), for whole numbers. */
+export const isPositiveInt = (n: number): boolean => isPositive(n, true);
 
 /** `--workers 4`: a positive integer. */
 export function positiveIntFlag(flag: string, text: string | undefined): number | undefined {
@@ -32,7 +33,7 @@ export function wholeNumberFlag(flag: string, text: string | undefined): number 
 /** `--rate 2000` or `--rate off`. */
 export function rateFlag(flag: string, text: string | undefined): number | 'off' | undefined {
   if (text === 'off') return 'off';
-  return numberFlag(flag, text, (n) => n > 0, 'a positive number or off');
+  return numberFlag(flag, text, (n) => isPositive(n, false), 'a positive number or off');
 }
 
 /**

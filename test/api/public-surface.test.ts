@@ -35,7 +35,7 @@ const ENTRIES: Record<string, { file: string; names: string[] }> = {
   },
   'shadowfleet/input': {
     file: 'src/input.ts',
-    names: ['ConfigError', 'InvalidArgumentError', 'ShadowError', 'isShadowError', 'VERSION', 'parseDataEndpoint', 'parseDuration', 'readBounded'],
+    names: ['ConfigError', 'InvalidArgumentError', 'ShadowError', 'isShadowError', 'VERSION', 'isPositive', 'optionMessage', 'parseDataEndpoint', 'parseDuration', 'readBounded'],
   },
   'shadowfleet/queue': {
     file: 'src/engine/queue/index.ts',
