@@ -17,8 +17,11 @@ interface Run {
   stderr: string;
 }
 
-/** `fileSizeLimitKiB` runs the CLI under `ulimit -f`: its writes to files past that size fail (EFBIG), like a full disk. */
-function cli(args: string[], opts: { input?: string; onStart?: (child: ChildProcess) => void; fileSizeLimitKiB?: number } = {}): Promise<Run> {
+/**
+ * `fileSizeLimitKiB` runs the CLI under `ulimit -f`: its writes to files past that size fail (EFBIG), like a full disk.
+ * `holdStdin` leaves stdin open for `onStart` to write to and end.
+ */
+function cli(args: string[], opts: { input?: string; holdStdin?: boolean; onStart?: (child: ChildProcess) => void; fileSizeLimitKiB?: number } = {}): Promise<Run> {
   return new Promise((resolvePromise, reject) => {
     const command = [process.execPath, '--import', 'tsx', BIN, ...args];
     const [file, ...argv] = opts.fileSizeLimitKiB === undefined ? command : ['bash', '-c', `ulimit -f ${opts.fileSizeLimitKiB} && exec "$@"`, 'bash', ...command];
@@ -34,7 +37,8 @@ function cli(args: string[], opts: { input?: string; onStart?: (child: ChildProc
     child.on('error', reject);
     child.on('close', (code, signal) => resolvePromise({ code, signal, stdout, stderr }));
     if (opts.input !== undefined) child.stdin.end(opts.input);
-    else child.stdin.end();
+    else if (opts.holdStdin !== true) child.stdin.end();
+    else child.stdin.on('error', () => undefined); // a write after the child exited (EPIPE) is no failure of the test
     opts.onStart?.(child);
   });
 }
@@ -206,9 +210,13 @@ describe('shadowfleet rollout (command line)', { timeout: 180_000 }, () => {
   it('finishes with --resume after the process is killed with SIGKILL, counting each thing once', async () => {
     const journal = join(dir, 'kill.journal');
     const report = join(dir, 'kill.ndjson');
-    const args = ['rollout', '--endpoint', emu.url, '--things', things, '--set', JSON.stringify({ kill: 1 }), '--journal', journal, '--report', report, '--yes', '--workers', '1'];
-    const killed = await cli([...args, '--rate', '120'], {
+    const args = ['rollout', '--endpoint', emu.url, '--set', JSON.stringify({ kill: 1 }), '--journal', journal, '--report', report, '--yes', '--workers', '1'];
+    // The killed run reads its targets from stdin, which gives it the first 100 and stays open:
+    // it cannot finish before the kill, however fast or slow the machine.
+    const killed = await cli([...args, '--things', '-', '--rate', '120'], {
+      holdStdin: true,
       onStart: (child) => {
+        child.stdin!.write(names.slice(0, 100).join('\n') + '\n');
         void waitForJournal(journal, 40).then(() => child.kill('SIGKILL'), () => child.kill('SIGKILL'));
       },
     });
@@ -217,7 +225,7 @@ describe('shadowfleet rollout (command line)', { timeout: 180_000 }, () => {
     expect(before).toBeGreaterThanOrEqual(40);
     expect(before).toBeLessThan(300);
 
-    const resumed = await cli([...args, '--resume', '--json']);
+    const resumed = await cli([...args, '--things', things, '--resume', '--json']);
     expect(resumed.code).toBe(0);
     const result = JSON.parse(resumed.stdout) as { summary: { things: number; resumed: number; byOutcome: Record<string, number> } };
     expect(result.summary.things).toBe(300);
@@ -255,10 +263,23 @@ describe('shadowfleet rollout (command line)', { timeout: 180_000 }, () => {
   it('drains and exits 130 with a partial report on SIGINT', async () => {
     const journal = join(dir, 'int.journal');
     const report = join(dir, 'int.ndjson');
+    // Targets from stdin: the first 60, then the signal once 20 are journaled, then the rest once
+    // the run has taken the signal. It cannot finish before SIGINT however fast the machine, and
+    // it must not start the things that come after it.
     const r = await cli(
-      ['rollout', '--endpoint', emu.url, '--things', things, '--set', JSON.stringify({ int: 1 }), '--journal', journal, '--report', report, '--yes', '--rate', '100', '--workers', '1'],
+      ['rollout', '--endpoint', emu.url, '--things', '-', '--set', JSON.stringify({ int: 1 }), '--journal', journal, '--report', report, '--yes', '--rate', '100', '--workers', '1'],
       {
+        holdStdin: true,
         onStart: (child) => {
+          child.stdin!.write(names.slice(0, 60).join('\n') + '\n');
+          let stderr = '';
+          const rest = (d: Buffer): void => {
+            stderr += d.toString();
+            if (!stderr.includes('SIGINT received')) return;
+            child.stderr!.off('data', rest);
+            child.stdin!.end(names.slice(60).join('\n') + '\n');
+          };
+          child.stderr!.on('data', rest);
           void waitForJournal(journal, 20).then(() => child.kill('SIGINT'), () => child.kill('SIGINT'));
         },
       },
