@@ -21,7 +21,8 @@
  * are woken by bottleneck's heartbeat, run every refill interval in each process.
  * Clocks: bottleneck stamps its scripts with each process's Date.now(), so hosts sharing a
  * gate need synchronised clocks (NTP), as bottleneck's README says.
- * The first gate of an account sets the shared ceiling; `setRate` (a ramp) changes it for all.
+ * A gate that starts with another configured rate than the account's shared ceiling sets it
+ * (the job started last wins), as `setRate` (a ramp) does; gates of the same rate join it as is.
  */
 import Bottleneck from 'bottleneck';
 import { Redis } from 'ioredis';
@@ -78,6 +79,7 @@ interface SharedLimiter {
 }
 
 // KEYS[1] = aimd hash. ARGV = mode ('init'|'set'|'throttle'|'sync'), now, ceiling, factor, cooldown, increaseShare, minShare.
+// 'init' with another ceiling than the stored one sets it (the job started last wins), as 'set' does.
 // Returns { rate, ceiling, apply (1 = this caller must updateSettings), decreased (1|0) }.
 const AIMD_LUA = `
 local h = KEYS[1]
@@ -85,10 +87,10 @@ local mode = ARGV[1]
 local now = tonumber(ARGV[2])
 local s = redis.call('hmget', h, 'ceiling', 'rate', 'lastDecrease', 'lastUpdate', 'applied')
 local c, r, ld, lu, applied = tonumber(s[1]), tonumber(s[2]), tonumber(s[3]), tonumber(s[4]), tonumber(s[5])
-if c == nil or mode == 'set' then
-  c = tonumber(ARGV[3])
-  redis.call('hset', h, 'ceiling', tostring(c), 'rate', tostring(c), 'lastDecrease', '-1e15', 'lastUpdate', tostring(now), 'applied', tostring(c))
-  return { tostring(c), tostring(c), (mode == 'set' or s[1] == false) and 1 or 0, 0 }
+local asked = tonumber(ARGV[3])
+if c == nil or mode == 'set' or (mode == 'init' and c ~= asked) then
+  redis.call('hset', h, 'ceiling', tostring(asked), 'rate', tostring(asked), 'lastDecrease', '-1e15', 'lastUpdate', tostring(now), 'applied', tostring(asked))
+  return { tostring(asked), tostring(asked), 1, 0 }
 end
 local f, cool, inc, minShare = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local from = math.max(lu, ld + cool)
@@ -323,7 +325,13 @@ export class RedisRateGate implements RateGate {
     await this.#failFast(limiter.ready());
     const s: SharedLimiter = { limiter, aimdKey, ceiling, rate: shared, granted: 0, throttles: 0, decreases: 0, deciding: false };
     // A gate that made the AIMD record sets the limiter too (another job may have left other settings).
-    if (Number(reply[2]) === 1) await limiter.updateSettings(this.#settings(op, shared));
+    if (Number(reply[2]) === 1) {
+      // This gate set the rate: the shared limiter follows (and keeps at most the new burst).
+      const settings = this.#settings(op, shared);
+      const level = (await limiter.currentReservoir()) ?? 0;
+      if (level > (settings.reservoirIncreaseMaximum as number)) Object.assign(settings, { reservoir: settings.reservoirIncreaseMaximum });
+      await limiter.updateSettings(settings);
+    }
     this.#limiters.set(op, s);
     this.#pending.delete(op);
     return s;

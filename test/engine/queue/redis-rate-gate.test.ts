@@ -112,6 +112,18 @@ describe('RedisRateGate', () => {
     expect(Number(after.reservoirIncreaseAmount)).toBeCloseTo(800 * 0.05, 6);
   });
 
+  it('lets a gate started with another rate set the account\'s shared rate (the job started last wins)', async () => {
+    const prefix = uniquePrefix('gate-ceiling');
+    const a = await gate(prefix, { accountRps: 1000 });
+    await a.gate.take(OP, 1);
+    const b = await gate(prefix, { accountRps: 400 });
+    await b.gate.take(OP, 1);
+    expect(await a.gate.sharedRate(OP)).toBe(400);
+    const settings = await admin.hgetall(`b_${a.gate.limiterId(OP)}_settings`);
+    expect(Number(settings.reservoirIncreaseAmount)).toBeCloseTo(400 * 0.05, 6);
+    expect(Number(settings.reservoir)).toBeLessThanOrEqual(40);
+  });
+
   it('fails fast with an error naming the URL when Redis is unreachable', async () => {
     const url = 'redis://127.0.0.1:1';
     const err = await connectRedis(url, { connectTimeoutMs: 500 }).catch((e: unknown) => e);
