@@ -3,6 +3,7 @@
  * its hooks wired to the thread's gate (account permits + per-thing limit); the task's `kind`
  * picks the handler from workers/handlers/index.ts.
  */
+import { setMaxListeners } from 'node:events';
 import { IotDataClient, type IotDataClientOptions } from '../src/client/index.js';
 import { AbortError, WorkerError } from '../src/errors.js';
 import { PortWorkerGate } from '../src/engine/port-worker-gate.js';
@@ -53,6 +54,9 @@ export default async function runTask(task: WorkerTask): Promise<ItemResult[]> {
   if (cancel === undefined) return handler(task.items, ctx);
   // An interrupt (Ctrl-C, SIGTERM) arrives as one message: requests in flight and retry waits abort.
   const controller = new AbortController();
+  // Every request and retry wait of the batch listens on this one signal (each removes its
+  // listener when it settles), so more than Node's default of 10 at once is normal, not a leak.
+  setMaxListeners(0, controller.signal);
   cancel.once('message', () => controller.abort(new AbortError('interrupted')));
   ctx.signal = controller.signal;
   try {
