@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
+import { ConfigError, InvalidArgumentError } from '../../src/errors.js';
 import { loadBenchScenario, operationCycle, parseBenchScenario, resolveBenchOptions, runBench } from '../../src/jobs/bench/bench.js';
 
 let emulator: Emulator;
@@ -93,9 +94,12 @@ describe('runBench over a duration', () => {
     expect(r.warmup?.operations).toBeGreaterThan(0);
     expect(r.durationMs).toBeGreaterThanOrEqual(1200);
     expect(r.operations).toBeGreaterThan(0);
-    // about 50 ops/s by the rate gate; charted per second with no sliver at the end
+    // about 50 ops/s by the rate gate; charted per second with no sliver at the end. The drain
+    // after the deadline lasts longer on a loaded machine, so the count of points follows the
+    // measured duration: at most one per whole second, a last part under half a second folded in.
     expect(r.timeline.length).toBeGreaterThanOrEqual(1);
-    expect(r.timeline.length).toBeLessThanOrEqual(2);
+    expect(r.timeline.length).toBeLessThanOrEqual(Math.max(1, Math.round(r.durationMs / 1000)));
+    if (r.timeline.length > 1) expect(r.timeline.at(-1)!.t - r.timeline.at(-2)!.t).toBeGreaterThanOrEqual(0.5);
     expect(r.opsPerSecond).toBeLessThan(80);
   });
 });
@@ -128,17 +132,24 @@ describe('bench options and scenarios', () => {
 
   it('names the file and every bad field of a scenario', () => {
     expect(() => parseBenchScenario('operations: { get: -1, fetch: 2 }\nthings: 0\ndocumentBytes: 9000\nduration: soon\n', 'load.yaml')).toThrow(
-      /load\.yaml: operations\.get: expected a weight >= 0\nload\.yaml: operations\.fetch: unknown field\nload\.yaml: things: expected a positive integer\nload\.yaml: documentBytes: expected a document size in bytes from 64 to 8000/,
+      /load\.yaml: operations\.get: expected a weight >= 0\nload\.yaml: operations\.fetch: unknown field\nload\.yaml: things: expected a positive integer, got 0\nload\.yaml: documentBytes: expected a document size in bytes from 64 to 8000/,
     );
     expect(() => parseBenchScenario('duration: soon\n', 'x.json')).toThrow('x.json: duration: expected a duration like 30s or 2m');
     expect(() => parseBenchScenario('operations: { get: 0 }\n', 'x.yaml')).toThrow('x.yaml: operations: expected at least one operation with a weight above 0');
     expect(() => parseBenchScenario('things: [1\n', 'bad.yaml')).toThrow(/^bad\.yaml:/);
   });
 
+  it('words a bad count or rate the same in a scenario file and in the options, the file named in front', () => {
+    expect(() => parseBenchScenario('things: 0\n', 'load.yaml')).toThrow(new ConfigError('load.yaml: things: expected a positive integer, got 0'));
+    expect(() => resolveBenchOptions({ things: 0 })).toThrow(new InvalidArgumentError('things: expected a positive integer, got 0'));
+    expect(() => parseBenchScenario('rate: -5\n', 'load.yaml')).toThrow('load.yaml: rate: expected a rate in operations per second, got -5');
+    expect(() => resolveBenchOptions({ workers: 1.5, concurrency: 0 })).toThrow('concurrency: expected a positive integer, got 0\nworkers: expected a positive integer, got 1.5');
+  });
+
   it('refuses bad options with messages that name the option', () => {
-    expect(() => resolveBenchOptions({ things: 0 })).toThrow('things must be a positive integer, got 0');
+    expect(() => resolveBenchOptions({ things: 0 })).toThrow('things: expected a positive integer, got 0');
     expect(() => resolveBenchOptions({ prefix: 'a b' })).toThrow('prefix: expected 1-100 characters');
-    expect(() => resolveBenchOptions({ rate: -5 })).toThrow("rate must be a positive number of operations per second or 'off', got -5");
+    expect(() => resolveBenchOptions({ rate: -5 })).toThrow('rate: expected a rate in operations per second, got -5');
     expect(() => resolveBenchOptions({ documentBytes: [10] })).toThrow('documentBytes: expected sizes in bytes from 64 to 8000');
     expect(() => resolveBenchOptions({ operations: { get: 0 } })).toThrow('operations: expected at least one operation with a weight above 0');
     expect(() => resolveBenchOptions({ pricing: { perMillion: -1 } })).toThrow('pricing.perMillion: expected a number >= 0, got -1');

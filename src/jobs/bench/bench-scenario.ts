@@ -18,6 +18,8 @@
  * ```
  */
 import { z } from 'zod';
+import { InvalidArgumentError } from '../../errors.js';
+import { formatOptionValue, isPositive } from '../../options/check-positive.js';
 import { parseDuration } from '../options/parse-duration.js';
 import { formatIssues, parseSpecText, readSpecFile, stripUndefined, throwSpecProblems } from '../options/spec-file.js';
 
@@ -55,9 +57,13 @@ export interface BenchScenario {
 }
 
 const weight = () => z.number({ error: 'expected a weight >= 0' }).min(0, { error: 'expected a weight >= 0' }).finite({ error: 'expected a weight >= 0' });
-const POSITIVE_INT = 'expected a positive integer';
-const positiveInt = () => z.number({ error: POSITIVE_INT }).int({ error: POSITIVE_INT }).positive({ error: POSITIVE_INT });
-const positive = (msg = 'expected a positive number') => z.number({ error: msg }).positive({ error: msg }).finite({ error: msg });
+/** `expected <what>, got <value>`: the one template (src/options/check-positive.ts); the field and source go in front. */
+const expected = (what: string) => (iss: { input?: unknown }) => `expected ${what}, got ${formatOptionValue(iss.input)}`;
+const POSITIVE_INT = expected('a positive integer');
+const RATE = 'a rate in operations per second';
+/** Through the one positive check, so a scenario file, a flag and a library option accept the same numbers. */
+const positiveInt = () => z.number({ error: POSITIVE_INT }).refine((n) => isPositive(n, true), { error: POSITIVE_INT });
+const positive = (what: string) => z.number({ error: expected(what) }).refine((n) => isPositive(n, false), { error: expected(what) });
 const DOC = 'expected a document size in bytes from 64 to 8000';
 const docBytes = () => z.number({ error: DOC }).int({ error: DOC }).min(64, { error: DOC }).max(8000, { error: DOC });
 const DURATION = 'expected a duration like 30s or 2m';
@@ -74,7 +80,7 @@ const scenarioSchema = z.strictObject(
       .optional(),
     shadow: z.string({ error: 'expected a shadow name, or "classic"' }).regex(/^[$a-zA-Z0-9:_-]{1,64}$/, { error: 'expected a shadow name, or "classic"' }).optional(),
     documentBytes: z.union([docBytes(), z.array(docBytes()).min(1, { error: DOC })], { error: DOC }).optional(),
-    rate: positive('expected a rate in operations per second').optional(),
+    rate: positive(RATE).optional(),
     concurrency: positiveInt().optional(),
     duration: z.union([z.string(), z.number()], { error: DURATION }).optional(),
     count: positiveInt().optional(),
@@ -92,6 +98,34 @@ const scenarioSchema = z.strictObject(
   },
   { error: 'expected a mapping of load settings' },
 );
+
+/**
+ * The same counts and rate as BenchOptions carries them (`rate` may also be 'off' there): the
+ * scenario's fields, one definition each.
+ */
+const optionsSchema = z.object({
+  things: positiveInt().optional(),
+  rate: z.union([z.literal('off'), positive(RATE)], { error: expected(`${RATE} or 'off'`) }).optional(),
+  concurrency: positiveInt().optional(),
+  count: positiveInt().optional(),
+  workers: positiveInt().optional(),
+  intervalMs: positiveInt().optional(),
+});
+
+/**
+ * Checks bench options' counts and rate through the scenario's schema, every problem a line in
+ * the one template (`[<source>: ]<field>: expected <what>, got <value>`); `source` names where a
+ * field came from (a flag), nothing for a library call. Throws InvalidArgumentError.
+ */
+export function checkBenchOptions(options: unknown, source?: (field: string) => string | undefined): void {
+  const result = optionsSchema.safeParse(options);
+  if (result.success) return;
+  const lines = formatIssues(result.error.issues).map((line) => {
+    const from = source?.(line.slice(0, line.indexOf(': ')));
+    return from === undefined ? line : `${from}: ${line}`;
+  });
+  throw new InvalidArgumentError(lines.join('\n'));
+}
 
 /** Validates a scenario already parsed from YAML/JSON; `file` names the source in messages. Throws ConfigError listing every problem. */
 export function validateBenchScenario(data: unknown, file: string): BenchScenario {

@@ -10,6 +10,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { ConfigError, InvalidArgumentError } from '../../errors.js';
+import { requirePositive } from '../../options/check-positive.js';
 import { openTargets } from '../../engine/open-targets.js';
 import { checkTargetSelection, describeSelection, type ControlPlaneAccess, type TargetSelection } from '../../engine/target-selection.js';
 import { JobRun } from '../../engine/job-run.js';
@@ -22,7 +23,7 @@ import type { OperationName } from '../../client/index.js';
 import { LatencyHistogram, type LatencyReport, type LatencySummary } from '../../report/latency-histogram.js';
 import { writeReportPage } from '../../report/write-report-page.js';
 import type { TimelinePoint } from '../../report/report-model.js';
-import { BENCH_OPERATIONS, type BenchOperation, type BenchPricing, type BenchScenario } from './bench-scenario.js';
+import { BENCH_OPERATIONS, checkBenchOptions, type BenchOperation, type BenchPricing, type BenchScenario } from './bench-scenario.js';
 import { startEmulatorProcess, type EmulatorProcess, type EmulatorProcessOptions } from '../../emulator/emulator-process.js';
 import { benchReportModel } from './bench-report.js';
 
@@ -175,9 +176,7 @@ const OP_NAMES: Record<BenchOperation, OperationName> = {
 };
 
 function positiveInt(name: string, v: number | undefined, fallback: number): number {
-  if (v === undefined) return fallback;
-  if (!Number.isInteger(v) || v <= 0) throw new InvalidArgumentError(`${name} must be a positive integer, got ${String(v)}`);
-  return v;
+  return v === undefined ? fallback : requirePositive(name, v);
 }
 
 function nonNegative(name: string, v: number | undefined, fallback: number): number {
@@ -189,6 +188,8 @@ function nonNegative(name: string, v: number | undefined, fallback: number): num
 /** Validates options once and fills in the defaults. */
 export function resolveBenchOptions(o: BenchOptions): ResolvedBenchOptions {
   const d = DEFAULT_BENCH_OPTIONS;
+  // Counts and rate: the scenario file's schema, so both say the same about the same value.
+  checkBenchOptions(o);
   const operations = { ...d.operations } as Record<BenchOperation, number>;
   if (o.operations !== undefined) {
     for (const op of BENCH_OPERATIONS) operations[op] = 0;
@@ -204,9 +205,6 @@ export function resolveBenchOptions(o: BenchOptions): ResolvedBenchOptions {
   const documentBytes = o.documentBytes ?? [...d.documentBytes];
   if (documentBytes.length === 0 || documentBytes.some((b) => !Number.isInteger(b) || b < 64 || b > 8000)) {
     throw new InvalidArgumentError(`documentBytes: expected sizes in bytes from 64 to 8000, got ${JSON.stringify(documentBytes)}`);
-  }
-  if (o.rate !== undefined && o.rate !== 'off' && !(typeof o.rate === 'number' && o.rate > 0 && Number.isFinite(o.rate))) {
-    throw new InvalidArgumentError(`rate must be a positive number of operations per second or 'off', got ${String(o.rate)}`);
   }
   if (o.durationMs !== undefined && !(o.durationMs > 0)) throw new InvalidArgumentError(`duration must be positive, got ${String(o.durationMs)} ms`);
   const count = o.count === undefined ? undefined : positiveInt('count', o.count, 1);
