@@ -207,6 +207,8 @@ export {
   BENCH_OPERATIONS,
   /** Reads a benchmark scenario file (YAML or JSON). */
   loadBenchScenario,
+  /** Checks bench options' counts and rate through the scenario's schema; messages name the field and its source. */
+  checkBenchOptions,
   /** Parses benchmark scenario text. */
   parseBenchScenario,
   /** Validates a parsed benchmark scenario object. */

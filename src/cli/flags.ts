@@ -17,6 +17,15 @@ export function numberFlag(flag: string, text: string | undefined, check: (n: nu
 /** The one positive check (src/options/check-positive.ts), for whole numbers. */
 export const isPositiveInt = (n: number): boolean => isPositive(n, true);
 
+/**
+ * A flag's text as a job's schema sees it: a number when it reads as one, else the text as
+ * typed (the message then shows it quoted). For flags checked by the job's own schema.
+ */
+export function schemaFlagValue(text: string): number | string {
+  const n = Number(text);
+  return text.trim() === '' || Number.isNaN(n) ? text : n;
+}
+
 /** `--workers 4`: a positive integer. */
 export function positiveIntFlag(flag: string, text: string | undefined): number | undefined {
   return numberFlag(flag, text, isPositiveInt, 'a positive integer');

@@ -49,7 +49,10 @@ describe('bench command options', () => {
   });
 
   it('refuses bad flags with messages that name the flag', async () => {
-    await expect(benchOptionsFromFlags({ things: '0', prepare: true }, { signal }, lib)).rejects.toThrow('--things: expected a positive integer, got "0"');
+    await expect(benchOptionsFromFlags({ things: '0', prepare: true }, { signal }, lib)).rejects.toThrow('--things: things: expected a positive integer, got 0');
+    await expect(benchOptionsFromFlags({ rate: 'fast', workers: '1.5', prepare: true }, { signal }, lib)).rejects.toThrow(
+      '--rate: rate: expected a rate in operations per second or \'off\', got "fast"\n--workers: workers: expected a positive integer, got 1.5',
+    );
     await expect(benchOptionsFromFlags({ duration: 'soon', prepare: true }, { signal }, lib)).rejects.toThrow('--duration: expected a duration like 30s or 2m, got "soon"');
     await expect(benchOptionsFromFlags({ duration: '5s', count: '10', prepare: true }, { signal }, lib)).rejects.toThrow('--duration and --count cannot be used together');
     await expect(benchOptionsFromFlags({ documentBytes: '10', prepare: true }, { signal }, lib)).rejects.toThrow('--document-bytes: expected sizes in bytes from 64 to 8000, got "10"');

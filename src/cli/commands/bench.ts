@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Runner } from '../main.js';
 import { EXIT, type CommandContext } from '../context.js';
-import { durationFlag, isPositiveInt, numberFlag, positiveIntFlag, rateFlag, requiredEndpoint } from '../flags.js';
+import { durationFlag, isPositiveInt, numberFlag, requiredEndpoint, schemaFlagValue } from '../flags.js';
 import { formatPairs } from '../output.js';
 import { createProgress, type Progress } from '../progress.js';
 import { addSelectionFlags, controlEndpointFromFlags, selectionFromFlags, type SelectionFlags } from '../selection-flags.js';
@@ -101,6 +101,25 @@ export function parseMix(text: string, lib: Lib): Partial<Record<BenchOperation,
   return out;
 }
 
+/** The flag that sets each field of the bench's one schema (`checkBenchOptions`, the scenario files' fields). */
+const FLAG_OF_FIELD: Readonly<Record<string, string>> = Object.freeze({ things: '--things', rate: '--rate', concurrency: '--concurrency', count: '--count', workers: '--workers' });
+
+type BenchSettings = Pick<BenchOptions, 'things' | 'rate' | 'concurrency' | 'count' | 'workers'>;
+
+/**
+ * The counts and rate the flags give, checked by the schema scenario files and runBench use:
+ * `--things 0`, `things: 0` in a scenario and `runBench({ things: 0 })` get the same message,
+ * each naming its source (`--things: things: expected a positive integer, got 0`).
+ */
+function benchSettingsFromFlags(flags: BenchFlags, lib: Lib): BenchSettings {
+  const set: Record<string, unknown> = {};
+  for (const [field, text] of [['things', flags.things], ['rate', flags.rate], ['concurrency', flags.concurrency], ['count', flags.count], ['workers', flags.workers]] as const) {
+    if (text !== undefined) set[field] = field === 'rate' && text === 'off' ? 'off' : schemaFlagValue(text);
+  }
+  lib.checkBenchOptions(set, (field) => FLAG_OF_FIELD[field]);
+  return set as BenchSettings;
+}
+
 export async function benchOptionsFromFlags(flags: BenchFlags, ctx: Pick<CommandContext, 'signal'>, lib: Lib): Promise<BenchOptions> {
   const { InvalidArgumentError } = lib;
   const scenario = flags.scenario !== undefined ? await lib.loadBenchScenario(flags.scenario) : {};
@@ -109,8 +128,8 @@ export async function benchOptionsFromFlags(flags: BenchFlags, ctx: Pick<Command
   if (endpoint !== undefined && endpoint !== '') o.endpoint = requiredEndpoint(flags.endpoint);
   if (flags.region !== undefined) o.region = flags.region;
   if (flags.mix !== undefined) o.operations = parseMix(flags.mix, lib);
-  const things = positiveIntFlag('--things', flags.things);
-  if (things !== undefined) o.things = things;
+  const set = benchSettingsFromFlags(flags, lib);
+  if (set.things !== undefined) o.things = set.things;
   if (flags.prefix !== undefined) o.prefix = flags.prefix;
   const selection = selectionFromFlags(flags);
   if (selection !== undefined) {
@@ -130,16 +149,14 @@ export async function benchOptionsFromFlags(flags: BenchFlags, ctx: Pick<Command
       return n;
     });
   }
-  const rate = rateFlag('--rate', flags.rate);
-  if (rate !== undefined) o.rate = rate;
-  const concurrency = positiveIntFlag('--concurrency', flags.concurrency);
-  if (concurrency !== undefined) o.concurrency = concurrency;
+  if (set.rate !== undefined) o.rate = set.rate;
+  if (set.concurrency !== undefined) o.concurrency = set.concurrency;
   const durationMs = durationFlag('--duration', flags.duration, '30s or 2m', true);
   if (durationMs !== undefined) {
     o.durationMs = durationMs;
     delete o.count;
   }
-  const count = positiveIntFlag('--count', flags.count);
+  const count = set.count;
   if (count !== undefined) {
     if (flags.duration !== undefined) throw new InvalidArgumentError('--duration and --count cannot be used together');
     o.count = count;
@@ -147,8 +164,7 @@ export async function benchOptionsFromFlags(flags: BenchFlags, ctx: Pick<Command
   }
   const warmupMs = durationFlag('--warmup', flags.warmup, '2s');
   if (warmupMs !== undefined) o.warmupMs = warmupMs;
-  const workers = positiveIntFlag('--workers', flags.workers);
-  if (workers !== undefined) o.workers = workers;
+  if (set.workers !== undefined) o.workers = set.workers;
   if (flags.prepare === false) o.prepare = false;
   if (flags.cleanup) o.cleanup = true;
   const price = numberFlag('--price-per-million', flags.pricePerMillion, (n) => n >= 0, 'a price >= 0');

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Runner } from '../main.js';
 import { EXIT, type CommandContext } from '../context.js';
-import { collect, durationFlag, requiredEndpoint } from '../flags.js';
+import { collect, durationFlag, requiredEndpoint, schemaFlagValue as flagValue } from '../flags.js';
 import { formatPairs } from '../output.js';
 import { createProgress, type Progress } from '../progress.js';
 import { addSelectionFlags, controlEndpointFromFlags, selectionFromFlags, type SelectionFlags } from '../selection-flags.js';
@@ -214,12 +214,6 @@ const FLAG_OF_FIELD: Readonly<Record<string, string>> = Object.freeze({
   safety: '--max-things',
   'safety.maxThings': '--max-things',
 });
-
-/** A flag's text as the schema sees it: a number when it reads as one, else the text as typed (shown in the message). */
-function flagValue(text: string): number | string {
-  const n = Number(text);
-  return text.trim() === '' || Number.isNaN(n) ? text : n;
-}
 
 /**
  * The settings the flags give, mapped to RolloutOptions' fields and checked by the rollout's one
