@@ -98,7 +98,7 @@ describe('PortWorkerGate with the coordinator gate', () => {
       expect(gate.takeUsage(ref)).toEqual({ requests: 0, throttles: 0 });
       // Ungated ops pass without permits.
       await gate.acquire('Publish', undefined);
-      for (let i = 0; i < 100 && rateGate.stats().throttles === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      while (rateGate.stats().throttles === 0) await new Promise((r) => setTimeout(r, 10));
       const s = rateGate.stats();
       expect(s.throttles).toBe(1);
       expect(s.granted % 16).toBe(0); // whole batches only
@@ -120,7 +120,7 @@ describe('PortWorkerGate with the coordinator gate', () => {
     const gate = new PortWorkerGate();
     gate.configure(a.port2, { GetThingShadow: 1 }, undefined);
     gate.configure(b.port2, { GetThingShadow: 1 }, undefined);
-    for (let i = 0; i < 100 && server.size > 1; i++) await new Promise((r) => setTimeout(r, 10));
+    while (server.size > 1) await new Promise((r) => setTimeout(r, 10));
     expect(server.size).toBe(1);
     a.port2.close();
     server.close();
