@@ -71,6 +71,8 @@ interface SharedLimiter {
   ceiling: number;
   /** This process's view of the shared current rate. */
   rate: number;
+  /** The largest permit batch of any gate on the account (the burst's floor). */
+  maxBatch: number;
   granted: number;
   throttles: number;
   decreases: number;
@@ -78,7 +80,9 @@ interface SharedLimiter {
   deciding: boolean;
 }
 
-// KEYS[1] = aimd hash. ARGV = mode ('init'|'set'|'throttle'|'sync'), now, ceiling, factor, cooldown, increaseShare, minShare.
+// KEYS[1] = aimd hash. ARGV = mode ('init'|'set'|'throttle'|'sync'), now, ceiling, factor, cooldown, increaseShare, minShare, batch.
+// `maxBatch` is the largest permit batch any gate of the account takes: the burst never drops
+// below it, or a gate with larger batches than the one that set the rate would wait for ever.
 // 'init' with another ceiling than the stored one sets it (the job started last wins), as 'set' does.
 // Returns { rate, ceiling, apply (1 = this caller must updateSettings), decreased (1|0) }.
 const AIMD_LUA = `
@@ -87,10 +91,18 @@ local mode = ARGV[1]
 local now = tonumber(ARGV[2])
 local s = redis.call('hmget', h, 'ceiling', 'rate', 'lastDecrease', 'lastUpdate', 'applied')
 local c, r, ld, lu, applied = tonumber(s[1]), tonumber(s[2]), tonumber(s[3]), tonumber(s[4]), tonumber(s[5])
+local batch = tonumber(ARGV[8]) or 1
+local mb = tonumber(redis.call('hget', h, 'maxBatch')) or 0
+local raised = 0
+if batch > mb then
+  mb = batch
+  raised = 1
+  redis.call('hset', h, 'maxBatch', tostring(mb))
+end
 local asked = tonumber(ARGV[3])
 if c == nil or mode == 'set' or (mode == 'init' and c ~= asked) then
   redis.call('hset', h, 'ceiling', tostring(asked), 'rate', tostring(asked), 'lastDecrease', '-1e15', 'lastUpdate', tostring(now), 'applied', tostring(asked))
-  return { tostring(asked), tostring(asked), 1, 0 }
+  return { tostring(asked), tostring(asked), 1, 0, tostring(mb) }
 end
 local f, cool, inc, minShare = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local from = math.max(lu, ld + cool)
@@ -103,16 +115,16 @@ if mode == 'throttle' and now - ld >= cool then
   decreased = 1
   redis.call('hincrby', h, 'decreases', 1)
 end
-local apply = 0
+local apply = raised
 if decreased == 1 or math.abs(r - applied) >= c * 0.01 or (r == c and applied ~= c) then
   apply = 1
   applied = r
 end
 redis.call('hset', h, 'rate', tostring(r), 'lastDecrease', tostring(ld), 'lastUpdate', tostring(lu), 'applied', tostring(applied))
-return { tostring(r), tostring(c), apply, decreased }
+return { tostring(r), tostring(c), apply, decreased, tostring(mb) }
 `;
 
-type AimdReply = [string, string, number, number];
+type AimdReply = [string, string, number, number, string];
 type AimdRedis = Redis & { shadowfleetAimd(key: string, ...args: string[]): Promise<AimdReply> };
 
 /**
@@ -269,16 +281,16 @@ export class RedisRateGate implements RateGate {
   }
 
   /**
-   * The burst: at least one permit batch and `burstSeconds` of the rate, and at least two
+   * The burst: at least the largest permit batch of any gate on the account and `burstSeconds` of the rate, and at least two
    * refills, so a refill that finds the bucket not yet drained does not drop what it adds
    * (with one refill of room, 1,000/s measured ~830/s granted).
    */
-  #capacity(rps: number, op: OperationName): number {
-    return Math.max(this.batchSize(op), Math.ceil(rps * this.#o.burstSeconds), Math.ceil((2 * rps * this.#refillMs) / 1000));
+  #capacity(rps: number, maxBatch: number): number {
+    return Math.max(maxBatch, Math.ceil(rps * this.#o.burstSeconds), Math.ceil((2 * rps * this.#refillMs) / 1000));
   }
 
-  #settings(op: OperationName, rps: number): Bottleneck.ConstructorOptions {
-    const cap = this.#capacity(rps, op);
+  #settings(rps: number, maxBatch: number): Bottleneck.ConstructorOptions {
+    const cap = this.#capacity(rps, maxBatch);
     return { reservoirIncreaseInterval: this.#refillMs, reservoirIncreaseAmount: (rps * this.#refillMs) / 1000, reservoirIncreaseMaximum: cap };
   }
 
@@ -303,9 +315,10 @@ export class RedisRateGate implements RateGate {
   async #makeLimiter(op: OperationName, rps: number): Promise<SharedLimiter> {
     const id = this.limiterId(op);
     const aimdKey = `${id}:aimd`;
-    const reply = await this.#redis.shadowfleetAimd(aimdKey, 'init', String(this.#o.now()), String(rps), ...this.#aimdArgs());
+    const reply = await this.#redis.shadowfleetAimd(aimdKey, 'init', String(this.#o.now()), String(rps), ...this.#aimdArgs(op));
     const shared = Number(reply[0]);
     const ceiling = Number(reply[1]);
+    const maxBatch = Number(reply[4]);
     const options = {
       id,
       datastore: 'ioredis',
@@ -314,8 +327,8 @@ export class RedisRateGate implements RateGate {
       maxConcurrent: null,
       minTime: 0,
       // Starts full: one burst at once, then the refill rate rules. Kept by the first limiter only.
-      reservoir: this.#capacity(shared, op),
-      ...this.#settings(op, shared),
+      reservoir: this.#capacity(shared, maxBatch),
+      ...this.#settings(shared, maxBatch),
       timeout: this.#keyTtlMs,
       // Wakes waiting takes when the bucket refills (bottleneck's default is 5 s).
       heartbeatInterval: this.#heartbeatMs,
@@ -323,11 +336,11 @@ export class RedisRateGate implements RateGate {
     const limiter = new Bottleneck(options);
     limiter.on('error', (err: Error) => this.#warn(err));
     await this.#failFast(limiter.ready());
-    const s: SharedLimiter = { limiter, aimdKey, ceiling, rate: shared, granted: 0, throttles: 0, decreases: 0, deciding: false };
+    const s: SharedLimiter = { limiter, aimdKey, ceiling, rate: shared, maxBatch, granted: 0, throttles: 0, decreases: 0, deciding: false };
     // A gate that made the AIMD record sets the limiter too (another job may have left other settings).
     if (Number(reply[2]) === 1) {
       // This gate set the rate: the shared limiter follows (and keeps at most the new burst).
-      const settings = this.#settings(op, shared);
+      const settings = this.#settings(shared, maxBatch);
       const level = (await limiter.currentReservoir()) ?? 0;
       if (level > (settings.reservoirIncreaseMaximum as number)) Object.assign(settings, { reservoir: settings.reservoirIncreaseMaximum });
       await limiter.updateSettings(settings);
@@ -337,19 +350,20 @@ export class RedisRateGate implements RateGate {
     return s;
   }
 
-  #aimdArgs(): string[] {
+  #aimdArgs(op: OperationName): string[] {
     const o = this.#o;
-    return [String(o.decreaseFactor), String(o.decreaseCooldownMs), String(o.increaseShare), String(o.minShare)];
+    return [String(o.decreaseFactor), String(o.decreaseCooldownMs), String(o.increaseShare), String(o.minShare), String(this.batchSize(op))];
   }
 
   async #aimd(op: OperationName, s: SharedLimiter, mode: 'throttle' | 'sync' | 'set', rps?: number): Promise<void> {
-    const reply = await this.#redis.shadowfleetAimd(s.aimdKey, mode, String(this.#o.now()), String(rps ?? s.ceiling), ...this.#aimdArgs());
+    const reply = await this.#redis.shadowfleetAimd(s.aimdKey, mode, String(this.#o.now()), String(rps ?? s.ceiling), ...this.#aimdArgs(op));
     const before = s.rate;
     s.rate = Number(reply[0]);
     s.ceiling = Number(reply[1]);
+    s.maxBatch = Number(reply[4]);
     if (Number(reply[3]) === 1) s.decreases += 1;
     if (Number(reply[2]) !== 1) return;
-    const settings = this.#settings(op, s.rate);
+    const settings = this.#settings(s.rate, s.maxBatch);
     if (s.rate < before) {
       // A lower rate lowers the burst too: keep at most the new capacity in the bucket.
       const level = (await s.limiter.currentReservoir()) ?? 0;

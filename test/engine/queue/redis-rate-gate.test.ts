@@ -124,6 +124,20 @@ describe('RedisRateGate', () => {
     expect(Number(settings.reservoir)).toBeLessThanOrEqual(40);
   });
 
+  it('still grants a gate\'s larger permit batches after another gate set a lower rate (the burst keeps the largest batch)', async () => {
+    const prefix = uniquePrefix('gate-maxbatch');
+    const a = await gate(prefix, { accountRps: 400 });
+    expect(a.gate.batchSize(OP)).toBe(10);
+    await a.gate.take(OP, 1);
+    const b = await gate(prefix, { accountRps: 40 });
+    expect(b.gate.batchSize(OP)).toBe(1);
+    await b.gate.take(OP, 1);
+    expect(await a.gate.sharedRate(OP)).toBe(40);
+    // With the burst at the lower rate's own size (4), a take of 10 could never be granted.
+    expect(await a.gate.take(OP, 10)).toBe(10);
+    expect(Number(await admin.hget(`b_${a.gate.limiterId(OP)}_settings`, 'reservoirIncreaseMaximum'))).toBe(10);
+  });
+
   it('fails fast with an error naming the URL when Redis is unreachable', async () => {
     const url = 'redis://127.0.0.1:1';
     const err = await connectRedis(url, { connectTimeoutMs: 500 }).catch((e: unknown) => e);
