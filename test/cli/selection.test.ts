@@ -153,10 +153,10 @@ describe('shadowfleet sync with a selection', () => {
     try {
       const group = await names(control.thingNamesInGroup({ thingGroupName: 'us-east', recursive: true }));
       const r = await runCli(['sync', '--from', emu.url, '--to', to.url, '--thing-group', 'us-east', '--recursive', '--shadows', 'classic', '--from-rate', 'off', '--to-rate', 'off', '--workers', '1', '--journal', join(dir, 'sync.journal')]);
-      expect(r.code).toBe(0);
+      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
       expect(all.filter((t) => to.store.get(t) !== undefined).sort()).toEqual(group);
       const bad = await runCli(['sync', '--from', emu.url, '--to', to.url, '--things', join(dir, 'names.txt'), '--thing-group', 'us-east']);
-      expect(bad.code).toBe(2);
+      expect(bad.code, bad.stderr).toBe(2);
       expect(bad.stderr).toContain('give at most one of --things, --thing-group and --query');
     } finally {
       await to.close();
