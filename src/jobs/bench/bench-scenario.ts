@@ -18,8 +18,7 @@
  * ```
  */
 import { z } from 'zod';
-import { InvalidArgumentError } from '../../errors.js';
-import { formatOptionValue, isPositive } from '../../options/check-positive.js';
+import { checkOptions, expected, positiveField, positiveIntField } from '../options/option-schema.js';
 import { parseDuration } from '../options/parse-duration.js';
 import { formatIssues, parseSpecText, readSpecFile, stripUndefined, throwSpecProblems } from '../options/spec-file.js';
 
@@ -57,13 +56,10 @@ export interface BenchScenario {
 }
 
 const weight = () => z.number({ error: 'expected a weight >= 0' }).min(0, { error: 'expected a weight >= 0' }).finite({ error: 'expected a weight >= 0' });
-/** `expected <what>, got <value>`: the one template (src/options/check-positive.ts); the field and source go in front. */
-const expected = (what: string) => (iss: { input?: unknown }) => `expected ${what}, got ${formatOptionValue(iss.input)}`;
-const POSITIVE_INT = expected('a positive integer');
 const RATE = 'a rate in operations per second';
-/** Through the one positive check, so a scenario file, a flag and a library option accept the same numbers. */
-const positiveInt = () => z.number({ error: POSITIVE_INT }).refine((n) => isPositive(n, true), { error: POSITIVE_INT });
-const positive = (what: string) => z.number({ error: expected(what) }).refine((n) => isPositive(n, false), { error: expected(what) });
+// The option fields shared by the jobs (src/jobs/options/option-schema.ts): the one positive check, the one template.
+const positiveInt = positiveIntField;
+const positive = positiveField;
 const DOC = 'expected a document size in bytes from 64 to 8000';
 const docBytes = () => z.number({ error: DOC }).int({ error: DOC }).min(64, { error: DOC }).max(8000, { error: DOC });
 const DURATION = 'expected a duration like 30s or 2m';
@@ -118,13 +114,7 @@ const optionsSchema = z.object({
  * field came from (a flag), nothing for a library call. Throws InvalidArgumentError.
  */
 export function checkBenchOptions(options: unknown, source?: (field: string) => string | undefined): void {
-  const result = optionsSchema.safeParse(options);
-  if (result.success) return;
-  const lines = formatIssues(result.error.issues).map((line) => {
-    const from = source?.(line.slice(0, line.indexOf(': ')));
-    return from === undefined ? line : `${from}: ${line}`;
-  });
-  throw new InvalidArgumentError(lines.join('\n'));
+  checkOptions(optionsSchema, options, source);
 }
 
 /** Validates a scenario already parsed from YAML/JSON; `file` names the source in messages. Throws ConfigError listing every problem. */

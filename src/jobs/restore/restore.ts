@@ -9,7 +9,8 @@
  * cap applies: more shadows than `safety.maxThings` need `yes` (a dry run needs nothing).
  */
 import { InvalidArgumentError } from '../../errors.js';
-import { checkPositive } from '../../options/check-positive.js';
+import { z } from 'zod';
+import { checkOptions, nonNegativeIntField, positiveIntField, type OptionSource } from '../options/option-schema.js';
 import { stringifyJson } from '../../shadow/json-text.js';
 import type { OutcomeCounts } from '../../engine/item-outcome.js';
 import { jobClientConfig, runJob, type JobDefinition, type JobRun, type JobRunOptions } from '../../engine/job-run.js';
@@ -107,6 +108,21 @@ export interface RestoreResult {
 
 export const DEFAULT_RESTORE_OPTIONS = Object.freeze({ maxThings: 1000, requestAttempts: 6, maxFailuresListed: 100, progressIntervalMs: 500 });
 
+/** The restore's counts and caps, one definition each (the one positive check, the one message template). */
+const restoreOptionsSchema = z.object({
+  workers: positiveIntField().optional(),
+  batchSize: positiveIntField().optional(),
+  concurrency: positiveIntField().optional(),
+  maxAttempts: positiveIntField().optional(),
+  requestAttempts: positiveIntField().optional(),
+  safety: z.object({ maxThings: nonNegativeIntField().optional() }, { error: 'expected { maxThings }' }).optional(),
+});
+
+/** Checks restore options' counts and caps; `source` names where a field came from (a flag), nothing for a library call. */
+export function checkRestoreOptions(options: unknown, source?: OptionSource): void {
+  checkOptions(restoreOptionsSchema, options, source);
+}
+
 /** Restores a snapshot. */
 export async function runRestore(options: RestoreOptions): Promise<RestoreResult> {
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('restore: expected an options object');
@@ -116,13 +132,8 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreResult
     throw new InvalidArgumentError('endpoint: required (the data plane endpoint URL, or SHADOWFLEET_ENDPOINT); shadowfleet does not guess an AWS account');
   }
   const filter = options.shadows === undefined ? undefined : typeof options.shadows === 'object' ? options.shadows : parseShadowFilter(options.shadows);
-  checkPositive('workers', options.workers);
-  checkPositive('batchSize', options.batchSize);
-  checkPositive('concurrency', options.concurrency);
-  checkPositive('maxAttempts', options.maxAttempts);
-  checkPositive('requestAttempts', options.requestAttempts);
+  checkRestoreOptions(options);
   const maxThings = options.safety?.maxThings ?? DEFAULT_RESTORE_OPTIONS.maxThings;
-  if (!(Number.isInteger(maxThings) && maxThings >= 0)) throw new InvalidArgumentError('safety.maxThings: expected an integer >= 0');
   const dryRun = options.dryRun === true;
 
   const readerOptions: SnapshotReaderOptions = { ...(options.s3 ?? {}) };

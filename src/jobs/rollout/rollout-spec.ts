@@ -27,7 +27,8 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { InvalidArgumentError } from '../../errors.js';
-import { formatOptionValue, isPositive } from '../../options/check-positive.js';
+import { formatOptionValue } from '../../options/check-positive.js';
+import { checkOptions, expected, nonNegativeIntField, positiveField, positiveIntField, type OptionSource } from '../options/option-schema.js';
 import { parseDuration } from '../options/parse-duration.js';
 import { formatIssuePath, formatIssues, parseSpecText, readSpecFile, stripUndefined, throwSpecProblems } from '../options/spec-file.js';
 import { assertStorableNumbers, findUnstorableNumber, parseJson } from '../../shadow/json-text.js';
@@ -105,22 +106,13 @@ export interface RolloutSpec {
   waves?: RolloutWaves;
 }
 
-/**
- * The message of the one template (src/options/check-positive.ts) without its field and source:
- * `expected <what>, got <value>`; the field path and the source (the spec file, a flag) are
- * put in front by whoever reports the issue.
- */
-const expected = (what: string) => (iss: { input?: unknown }) => `expected ${what}, got ${formatOptionValue(iss.input)}`;
-const POSITIVE = expected('a positive number');
-const POSITIVE_INT = expected('a positive integer');
-const NON_NEGATIVE_INT = expected('a whole number >= 0');
 const PERCENTAGE = expected('a percentage from 0 to 100');
 const DURATION = 'a duration like 90s or 5m';
 
-/** Through the one positive check, so a spec, a flag and a library option accept the same numbers. */
-const positive = () => z.number({ error: POSITIVE }).refine((n) => isPositive(n, false), { error: POSITIVE });
-const positiveInt = () => z.number({ error: POSITIVE_INT }).refine((n) => isPositive(n, true), { error: POSITIVE_INT });
-const nonNegativeInt = () => z.number({ error: NON_NEGATIVE_INT }).refine((n) => n === 0 || isPositive(n, true), { error: NON_NEGATIVE_INT });
+// The option fields shared by the jobs (src/jobs/options/option-schema.ts): the one positive check, the one template.
+const positive = () => positiveField();
+const positiveInt = positiveIntField;
+const nonNegativeInt = nonNegativeIntField;
 const duration = () =>
   z.union([z.string(), z.number()], { error: expected(DURATION) }).transform((v, ctx) => {
     const ms = parseDuration(v);
@@ -212,15 +204,8 @@ const optionsSchema = z.object({
  * function of the field path (the CLI: `rate.perSecond` -> `--rate`), or nothing for a library
  * call. Throws InvalidArgumentError.
  */
-export function checkRolloutOptions(options: unknown, source?: string | ((field: string) => string | undefined)): void {
-  const result = optionsSchema.safeParse(options);
-  if (result.success) return;
-  const lines = formatIssues(result.error.issues).map((line) => {
-    const field = line.slice(0, line.indexOf(': '));
-    const from = typeof source === 'function' ? source(field) : source;
-    return from === undefined ? line : `${from}: ${line}`;
-  });
-  throw new InvalidArgumentError(lines.join('\n'));
+export function checkRolloutOptions(options: unknown, source?: OptionSource): void {
+  checkOptions(optionsSchema, options, source);
 }
 
 /**

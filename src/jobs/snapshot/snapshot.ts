@@ -20,7 +20,8 @@ import type { S3SinkOptions } from '../../sinks/s3-sink.js';
 import type { SnapshotSink } from '../../sinks/snapshot-sink.js';
 import { VERSION } from '../../version.js';
 import { parseDataEndpoint } from '../../client/resolve-data-endpoint.js';
-import { checkPositive } from '../../options/check-positive.js';
+import { z } from 'zod';
+import { checkOptions, nonNegativeIntField, positiveField, positiveIntField, type OptionSource } from '../options/option-schema.js';
 import { openTargets, type RolloutTargets } from '../../engine/open-targets.js';
 import type { ControlPlaneAccess } from '../../engine/target-selection.js';
 import {
@@ -202,6 +203,21 @@ export async function* listAllThings(options: {
   }
 }
 
+/** The snapshot's rates, counts and caps, one definition each (the one positive check, the one message template). */
+const snapshotOptionsSchema = z.object({
+  listThingsRps: positiveField().optional(),
+  workers: positiveIntField().optional(),
+  batchSize: positiveIntField().optional(),
+  concurrency: positiveIntField().optional(),
+  requestAttempts: positiveIntField().optional(),
+  maxFailures: nonNegativeIntField().optional(),
+});
+
+/** Checks snapshot options' rates, counts and caps; `source` names where a field came from (a flag), nothing for a library call. */
+export function checkSnapshotOptions(options: unknown, source?: OptionSource): void {
+  checkOptions(snapshotOptionsSchema, options, source);
+}
+
 /** Takes a snapshot. Throws ConfigError when the destination is unwritable (before any read). */
 export async function runSnapshot(options: SnapshotOptions): Promise<SnapshotResult> {
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('snapshot: expected an options object');
@@ -211,12 +227,7 @@ export async function runSnapshot(options: SnapshotOptions): Promise<SnapshotRes
   const endpoint = resolveEndpoint(options.endpoint);
   const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
   const filter = typeof options.shadows === 'object' ? options.shadows : parseShadowFilter(options.shadows);
-  checkPositive('listThingsRps', options.listThingsRps, { integer: false });
-  checkPositive('workers', options.workers);
-  checkPositive('batchSize', options.batchSize);
-  checkPositive('concurrency', options.concurrency);
-  checkPositive('requestAttempts', options.requestAttempts);
-  if (options.maxFailures !== undefined && !(Number.isInteger(options.maxFailures) && options.maxFailures >= 0)) throw new InvalidArgumentError('maxFailures: expected an integer >= 0');
+  checkSnapshotOptions(options);
 
   const sinkOptions: Parameters<typeof createSnapshotSink>[1] = { ...(options.s3 ?? {}) };
   if (options.overwrite !== undefined) sinkOptions.overwrite = options.overwrite;

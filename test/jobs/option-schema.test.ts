@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { InvalidArgumentError } from '../../src/errors.js';
+import { checkOptions, nonNegativeIntField, positiveField, positiveIntField } from '../../src/jobs/options/option-schema.js';
+import { checkRestoreOptions, runRestore } from '../../src/jobs/restore/restore.js';
+import { checkSnapshotOptions } from '../../src/jobs/snapshot/snapshot.js';
+
+const schema = z.object({ workers: positiveIntField().optional(), rate: positiveField('a rate').optional(), safety: z.object({ maxThings: nonNegativeIntField().optional() }).optional() });
+
+describe('the jobs option schemas', () => {
+  it('word every problem in the one template, with the source of each field in front when there is one', () => {
+    expect(() => checkOptions(schema, { workers: 0, rate: 'fast', safety: { maxThings: -1 } })).toThrow(
+      new InvalidArgumentError('workers: expected a positive integer, got 0\nrate: expected a rate, got "fast"\nsafety.maxThings: expected a whole number >= 0, got -1'),
+    );
+    expect(() => checkOptions(schema, { workers: 1.5 }, 'restore.yaml')).toThrow('restore.yaml: workers: expected a positive integer, got 1.5');
+    expect(() => checkOptions(schema, { workers: 2, rate: 0 }, (field) => (field === 'rate' ? '--rate' : undefined))).toThrow(new InvalidArgumentError('--rate: rate: expected a rate, got 0'));
+    expect(() => checkOptions(schema, { workers: 2, rate: 0.5, safety: { maxThings: 0 } })).not.toThrow();
+  });
+
+  it('check restore and snapshot options with the same fields and words', async () => {
+    expect(() => checkRestoreOptions({ workers: 0, safety: { maxThings: 1.5 } })).toThrow('workers: expected a positive integer, got 0\nsafety.maxThings: expected a whole number >= 0, got 1.5');
+    expect(() => checkSnapshotOptions({ listThingsRps: -1, maxFailures: -2 })).toThrow('listThingsRps: expected a positive number, got -1\nmaxFailures: expected a whole number >= 0, got -2');
+    expect(() => checkSnapshotOptions({ listThingsRps: 0.5, maxFailures: 0, workers: 3 })).not.toThrow();
+    await expect(runRestore({ from: '/nowhere', endpoint: 'http://127.0.0.1:9', concurrency: 0 })).rejects.toThrow('concurrency: expected a positive integer, got 0');
+  });
+});
