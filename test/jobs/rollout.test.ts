@@ -6,6 +6,7 @@ import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/em
 import { InvalidArgumentError } from '../../src/errors.js';
 import { runRollout, type RolloutOptions, type RolloutResult } from '../../src/jobs/rollout/rollout.js';
 import { runSnapshot } from '../../src/jobs/snapshot/snapshot.js';
+import { ManualClock } from '../emulator/manual-clock.js';
 
 const GOAL = { fw: '2.4.1', telemetry: { periodSeconds: 30 } };
 
@@ -439,11 +440,29 @@ describe('runRollout', { timeout: 120_000 }, () => {
   });
 
   it('waits for devices to report the new values and names the things that did not converge', async () => {
-    await withEmulator({ quotas: 'off', simulateDevices: { delayMs: 30, silentShare: 0.3 } }, async (emu) => {
+    // The devices' clock moves when the rollout starts waiting: every answering device reports
+    // during the wait (never before it, never after its end), however slow the machine.
+    const clock = new ManualClock();
+    await withEmulator({ quotas: 'off', simulateDevices: { delayMs: 30, silentShare: 0.3, clock } }, async (emu) => {
       const things = names(40);
       const silent = things.filter((t) => emu.devices!.isSilent(t, undefined));
       expect(silent.length).toBeGreaterThan(0);
-      const result = await runRollout(base(emu, { targets: things, desired: GOAL, waitConvergedMs: 1500, convergePollMs: 100 }));
+      let pendingAtWait: number | undefined;
+      const result = await runRollout(
+        base(emu, {
+          targets: things,
+          desired: GOAL,
+          waitConvergedMs: 5000,
+          convergePollMs: 100,
+          onProgress: (p) => {
+            if (p.phase !== 'converge' || pendingAtWait !== undefined) return;
+            pendingAtWait = emu.devices!.pendingCount;
+            clock.advance(30);
+          },
+        }),
+      );
+      // Every answering device still had its report pending when the wait began.
+      expect(pendingAtWait).toBe(40 - silent.length);
       const c = result.convergence!;
       expect(c.checked).toBe(40);
       expect(c.converged).toBe(40 - silent.length);
