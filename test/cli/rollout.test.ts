@@ -51,18 +51,20 @@ async function lineCount(file: string): Promise<number> {
   }
 }
 
-/** Polls until the journal holds at least `n` results (bounded). */
-async function waitForJournal(file: string, n: number, timeoutMs = 90_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
+/**
+ * Polls until the journal holds at least `n` results, or the child has exited (a state, not a
+ * time: starting the CLI and its first results take tens of seconds on a loaded machine).
+ */
+async function waitForJournal(file: string, n: number, child: ChildProcess): Promise<void> {
+  while (child.exitCode === null && child.signalCode === null) {
     if ((await lineCount(file)) >= n) return;
     await new Promise((r) => setTimeout(r, 25));
   }
-  throw new Error(`journal ${file} never reached ${n} lines`);
+  throw new Error(`journal ${file} never reached ${n} lines before the CLI exited`);
 }
 
 // Each test spawns the CLI (tsx compiles it on start): generous timeouts for a busy machine.
-describe('shadowfleet rollout (command line)', { timeout: 180_000 }, () => {
+describe('shadowfleet rollout (command line)', { timeout: 300_000 }, () => {
   let emu: Emulator;
   let dir: string;
   let things: string;
@@ -217,7 +219,7 @@ describe('shadowfleet rollout (command line)', { timeout: 180_000 }, () => {
       holdStdin: true,
       onStart: (child) => {
         child.stdin!.write(names.slice(0, 100).join('\n') + '\n');
-        void waitForJournal(journal, 40).then(() => child.kill('SIGKILL'), () => child.kill('SIGKILL'));
+        void waitForJournal(journal, 40, child).then(() => child.kill('SIGKILL'), () => child.kill('SIGKILL'));
       },
     });
     expect(killed.signal).toBe('SIGKILL');
@@ -280,7 +282,7 @@ describe('shadowfleet rollout (command line)', { timeout: 180_000 }, () => {
             child.stdin!.end(names.slice(60).join('\n') + '\n');
           };
           child.stderr!.on('data', rest);
-          void waitForJournal(journal, 20).then(() => child.kill('SIGINT'), () => child.kill('SIGINT'));
+          void waitForJournal(journal, 20, child).then(() => child.kill('SIGINT'), () => child.kill('SIGINT'));
         },
       },
     );
