@@ -47,14 +47,16 @@ async function lines(file: string): Promise<number> {
   }
 }
 
-/** Polls until `file` holds at least `n` JSON lines (bounded). */
-async function waitForLines(file: string, n: number, timeoutMs = 120_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
+/**
+ * Polls until `file` holds at least `n` JSON lines, or the child has exited (a state, not a time:
+ * starting the CLI and its first wave take tens of seconds on a loaded machine).
+ */
+async function waitForLines(file: string, n: number, child: ChildProcess): Promise<void> {
+  while (child.exitCode === null && child.signalCode === null) {
     if ((await lines(file)) >= n) return;
     await new Promise((r) => setTimeout(r, 20));
   }
-  throw new Error(`${file} never reached ${n} lines`);
+  throw new Error(`${file} never reached ${n} lines before the CLI exited`);
 }
 
 // Each test spawns the CLI (tsx compiles it on start): generous timeouts for a busy machine.
@@ -124,7 +126,7 @@ describe('shadowfleet rollback', { timeout: 240_000 }, () => {
       ],
       (child) => {
         // past the canary wave and its gate, in the middle of the second wave
-        void waitForLines(`${journal}.intents`, 60).then(
+        void waitForLines(`${journal}.intents`, 60, child).then(
           () => child.kill('SIGKILL'),
           () => child.kill('SIGKILL'),
         );
