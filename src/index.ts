@@ -191,10 +191,14 @@ export {
   runSnapshot,
   /** runSnapshot's defaults. */
   DEFAULT_SNAPSHOT_OPTIONS,
+  /** Checks snapshot options' rates, counts and caps; messages name the field and its source. */
+  checkSnapshotOptions,
   /** Writes a snapshot back, sending only the differences, version-guarded. */
   runRestore,
   /** runRestore's defaults. */
   DEFAULT_RESTORE_OPTIONS,
+  /** Checks restore options' counts and caps; messages name the field and its source. */
+  checkRestoreOptions,
   /** Compares two snapshots, or a snapshot with the live fleet, by key path. */
   runDiff,
   /** runDiff's defaults. */

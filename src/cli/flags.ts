@@ -26,6 +26,31 @@ export function schemaFlagValue(text: string): number | string {
   return text.trim() === '' || Number.isNaN(n) ? text : n;
 }
 
+/**
+ * Flags that set fields of a job's one schema: `[flag, field path, text]` each (absent flags
+ * skipped), mapped to an options fragment and checked by the job's `check` with the flag as the
+ * source of its field (`--workers: workers: expected a positive integer, got 0`).
+ */
+export function checkedFlags(
+  list: ReadonlyArray<readonly [flag: string, field: string, text: string | undefined]>,
+  check: (options: unknown, source: (field: string) => string | undefined) => void,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const flagOf = new Map<string, string>();
+  for (const [flag, field, text] of list) {
+    if (text === undefined) continue;
+    const path = field.split('.');
+    let at = out;
+    for (const [i, key] of path.entries()) {
+      flagOf.set(path.slice(0, i + 1).join('.'), flag);
+      if (i === path.length - 1) at[key] = schemaFlagValue(text);
+      else at = (at[key] ??= {}) as Record<string, unknown>;
+    }
+  }
+  check(out, (field) => flagOf.get(field));
+  return out;
+}
+
 /** `--workers 4`: a positive integer. */
 export function positiveIntFlag(flag: string, text: string | undefined): number | undefined {
   return numberFlag(flag, text, isPositiveInt, 'a positive integer');

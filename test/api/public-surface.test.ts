@@ -15,7 +15,7 @@ const ENTRIES: Record<string, { file: string; names: string[] }> = {
       'DEFAULT_RESTORE_OPTIONS', 'DEFAULT_ROLLOUT_OPTIONS', 'DEFAULT_SHADOW_LIMITS', 'DEFAULT_SNAPSHOT_OPTIONS', 'DEFAULT_SYNC_OPTIONS', 'InvalidArgumentError',
       'IotControlClient', 'IotDataClient', 'LatencyHistogram', 'LocalSink', 'NetworkError', 'NotFoundError', 'PayloadTooLargeError',
       'S3Sink', 'ServiceError', 'ServiceUnavailableError', 'ShadowCondition', 'ShadowError', 'SnapshotError', 'SnapshotReader', 'SnapshotWriter', 'SyncSession',
-      'ThrottlingError', 'TimeoutError', 'UnauthorizedError', 'VERSION', 'WorkerError', 'benchReportModel', 'checkReportPageDestination', 'checkBenchOptions', 'checkRolloutOptions',
+      'ThrottlingError', 'TimeoutError', 'UnauthorizedError', 'VERSION', 'WorkerError', 'benchReportModel', 'checkReportPageDestination', 'checkBenchOptions', 'checkRestoreOptions', 'checkRolloutOptions', 'checkSnapshotOptions',
       'computeDelta', 'createSnapshotSink', 'diffToUpdate', 'driftReportModel', 'fromErrorRecord', 'isExactNumber', 'isShadowError', 'loadBenchScenario',
       'loadFleetFile', 'loadRolloutSpec', 'mergeState', 'parseBenchScenario', 'parseDataEndpoint', 'parseDuration', 'parseFleetFile', 'parseInlineDesired', 'parseJson',
       'parseRetryAfter', 'parseRolloutSpec', 'parseSnapshotLocation', 'renderReportPage', 'resolveDataEndpoint', 'retryDelay',

@@ -4,6 +4,7 @@ import { InvalidArgumentError } from '../../src/errors.js';
 import { checkOptions, nonNegativeIntField, positiveField, positiveIntField } from '../../src/jobs/options/option-schema.js';
 import { checkRestoreOptions, runRestore } from '../../src/jobs/restore/restore.js';
 import { checkSnapshotOptions } from '../../src/jobs/snapshot/snapshot.js';
+import { checkedFlags } from '../../src/cli/flags.js';
 
 const schema = z.object({ workers: positiveIntField().optional(), rate: positiveField('a rate').optional(), safety: z.object({ maxThings: nonNegativeIntField().optional() }).optional() });
 
@@ -22,5 +23,13 @@ describe('the jobs option schemas', () => {
     expect(() => checkSnapshotOptions({ listThingsRps: -1, maxFailures: -2 })).toThrow('listThingsRps: expected a positive number, got -1\nmaxFailures: expected a whole number >= 0, got -2');
     expect(() => checkSnapshotOptions({ listThingsRps: 0.5, maxFailures: 0, workers: 3 })).not.toThrow();
     await expect(runRestore({ from: '/nowhere', endpoint: 'http://127.0.0.1:9', concurrency: 0 })).rejects.toThrow('concurrency: expected a positive integer, got 0');
+  });
+
+  it('map command-line flags to the fields of a job, checked by its schema with the flag named as the source', () => {
+    expect(() => checkedFlags([['--max-things', 'safety.maxThings', '-1'], ['--workers', 'workers', 'many']], checkRestoreOptions)).toThrow(
+      new InvalidArgumentError('--workers: workers: expected a positive integer, got "many"\n--max-things: safety.maxThings: expected a whole number >= 0, got -1'),
+    );
+    expect(() => checkedFlags([['--max-failures', 'maxFailures', '0.5']], checkSnapshotOptions)).toThrow('--max-failures: maxFailures: expected a whole number >= 0, got 0.5');
+    expect(checkedFlags([['--max-things', 'safety.maxThings', '0'], ['--workers', 'workers', undefined]], checkRestoreOptions)).toEqual({ safety: { maxThings: 0 } });
   });
 });

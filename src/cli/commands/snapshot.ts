@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Runner } from '../main.js';
 import { EXIT, type CommandContext } from '../context.js';
-import { endpointFlag, positiveIntFlag, rateFlag, requiredEndpoint, wholeNumberFlag } from '../flags.js';
+import { checkedFlags, endpointFlag, positiveIntFlag, rateFlag, requiredEndpoint, wholeNumberFlag } from '../flags.js';
 import { createProgress } from '../progress.js';
 import { addSelectionFlags, controlEndpointFromFlags, selectionFromFlags, type SelectionFlags } from '../selection-flags.js';
 import type { DiffOptions, DiffResult, RestoreOptions, RestoreResult, ShadowChange, SnapshotOptions, SnapshotResult } from '../../index.js';
@@ -125,14 +125,14 @@ export function defineSnapshot(program: Command, run: Runner): void {
         const part = positiveIntFlag('--part-size-mb', flags.partSizeMb);
         if (part !== undefined) s3.partSizeBytes = part * MB;
         options.s3 = s3;
-        const maxFailures = wholeNumberFlag('--max-failures', flags.maxFailures);
-        if (maxFailures !== undefined) options.maxFailures = maxFailures;
+        // Counts and caps: checked by the snapshot's one schema, naming the flag.
+        const checked = checkedFlags([['--max-failures', 'maxFailures', flags.maxFailures], ['--workers', 'workers', flags.workers]], lib.checkSnapshotOptions);
+        if (checked.maxFailures !== undefined) options.maxFailures = checked.maxFailures as number;
         const level = positiveIntFlag('--gzip-level', flags.gzipLevel);
         if (level !== undefined) options.gzipLevel = level;
         const rates = ratesOf(flags);
         if (rates !== undefined) options.rates = rates;
-        const workers = positiveIntFlag('--workers', flags.workers);
-        if (workers !== undefined) options.workers = workers;
+        if (checked.workers !== undefined) options.workers = checked.workers as number;
         options.onProgress = await progressLine(flags, ctx, (p) => `snapshot: ${p.things} things, ${p.records} shadows, ${p.recordsPerSecond.toFixed(0)} shadows/s, ${p.failed} failed, ${p.throttles} throttled`);
         const result = await lib.runSnapshot(options);
         for (const w of result.warnings) ctx.err(`shadowfleet: warning: ${w}`);
@@ -193,12 +193,12 @@ export function defineRestore(program: Command, run: Runner): void {
         if (controlEndpoint !== undefined) options.controlEndpoint = controlEndpoint;
         if (flags.dryRun) options.dryRun = true;
         if (flags.yes) options.yes = true;
-        const maxThings = wholeNumberFlag('--max-things', flags.maxThings);
-        if (maxThings !== undefined) options.safety = { maxThings };
+        // Counts and caps: checked by the restore's one schema, naming the flag.
+        const checked = checkedFlags([['--max-things', 'safety.maxThings', flags.maxThings], ['--workers', 'workers', flags.workers]], lib.checkRestoreOptions);
+        if (checked.safety !== undefined) options.safety = checked.safety as { maxThings: number };
         const rates = ratesOf(flags);
         if (rates !== undefined) options.rates = rates;
-        const workers = positiveIntFlag('--workers', flags.workers);
-        if (workers !== undefined) options.workers = workers;
+        if (checked.workers !== undefined) options.workers = checked.workers as number;
         options.onProgress = await progressLine(flags, ctx, (p) => `restore: ${p.done}/${p.total} shadows, ${p.written} written, ${p.failed} failed`);
         const result = await lib.runRestore(options);
         ctx.out(flags.json ? JSON.stringify(result) : formatRestoreResult(result));
