@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Runner } from '../main.js';
 import { EXIT, type CommandContext } from '../context.js';
-import { durationFlag, isPositiveInt, numberFlag, requiredEndpoint, schemaFlagValue } from '../flags.js';
+import { checkedFlags, durationFlag, isPositiveInt, numberFlag, requiredEndpoint } from '../flags.js';
 import { formatPairs } from '../output.js';
 import { createProgress, type Progress } from '../progress.js';
 import { addSelectionFlags, controlEndpointFromFlags, selectionFromFlags, type SelectionFlags } from '../selection-flags.js';
@@ -101,9 +101,6 @@ export function parseMix(text: string, lib: Lib): Partial<Record<BenchOperation,
   return out;
 }
 
-/** The flag that sets each field of the bench's one schema (`checkBenchOptions`, the scenario files' fields). */
-const FLAG_OF_FIELD: Readonly<Record<string, string>> = Object.freeze({ things: '--things', rate: '--rate', concurrency: '--concurrency', count: '--count', workers: '--workers' });
-
 type BenchSettings = Pick<BenchOptions, 'things' | 'rate' | 'concurrency' | 'count' | 'workers'>;
 
 /**
@@ -112,11 +109,16 @@ type BenchSettings = Pick<BenchOptions, 'things' | 'rate' | 'concurrency' | 'cou
  * each naming its source (`--things: things: expected a positive integer, got 0`).
  */
 function benchSettingsFromFlags(flags: BenchFlags, lib: Lib): BenchSettings {
-  const set: Record<string, unknown> = {};
-  for (const [field, text] of [['things', flags.things], ['rate', flags.rate], ['concurrency', flags.concurrency], ['count', flags.count], ['workers', flags.workers]] as const) {
-    if (text !== undefined) set[field] = field === 'rate' && text === 'off' ? 'off' : schemaFlagValue(text);
-  }
-  lib.checkBenchOptions(set, (field) => FLAG_OF_FIELD[field]);
+  const set = checkedFlags(
+    [
+      ['--things', 'things', flags.things],
+      ['--rate', 'rate', flags.rate], // 'off' stays text, which the schema takes
+      ['--concurrency', 'concurrency', flags.concurrency],
+      ['--count', 'count', flags.count],
+      ['--workers', 'workers', flags.workers],
+    ],
+    lib.checkBenchOptions,
+  );
   return set as BenchSettings;
 }
 

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Runner } from '../main.js';
 import { EXIT, type CommandContext } from '../context.js';
-import { collect, durationFlag, requiredEndpoint, schemaFlagValue as flagValue } from '../flags.js';
+import { checkedFlags, collect, durationFlag, requiredEndpoint } from '../flags.js';
 import { formatPairs } from '../output.js';
 import { createProgress, type Progress } from '../progress.js';
 import { addSelectionFlags, controlEndpointFromFlags, selectionFromFlags, type SelectionFlags } from '../selection-flags.js';
@@ -204,17 +204,6 @@ async function rolloutOptionsFromFlags(flags: RolloutFlags, ctx: CommandContext,
   return options;
 }
 
-/** The flag that sets each field of the rollout's one schema (`checkRolloutOptions`). */
-const FLAG_OF_FIELD: Readonly<Record<string, string>> = Object.freeze({
-  rate: '--rate',
-  'rate.perSecond': '--rate',
-  attempts: '--attempts',
-  workers: '--workers',
-  batchSize: '--batch-size',
-  safety: '--max-things',
-  'safety.maxThings': '--max-things',
-});
-
 /**
  * The settings the flags give, mapped to RolloutOptions' fields and checked by the rollout's one
  * schema, the one spec files and runRollout use: `--rate 0`, `rate: { perSecond: 0 }` in a spec
@@ -222,13 +211,17 @@ const FLAG_OF_FIELD: Readonly<Record<string, string>> = Object.freeze({
  * (`--rate: rate.perSecond: expected a positive number, got 0`).
  */
 function settingsFromFlags(flags: RolloutFlags, lib: Lib): Pick<RolloutOptions, 'rate' | 'attempts' | 'workers' | 'batchSize' | 'safety'> {
-  const set: Record<string, unknown> = {};
-  if (flags.rate !== undefined) set.rate = flags.rate === 'off' ? 'off' : { perSecond: flagValue(flags.rate) };
-  if (flags.attempts !== undefined) set.attempts = flagValue(flags.attempts);
-  if (flags.workers !== undefined) set.workers = flagValue(flags.workers);
-  if (flags.batchSize !== undefined) set.batchSize = flagValue(flags.batchSize);
-  if (flags.maxThings !== undefined) set.safety = { maxThings: flagValue(flags.maxThings) };
-  lib.checkRolloutOptions(set, (field) => FLAG_OF_FIELD[field]);
+  const set = checkedFlags(
+    [
+      ['--rate', 'rate.perSecond', flags.rate === 'off' ? undefined : flags.rate],
+      ['--attempts', 'attempts', flags.attempts],
+      ['--workers', 'workers', flags.workers],
+      ['--batch-size', 'batchSize', flags.batchSize],
+      ['--max-things', 'safety.maxThings', flags.maxThings],
+    ],
+    lib.checkRolloutOptions,
+  );
+  if (flags.rate === 'off') set.rate = 'off';
   return set as Pick<RolloutOptions, 'rate' | 'attempts' | 'workers' | 'batchSize' | 'safety'>;
 }
 
