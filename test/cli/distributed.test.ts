@@ -28,8 +28,11 @@ interface Proc {
   waitErr(re: RegExp): Promise<RegExpMatchArray>;
 }
 
+const started: ChildProcess[] = [];
+
 function cli(args: string[], cwd: string): Proc {
   const child = spawn(process.execPath, ['--import', TSX, BIN, ...args, '--redis', REDIS_URL, '--queue', QUEUE], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  started.push(child);
   const p: Proc = {
     child,
     stdout: '',
@@ -90,8 +93,15 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGTERM');
-  await Promise.all(workers.map((w) => w.exited));
+  // Workers stop after their batches; anything still running after 10 s (a test that failed
+  // half-way) is killed, so no process outlives the file.
+  const alive = (c: ChildProcess): boolean => c.exitCode === null && c.signalCode === null;
+  for (const c of started) if (alive(c)) c.kill('SIGTERM');
+  const killer = setTimeout(() => {
+    for (const c of started) if (alive(c)) c.kill('SIGKILL');
+  }, 10_000);
+  await Promise.all(started.map((c) => (alive(c) ? new Promise((resolve) => c.once('exit', resolve)) : undefined)));
+  clearTimeout(killer);
   await emulator?.close();
   await deleteKeys(admin, `shadowfleet:${QUEUE}`);
   await deleteKeys(admin, `shadowfleet:gate:${new URL(emulator.url).host}`);

@@ -71,8 +71,10 @@ interface SharedLimiter {
   ceiling: number;
   /** This process's view of the shared current rate. */
   rate: number;
-  /** The largest permit batch of any gate on the account (the burst's floor). */
+  /** The largest permit batch of the gates taking permits on the account (the burst's floor). */
   maxBatch: number;
+  pendingTakes: number;
+  lastTakeAt: number;
   granted: number;
   throttles: number;
   decreases: number;
@@ -80,9 +82,11 @@ interface SharedLimiter {
   deciding: boolean;
 }
 
-// KEYS[1] = aimd hash. ARGV = mode ('init'|'set'|'throttle'|'sync'), now, ceiling, factor, cooldown, increaseShare, minShare, batch.
-// `maxBatch` is the largest permit batch any gate of the account takes: the burst never drops
-// below it, or a gate with larger batches than the one that set the rate would wait for ever.
+// KEYS[1] = aimd hash, KEYS[2] = active gates' batches (gate -> "batch:lastSeen").
+// ARGV = mode ('init'|'set'|'throttle'|'sync'), now, ceiling, factor, cooldown, increaseShare, minShare, batch (0 = idle), gate id.
+// `maxBatch` is the largest permit batch of the gates taking permits in the last 5 s: the burst
+// never drops below it, or a gate with larger batches than the one that set a lower rate would
+// wait for ever; idle gates (a finished job's) drop out, so their batches no longer widen the burst.
 // 'init' with another ceiling than the stored one sets it (the job started last wins), as 'set' does.
 // Returns { rate, ceiling, apply (1 = this caller must updateSettings), decreased (1|0) }.
 const AIMD_LUA = `
@@ -91,11 +95,18 @@ local mode = ARGV[1]
 local now = tonumber(ARGV[2])
 local s = redis.call('hmget', h, 'ceiling', 'rate', 'lastDecrease', 'lastUpdate', 'applied')
 local c, r, ld, lu, applied = tonumber(s[1]), tonumber(s[2]), tonumber(s[3]), tonumber(s[4]), tonumber(s[5])
-local batch = tonumber(ARGV[8]) or 1
-local mb = tonumber(redis.call('hget', h, 'maxBatch')) or 0
+local batch = tonumber(ARGV[8]) or 0
+local bk = KEYS[2]
+if batch > 0 then redis.call('hset', bk, ARGV[9], batch .. ':' .. now) end
+local mb = 1
+local all = redis.call('hgetall', bk)
+for i = 1, #all, 2 do
+  local b, seen = string.match(all[i + 1], '([^:]+):([^:]+)')
+  if tonumber(seen) < now - 5000 then redis.call('hdel', bk, all[i]) elseif tonumber(b) > mb then mb = tonumber(b) end
+end
+redis.call('pexpire', bk, 3600000)
 local raised = 0
-if batch > mb then
-  mb = batch
+if mb ~= (tonumber(redis.call('hget', h, 'maxBatch')) or 0) then
   raised = 1
   redis.call('hset', h, 'maxBatch', tostring(mb))
 end
@@ -125,7 +136,7 @@ return { tostring(r), tostring(c), apply, decreased, tostring(mb) }
 `;
 
 type AimdReply = [string, string, number, number, string];
-type AimdRedis = Redis & { shadowfleetAimd(key: string, ...args: string[]): Promise<AimdReply> };
+type AimdRedis = Redis & { shadowfleetAimd(key: string, batches: string, ...args: string[]): Promise<AimdReply> };
 
 /**
  * The default permit batch through Redis: rps / 40 within 1..100 (25 at 1,000/s). A take costs
@@ -174,7 +185,7 @@ export class RedisRateGate implements RateGate {
     const syncMs = options.syncIntervalMs ?? DEFAULT_REDIS_RATE_GATE_OPTIONS.syncIntervalMs;
     this.#redis = options.redis as AimdRedis;
     this.#onWarning = options.onWarning;
-    if (typeof this.#redis.shadowfleetAimd !== 'function') this.#redis.defineCommand('shadowfleetAimd', { numberOfKeys: 1, lua: AIMD_LUA });
+    if (typeof this.#redis.shadowfleetAimd !== 'function') this.#redis.defineCommand('shadowfleetAimd', { numberOfKeys: 2, lua: AIMD_LUA });
     this.#connection = new Bottleneck.IORedisConnection({ client: options.redis, Redis });
     // A connection error is not the end: ioredis reconnects (bounded, see connectRedis); the gate
     // fails only when the connection has ended for good.
@@ -209,9 +220,15 @@ export class RedisRateGate implements RateGate {
     if (s === undefined) return want;
     // Never more than one batch: a weight above the burst could never be granted.
     const weight = Math.max(1, Math.min(want, this.batchSize(op)));
-    const n = await this.#failFast(s.limiter.schedule({ weight }, async () => weight));
-    s.granted += n;
-    return n;
+    s.pendingTakes += 1;
+    try {
+      const n = await this.#failFast(s.limiter.schedule({ weight }, async () => weight));
+      s.granted += n;
+      return n;
+    } finally {
+      s.pendingTakes -= 1;
+      s.lastTakeAt = this.#o.now();
+    }
   }
 
   throttled(op: OperationName): void {
@@ -315,7 +332,7 @@ export class RedisRateGate implements RateGate {
   async #makeLimiter(op: OperationName, rps: number): Promise<SharedLimiter> {
     const id = this.limiterId(op);
     const aimdKey = `${id}:aimd`;
-    const reply = await this.#redis.shadowfleetAimd(aimdKey, 'init', String(this.#o.now()), String(rps), ...this.#aimdArgs(op));
+    const reply = await this.#redis.shadowfleetAimd(aimdKey, `${aimdKey}:batches`, 'init', String(this.#o.now()), String(rps), ...this.#aimdArgs(op, true));
     const shared = Number(reply[0]);
     const ceiling = Number(reply[1]);
     const maxBatch = Number(reply[4]);
@@ -336,7 +353,7 @@ export class RedisRateGate implements RateGate {
     const limiter = new Bottleneck(options);
     limiter.on('error', (err: Error) => this.#warn(err));
     await this.#failFast(limiter.ready());
-    const s: SharedLimiter = { limiter, aimdKey, ceiling, rate: shared, maxBatch, granted: 0, throttles: 0, decreases: 0, deciding: false };
+    const s: SharedLimiter = { limiter, aimdKey, ceiling, rate: shared, maxBatch, granted: 0, throttles: 0, decreases: 0, deciding: false, pendingTakes: 0, lastTakeAt: this.#o.now() };
     // A gate that made the AIMD record sets the limiter too (another job may have left other settings).
     if (Number(reply[2]) === 1) {
       // This gate set the rate: the shared limiter follows (and keeps at most the new burst).
@@ -350,13 +367,17 @@ export class RedisRateGate implements RateGate {
     return s;
   }
 
-  #aimdArgs(op: OperationName): string[] {
+  /** `active`: this gate takes permits for `op` now (a take pending or done in the last seconds). */
+  #aimdArgs(op: OperationName, active: boolean): string[] {
     const o = this.#o;
-    return [String(o.decreaseFactor), String(o.decreaseCooldownMs), String(o.increaseShare), String(o.minShare), String(this.batchSize(op))];
+    return [String(o.decreaseFactor), String(o.decreaseCooldownMs), String(o.increaseShare), String(o.minShare), String(active ? this.batchSize(op) : 0), this.#gateId];
   }
 
+  readonly #gateId = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+
   async #aimd(op: OperationName, s: SharedLimiter, mode: 'throttle' | 'sync' | 'set', rps?: number): Promise<void> {
-    const reply = await this.#redis.shadowfleetAimd(s.aimdKey, mode, String(this.#o.now()), String(rps ?? s.ceiling), ...this.#aimdArgs(op));
+    const active = s.pendingTakes > 0 || this.#o.now() - s.lastTakeAt < 3000;
+    const reply = await this.#redis.shadowfleetAimd(s.aimdKey, `${s.aimdKey}:batches`, mode, String(this.#o.now()), String(rps ?? s.ceiling), ...this.#aimdArgs(op, active));
     const before = s.rate;
     s.rate = Number(reply[0]);
     s.ceiling = Number(reply[1]);
