@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../errors.js';
+import { requirePositive } from '../options/check-positive.js';
 import { stringifyJson } from './json-text.js';
 import type { JsonObject } from './types.js';
 
@@ -32,10 +33,7 @@ export function resolveShadowLimits(partial: Partial<ShadowLimits> | undefined, 
   for (const key of Object.keys(DEFAULT_SHADOW_LIMITS) as (keyof ShadowLimits)[]) {
     const v = partial[key];
     if (v === undefined) continue;
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) {
-      throw new InvalidArgumentError(`${prefix}.${key} must be a positive integer, got ${String(v)}`);
-    }
-    out[key] = v;
+    out[key] = requirePositive(`${prefix}.${key}`, v);
   }
   return Object.freeze(out);
 }

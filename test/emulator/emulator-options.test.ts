@@ -19,7 +19,7 @@ describe('emulator options', () => {
     [{ simulateDevices: { silentShare: -1 } }, 'simulateDevices.silentShare must be a number from 0 to 1, got -1'],
     [{ thingRps: 0 }, 'thingRps must be a number from 0.001 to 1000000000, got 0'],
     [{ sigv4: { credentials: [] } }, 'sigv4.credentials must be a non-empty array'],
-    [{ limits: { maxDepth: 0 } }, 'limits.maxDepth must be a positive integer, got 0'],
+    [{ limits: { maxDepth: 0 } }, 'limits.maxDepth: expected a positive integer, got 0'],
     [{ faults: { perOperation: { Nope: { rate: 1 } } as never } }, "faults.perOperation has an unknown operation 'Nope'"],
   ])('rejects %j naming the option', (options, message) => {
     expect(() => resolveEmulatorOptions(options)).toThrow(new InvalidArgumentError(message));

@@ -68,7 +68,7 @@ describe('runDiff of two snapshots', () => {
 
   it('validates its options with messages that name the option', async () => {
     await expect(runDiff({ a: join(root, 'a') })).rejects.toThrow('DiffOptions: give exactly one of b (a second snapshot) and live');
-    await expect(runDiff({ a: join(root, 'a'), b: join(root, 'b'), memoryRecords: 0 })).rejects.toThrow('DiffOptions.memoryRecords must be a positive integer');
+    await expect(runDiff({ a: join(root, 'a'), b: join(root, 'b'), memoryRecords: 0 })).rejects.toThrow('memoryRecords: expected a positive integer, got 0');
   });
 });
 

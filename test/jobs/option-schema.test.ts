@@ -5,6 +5,9 @@ import { checkOptions, nonNegativeIntField, positiveField, positiveIntField } fr
 import { checkRestoreOptions, runRestore } from '../../src/jobs/restore/restore.js';
 import { checkSnapshotOptions } from '../../src/jobs/snapshot/snapshot.js';
 import { checkedFlags } from '../../src/cli/flags.js';
+import { runDemo } from '../../src/jobs/demo/demo.js';
+import { runRollback } from '../../src/jobs/rollback/rollback.js';
+import { runDiff } from '../../src/jobs/diff/diff.js';
 
 const schema = z.object({ workers: positiveIntField().optional(), rate: positiveField('a rate').optional(), safety: z.object({ maxThings: nonNegativeIntField().optional() }).optional() });
 
@@ -31,5 +34,12 @@ describe('the jobs option schemas', () => {
     );
     expect(() => checkedFlags([['--max-failures', 'maxFailures', '0.5']], checkSnapshotOptions)).toThrow('--max-failures: maxFailures: expected a whole number >= 0, got 0.5');
     expect(checkedFlags([['--max-things', 'safety.maxThings', '0'], ['--workers', 'workers', undefined]], checkRestoreOptions)).toEqual({ safety: { maxThings: 0 } });
+  });
+
+  it('word the other jobs\' positive options in the one template too, before anything starts', async () => {
+    await expect(runDemo({ rate: 0 })).rejects.toThrow(new InvalidArgumentError('rate: expected a positive number, got 0'));
+    await expect(runDemo({ workers: 1.5 })).rejects.toThrow(new InvalidArgumentError('workers: expected a positive integer, got 1.5'));
+    await expect(runRollback({ journal: '/nowhere/rollout.journal', endpoint: 'http://127.0.0.1:9', maxAttempts: 0 })).rejects.toThrow('maxAttempts: expected a positive integer, got 0');
+    await expect(runDiff({ a: '/nowhere/a', b: '/nowhere/b', memoryRecords: -1 })).rejects.toThrow('memoryRecords: expected a positive integer, got -1');
   });
 });

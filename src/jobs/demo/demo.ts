@@ -8,6 +8,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError } from '../../errors.js';
+import { checkPositive, requirePositive } from '../../options/check-positive.js';
 import { describeSelection } from '../../engine/target-selection.js';
 import type { JsonObject } from '../../shadow/index.js';
 import type { ReportRow } from '../../report/report-model.js';
@@ -97,14 +98,14 @@ function resolveDemoOptions(options: DemoOptions): { things: number; rate: numbe
   const things = options.things ?? d.things;
   if (!Number.isInteger(things) || things < 1 || things > 1_000_000) throw new InvalidArgumentError(`things must be an integer from 1 to 1,000,000, got ${String(options.things)}`);
   const rate = options.rate ?? d.rate;
-  if (!(rate > 0) || !Number.isFinite(rate)) throw new InvalidArgumentError(`rate must be a positive number, got ${String(options.rate)}`);
+  requirePositive('rate', rate, { integer: false });
   const silentShare = options.silentShare ?? d.silentShare;
   if (!(silentShare >= 0 && silentShare <= 1)) throw new InvalidArgumentError(`silentShare must be from 0 to 1, got ${String(options.silentShare)}`);
   const deviceDelayMs = options.deviceDelayMs ?? d.deviceDelayMs;
   if (!(deviceDelayMs >= 0)) throw new InvalidArgumentError(`deviceDelayMs must be >= 0, got ${String(options.deviceDelayMs)}`);
   const waitConvergedMs = options.waitConvergedMs ?? d.waitConvergedMs;
   if (!(waitConvergedMs >= 0) || !Number.isFinite(waitConvergedMs)) throw new InvalidArgumentError(`waitConvergedMs must be a number of ms >= 0, got ${String(options.waitConvergedMs)}`);
-  if (options.workers !== undefined && !(Number.isInteger(options.workers) && options.workers > 0)) throw new InvalidArgumentError(`workers must be a positive integer, got ${String(options.workers)}`);
+  checkPositive('workers', options.workers);
   return { things, rate, silentShare, deviceDelayMs, waitConvergedMs };
 }
 

@@ -16,6 +16,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AbortError, InvalidArgumentError, SnapshotError } from '../../errors.js';
+import { requirePositive } from '../../options/check-positive.js';
 import { parseJson, stringifyJson } from '../../shadow/json-text.js';
 import type { JsonObject } from '../../shadow/types.js';
 import type { TargetSelection } from '../../engine/target-selection.js';
@@ -196,8 +197,7 @@ class DiffCollector {
 
 function positiveInt(v: number | undefined, name: string, dflt: number): number {
   const n = v ?? dflt;
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`DiffOptions.${name} must be a positive integer`);
-  return n;
+  return requirePositive(name, n);
 }
 
 function checkAbort(signal: AbortSignal | undefined): void {

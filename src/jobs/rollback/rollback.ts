@@ -13,6 +13,7 @@
  */
 import { stat, writeFile } from 'node:fs/promises';
 import { ConfigError, InvalidArgumentError } from '../../errors.js';
+import { checkPositive } from '../../options/check-positive.js';
 import { intentLogPath, readIntents } from '../../engine/intent-log.js';
 import { jobClientConfig, JobRun, type JobRunOptions } from '../../engine/job-run.js';
 import { Journal, readJournal, type JournalHeader } from '../../engine/journal.js';
@@ -123,8 +124,7 @@ function validate(o: RollbackOptions): void {
     throw new InvalidArgumentError('journal: expected the path of the rollout journal to undo');
   if (o.endpoint === undefined || o.endpoint === '')
     throw new InvalidArgumentError('endpoint: required (the data plane endpoint URL)');
-  if (o.maxAttempts !== undefined && !(Number.isInteger(o.maxAttempts) && o.maxAttempts > 0))
-    throw new InvalidArgumentError('maxAttempts: expected a positive integer');
+  checkPositive('maxAttempts', o.maxAttempts);
 }
 
 /** Tallies a rollback's results into the result fields. */
