@@ -21,7 +21,8 @@ import { RecentRate } from '../../engine/recent-rate.js';
 import type { ItemResult, TargetItem, WorkerClientConfig } from '../../engine/task-types.js';
 import type { OperationName } from '../../client/index.js';
 import { LatencyHistogram, type LatencyReport, type LatencySummary } from '../../report/latency-histogram.js';
-import { writeReportPage } from '../../report/write-report-page.js';
+import { checkReportPageDestination, writeReportPage } from '../../report/write-report-page.js';
+import { parseDataEndpoint } from '../../client/resolve-data-endpoint.js';
 import type { TimelinePoint } from '../../report/report-model.js';
 import { BENCH_OPERATIONS, checkBenchOptions, type BenchOperation, type BenchPricing, type BenchScenario } from './bench-scenario.js';
 import { startEmulatorProcess, type EmulatorProcess, type EmulatorProcessOptions } from '../../emulator/emulator-process.js';
@@ -320,6 +321,10 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
   const signal = options.signal;
   let emu: EmulatorProcess | undefined;
   let endpoint = options.endpoint ?? process.env.SHADOWFLEET_ENDPOINT;
+  // Checked before the load starts: credentials in the URL (they would end up in the page and the
+  // JSON), and a report destination that cannot be written (found after the run, it wastes it).
+  if (endpoint !== undefined && endpoint !== '') parseDataEndpoint(endpoint, options.endpoint !== undefined ? 'endpoint' : 'SHADOWFLEET_ENDPOINT');
+  if (options.report !== undefined) await checkReportPageDestination(options.report, 'report');
   if (endpoint === undefined || endpoint === '') {
     emu = await startEmulatorProcess(options.emulator ?? {});
     endpoint = emu.url;
