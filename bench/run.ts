@@ -67,7 +67,8 @@ export async function runSuite(o: SuiteOptions = {}): Promise<SuiteResult> {
 /** The Markdown file the README quotes. */
 export function resultsMarkdown(r: SuiteResult): string {
   const m = r.machine;
-  const counts = r.goals.reduce<Record<string, number>>((c, g) => ({ ...c, [g.status]: (c[g.status] ?? 0) + 1 }), {});
+  const counts: Record<string, number> = {};
+  for (const g of r.goals) counts[g.status] = (counts[g.status] ?? 0) + 1;
   return [
     `# shadowfleet benchmark results${r.quick ? ' (quick run)' : ''}`,
     '',

@@ -100,7 +100,10 @@ async function childBare(): Promise<void> {
   });
   process.on('message', (m) => {
     if (m === 'cpu') process.send!({ cpu: process.cpuUsage() });
-    if (m === 'stop') server.close(() => process.exit(0)), server.closeAllConnections();
+    if (m === 'stop') {
+      server.close(() => process.exit(0));
+      server.closeAllConnections();
+    }
   });
 }
 

@@ -62,8 +62,8 @@ const oneKey2k = { ...structuredClone(current2k), mode: 'boost' };
 const manyKeys2k = structuredClone(current2k);
 for (const k of Object.keys(manyKeys2k).filter((k) => k.startsWith('group')).slice(0, 8)) {
   const g = manyKeys2k[k] as JsonObject;
-  g['threshold'] = 99;
-  g['limits'] = [9, 9];
+  g.threshold = 99;
+  g.limits = [9, 9];
 }
 const equal2k = structuredClone(current2k);
 const current8k = doc(8000, 2);

@@ -4,7 +4,7 @@
 // columns of the things file (here: `ring` from things.csv).
 const TARGET = { canary: '2.5.0-rc1', stable: '2.4.1' };
 
-export default function bumpFirmware(shadow, thingName, item) {
+export default function bumpFirmware(shadow, _thingName, item) {
   const desired = { ...(shadow?.state.desired ?? {}) };
   const ring = item.data?.ring ?? 'stable';
   if (ring === 'frozen') return undefined;

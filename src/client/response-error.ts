@@ -1,4 +1,4 @@
-import { AbortError, NetworkError, ServiceError, ShadowError, TimeoutError, isShadowError, serviceErrorFor, type ServiceErrorDetails } from '../errors.js';
+import { AbortError, NetworkError, type ServiceError, type ShadowError, TimeoutError, isShadowError, serviceErrorFor, type ServiceErrorDetails } from '../errors.js';
 import { parseJson } from '../shadow/json-text.js';
 import { parseRetryAfter } from './retry-delay.js';
 

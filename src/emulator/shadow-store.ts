@@ -120,7 +120,7 @@ export class ShadowStore {
     const thing = this.#things.get(thingName);
     if (thing === undefined) return undefined;
     const rec = shadowName === undefined ? thing.classic : thing.named?.get(shadowName);
-    return rec !== undefined && rec.live ? rec : undefined;
+    return rec?.live ? rec : undefined;
   }
 
   /** Applies an update (raw body or document) as UpdateThingShadow does. */

@@ -67,22 +67,22 @@ export function checkTargetSelection(v: unknown, field = 'targets'): TargetSelec
   if (given.length !== 1) throw new InvalidArgumentError(`${field}: give one of thingGroup, query and allThings, not ${given.join(' and ')}`);
   const known = new Set(['thingGroup', 'recursive', 'query', 'index', 'allThings']);
   for (const k of Object.keys(o)) if (!known.has(k)) throw new InvalidArgumentError(`${field}.${k}: unknown field (a selection has thingGroup, recursive, query, index or allThings)`);
-  if (o['recursive'] !== undefined && o['thingGroup'] === undefined) throw new InvalidArgumentError(`${field}.recursive: only with thingGroup`);
-  if (o['index'] !== undefined && o['query'] === undefined) throw new InvalidArgumentError(`${field}.index: only with query`);
-  if (o['thingGroup'] !== undefined) {
-    const g = o['thingGroup'];
+  if (o.recursive !== undefined && o.thingGroup === undefined) throw new InvalidArgumentError(`${field}.recursive: only with thingGroup`);
+  if (o.index !== undefined && o.query === undefined) throw new InvalidArgumentError(`${field}.index: only with query`);
+  if (o.thingGroup !== undefined) {
+    const g = o.thingGroup;
     if (typeof g !== 'string' || !GROUP_NAME.test(g)) throw new InvalidArgumentError(`${field}.thingGroup: expected a thing group name (1-128 of a-z A-Z 0-9 : _ -), got ${JSON.stringify(g)}`);
-    if (o['recursive'] !== undefined && typeof o['recursive'] !== 'boolean') throw new InvalidArgumentError(`${field}.recursive: expected true or false`);
-    return o['recursive'] === true ? { thingGroup: g, recursive: true } : { thingGroup: g };
+    if (o.recursive !== undefined && typeof o.recursive !== 'boolean') throw new InvalidArgumentError(`${field}.recursive: expected true or false`);
+    return o.recursive === true ? { thingGroup: g, recursive: true } : { thingGroup: g };
   }
-  if (o['query'] !== undefined) {
-    const q = o['query'];
+  if (o.query !== undefined) {
+    const q = o.query;
     if (typeof q !== 'string' || q.trim() === '') throw new InvalidArgumentError(`${field}.query: expected a fleet indexing query such as attributes.site:berlin`);
-    const index = o['index'];
+    const index = o.index;
     if (index !== undefined && index !== THINGS_INDEX) throw new InvalidArgumentError(`${field}.index: only ${THINGS_INDEX} (the things index) can select things, got ${JSON.stringify(index)}`);
     return index === undefined ? { query: q } : { query: q, index: THINGS_INDEX };
   }
-  if (o['allThings'] !== true) throw new InvalidArgumentError(`${field}.allThings: expected true`);
+  if (o.allThings !== true) throw new InvalidArgumentError(`${field}.allThings: expected true`);
   return { allThings: true };
 }
 

@@ -1,4 +1,4 @@
-import { constants } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
@@ -23,7 +23,7 @@ function reason(err: unknown): string {
  */
 async function existingAncestor(start: string, what: string, path = start): Promise<string> {
   for (let p = start; ; p = dirname(p)) {
-    let st;
+    let st: Stats;
     try {
       st = await stat(p);
     } catch (err) {

@@ -1,4 +1,5 @@
-import { open, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import { InvalidArgumentError } from '../errors.js';
 import { specialFileSystem } from './special-file-system.js';
 
@@ -20,7 +21,7 @@ function tooLarge(what: string, source: string, limit: number): InvalidArgumentE
  * A missing file is left to the reader (its error names the path).
  */
 export async function refuseSpecialFile(path: string, what: string): Promise<void> {
-  let st;
+  let st: Stats;
   try {
     st = await stat(path);
   } catch {
@@ -38,7 +39,7 @@ export async function refuseSpecialFile(path: string, what: string): Promise<voi
  * an error naming the path; pipes (`<(cmd)`) are read, still bounded.
  */
 export async function readBounded(path: string, limit: number, what: string): Promise<Buffer> {
-  let st;
+  let st: Stats;
   try {
     st = await stat(path);
   } catch (err) {
@@ -48,7 +49,7 @@ export async function readBounded(path: string, limit: number, what: string): Pr
   const special = await specialFileSystem(path);
   if (special !== undefined) throw new InvalidArgumentError(`${what}: ${path} is on ${special}, a kernel file system; give a regular file`);
   if (st.isFile() && st.size > limit) throw tooLarge(what, path, limit);
-  let fh;
+  let fh: FileHandle;
   try {
     fh = await open(path, 'r');
   } catch (err) {

@@ -96,7 +96,7 @@ describe('the command line loses nothing and leaks nothing', { timeout: 120_000 
     let server: Server;
     let url: string;
     beforeAll(async () => {
-      server = createServer((req, res) => {
+      server = createServer((_req, res) => {
         res.setHeader('content-type', 'application/json');
         res.end(JSON.stringify({ results: ['config'] }));
       });

@@ -133,7 +133,7 @@ describe('shadowfleet rollback', { timeout: 240_000 }, () => {
       },
     );
     expect(killed.signal).toBe('SIGKILL');
-    const changed = names.filter((t) => emu.store.get(t)!.state.desired!['fw'] === '2.0.0');
+    const changed = names.filter((t) => emu.store.get(t)!.state.desired!.fw === '2.0.0');
     expect(changed.length).toBeGreaterThanOrEqual(30);
     expect(changed.length).toBeLessThan(names.length);
 

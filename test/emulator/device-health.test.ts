@@ -59,8 +59,8 @@ describe('simulated device health', () => {
       await setFw('1.4.0');
       for (const t of things) expect(reported(t)).toEqual({ fw: '1.4.0', health: 'ok' });
       await setFw('1.5.0');
-      const unhealthy = things.filter((t) => reported(t)['health'] === 'unhealthy');
-      for (const t of things) expect(reported(t)['fw']).toBe('1.5.0');
+      const unhealthy = things.filter((t) => reported(t).health === 'unhealthy');
+      for (const t of things) expect(reported(t).fw).toBe('1.5.0');
       expect(unhealthy).toEqual(things.filter((t) => healthShare(t) < 0.3));
       expect(unhealthy.length).toBeGreaterThan(15);
       expect(unhealthy.length).toBeLessThan(45);

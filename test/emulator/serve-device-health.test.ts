@@ -67,7 +67,7 @@ describe('serve: unhealthy simulated devices', () => {
           for (;;) {
             bad = await reportedOf(url, 'bad-1');
             good = await reportedOf(url, 'good-1');
-            if (bad?.['health'] !== undefined && good?.['health'] !== undefined) break;
+            if (bad?.health !== undefined && good?.health !== undefined) break;
             await new Promise((r) => setTimeout(r, 10));
           }
           expect(bad).toEqual({ firmware: '1.5.0', health: 'unhealthy' });

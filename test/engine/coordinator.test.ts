@@ -235,7 +235,7 @@ describe('Coordinator with faults and simulated devices', () => {
           const doc = emulator.store.get(r.thingName)!;
           if (r.outcome !== 'failed') expect(doc.state.desired).toEqual({ fw: '2.0', led: 'on', cfg: { level: 3 } });
           // The device's own writes are all there: its serial, and the values it reported.
-          expect(doc.state.reported?.['serial']).toBe(`s-${r.thingName}`);
+          expect(doc.state.reported?.serial).toBe(`s-${r.thingName}`);
           if (r.outcome !== 'failed') expect(doc.state.reported).toMatchObject({ fw: '2.0', led: 'on', cfg: { level: 3 } });
         }
         // A second pass fixes any thing that failed and finds the rest unchanged.
@@ -291,7 +291,7 @@ describe('Coordinator with faults and simulated devices', () => {
         expect(r.outcome).toBe('written');
         expect(r.wholeBytes).toBeGreaterThan(2048);
         expect(r.bytesSent / r.wholeBytes!).toBeLessThan(0.1);
-        expect((emulator.store.get('bytes-1')!.state.desired!['group3'] as Record<string, unknown>)['threshold']).toBe(99);
+        expect((emulator.store.get('bytes-1')!.state.desired!.group3 as Record<string, unknown>).threshold).toBe(99);
       } finally {
         await coord.close();
       }

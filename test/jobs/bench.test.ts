@@ -107,7 +107,8 @@ describe('runBench over a duration', () => {
 describe('bench options and scenarios', () => {
   it('builds an operation cycle that follows the weights exactly', () => {
     const cycle = operationCycle({ get: 60, update: 30, delete: 0, list: 5, publish: 5 }, 100);
-    const counts = cycle.reduce<Record<string, number>>((m, op) => ({ ...m, [op]: (m[op] ?? 0) + 1 }), {});
+    const counts: Record<string, number> = {};
+    for (const op of cycle) counts[op] = (counts[op] ?? 0) + 1;
     expect(counts).toEqual({ get: 60, update: 30, list: 5, publish: 5 });
     // interleaved, not in runs
     expect(cycle.slice(0, 4)).toContain('update');

@@ -123,7 +123,7 @@ describe('rollouts in waves', () => {
       expect(result.gateFailure!.decision.reason).toMatch(/took the change and are unhealthy/);
       expect(result.rollback).toBeUndefined();
       for (const t of THINGS)
-        expect(emu.store.get(t)!.state.desired!['fw']).toBe(canaries.includes(t) ? '1.5.0' : '1.4.0');
+        expect(emu.store.get(t)!.state.desired!.fw).toBe(canaries.includes(t) ? '1.5.0' : '1.4.0');
     });
   });
 
@@ -165,7 +165,7 @@ describe('rollouts in waves', () => {
       expect(stopped.gateFailure?.action).toBe('stop');
       const dry = await runRollback({ endpoint: emu.url, journal, dryRun: true, rates: 'off', workers: 1 });
       expect(dry.wouldWrite).toBe(canaries.length);
-      expect(emu.store.get(canaries[0]!)!.state.desired!['fw']).toBe('1.5.0');
+      expect(emu.store.get(canaries[0]!)!.state.desired!.fw).toBe('1.5.0');
       const report = join(dir, 'later-rollback.ndjson');
       const undone = await runRollback({ endpoint: emu.url, journal, rates: 'off', workers: 1, report });
       const lines = (await readFile(report, 'utf8'))

@@ -134,14 +134,14 @@ describe('runRollout', { timeout: 120_000 }, () => {
         for (const [i, thing] of things.entries()) {
           const doc = emu.store.get(thing)!;
           expect(doc.state.desired).toMatchObject({ ...GOAL, keep: i });
-          if (lastPref.has(thing)) expect(doc.state.desired!['pref']).toBe(lastPref.get(thing));
-          if (lastCounter.has(thing)) expect(doc.state.reported!['counter']).toBe(lastCounter.get(thing));
+          if (lastPref.has(thing)) expect(doc.state.desired!.pref).toBe(lastPref.get(thing));
+          if (lastCounter.has(thing)) expect(doc.state.reported!.counter).toBe(lastCounter.get(thing));
         }
         // Every thing is in the per-thing report exactly once, with a known outcome.
         const lines = await readLines(report);
         expect(lines).toHaveLength(150);
-        expect(new Set(lines.map((l) => l['thing'])).size).toBe(150);
-        for (const l of lines) expect(['written', 'rebased', 'unchanged']).toContain(l['outcome']);
+        expect(new Set(lines.map((l) => l.thing)).size).toBe(150);
+        for (const l of lines) expect(['written', 'rebased', 'unchanged']).toContain(l.outcome);
         const summaryFile = JSON.parse(await readFile(`${report}.summary.json`, 'utf8')) as RolloutResult;
         expect(summaryFile.summary.things).toBe(150);
         expect(result.summary.bytesSent).toBeGreaterThan(0);
@@ -191,11 +191,11 @@ describe('runRollout', { timeout: 120_000 }, () => {
       expect(second.interrupted).toBe(false);
       expect(second.summary.things).toBe(240);
       expect(second.summary.resumed).toBe(first.summary.things);
-      expect(second.summary.byOutcome['written']).toBe(240);
+      expect(second.summary.byOutcome.written).toBe(240);
       expect(sumOutcomes(second)).toBe(240);
       const lines = await readLines(report);
       expect(lines).toHaveLength(240);
-      expect(new Set(lines.map((l) => l['thing'])).size).toBe(240);
+      expect(new Set(lines.map((l) => l.thing)).size).toBe(240);
       for (const t of things) expect(emu.store.get(t)!.state.desired).toEqual(GOAL);
     });
   });
@@ -317,7 +317,7 @@ describe('runRollout', { timeout: 120_000 }, () => {
       );
       expect(emu.stats().totals.requests).toBe(0);
       const within = await runRollout({ ...options, targets: things.slice(0, 10) });
-      expect(within.summary.byOutcome['written']).toBe(10);
+      expect(within.summary.byOutcome.written).toBe(10);
       const confirmed = await runRollout({ ...options, yes: true });
       expect(confirmed.summary.byOutcome).toEqual({ written: 2, unchanged: 10 });
     });
@@ -334,7 +334,7 @@ describe('runRollout', { timeout: 120_000 }, () => {
       );
       expect(emu.stats().totals.requests).toBe(0);
       const allowed = await runRollout({ ...options, allowDeletes: true });
-      expect(allowed.summary.byOutcome['written']).toBe(12);
+      expect(allowed.summary.byOutcome.written).toBe(12);
       for (const t of things) expect(emu.store.get(t)!.state.desired).toEqual({ fw: '1' });
     });
   });
@@ -420,7 +420,7 @@ describe('runRollout', { timeout: 120_000 }, () => {
           },
         }),
       );
-      expect(result.summary.byOutcome['written']).toBe(60);
+      expect(result.summary.byOutcome.written).toBe(60);
       expect(result.rampSteps.map((s) => s.rate)).toEqual([40, 80, 160, 200]);
       expect(result.rampSteps.map((s) => s.succeeded)).toEqual([0, 10, 20, 30]);
       expect(rates[0]).toBe(40);
@@ -478,7 +478,7 @@ describe('runRollout', { timeout: 120_000 }, () => {
       const file = join(dir, 'things.csv');
       await writeFile(file, 'thingName,shadowName,ring\npump-a,config,canary\npump-b,,stable\nbad name!,config,x\npump-a,config,dup\n');
       const result = await runRollout(base(emu, { targets: file, shadowName: 'cfg', desired: GOAL }));
-      expect(result.summary.byOutcome['written']).toBe(2);
+      expect(result.summary.byOutcome.written).toBe(2);
       expect(result.duplicates).toBe(1);
       expect(result.invalidTargets).toBe(1);
       expect(result.ok).toBe(false);

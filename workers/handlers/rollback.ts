@@ -57,7 +57,7 @@ export default async function rollback(
     if (r.outcome !== 'failed') {
       const detail: Record<string, unknown> = { ...(r.detail as object | undefined), restored };
       // an absent value is left out of the record (`current` missing: someone deleted the key)
-      if (kept.length > 0) detail['kept'] = kept;
+      if (kept.length > 0) detail.kept = kept;
       r.detail = detail;
     }
     results[i] = r;

@@ -32,7 +32,7 @@ async function loadTransform(spec: string): Promise<RolloutTransform> {
   let p = transforms.get(url);
   if (p === undefined) {
     p = import(url).then((mod: Record<string, unknown>) => {
-      const fn = (typeof mod['default'] === 'function' ? mod['default'] : mod['transform']) as unknown;
+      const fn = (typeof mod.default === 'function' ? mod.default : mod.transform) as unknown;
       if (typeof fn !== 'function') throw new InvalidArgumentError(`transform module ${spec} exports no default or "transform" function`);
       return fn as RolloutTransform;
     });

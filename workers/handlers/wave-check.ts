@@ -70,8 +70,8 @@ export default async function waveCheck(
       const seen = observeThing(doc, wrote, health);
       r.outcome = seen.converged ? 'converged' : 'not-converged';
       const detail: Record<string, unknown> = {};
-      if (seen.healthy !== undefined) detail['healthy'] = seen.healthy;
-      if (seen.pending.length > 0) detail['pending'] = seen.pending;
+      if (seen.healthy !== undefined) detail.healthy = seen.healthy;
+      if (seen.pending.length > 0) detail.pending = seen.pending;
       r.detail = detail;
     } catch (err) {
       if (err instanceof NotFoundError) r.outcome = 'no-shadow';

@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { checkOptions, nonNegativeIntField, positiveIntField, type OptionSource } from '../options/option-schema.js';
 import { stringifyJson } from '../../shadow/json-text.js';
 import type { OutcomeCounts } from '../../engine/item-outcome.js';
-import { jobClientConfig, runJob, type JobDefinition, type JobRun, type JobRunOptions } from '../../engine/job-run.js';
+import { jobClientConfig, runJob, type JobDefinition, type JobRunOptions } from '../../engine/job-run.js';
 import type { ItemResult, TargetItem } from '../../engine/task-types.js';
 import { openTargets } from '../../engine/open-targets.js';
 import { checkTargetSelection, type ControlPlaneAccess, type TargetSelection } from '../../engine/target-selection.js';

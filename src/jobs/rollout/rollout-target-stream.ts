@@ -112,7 +112,7 @@ export async function workersForTargets(targets: RolloutTargets, batchSize: numb
   if (Array.isArray(targets)) n = targets.length;
   else if (typeof targets === 'string' && targets !== '-' && !/^s3:\/\//i.test(targets)) {
     const st = await stat(targets).catch(() => undefined);
-    if (st !== undefined && st.isFile() && st.size <= SMALL_TARGET_FILE_BYTES) n = await countTargets(targets).catch(() => undefined);
+    if (st?.isFile() && st.size <= SMALL_TARGET_FILE_BYTES) n = await countTargets(targets).catch(() => undefined);
   }
   if (n === undefined) return undefined;
   return Math.max(1, Math.min(availableParallelism(), Math.ceil(n / batchSize)));

@@ -585,7 +585,7 @@ async function convergePhase(
 }
 
 function rolloutResult(
-  options: RolloutOptions,
+  _options: RolloutOptions,
   r: RolloutPlanOfRun,
   run: JobRun,
   report: RolloutReport,

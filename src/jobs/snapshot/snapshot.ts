@@ -187,7 +187,7 @@ export async function* listAllThings(options: {
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       if (options.signal?.aborted) return;
       last = Date.now();
-      let page;
+      let page: Awaited<ReturnType<typeof client.listThings>>;
       try {
         page = await client.listThings({ maxResults: 250, ...(token ? { nextToken: token } : {}) }, options.signal ? { signal: options.signal } : {});
       } catch (err) {
