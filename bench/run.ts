@@ -41,7 +41,8 @@ export async function runSuite(o: SuiteOptions = {}): Promise<SuiteResult> {
   const started = Date.now();
   const chosen = SCENARIOS.filter((s) => o.only === undefined || o.only.includes(s.id));
   const unknown = (o.only ?? []).filter((id) => !SCENARIOS.some((s) => s.id === id));
-  if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')} (known: ${SCENARIOS.map((s) => s.id).join(', ')})`);
+  if (unknown.length > 0)
+    throw new Error(`unknown scenario ${unknown.join(', ')} (known: ${SCENARIOS.map((s) => s.id).join(', ')})`);
   const result: SuiteResult = { machine: machineInfo(), quick, durationMs: 0, goals: [], scenarios: {} };
   for (const s of chosen) {
     const t0 = Date.now();
@@ -50,7 +51,8 @@ export async function runSuite(o: SuiteOptions = {}): Promise<SuiteResult> {
       const { raw, goals } = await s.run({ quick, log });
       result.goals.push(...goals);
       result.scenarios[s.id] = { title: s.title, durationMs: Date.now() - t0, raw };
-      for (const g of goals) log(`  ${g.status.padEnd(5)} ${g.metric}: ${g.value ?? '-'}${g.unit ?? ''} (goal ${g.goal})`);
+      for (const g of goals)
+        log(`  ${g.status.padEnd(5)} ${g.metric}: ${g.value ?? '-'}${g.unit ?? ''} (goal ${g.goal})`);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       log(`  ERROR ${message.split('\n')[0]}`);
@@ -108,10 +110,15 @@ async function main(): Promise<void> {
     },
   });
   const outDir = resolve(values.out ?? fileURLToPath(new URL('./results/', import.meta.url)));
-  const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean);
+  const only = values.only
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const r = await runSuite({ quick: values.quick, outDir, ...(only === undefined ? {} : { only }) });
   const m = r.machine;
-  process.stdout.write(`\nshadowfleet benchmarks${r.quick ? ' (quick)' : ''}: ${m.cpuModel}, ${m.cores} cores, Node ${m.node}, ${m.date}\n\n`);
+  process.stdout.write(
+    `\nshadowfleet benchmarks${r.quick ? ' (quick)' : ''}: ${m.cpuModel}, ${m.cores} cores, Node ${m.node}, ${m.date}\n\n`,
+  );
   process.stdout.write(values.json ? `${JSON.stringify(r.goals, null, 2)}\n` : `${goalsText(r.goals)}\n`);
   process.stdout.write(`\nresults: ${join(outDir, 'latest.json')}, ${join(outDir, 'latest.md')}\n`);
   // Goals are informational on noisy machines: a MISS does not fail the process; an ERROR does.

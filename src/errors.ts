@@ -96,7 +96,11 @@ export class ServiceError extends ShadowError {
   readonly retryAfterMs: number | undefined;
   readonly retryable: boolean;
 
-  constructor(d: ServiceErrorDetails, code: ShadowErrorCode = 'SHADOW_ERR_SERVICE', retryable = isRetryableStatus(d.statusCode)) {
+  constructor(
+    d: ServiceErrorDetails,
+    code: ShadowErrorCode = 'SHADOW_ERR_SERVICE',
+    retryable = isRetryableStatus(d.statusCode),
+  ) {
     const detail = d.awsMessage ? ` (${d.awsMessage})` : '';
     super(code, `${d.operation} failed with ${d.statusCode} ${d.awsErrorType}${describeTarget(d)}${detail}`);
     this.name = 'ServiceError';
@@ -287,13 +291,27 @@ export function fromErrorRecord(rec: ErrorRecord): ShadowError {
   const op = rec.operation ?? 'unknown';
   let e: ShadowError;
   switch (rec.code) {
-    case 'SHADOW_ERR_INVALID_ARGUMENT': e = new InvalidArgumentError(rec.message); break;
-    case 'SHADOW_ERR_CONFIG': e = new ConfigError(rec.message); break;
-    case 'SHADOW_ERR_NETWORK': e = new NetworkError(op, ''); break;
-    case 'SHADOW_ERR_TIMEOUT': e = new TimeoutError(op, ''); break;
-    case 'SHADOW_ERR_ABORTED': e = new AbortError(rec.message); break;
-    case 'SHADOW_ERR_SNAPSHOT': e = new SnapshotError(rec.message); break;
-    default: e = new WorkerError(rec.message); break;
+    case 'SHADOW_ERR_INVALID_ARGUMENT':
+      e = new InvalidArgumentError(rec.message);
+      break;
+    case 'SHADOW_ERR_CONFIG':
+      e = new ConfigError(rec.message);
+      break;
+    case 'SHADOW_ERR_NETWORK':
+      e = new NetworkError(op, '');
+      break;
+    case 'SHADOW_ERR_TIMEOUT':
+      e = new TimeoutError(op, '');
+      break;
+    case 'SHADOW_ERR_ABORTED':
+      e = new AbortError(rec.message);
+      break;
+    case 'SHADOW_ERR_SNAPSHOT':
+      e = new SnapshotError(rec.message);
+      break;
+    default:
+      e = new WorkerError(rec.message);
+      break;
   }
   Object.defineProperty(e, 'message', { value: rec.message, enumerable: false, writable: true, configurable: true });
   return e;

@@ -34,16 +34,86 @@ const details = (awsErrorType: string, statusCode: number): ServiceErrorDetails 
 
 describe('service errors', () => {
   const table = [
-    { type: 'ThrottlingException', status: 429, cls: ThrottlingError, name: 'ThrottlingError', code: 'SHADOW_ERR_THROTTLED', retryable: true },
-    { type: 'ConflictException', status: 409, cls: ConflictError, name: 'ConflictError', code: 'SHADOW_ERR_CONFLICT', retryable: false },
-    { type: 'ResourceNotFoundException', status: 404, cls: NotFoundError, name: 'NotFoundError', code: 'SHADOW_ERR_NOT_FOUND', retryable: false },
-    { type: 'RequestEntityTooLargeException', status: 413, cls: PayloadTooLargeError, name: 'PayloadTooLargeError', code: 'SHADOW_ERR_PAYLOAD_TOO_LARGE', retryable: false },
-    { type: 'UnauthorizedException', status: 401, cls: UnauthorizedError, name: 'UnauthorizedError', code: 'SHADOW_ERR_UNAUTHORIZED', retryable: false },
-    { type: 'ForbiddenException', status: 403, cls: UnauthorizedError, name: 'UnauthorizedError', code: 'SHADOW_ERR_UNAUTHORIZED', retryable: false },
-    { type: 'ServiceUnavailableException', status: 503, cls: ServiceUnavailableError, name: 'ServiceUnavailableError', code: 'SHADOW_ERR_UNAVAILABLE', retryable: true },
-    { type: 'InternalFailureException', status: 500, cls: ServiceError, name: 'ServiceError', code: 'SHADOW_ERR_SERVICE', retryable: true },
-    { type: 'InvalidRequestException', status: 400, cls: ServiceError, name: 'ServiceError', code: 'SHADOW_ERR_SERVICE', retryable: false },
-    { type: 'UnsupportedDocumentEncodingException', status: 415, cls: ServiceError, name: 'ServiceError', code: 'SHADOW_ERR_SERVICE', retryable: false },
+    {
+      type: 'ThrottlingException',
+      status: 429,
+      cls: ThrottlingError,
+      name: 'ThrottlingError',
+      code: 'SHADOW_ERR_THROTTLED',
+      retryable: true,
+    },
+    {
+      type: 'ConflictException',
+      status: 409,
+      cls: ConflictError,
+      name: 'ConflictError',
+      code: 'SHADOW_ERR_CONFLICT',
+      retryable: false,
+    },
+    {
+      type: 'ResourceNotFoundException',
+      status: 404,
+      cls: NotFoundError,
+      name: 'NotFoundError',
+      code: 'SHADOW_ERR_NOT_FOUND',
+      retryable: false,
+    },
+    {
+      type: 'RequestEntityTooLargeException',
+      status: 413,
+      cls: PayloadTooLargeError,
+      name: 'PayloadTooLargeError',
+      code: 'SHADOW_ERR_PAYLOAD_TOO_LARGE',
+      retryable: false,
+    },
+    {
+      type: 'UnauthorizedException',
+      status: 401,
+      cls: UnauthorizedError,
+      name: 'UnauthorizedError',
+      code: 'SHADOW_ERR_UNAUTHORIZED',
+      retryable: false,
+    },
+    {
+      type: 'ForbiddenException',
+      status: 403,
+      cls: UnauthorizedError,
+      name: 'UnauthorizedError',
+      code: 'SHADOW_ERR_UNAUTHORIZED',
+      retryable: false,
+    },
+    {
+      type: 'ServiceUnavailableException',
+      status: 503,
+      cls: ServiceUnavailableError,
+      name: 'ServiceUnavailableError',
+      code: 'SHADOW_ERR_UNAVAILABLE',
+      retryable: true,
+    },
+    {
+      type: 'InternalFailureException',
+      status: 500,
+      cls: ServiceError,
+      name: 'ServiceError',
+      code: 'SHADOW_ERR_SERVICE',
+      retryable: true,
+    },
+    {
+      type: 'InvalidRequestException',
+      status: 400,
+      cls: ServiceError,
+      name: 'ServiceError',
+      code: 'SHADOW_ERR_SERVICE',
+      retryable: false,
+    },
+    {
+      type: 'UnsupportedDocumentEncodingException',
+      status: 415,
+      cls: ServiceError,
+      name: 'ServiceError',
+      code: 'SHADOW_ERR_SERVICE',
+      retryable: false,
+    },
   ] as const;
 
   for (const row of table) {
@@ -74,7 +144,12 @@ describe('service errors', () => {
   });
 
   it('names the classic shadow when no shadow name is given', () => {
-    const err = serviceErrorFor({ operation: 'GetThingShadow', statusCode: 404, awsErrorType: 'ResourceNotFoundException', thingName: 'lamp-1' });
+    const err = serviceErrorFor({
+      operation: 'GetThingShadow',
+      statusCode: 404,
+      awsErrorType: 'ResourceNotFoundException',
+      thingName: 'lamp-1',
+    });
     expect(err.message).toBe('GetThingShadow failed with 404 ResourceNotFoundException: thing "lamp-1" classic shadow');
   });
 });
@@ -84,7 +159,11 @@ describe('local errors', () => {
     { make: () => new InvalidArgumentError('bad'), name: 'InvalidArgumentError', code: 'SHADOW_ERR_INVALID_ARGUMENT' },
     { make: () => new ConfigError('bad'), name: 'ConfigError', code: 'SHADOW_ERR_CONFIG' },
     { make: () => new SnapshotError('bad'), name: 'SnapshotError', code: 'SHADOW_ERR_SNAPSHOT' },
-    { make: () => new NetworkError('GetThingShadow', 'socket hang up'), name: 'NetworkError', code: 'SHADOW_ERR_NETWORK' },
+    {
+      make: () => new NetworkError('GetThingShadow', 'socket hang up'),
+      name: 'NetworkError',
+      code: 'SHADOW_ERR_NETWORK',
+    },
     { make: () => new TimeoutError('GetThingShadow', 'after 10 ms'), name: 'TimeoutError', code: 'SHADOW_ERR_TIMEOUT' },
     { make: () => new AbortError(), name: 'AbortError', code: 'SHADOW_ERR_ABORTED' },
     { make: () => new WorkerError('thread exited'), name: 'WorkerError', code: 'SHADOW_ERR_WORKER' },

@@ -7,7 +7,14 @@ import { setMaxListeners } from 'node:events';
 import { IotDataClient, type IotDataClientOptions } from '../src/client/index.js';
 import { AbortError, WorkerError } from '../src/errors.js';
 import { PortWorkerGate } from '../src/engine/port-worker-gate.js';
-import type { HandlerContext, ItemResult, TaskHandler, TaskKind, WorkerClientConfig, WorkerTask } from '../src/engine/task-types.js';
+import type {
+  HandlerContext,
+  ItemResult,
+  TaskHandler,
+  TaskKind,
+  WorkerClientConfig,
+  WorkerTask,
+} from '../src/engine/task-types.js';
 import { HANDLERS } from './handlers/index.js';
 
 const gate = new PortWorkerGate();

@@ -42,15 +42,21 @@ export interface ClientBenchResult {
 const CREDS = { accessKeyId: 'AKIDBENCH', secretAccessKey: 'bench-secret' };
 const REGION = 'us-east-1';
 
-async function race(seconds: number, concurrency: number, op: (i: number) => Promise<unknown>): Promise<{ ops: number; errors: number; elapsedMs: number; cpuUs: number }> {
+async function race(
+  seconds: number,
+  concurrency: number,
+  op: (i: number) => Promise<unknown>,
+): Promise<{ ops: number; errors: number; elapsedMs: number; cpuUs: number }> {
   let ops = 0;
   let errors = 0;
   let i = 0;
   // Warm-up: connections, JIT.
   const warmEnd = Date.now() + Math.min(1000, seconds * 200);
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (Date.now() < warmEnd) await op(i++).catch(() => undefined);
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (Date.now() < warmEnd) await op(i++).catch(() => undefined);
+    }),
+  );
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const end = Date.now() + seconds * 1000;
@@ -79,26 +85,59 @@ export async function runClientBench(opts: ClientBenchOptions = {}): Promise<Cli
   let emulator: EmulatorProcess | undefined;
   let url = opts.endpoint;
   if (url === undefined) ({ url } = emulator = await startEmulatorProcess({ quotas: 'off' }));
-  const ours = new IotDataClient({ endpoint: url, region: REGION, credentials: CREDS, connections: concurrency, retry: { maxAttempts: 1 } });
-  const { IoTDataPlaneClient, GetThingShadowCommand, UpdateThingShadowCommand } = await import('@aws-sdk/client-iot-data-plane');
+  const ours = new IotDataClient({
+    endpoint: url,
+    region: REGION,
+    credentials: CREDS,
+    connections: concurrency,
+    retry: { maxAttempts: 1 },
+  });
+  const { IoTDataPlaneClient, GetThingShadowCommand, UpdateThingShadowCommand } = await import(
+    '@aws-sdk/client-iot-data-plane'
+  );
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-  const sdk = new IoTDataPlaneClient({ endpoint: url, region: REGION, credentials: CREDS, maxAttempts: 1, requestHandler: { httpAgent: agent } });
+  const sdk = new IoTDataPlaneClient({
+    endpoint: url,
+    region: REGION,
+    credentials: CREDS,
+    maxAttempts: 1,
+    requestHandler: { httpAgent: agent },
+  });
   const names = Array.from({ length: things }, (_, k) => `bench-${String(k).padStart(5, '0')}`);
-  const doc = (i: number) => ({ state: { desired: { firmware: '2.4.1', mode: 'eco', setpoint: 20 + (i % 5), schedule: [6, 22] } } });
+  const doc = (i: number) => ({
+    state: { desired: { firmware: '2.4.1', mode: 'eco', setpoint: 20 + (i % 5), schedule: [6, 22] } },
+  });
   try {
     await Promise.all(names.map((thingName, k) => ours.updateThingShadow({ thingName, payload: doc(k) })));
     const rows: ClientBenchRow[] = [];
     const phases: Array<[ClientBenchRow['operation'], ClientBenchRow['client'], (i: number) => Promise<unknown>]> = [
       ['GetThingShadow', 'shadowfleet', (i) => ours.getThingShadow({ thingName: names[i % things]! })],
-      ['GetThingShadow', 'aws-sdk', async (i) => {
-        const out = await sdk.send(new GetThingShadowCommand({ thingName: names[i % things]! }));
-        return JSON.parse(new TextDecoder().decode(out.payload));
-      }],
-      ['UpdateThingShadow', 'shadowfleet', (i) => ours.updateThingShadow({ thingName: names[i % things]!, payload: doc(i) })],
-      ['UpdateThingShadow', 'aws-sdk', async (i) => {
-        const out = await sdk.send(new UpdateThingShadowCommand({ thingName: names[i % things]!, payload: new TextEncoder().encode(JSON.stringify(doc(i))) }));
-        return JSON.parse(new TextDecoder().decode(out.payload));
-      }],
+      [
+        'GetThingShadow',
+        'aws-sdk',
+        async (i) => {
+          const out = await sdk.send(new GetThingShadowCommand({ thingName: names[i % things]! }));
+          return JSON.parse(new TextDecoder().decode(out.payload));
+        },
+      ],
+      [
+        'UpdateThingShadow',
+        'shadowfleet',
+        (i) => ours.updateThingShadow({ thingName: names[i % things]!, payload: doc(i) }),
+      ],
+      [
+        'UpdateThingShadow',
+        'aws-sdk',
+        async (i) => {
+          const out = await sdk.send(
+            new UpdateThingShadowCommand({
+              thingName: names[i % things]!,
+              payload: new TextEncoder().encode(JSON.stringify(doc(i))),
+            }),
+          );
+          return JSON.parse(new TextDecoder().decode(out.payload));
+        },
+      ],
     ];
     for (const [operation, client, op] of phases) {
       const r = await race(seconds, concurrency, op);
@@ -111,17 +150,39 @@ export async function runClientBench(opts: ClientBenchOptions = {}): Promise<Cli
         cpuUsPerOp: Number((r.cpuUs / Math.max(1, r.ops)).toFixed(1)),
       });
     }
-    const pick = (op: ClientBenchRow['operation'], c: ClientBenchRow['client']) => rows.find((r) => r.operation === op && r.client === c)!;
+    const pick = (op: ClientBenchRow['operation'], c: ClientBenchRow['client']) =>
+      rows.find((r) => r.operation === op && r.client === c)!;
     const ratio = (op: ClientBenchRow['operation']) => ({
       opsPerSec: Number((pick(op, 'shadowfleet').opsPerSec / Math.max(1, pick(op, 'aws-sdk').opsPerSec)).toFixed(2)),
       cpuPerOp: Number((pick(op, 'shadowfleet').cpuUsPerOp / Math.max(0.1, pick(op, 'aws-sdk').cpuUsPerOp)).toFixed(3)),
     });
     const ratios = { GetThingShadow: ratio('GetThingShadow'), UpdateThingShadow: ratio('UpdateThingShadow') };
     const met = Object.values(ratios).every((r) => r.opsPerSec >= 3 && r.cpuPerOp <= 0.25);
-    const result: ClientBenchResult = { seconds, concurrency, rows, ratios, goal: { opsPerSecAtLeast: 3, cpuPerOpAtMost: 0.25, met } };
+    const result: ClientBenchResult = {
+      seconds,
+      concurrency,
+      rows,
+      ratios,
+      goal: { opsPerSecAtLeast: 3, cpuPerOpAtMost: 0.25, met },
+    };
     if (print) {
-      console.table(rows.map((r) => ({ operation: r.operation, client: r.client, 'ops/s': r.opsPerSec, 'CPU us/op': r.cpuUsPerOp, ops: r.ops, errors: r.errors })));
-      console.table(Object.entries(ratios).map(([op, r]) => ({ operation: op, 'ops/s ratio (ours/sdk)': r.opsPerSec, 'CPU/op ratio (ours/sdk)': r.cpuPerOp })));
+      console.table(
+        rows.map((r) => ({
+          operation: r.operation,
+          client: r.client,
+          'ops/s': r.opsPerSec,
+          'CPU us/op': r.cpuUsPerOp,
+          ops: r.ops,
+          errors: r.errors,
+        })),
+      );
+      console.table(
+        Object.entries(ratios).map(([op, r]) => ({
+          operation: op,
+          'ops/s ratio (ours/sdk)': r.opsPerSec,
+          'CPU/op ratio (ours/sdk)': r.cpuPerOp,
+        })),
+      );
       console.log(JSON.stringify({ bench: 'client', ...result }));
     }
     return result;

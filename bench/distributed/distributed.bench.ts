@@ -36,7 +36,11 @@ interface Worker {
 }
 
 function startWorker(redis: string, prefix: string, id: string): Promise<Worker> {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER, JSON.stringify({ redis, queue: 'bench', prefix, id, concurrency: 4 })], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', WORKER, JSON.stringify({ redis, queue: 'bench', prefix, id, concurrency: 4 })],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let buf = '';
   let resolveStarted: () => void;
   const started = new Promise<void>((r) => (resolveStarted = r));
@@ -57,7 +61,10 @@ function startWorker(redis: string, prefix: string, id: string): Promise<Worker>
     }
   });
   const stopped = once(child, 'exit').then(() => last);
-  return Promise.race([started, stopped.then(() => Promise.reject(new Error(`worker ${id} exited before starting`)))]).then(() => ({ child, stopped }));
+  return Promise.race([
+    started,
+    stopped.then(() => Promise.reject(new Error(`worker ${id} exited before starting`))),
+  ]).then(() => ({ child, stopped }));
 }
 
 async function stopWorker(w: Worker): Promise<Record<string, unknown> | undefined> {
@@ -74,7 +81,14 @@ interface FeedResult {
 }
 
 /** Feeds `n` things to `runner` in batches of 100 with `inFlight` batches at most; waits for every result. */
-async function feed(runner: QueueBatchRunner, endpoint: string, n: number, tag: string, desired: RolloutTaskConfig['desired'], inFlight = 16): Promise<FeedResult> {
+async function feed(
+  runner: QueueBatchRunner,
+  endpoint: string,
+  n: number,
+  tag: string,
+  desired: RolloutTaskConfig['desired'],
+  inFlight = 16,
+): Promise<FeedResult> {
   const started = performance.now();
   const byOutcome: Record<string, number> = {};
   const errors: Record<string, number> = {};
@@ -84,11 +98,19 @@ async function feed(runner: QueueBatchRunner, endpoint: string, n: number, tag: 
     const items: TargetItem[] = [];
     for (let j = i; j < Math.min(n, i + 100); j++) items.push({ thingName: `${tag}-${j}` });
     const p: Promise<void> = runner
-      .run<RolloutTaskConfig>({ kind: 'rollout', config: { desired, clientTokenPrefix: tag }, client: { endpoint, region: 'us-east-1' }, items, thingLimits: { thingRps: 20, thingInFlight: 10 } })
+      .run<RolloutTaskConfig>({
+        kind: 'rollout',
+        config: { desired, clientTokenPrefix: tag },
+        client: { endpoint, region: 'us-east-1' },
+        items,
+        thingLimits: { thingRps: 20, thingInFlight: 10 },
+      })
       .then((rs: ItemResult[]) => {
         for (const r of rs) {
           byOutcome[r.outcome] = (byOutcome[r.outcome] ?? 0) + 1;
-          if (r.error !== undefined) errors[`${r.error.code}: ${r.error.message}`.slice(0, 160)] = (errors[`${r.error.code}: ${r.error.message}`.slice(0, 160)] ?? 0) + 1;
+          if (r.error !== undefined)
+            errors[`${r.error.code}: ${r.error.message}`.slice(0, 160)] =
+              (errors[`${r.error.code}: ${r.error.message}`.slice(0, 160)] ?? 0) + 1;
         }
       })
       .finally(() => pending.delete(p));
@@ -98,8 +120,21 @@ async function feed(runner: QueueBatchRunner, endpoint: string, n: number, tag: 
   return { things: n, ms: performance.now() - started, byOutcome, errors };
 }
 
-async function openRunner(redis: string, prefix: string, kind: string, rates: QueuedRates | 'off', counter?: RedisCallCounter): Promise<QueueBatchRunner> {
-  return QueueBatchRunner.open({ redisUrl: redis, queue: 'bench', prefix, run: { kind, identity: 'bench' }, rates, ...(counter === undefined ? {} : { counter }) });
+async function openRunner(
+  redis: string,
+  prefix: string,
+  kind: string,
+  rates: QueuedRates | 'off',
+  counter?: RedisCallCounter,
+): Promise<QueueBatchRunner> {
+  return QueueBatchRunner.open({
+    redisUrl: redis,
+    queue: 'bench',
+    prefix,
+    run: { kind, identity: 'bench' },
+    rates,
+    ...(counter === undefined ? {} : { counter }),
+  });
 }
 
 async function commandsProcessed(r: Redis): Promise<number> {
@@ -107,9 +142,14 @@ async function commandsProcessed(r: Redis): Promise<number> {
   return Number(/total_commands_processed:(\d+)/.exec(info)?.[1] ?? Number.NaN);
 }
 
-type Stats = { operations: Record<string, { requests: number; throttled: number }>; totals: { requests: number; throttled: number } };
+type Stats = {
+  operations: Record<string, { requests: number; throttled: number }>;
+  totals: { requests: number; throttled: number };
+};
 
-export async function runDistributedBench(o: { quick?: boolean; redis?: string; log?: (l: string) => void } = {}): Promise<Record<string, unknown>> {
+export async function runDistributedBench(
+  o: { quick?: boolean; redis?: string; log?: (l: string) => void } = {},
+): Promise<Record<string, unknown>> {
   const quick = o.quick ?? false;
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const redisUrl = o.redis ?? process.env.SHADOWFLEET_REDIS ?? 'redis://127.0.0.1:6379';
@@ -138,12 +178,24 @@ export async function runDistributedBench(o: { quick?: boolean; redis?: string; 
     for (const w of workers.splice(0)) calls += Number((await stopWorker(w))?.redisCalls ?? Number.NaN);
     const st = (await emu.stats()) as Stats;
     out.quotaRun = {
-      things: a.things, seconds: a.ms / 1000, thingsPerSecond: (a.things * 1000) / a.ms, share: (a.things * 1000) / a.ms / QUOTA,
-      requests: st.totals.requests, throttled: st.totals.throttled, throttledShare: st.totals.throttled / Math.max(1, st.totals.requests),
-      byOutcome: a.byOutcome, errors: a.errors, redisCalls: calls, redisCallsPer1000Things: (calls * 1000) / a.things,
+      things: a.things,
+      seconds: a.ms / 1000,
+      thingsPerSecond: (a.things * 1000) / a.ms,
+      share: (a.things * 1000) / a.ms / QUOTA,
+      requests: st.totals.requests,
+      throttled: st.totals.throttled,
+      throttledShare: st.totals.throttled / Math.max(1, st.totals.requests),
+      byOutcome: a.byOutcome,
+      errors: a.errors,
+      redisCalls: calls,
+      redisCallsPer1000Things: (calls * 1000) / a.things,
       // The server's count includes the commands each Lua script runs inside Redis.
       redisServerCommandsPer1000Things: ((c1 - c0) * 1000) / a.things,
-      perWorker: status?.workers.map((w) => ({ worker: w.worker, items: w.items, itemsPerSecond: Math.round(w.itemsPerSecond) })),
+      perWorker: status?.workers.map((w) => ({
+        worker: w.worker,
+        items: w.items,
+        itemsPerSecond: Math.round(w.itemsPerSecond),
+      })),
     };
     log(`  quota: ${JSON.stringify(out.quotaRun)}`);
     await emu.close();
@@ -163,10 +215,16 @@ export async function runDistributedBench(o: { quick?: boolean; redis?: string; 
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
-    const [j1, j2] = await Promise.all([openRunner(redisUrl, prefix, 'rollout', { accountRps: QUOTA }), openRunner(redisUrl, prefix, 'rollout', { accountRps: QUOTA })]);
+    const [j1, j2] = await Promise.all([
+      openRunner(redisUrl, prefix, 'rollout', { accountRps: QUOTA }),
+      openRunner(redisUrl, prefix, 'rollout', { accountRps: QUOTA }),
+    ]);
     const t0 = performance.now();
     const ends: number[] = [];
-    await Promise.all([feed(j1!, url, each, 's1', { fw: 's' }, 8).then(() => ends.push(performance.now())), feed(j2!, url, each, 's2', { fw: 's' }, 8).then(() => ends.push(performance.now()))]);
+    await Promise.all([
+      feed(j1!, url, each, 's1', { fw: 's' }, 8).then(() => ends.push(performance.now())),
+      feed(j2!, url, each, 's2', { fw: 's' }, 8).then(() => ends.push(performance.now())),
+    ]);
     sampling = false;
     await sampler;
     await Promise.all([j1!.close(), j2!.close()]);
@@ -180,12 +238,27 @@ export async function runDistributedBench(o: { quick?: boolean; redis?: string; 
       if (j < 0 || samples[j]!.t > to) break;
       rates.push(((samples[j]!.n - samples[i]!.n) * 1000) / (samples[j]!.t - samples[i]!.t));
     }
-    const combined = ((2 * each) * 1000) / (Math.max(...ends) - t0);
+    const combined = (2 * each * 1000) / (Math.max(...ends) - t0);
     // The rate over the whole time both ran (first sample after the start to the last before the first end).
     const first = samples.find((x) => x.t >= t0);
     const last = [...samples].reverse().find((x) => x.t <= to);
-    const overlapRate = first !== undefined && last !== undefined && last.t > first.t ? ((last.n - first.n) * 1000) / (last.t - first.t) : Number.NaN;
-    out.sharedRun = { jobs: 2, thingsPerJob: each, windowSeconds: WINDOW_MS / 1000, windows: rates.length, minWindow: Math.round(Math.min(...rates)), maxWindow: Math.round(Math.max(...rates)), maxShare: Math.max(...rates) / QUOTA, minShare: Math.min(...rates) / QUOTA, overlapUpdatesPerSecond: overlapRate, overlapShare: overlapRate / QUOTA, combinedThingsPerSecond: combined };
+    const overlapRate =
+      first !== undefined && last !== undefined && last.t > first.t
+        ? ((last.n - first.n) * 1000) / (last.t - first.t)
+        : Number.NaN;
+    out.sharedRun = {
+      jobs: 2,
+      thingsPerJob: each,
+      windowSeconds: WINDOW_MS / 1000,
+      windows: rates.length,
+      minWindow: Math.round(Math.min(...rates)),
+      maxWindow: Math.round(Math.max(...rates)),
+      maxShare: Math.max(...rates) / QUOTA,
+      minShare: Math.min(...rates) / QUOTA,
+      overlapUpdatesPerSecond: overlapRate,
+      overlapShare: overlapRate / QUOTA,
+      combinedThingsPerSecond: combined,
+    };
     log(`  shared: ${JSON.stringify(out.sharedRun)}`);
 
     // scale: quotas off, 3, 2, 1 workers, then the local pool.
@@ -206,7 +279,12 @@ export async function runDistributedBench(o: { quick?: boolean; redis?: string; 
     const items = (function* () {
       for (let i = 0; i < m; i++) yield { thingName: `lp-${i}` };
     })();
-    await coord.run<RolloutTaskConfig>('rollout', { desired: { fw: 'local' }, clientTokenPrefix: 'lp' }, items, () => undefined);
+    await coord.run<RolloutTaskConfig>(
+      'rollout',
+      { desired: { fw: 'local' }, clientTokenPrefix: 'lp' },
+      items,
+      () => undefined,
+    );
     const lms = performance.now() - lt0;
     await coord.close();
     scale.push({ runner: 'local pool (2 threads)', thingsPerSecond: (m * 1000) / lms });

@@ -4,7 +4,13 @@
  */
 import { QueueWorker } from '../../src/engine/queue/queue-worker.js';
 
-const a = JSON.parse(process.argv[2] ?? '{}') as { redis: string; queue: string; prefix: string; id: string; concurrency?: number };
+const a = JSON.parse(process.argv[2] ?? '{}') as {
+  redis: string;
+  queue: string;
+  prefix: string;
+  id: string;
+  concurrency?: number;
+};
 const worker = await QueueWorker.start({
   redisUrl: a.redis,
   queue: a.queue,

@@ -72,7 +72,6 @@ const SELF = fileURLToPath(import.meta.url);
 const SEED_BODY =
   '{"state":{"desired":{"config":{"level":1,"mode":"eco","limits":[1,2]},"fw":"1.4.2"},"reported":{"config":{"level":0,"mode":"eco"},"fw":"1.4.1","battery":88}}}';
 
-
 async function childBare(): Promise<void> {
   const { createServer } = await import('node:http');
   // The floor answers canned documents of the same size and headers as the emulator's answers
@@ -80,7 +79,11 @@ async function childBare(): Promise<void> {
   const { ShadowStore } = await import('../../src/emulator/shadow-store.js');
   const store = new ShadowStore();
   store.update('bench-0', undefined, SEED_BODY);
-  const accepted = store.update('bench-0', undefined, JSON.stringify({ state: { desired: { config: { level: 7, mode: 'eco', limits: [7, 8] }, fw: '1.4.2' } } }));
+  const accepted = store.update(
+    'bench-0',
+    undefined,
+    JSON.stringify({ state: { desired: { config: { level: 7, mode: 'eco', limits: [7, 8] }, fw: '1.4.2' } } }),
+  );
   const postBody = accepted.ok ? accepted.body : '{}';
   const getBody = store.getJson('bench-0', undefined)!;
   const requestId = '527597da-add2-4459-862f-000000000001';
@@ -89,7 +92,14 @@ async function childBare(): Promise<void> {
     req.on('data', () => {});
     req.on('end', () => {
       const body = req.method === 'POST' ? postBody : getBody;
-      res.writeHead(200, ['Content-Type', 'application/json', 'Content-Length', String(Buffer.byteLength(body)), 'x-amzn-RequestId', requestId]);
+      res.writeHead(200, [
+        'Content-Type',
+        'application/json',
+        'Content-Length',
+        String(Buffer.byteLength(body)),
+        'x-amzn-RequestId',
+        requestId,
+      ]);
       res.end(body);
     });
   });
@@ -132,7 +142,14 @@ async function childMemory(): Promise<void> {
       firmware: `1.4.${i % 7}`,
       site: `site-${s}`,
     };
-    const reported = { ...desired, battery: i % 100, rssi: -40 - (i % 50), uptimeSec: i * 7, serial: `SN-${s.padStart(8, '0')}`, model: 'th-200' };
+    const reported = {
+      ...desired,
+      battery: i % 100,
+      rssi: -40 - (i % 50),
+      uptimeSec: i * 7,
+      serial: `SN-${s.padStart(8, '0')}`,
+      model: 'th-200',
+    };
     const body = JSON.stringify({ state: { desired, reported } });
     if (i === 0) stateBytes = Buffer.byteLength(JSON.stringify(desired)) + Buffer.byteLength(JSON.stringify(reported));
     const r = store.update(`thing-${s}`, undefined, body);
@@ -141,12 +158,23 @@ async function childMemory(): Promise<void> {
   const ms = Date.now() - t0;
   globalThis.gc?.();
   const mu = process.memoryUsage();
-  process.send!({ shadows: store.shadowCount, bytesPerShadowState: stateBytes, rssBytes: mu.rss, heapUsedBytes: mu.heapUsed, rssPerShadowBytes: Math.round(mu.rss / Math.max(1, n)), ms });
+  process.send!({
+    shadows: store.shadowCount,
+    bytesPerShadowState: stateBytes,
+    rssBytes: mu.rss,
+    heapUsedBytes: mu.heapUsed,
+    rssPerShadowBytes: Math.round(mu.rss / Math.max(1, n)),
+    ms,
+  });
 }
 
 // ---- driver -------------------------------------------------------------------------------------
 
-function spawnChild(role: string, env: Record<string, string> = {}, execArgv: string[] = []): { child: ChildProcess; ready: Promise<unknown> } {
+function spawnChild(
+  role: string,
+  env: Record<string, string> = {},
+  execArgv: string[] = [],
+): { child: ChildProcess; ready: Promise<unknown> } {
   const child = fork(SELF, [], {
     env: { ...process.env, EMULATOR_BENCH_ROLE: role, ...env },
     execArgv: ['--import', 'tsx', ...execArgv],
@@ -220,7 +248,9 @@ class Target {
     this.#concurrency = concurrency;
     this.#names = Array.from({ length: things }, (_, i) => `/things/bench-${i}/shadow`);
     this.#payloads = Array.from({ length: 16 }, (_, i) =>
-      JSON.stringify({ state: { desired: { config: { level: i, mode: i % 2 ? 'eco' : 'boost', limits: [i, i + 1] }, fw: '1.4.2' } } }),
+      JSON.stringify({
+        state: { desired: { config: { level: i, mode: i % 2 ? 'eco' : 'boost', limits: [i, i + 1] }, fw: '1.4.2' } },
+      }),
     );
   }
 
@@ -228,7 +258,11 @@ class Target {
   async prepare(warmupMs: number): Promise<void> {
     const c = this.#concurrency;
     for (let i = 0; i < this.#names.length; i += c) {
-      await Promise.all(this.#names.slice(i, i + c).map((path) => this.#pool.request({ method: 'POST', path, body: SEED_BODY }).then((r) => r.body.dump())));
+      await Promise.all(
+        this.#names
+          .slice(i, i + c)
+          .map((path) => this.#pool.request({ method: 'POST', path, body: SEED_BODY }).then((r) => r.body.dump())),
+      );
     }
     await this.#load(warmupMs, false);
   }
@@ -253,7 +287,12 @@ class Target {
         try {
           const res =
             this.#scenario === 'update'
-              ? await this.#pool.request({ method: 'POST', path, body: this.#payloads[i & 15]!, headers: { 'content-type': 'application/octet-stream' } })
+              ? await this.#pool.request({
+                  method: 'POST',
+                  path,
+                  body: this.#payloads[i & 15]!,
+                  headers: { 'content-type': 'application/octet-stream' },
+                })
               : await this.#pool.request({ method: 'GET', path });
           await res.body.dump();
           ok = res.statusCode === 200;
@@ -291,11 +330,14 @@ export async function runEmulatorBench(opts: EmulatorBenchOptions = {}): Promise
   const concurrency = opts.concurrency ?? Number(process.env.BENCH_CONCURRENCY ?? 64);
   const things = opts.things ?? Number(process.env.BENCH_THINGS ?? 1000);
   const memoryShadows = opts.memoryShadows ?? Number(process.env.BENCH_MEMORY_SHADOWS ?? 1_000_000);
-  const envScenarios = process.env.BENCH_SCENARIOS?.split(',').filter((s): s is 'update' | 'get' => s === 'update' || s === 'get');
+  const envScenarios = process.env.BENCH_SCENARIOS?.split(',').filter(
+    (s): s is 'update' | 'get' => s === 'update' || s === 'get',
+  );
   const scenarios = opts.scenarios ?? envScenarios ?? ['update', 'get'];
   const rounds = opts.rounds ?? Number(process.env.BENCH_ROUNDS ?? 5);
   const log = opts.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
-  if (!(seconds > 0) || !(concurrency >= 1) || !(things >= 1) || !(rounds >= 1)) throw new Error('seconds, concurrency, things and rounds must be positive');
+  if (!(seconds > 0) || !(concurrency >= 1) || !(things >= 1) || !(rounds >= 1))
+    throw new Error('seconds, concurrency, things and rounds must be positive');
 
   const throughput: ThroughputRow[] = [];
   for (const scenario of scenarios) {
@@ -314,7 +356,9 @@ export async function runEmulatorBench(opts: EmulatorBenchOptions = {}): Promise
       await bt.prepare(warmupMs);
       await et.prepare(warmupMs);
       const slice = (seconds * 1000) / rounds;
-      log(`[emulator bench] ${scenario}: bare node:http vs emulator (quotas off), ${seconds}s each in ${rounds} alternating slices, ${concurrency} in flight`);
+      log(
+        `[emulator bench] ${scenario}: bare node:http vs emulator (quotas off), ${seconds}s each in ${rounds} alternating slices, ${concurrency} in flight`,
+      );
       for (let round = 0; round < rounds; round++) {
         await bt.measure(slice);
         await et.measure(slice);
@@ -350,7 +394,9 @@ export async function runEmulatorBench(opts: EmulatorBenchOptions = {}): Promise
 }
 
 function printTable(r: EmulatorBenchResult): void {
-  console.log(`emulator throughput, ${r.seconds}s per server in ${r.rounds} alternating slices, ${r.concurrency} in flight, ${r.things} things`);
+  console.log(
+    `emulator throughput, ${r.seconds}s per server in ${r.rounds} alternating slices, ${r.concurrency} in flight, ${r.things} things`,
+  );
   console.table(
     r.throughput.map((t) => ({
       scenario: t.scenario,

@@ -16,15 +16,26 @@ const seconds = Number(process.env.SECONDS ?? 14);
 const workers = Number(process.env.WORKERS ?? 2);
 const quota = Number(process.env.EMULATOR_QUOTA ?? 0);
 
-const emulator = await startEmulator({ port: 0, quotas: quota > 0 ? { accountRps: quota, thingRps: 20, thingInFlight: 10 } : 'off' });
-const coord = new Coordinator({ client: { endpoint: emulator.url, region: 'us-east-1' }, workers, batchSize: 100, rates: { accountRps: rate } });
+const emulator = await startEmulator({
+  port: 0,
+  quotas: quota > 0 ? { accountRps: quota, thingRps: 20, thingInFlight: 10 } : 'off',
+});
+const coord = new Coordinator({
+  client: { endpoint: emulator.url, region: 'us-east-1' },
+  workers,
+  batchSize: 100,
+  rates: { accountRps: rate },
+});
 
 function* targets(n: number): Generator<TargetItem> {
   for (let i = 0; i < n; i++) yield { thingName: `rw-${i}` };
 }
 
 const samples: Array<{ t: number; n: number }> = [];
-const timer = setInterval(() => samples.push({ t: performance.now(), n: emulator.stats().operations.GetThingShadow.requests }), 100);
+const timer = setInterval(
+  () => samples.push({ t: performance.now(), n: emulator.stats().operations.GetThingShadow.requests }),
+  100,
+);
 const stopAt = performance.now() + seconds * 1000 + 1500; // + pool start
 let abortAt = Number.POSITIVE_INFINITY;
 setTimeout(() => {
@@ -45,12 +56,22 @@ for (let i = start; i < samples.length; i++) {
 const em = emulator.stats().operations.GetThingShadow;
 const min = Math.min(...rates);
 const max = Math.max(...rates);
-console.log(JSON.stringify({
-  limit: rate, workers, emulatorQuota: quota || 'off', windows: rates.length,
-  min10s: Math.round(min), max10s: Math.round(max),
-  minShare: +(min / rate).toFixed(4), maxShare: +(max / rate).toFixed(4),
-  requests: em.requests, throttled: em.throttled, granted: stats.gate.operations.GetThingShadow?.granted,
-  gateThrottles: stats.gate.throttles, decreases: stats.gate.operations.GetThingShadow?.decreases,
-}));
+console.log(
+  JSON.stringify({
+    limit: rate,
+    workers,
+    emulatorQuota: quota || 'off',
+    windows: rates.length,
+    min10s: Math.round(min),
+    max10s: Math.round(max),
+    minShare: +(min / rate).toFixed(4),
+    maxShare: +(max / rate).toFixed(4),
+    requests: em.requests,
+    throttled: em.throttled,
+    granted: stats.gate.operations.GetThingShadow?.granted,
+    gateThrottles: stats.gate.throttles,
+    decreases: stats.gate.operations.GetThingShadow?.decreases,
+  }),
+);
 await coord.close();
 await emulator.close();

@@ -37,7 +37,12 @@ export interface GoalCheck {
 }
 
 export function check(c: GoalCheck): GoalRow {
-  const row: GoalRow = { scenario: c.scenario, metric: c.metric, goal: c.goal ?? (c.op === 'info' ? '-' : `${c.op} ${c.target}${c.unit ?? ''}`), status: 'INFO' };
+  const row: GoalRow = {
+    scenario: c.scenario,
+    metric: c.metric,
+    goal: c.goal ?? (c.op === 'info' ? '-' : `${c.op} ${c.target}${c.unit ?? ''}`),
+    status: 'INFO',
+  };
   if (c.ours !== undefined) row.ours = c.ours;
   if (c.baseline !== undefined) row.baseline = c.baseline;
   if (c.value !== undefined && Number.isFinite(c.value)) row.value = round(c.value);
@@ -76,18 +81,48 @@ function mdEscape(s: string): string {
 
 /** The goals as a Markdown table. */
 export function goalsMarkdown(rows: GoalRow[]): string {
-  const lines = ['| scenario | metric | shadowfleet | baseline | result | goal | status |', '| --- | --- | ---: | ---: | ---: | --- | --- |'];
+  const lines = [
+    '| scenario | metric | shadowfleet | baseline | result | goal | status |',
+    '| --- | --- | ---: | ---: | ---: | --- | --- |',
+  ];
   for (const r of rows) {
-    const status = r.status === 'PASS' ? 'PASS' : r.status === 'MISS' ? '**MISS**' : r.status === 'ERROR' ? `ERROR${r.note ? `: ${r.note}` : ''}` : 'info';
+    const status =
+      r.status === 'PASS'
+        ? 'PASS'
+        : r.status === 'MISS'
+          ? '**MISS**'
+          : r.status === 'ERROR'
+            ? `ERROR${r.note ? `: ${r.note}` : ''}`
+            : 'info';
     const metric = r.note && r.status !== 'ERROR' ? `${r.metric} (${r.note})` : r.metric;
-    lines.push(`| ${mdEscape(r.scenario)} | ${mdEscape(metric)} | ${mdEscape(fmt(r.ours))} | ${mdEscape(fmt(r.baseline))} | ${mdEscape(fmt(r.value, r.unit ?? ''))} | ${mdEscape(r.goal)} | ${mdEscape(status)} |`);
+    lines.push(
+      `| ${mdEscape(r.scenario)} | ${mdEscape(metric)} | ${mdEscape(fmt(r.ours))} | ${mdEscape(fmt(r.baseline))} | ${mdEscape(fmt(r.value, r.unit ?? ''))} | ${mdEscape(r.goal)} | ${mdEscape(status)} |`,
+    );
   }
   return lines.join('\n');
 }
 
 /** The goals as a plain aligned table for the terminal. */
 export function goalsText(rows: GoalRow[]): string {
-  const grid = [['scenario', 'metric', 'shadowfleet', 'baseline', 'result', 'goal', 'status'], ...rows.map((r) => [r.scenario, r.note && r.status !== 'ERROR' ? `${r.metric} (${r.note})` : r.metric, fmt(r.ours), fmt(r.baseline), fmt(r.value, r.unit ?? ''), r.goal, r.status + (r.status === 'ERROR' && r.note ? ` (${r.note})` : '')])];
+  const grid = [
+    ['scenario', 'metric', 'shadowfleet', 'baseline', 'result', 'goal', 'status'],
+    ...rows.map((r) => [
+      r.scenario,
+      r.note && r.status !== 'ERROR' ? `${r.metric} (${r.note})` : r.metric,
+      fmt(r.ours),
+      fmt(r.baseline),
+      fmt(r.value, r.unit ?? ''),
+      r.goal,
+      r.status + (r.status === 'ERROR' && r.note ? ` (${r.note})` : ''),
+    ]),
+  ];
   const widths = grid[0]!.map((_, i) => Math.max(...grid.map((row) => row[i]!.length)));
-  return grid.map((row) => row.map((c, i) => (i >= 2 && i <= 4 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
+  return grid
+    .map((row) =>
+      row
+        .map((c, i) => (i >= 2 && i <= 4 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

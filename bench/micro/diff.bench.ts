@@ -48,10 +48,19 @@ function directDiff(current: JsonObject | undefined, target: JsonObject): JsonOb
 }
 
 function doc(bytes: number, seed: number): JsonObject {
-  const d: JsonObject = { fw: '1.0.0', mode: 'eco', net: { ssid: 'plant-4', dhcp: true, dns: ['10.0.0.1', '10.0.0.2'] } };
+  const d: JsonObject = {
+    fw: '1.0.0',
+    mode: 'eco',
+    net: { ssid: 'plant-4', dhcp: true, dns: ['10.0.0.1', '10.0.0.2'] },
+  };
   let i = 0;
   while (JSON.stringify(d).length < bytes) {
-    d[`group${i}`] = { enabled: (i + seed) % 2 === 0, threshold: i * 1.5, label: `sensor-${i}-${seed}`, limits: [i, i + 1, i + 2] };
+    d[`group${i}`] = {
+      enabled: (i + seed) % 2 === 0,
+      threshold: i * 1.5,
+      label: `sensor-${i}-${seed}`,
+      limits: [i, i + 1, i + 2],
+    };
     i++;
   }
   return d;
@@ -60,7 +69,9 @@ function doc(bytes: number, seed: number): JsonObject {
 const current2k = doc(2048, 1);
 const oneKey2k = { ...structuredClone(current2k), mode: 'boost' };
 const manyKeys2k = structuredClone(current2k);
-for (const k of Object.keys(manyKeys2k).filter((k) => k.startsWith('group')).slice(0, 8)) {
+for (const k of Object.keys(manyKeys2k)
+  .filter((k) => k.startsWith('group'))
+  .slice(0, 8)) {
   const g = manyKeys2k[k] as JsonObject;
   g.threshold = 99;
   g.limits = [9, 9];
@@ -70,7 +81,11 @@ const current8k = doc(8000, 2);
 const oneKey8k = { ...structuredClone(current8k), fw: '2.0.0' };
 
 // Sanity: both produce equivalent updates.
-for (const [c, t] of [[current2k, oneKey2k], [current2k, manyKeys2k], [current8k, oneKey8k]] as const) {
+for (const [c, t] of [
+  [current2k, oneKey2k],
+  [current2k, manyKeys2k],
+  [current8k, oneKey8k],
+] as const) {
   if (JSON.stringify(diffToUpdate(c, t)) !== JSON.stringify(directDiff(c, t))) {
     // Key order may differ; compare structurally.
     if (!equal(diffToUpdate(c, t) ?? null, directDiff(c, t) ?? null)) throw new Error('the two diffs disagree');
@@ -90,13 +105,19 @@ for (const [name, c, t] of cases) {
 }
 await bench.run();
 console.table(bench.table());
-const hz = new Map(bench.tasks.map((t) => [t.name, (t.result as { throughput?: { mean: number }; hz?: number } | undefined)]));
+const hz = new Map(
+  bench.tasks.map((t) => [t.name, t.result as { throughput?: { mean: number }; hz?: number } | undefined]),
+);
 for (const [name] of cases) {
   const a = hz.get(`fast-json-patch: ${name}`);
   const b = hz.get(`direct: ${name}`);
   const ha = a?.throughput?.mean ?? a?.hz ?? 0;
   const hb = b?.throughput?.mean ?? b?.hz ?? 0;
-  console.log(`${name}: fast-json-patch ${Math.round(ha)} ops/s, direct ${Math.round(hb)} ops/s, direct/fjp = ${(hb / ha).toFixed(2)}x`);
+  console.log(
+    `${name}: fast-json-patch ${Math.round(ha)} ops/s, direct ${Math.round(hb)} ops/s, direct/fjp = ${(hb / ha).toFixed(2)}x`,
+  );
 }
 const bytesOne = JSON.stringify({ state: { desired: diffToUpdate(current2k, oneKey2k) } }).length;
-console.log(`bytes: one-key change of a ${JSON.stringify(current2k).length} B document sends ${bytesOne} B (${((100 * bytesOne) / JSON.stringify(oneKey2k).length).toFixed(1)}%)`);
+console.log(
+  `bytes: one-key change of a ${JSON.stringify(current2k).length} B document sends ${bytesOne} B (${((100 * bytesOne) / JSON.stringify(oneKey2k).length).toFixed(1)}%)`,
+);

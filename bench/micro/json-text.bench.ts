@@ -11,12 +11,19 @@ import { documentJson, parseJson, stringifyJson } from '../../src/shadow/json-te
 const t = 1_764_000_000;
 const desired = { firmware: '2.4.1', mode: 'eco', setpoint: 21, schedule: [6, 22] };
 const stamp = (v: object) => Object.fromEntries(Object.keys(v).map((k) => [k, { timestamp: t }]));
-const getBody = JSON.stringify({ state: { desired }, metadata: { desired: { ...stamp(desired), schedule: [{ timestamp: t }, { timestamp: t }] } }, version: 1234, timestamp: t });
+const getBody = JSON.stringify({
+  state: { desired },
+  metadata: { desired: { ...stamp(desired), schedule: [{ timestamp: t }, { timestamp: t }] } },
+  version: 1234,
+  timestamp: t,
+});
 const update = { state: { desired }, clientToken: 'sf-0a1b2c3d-1-42' };
 const exactBody = getBody.replace('"setpoint":21', '"setpoint":12345678901234567891');
 const exactDoc = parseJson(exactBody);
 
-export async function runJsonTextBench(time = Number(process.env.BENCH_MS ?? 1000)): Promise<Array<Record<string, string | number>>> {
+export async function runJsonTextBench(
+  time = Number(process.env.BENCH_MS ?? 1000),
+): Promise<Array<Record<string, string | number>>> {
   const bench = new Bench({ time, warmup: true });
   let sink = 0;
   bench

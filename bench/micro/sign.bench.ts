@@ -12,20 +12,38 @@ import { Sha256, SigV4Signer, payloadHash, EMPTY_PAYLOAD_HASH } from '../../src/
 const creds = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
 const host = 'abcdefghijklmn-ats.iot.eu-west-1.amazonaws.com';
 const path = '/things/pump-00017/shadow';
-const body = Buffer.from(JSON.stringify({ state: { desired: { firmware: '2.4.1', mode: 'eco', setpoint: 21.5, schedule: [6, 22] } }, clientToken: 'rollout-1234' }));
+const body = Buffer.from(
+  JSON.stringify({
+    state: { desired: { firmware: '2.4.1', mode: 'eco', setpoint: 21.5, schedule: [6, 22] } },
+    clientToken: 'rollout-1234',
+  }),
+);
 
-export async function runSignBench(time = Number(process.env.BENCH_MS ?? 1000)): Promise<Array<Record<string, string | number>>> {
+export async function runSignBench(
+  time = Number(process.env.BENCH_MS ?? 1000),
+): Promise<Array<Record<string, string | number>>> {
   const smithy = new SignatureV4({ credentials: creds, region: 'eu-west-1', service: 'iotdata', sha256: Sha256 });
   const ours = new SigV4Signer({ region: 'eu-west-1', service: 'iotdata', host });
   await ours.prepare(creds, Date.now());
   // Floor: the bare template, hash and HMAC (no clock or readiness check), with the key as a
   // KeyObject. Swapping SigV4Signer's Buffer key for a KeyObject measured no difference.
-  const keyObject = createSecretKey(Buffer.from(await getSigningKey(Sha256, creds, '20260101', 'eu-west-1', 'iotdata')));
+  const keyObject = createSecretKey(
+    Buffer.from(await getSigningKey(Sha256, creds, '20260101', 'eu-west-1', 'iotdata')),
+  );
 
   const bench = new Bench({ time, warmup: true });
   bench
     .add('smithy SignatureV4.sign GET', async () => {
-      await smithy.sign(new HttpRequest({ method: 'GET', protocol: 'https:', hostname: host, path, query: { name: 'config' }, headers: { host } }));
+      await smithy.sign(
+        new HttpRequest({
+          method: 'GET',
+          protocol: 'https:',
+          hostname: host,
+          path,
+          query: { name: 'config' },
+          headers: { host },
+        }),
+      );
     })
     .add('SigV4Signer.sign GET', () => {
       const now = Date.now();
@@ -33,7 +51,17 @@ export async function runSignBench(time = Number(process.env.BENCH_MS ?? 1000)):
       ours.sign('GET', path, 'name=config', EMPTY_PAYLOAD_HASH);
     })
     .add('smithy SignatureV4.sign POST 120 B', async () => {
-      await smithy.sign(new HttpRequest({ method: 'POST', protocol: 'https:', hostname: host, path, query: { name: 'config' }, headers: { host, 'content-type': 'application/octet-stream' }, body }));
+      await smithy.sign(
+        new HttpRequest({
+          method: 'POST',
+          protocol: 'https:',
+          hostname: host,
+          path,
+          query: { name: 'config' },
+          headers: { host, 'content-type': 'application/octet-stream' },
+          body,
+        }),
+      );
     })
     .add('SigV4Signer.sign POST 120 B (incl. body hash)', () => {
       const now = Date.now();

@@ -6,7 +6,13 @@
 import { runRollout } from '../../src/jobs/rollout/rollout.js';
 import type { JsonObject } from '../../src/shadow/index.js';
 
-const o = JSON.parse(process.argv[2] ?? '{}') as { endpoint: string; things: string; dryRun?: boolean; workers?: number; desired?: JsonObject };
+const o = JSON.parse(process.argv[2] ?? '{}') as {
+  endpoint: string;
+  things: string;
+  dryRun?: boolean;
+  workers?: number;
+  desired?: JsonObject;
+};
 let peakSampled = 0;
 const sampler = setInterval(() => {
   peakSampled = Math.max(peakSampled, process.memoryUsage.rss());

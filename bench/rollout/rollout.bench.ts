@@ -67,14 +67,41 @@ export interface SideNumbers {
 }
 
 export interface RolloutBenchResult {
-  throughput?: { shadowfleet: SideNumbers; baseline: SideNumbers; ratio: number; cpuRatio: number; goal: 4; pass: boolean };
-  quota?: {
-    quota: number;
-    shadowfleet: SideNumbers & { achievedRps: number; achievedShare: number; throttledShare: number; requests: number; throttled: number };
-    baseline: SideNumbers & { achievedRps: number; achievedShare: number; throttledShare: number; requests: number; throttled: number };
+  throughput?: {
+    shadowfleet: SideNumbers;
+    baseline: SideNumbers;
+    ratio: number;
+    cpuRatio: number;
+    goal: 4;
     pass: boolean;
   };
-  memory?: { things: number; peakRssMb: number; elapsedMs: number; thingsPerSecond: number; byOutcome: Record<string, number>; goalMb: 300; pass: boolean };
+  quota?: {
+    quota: number;
+    shadowfleet: SideNumbers & {
+      achievedRps: number;
+      achievedShare: number;
+      throttledShare: number;
+      requests: number;
+      throttled: number;
+    };
+    baseline: SideNumbers & {
+      achievedRps: number;
+      achievedShare: number;
+      throttledShare: number;
+      requests: number;
+      throttled: number;
+    };
+    pass: boolean;
+  };
+  memory?: {
+    things: number;
+    peakRssMb: number;
+    elapsedMs: number;
+    thingsPerSecond: number;
+    byOutcome: Record<string, number>;
+    goalMb: 300;
+    pass: boolean;
+  };
   bytes?: {
     documentBytes: number;
     shadowfleetBytesPerThing: number;
@@ -93,7 +120,11 @@ function thingNames(from: number, count: number): string[] {
 const CHANGE: JsonObject = { firmware: '2.0.0', mode: 'eco' };
 
 /** The baseline, written the way users write it today: SDK v3, p-limit(64), get, merge, update. */
-async function baseline(url: string, names: string[], change: JsonObject): Promise<SideNumbers & { bytesSent: number }> {
+async function baseline(
+  url: string,
+  names: string[],
+  change: JsonObject,
+): Promise<SideNumbers & { bytesSent: number }> {
   const client = new IoTDataPlaneClient({ endpoint: url, region: 'us-east-1', credentials: CREDENTIALS });
   const limit = pLimit(64);
   let ok = 0;
@@ -108,7 +139,9 @@ async function baseline(url: string, names: string[], change: JsonObject): Promi
           let desired: Record<string, unknown> = {};
           try {
             const out = await client.send(new GetThingShadowCommand({ thingName }));
-            const doc = JSON.parse(Buffer.from(out.payload ?? new Uint8Array()).toString('utf8')) as { state?: { desired?: Record<string, unknown> } };
+            const doc = JSON.parse(Buffer.from(out.payload ?? new Uint8Array()).toString('utf8')) as {
+              state?: { desired?: Record<string, unknown> };
+            };
             desired = doc.state?.desired ?? {};
           } catch (err) {
             if ((err as Error).name !== 'ResourceNotFoundException') throw err;
@@ -126,7 +159,15 @@ async function baseline(url: string, names: string[], change: JsonObject): Promi
   const elapsedMs = performance.now() - started;
   const cpu = process.cpuUsage(cpu0);
   client.destroy();
-  return { things: names.length, ok, failed, elapsedMs: Math.round(elapsedMs), thingsPerSecond: round((ok / elapsedMs) * 1000), cpuMsPerThing: round((cpu.user + cpu.system) / 1000 / names.length, 3), bytesSent };
+  return {
+    things: names.length,
+    ok,
+    failed,
+    elapsedMs: Math.round(elapsedMs),
+    thingsPerSecond: round((ok / elapsedMs) * 1000),
+    cpuMsPerThing: round((cpu.user + cpu.system) / 1000 / names.length, 3),
+    bytesSent,
+  };
 }
 
 async function shadowfleet(url: string, names: string[], change: JsonObject, rate: number | 'off', workers: number) {
@@ -161,7 +202,10 @@ function round(n: number, digits = 1): number {
 }
 
 /** Samples the emulator's counters once a second while `work` runs; returns the accepted rate per operation in the steady part. */
-async function sampled<T>(emu: EmulatorProcess, work: () => Promise<T>): Promise<{ value: T; achievedRps: number; requests: number; throttled: number }> {
+async function sampled<T>(
+  emu: EmulatorProcess,
+  work: () => Promise<T>,
+): Promise<{ value: T; achievedRps: number; requests: number; throttled: number }> {
   const stats = async (): Promise<EmulatorStats> => (await emu.stats()) as EmulatorStats;
   const samples: Array<{ t: number; s: EmulatorStats }> = [{ t: performance.now(), s: await stats() }];
   let done = false;
@@ -259,13 +303,23 @@ export async function runRolloutBench(opts: RolloutBenchOptions = {}): Promise<R
     try {
       const file = join(dir, 'things.txt');
       await writeNames(file, memoryThings, (i) => `mem-${String(i).padStart(7, '0')}`);
-      const m = await runChild<{ things: number; peakRssBytes: number; elapsedMs: number; thingsPerSecond: number; byOutcome: Record<string, number> }>(
-        join(HERE, 'memory-child.ts'),
-        { endpoint: emu.url, things: file, dryRun: true, workers },
-        'memory child',
-      );
+      const m = await runChild<{
+        things: number;
+        peakRssBytes: number;
+        elapsedMs: number;
+        thingsPerSecond: number;
+        byOutcome: Record<string, number>;
+      }>(join(HERE, 'memory-child.ts'), { endpoint: emu.url, things: file, dryRun: true, workers }, 'memory child');
       const peakRssMb = round(m.peakRssBytes / 1024 / 1024);
-      out.memory = { things: m.things, peakRssMb, elapsedMs: m.elapsedMs, thingsPerSecond: m.thingsPerSecond, byOutcome: m.byOutcome, goalMb: 300, pass: peakRssMb < 300 && m.things === memoryThings };
+      out.memory = {
+        things: m.things,
+        peakRssMb,
+        elapsedMs: m.elapsedMs,
+        thingsPerSecond: m.thingsPerSecond,
+        byOutcome: m.byOutcome,
+        goalMb: 300,
+        pass: peakRssMb < 300 && m.things === memoryThings,
+      };
     } finally {
       await emu.close();
       await rm(dir, { recursive: true, force: true });
@@ -279,23 +333,39 @@ export async function runRolloutBench(opts: RolloutBenchOptions = {}): Promise<R
       const n = 200;
       const names = Array.from({ length: n }, (_, i) => `bytes-${i}`);
       const doc: JsonObject = { version: 1 };
-      for (let k = 0; Buffer.byteLength(JSON.stringify(doc)) < 2048; k++) doc[`setting${k}`] = { value: `v-${k}-${'x'.repeat(24)}`, enabled: k % 2 === 0 };
+      for (let k = 0; Buffer.byteLength(JSON.stringify(doc)) < 2048; k++)
+        doc[`setting${k}`] = { value: `v-${k}-${'x'.repeat(24)}`, enabled: k % 2 === 0 };
       const documentBytes = Buffer.byteLength(JSON.stringify(doc));
       const limit = pLimit(16);
       await Promise.all(
         [...names, ...names.map((x) => `base-${x}`)].map((name) =>
           limit(async () => {
-            const res = await fetch(`${emu.url}/things/${name}/shadow`, { method: 'POST', body: JSON.stringify({ state: { desired: doc } }) });
+            const res = await fetch(`${emu.url}/things/${name}/shadow`, {
+              method: 'POST',
+              body: JSON.stringify({ state: { desired: doc } }),
+            });
             await res.arrayBuffer();
           }),
         ),
       );
       const sf = await shadowfleet(emu.url, names, { version: 2 }, 'off', workers);
-      const base = await baseline(emu.url, names.map((x) => `base-${x}`), { version: 2 });
+      const base = await baseline(
+        emu.url,
+        names.map((x) => `base-${x}`),
+        { version: 2 },
+      );
       const sfPer = round(sf.result.summary.bytesSent / n);
       const basePer = round(base.bytesSent / n);
       const sentShare = round(sf.result.summary.bytesSent / Math.max(sf.result.summary.wholeBytes, 1), 4);
-      out.bytes = { documentBytes, shadowfleetBytesPerThing: sfPer, baselineBytesPerThing: basePer, sentShare, ratio: round(sfPer / basePer, 4), goal: 0.1, pass: sentShare < 0.1 };
+      out.bytes = {
+        documentBytes,
+        shadowfleetBytesPerThing: sfPer,
+        baselineBytesPerThing: basePer,
+        sentShare,
+        ratio: round(sfPer / basePer, 4),
+        goal: 0.1,
+        pass: sentShare < 0.1,
+      };
     } finally {
       await emu.close();
     }
@@ -304,22 +374,68 @@ export async function runRolloutBench(opts: RolloutBenchOptions = {}): Promise<R
 }
 
 function table(result: RolloutBenchResult): string {
-  const rows: string[][] = [['scenario', 'shadowfleet', 'baseline (SDK v3 + p-limit 64)', 'ratio / share', 'goal', 'pass']];
+  const rows: string[][] = [
+    ['scenario', 'shadowfleet', 'baseline (SDK v3 + p-limit 64)', 'ratio / share', 'goal', 'pass'],
+  ];
   const t = result.throughput;
   if (t) {
-    rows.push(['throughput, quotas off (things/s)', String(t.shadowfleet.thingsPerSecond), String(t.baseline.thingsPerSecond), `${t.ratio}x`, '>= 4x', t.pass ? 'yes' : 'NO']);
-    rows.push(['client CPU per thing (ms, all threads)', String(t.shadowfleet.cpuMsPerThing), String(t.baseline.cpuMsPerThing), `${t.cpuRatio}x less`, '', '']);
+    rows.push([
+      'throughput, quotas off (things/s)',
+      String(t.shadowfleet.thingsPerSecond),
+      String(t.baseline.thingsPerSecond),
+      `${t.ratio}x`,
+      '>= 4x',
+      t.pass ? 'yes' : 'NO',
+    ]);
+    rows.push([
+      'client CPU per thing (ms, all threads)',
+      String(t.shadowfleet.cpuMsPerThing),
+      String(t.baseline.cpuMsPerThing),
+      `${t.cpuRatio}x less`,
+      '',
+      '',
+    ]);
   }
   const q = result.quota;
   if (q) {
-    rows.push([`achieved rate at ${q.quota}/s quota (req/s/op)`, String(q.shadowfleet.achievedRps), String(q.baseline.achievedRps), `${(q.shadowfleet.achievedShare * 100).toFixed(1)}% vs ${(q.baseline.achievedShare * 100).toFixed(1)}%`, '>= 95%', q.shadowfleet.achievedShare >= 0.95 ? 'yes' : 'NO']);
-    rows.push(['throttled share of requests', `${(q.shadowfleet.throttledShare * 100).toFixed(2)}%`, `${(q.baseline.throttledShare * 100).toFixed(2)}%`, '', '< 0.5%', q.shadowfleet.throttledShare < 0.005 ? 'yes' : 'NO']);
+    rows.push([
+      `achieved rate at ${q.quota}/s quota (req/s/op)`,
+      String(q.shadowfleet.achievedRps),
+      String(q.baseline.achievedRps),
+      `${(q.shadowfleet.achievedShare * 100).toFixed(1)}% vs ${(q.baseline.achievedShare * 100).toFixed(1)}%`,
+      '>= 95%',
+      q.shadowfleet.achievedShare >= 0.95 ? 'yes' : 'NO',
+    ]);
+    rows.push([
+      'throttled share of requests',
+      `${(q.shadowfleet.throttledShare * 100).toFixed(2)}%`,
+      `${(q.baseline.throttledShare * 100).toFixed(2)}%`,
+      '',
+      '< 0.5%',
+      q.shadowfleet.throttledShare < 0.005 ? 'yes' : 'NO',
+    ]);
     rows.push(['failed things at quota', String(q.shadowfleet.failed), String(q.baseline.failed), '', '', '']);
   }
   const m = result.memory;
-  if (m) rows.push([`peak RSS, ${m.things} targets (MB)`, String(m.peakRssMb), '', `${m.thingsPerSecond} things/s`, '< 300 MB', m.pass ? 'yes' : 'NO']);
+  if (m)
+    rows.push([
+      `peak RSS, ${m.things} targets (MB)`,
+      String(m.peakRssMb),
+      '',
+      `${m.thingsPerSecond} things/s`,
+      '< 300 MB',
+      m.pass ? 'yes' : 'NO',
+    ]);
   const b = result.bytes;
-  if (b) rows.push([`bytes per thing, 1-key change of ${b.documentBytes} B doc`, String(b.shadowfleetBytesPerThing), String(b.baselineBytesPerThing), `${(b.sentShare * 100).toFixed(1)}% of doc`, '< 10%', b.pass ? 'yes' : 'NO']);
+  if (b)
+    rows.push([
+      `bytes per thing, 1-key change of ${b.documentBytes} B doc`,
+      String(b.shadowfleetBytesPerThing),
+      String(b.baselineBytesPerThing),
+      `${(b.sentShare * 100).toFixed(1)}% of doc`,
+      '< 10%',
+      b.pass ? 'yes' : 'NO',
+    ]);
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ')).join('\n');
 }

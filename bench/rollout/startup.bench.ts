@@ -29,7 +29,17 @@ import { writeNames } from '../lib/child-process.js';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface StartupBenchResult {
-  quota: { things: number; rate: number; wallMs: number; idealMs: number; ratio: number; throttled: number; requests: number; throttledShare: number; ok: boolean };
+  quota: {
+    things: number;
+    rate: number;
+    wallMs: number;
+    idealMs: number;
+    ratio: number;
+    throttled: number;
+    requests: number;
+    throttledShare: number;
+    ok: boolean;
+  };
   floorMs: number;
   one: { medianMs: number; ratio: number; samples: number[] };
   get: { medianMs: number; ratio: number; samples: number[] };
@@ -37,9 +47,16 @@ export interface StartupBenchResult {
 }
 
 /** Runs `node args` to the end; resolves with its wall time in ms (rejects on a non-zero exit). */
-async function timed(args: string[], label: string, env: NodeJS.ProcessEnv = {}): Promise<{ ms: number; stdout: string }> {
+async function timed(
+  args: string[],
+  label: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ ms: number; stdout: string }> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env } });
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -63,13 +80,17 @@ async function build(log: (l: string) => void): Promise<{ bin: string; cleanup: 
   log('  startup: building the package (tsc -p tsconfig.build.json)');
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   // Type errors elsewhere in the tree do not stop the emit (noEmitOnError is off in the build config).
-  await timed([tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(dir, 'dist')], 'tsc').catch(() => undefined);
+  await timed([tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(dir, 'dist')], 'tsc').catch(
+    () => undefined,
+  );
   await copyFile(join(ROOT, 'package.json'), join(dir, 'package.json'));
   await symlink(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
   return { bin: join(dir, 'dist', 'src', 'cli', 'bin.js'), cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
-export async function runStartupBench(o: { quick?: boolean; log?: (l: string) => void } = {}): Promise<StartupBenchResult> {
+export async function runStartupBench(
+  o: { quick?: boolean; log?: (l: string) => void } = {},
+): Promise<StartupBenchResult> {
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const things = Number(process.env.STARTUP_THINGS ?? (o.quick ? 3000 : 15_000));
   const runs = Number(process.env.STARTUP_RUNS ?? (o.quick ? 3 : 5));
@@ -82,7 +103,10 @@ export async function runStartupBench(o: { quick?: boolean; log?: (l: string) =>
     await writeNames(list, things, (i) => `startup-${i}`);
     await writeFile(join(dir, 'one.txt'), 'startup-one\n');
     const bare = join(dir, 'bare.mjs');
-    await writeFile(bare, `import { request } from ${JSON.stringify(pathToFileURL(join(ROOT, 'node_modules', 'undici', 'index.js')).href)};\nconst r = await request(process.argv[2]);\nawait r.body.text();\n`);
+    await writeFile(
+      bare,
+      `import { request } from ${JSON.stringify(pathToFileURL(join(ROOT, 'node_modules', 'undici', 'index.js')).href)};\nconst r = await request(process.argv[2]);\nawait r.body.text();\n`,
+    );
     const endpoint = ['--endpoint', emu.url];
     // The floor and the two small commands, interleaved so a busy moment hits all three alike.
     const floor: number[] = [];
@@ -90,21 +114,70 @@ export async function runStartupBench(o: { quick?: boolean; log?: (l: string) =>
     const get: number[] = [];
     for (let i = 0; i < runs; i++) {
       floor.push((await timed([bare, `${emu.url}/things/startup-one/shadow`], 'bare node + undici')).ms);
-      one.push((await timed([bin, 'rollout', ...endpoint, '--things', join(dir, 'one.txt'), '--set', `{"run":${i}}`, '--rate', String(rate), '--journal', join(dir, `one-${i}.journal`), '--json'], 'one-thing rollout')).ms);
+      one.push(
+        (
+          await timed(
+            [
+              bin,
+              'rollout',
+              ...endpoint,
+              '--things',
+              join(dir, 'one.txt'),
+              '--set',
+              `{"run":${i}}`,
+              '--rate',
+              String(rate),
+              '--journal',
+              join(dir, `one-${i}.journal`),
+              '--json',
+            ],
+            'one-thing rollout',
+          )
+        ).ms,
+      );
       get.push((await timed([bin, 'get', ...endpoint, '--thing', 'startup-one'], 'get')).ms);
     }
     const floorMs = median(floor);
-    log(`  startup: floor ${floorMs.toFixed(0)} ms, one-thing rollout ${median(one).toFixed(0)} ms, get ${median(get).toFixed(0)} ms`);
+    log(
+      `  startup: floor ${floorMs.toFixed(0)} ms, one-thing rollout ${median(one).toFixed(0)} ms, get ${median(get).toFixed(0)} ms`,
+    );
     log(`  startup: rollout of ${things.toLocaleString('en-US')} things at --rate ${rate}, emulator quota ${rate}/s`);
     const before = await emu.stats();
-    const q = await timed([bin, 'rollout', ...endpoint, '--things', list, '--set', '{"fw":"startup"}', '--rate', String(rate), '--yes', '--journal', join(dir, 'quota.journal'), '--json'], 'rollout');
+    const q = await timed(
+      [
+        bin,
+        'rollout',
+        ...endpoint,
+        '--things',
+        list,
+        '--set',
+        '{"fw":"startup"}',
+        '--rate',
+        String(rate),
+        '--yes',
+        '--journal',
+        join(dir, 'quota.journal'),
+        '--json',
+      ],
+      'rollout',
+    );
     const after = await emu.stats();
     const requests = after.totals.requests - before.totals.requests;
     const throttled = after.totals.throttled - before.totals.throttled;
     const result = JSON.parse(q.stdout) as { ok: boolean };
     const idealMs = (things / rate) * 1000;
     return {
-      quota: { things, rate, wallMs: Math.round(q.ms), idealMs, ratio: round(q.ms / idealMs), throttled, requests, throttledShare: requests > 0 ? throttled / requests : 0, ok: result.ok },
+      quota: {
+        things,
+        rate,
+        wallMs: Math.round(q.ms),
+        idealMs,
+        ratio: round(q.ms / idealMs),
+        throttled,
+        requests,
+        throttledShare: requests > 0 ? throttled / requests : 0,
+        ok: result.ok,
+      },
       floorMs: Math.round(floorMs),
       one: { medianMs: Math.round(median(one)), ratio: round(median(one) / floorMs), samples: one.map(Math.round) },
       get: { medianMs: Math.round(median(get)), ratio: round(median(get) / floorMs), samples: get.map(Math.round) },
@@ -121,8 +194,12 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   const quick = process.argv.includes('--quick');
   const r = await runStartupBench({ quick });
   if (!process.argv.includes('--json')) {
-    console.log(`rollout of ${r.quota.things} things at ${r.quota.rate}/s: ${(r.quota.wallMs / 1000).toFixed(2)} s end to end, ${r.quota.ratio}x the ideal ${(r.quota.idealMs / 1000).toFixed(1)} s, ${(r.quota.throttledShare * 100).toFixed(2)}% throttled`);
-    console.log(`one-thing rollout: ${r.one.medianMs} ms, ${r.one.ratio}x a bare node + undici request (${r.floorMs} ms)`);
+    console.log(
+      `rollout of ${r.quota.things} things at ${r.quota.rate}/s: ${(r.quota.wallMs / 1000).toFixed(2)} s end to end, ${r.quota.ratio}x the ideal ${(r.quota.idealMs / 1000).toFixed(1)} s, ${(r.quota.throttledShare * 100).toFixed(2)}% throttled`,
+    );
+    console.log(
+      `one-thing rollout: ${r.one.medianMs} ms, ${r.one.ratio}x a bare node + undici request (${r.floorMs} ms)`,
+    );
     console.log(`get: ${r.get.medianMs} ms, ${r.get.ratio}x a bare node + undici request (${r.floorMs} ms)`);
   }
   console.log(JSON.stringify(r));

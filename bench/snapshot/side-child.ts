@@ -17,7 +17,11 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { GetThingShadowCommand, IoTDataPlaneClient, ListNamedShadowsForThingCommand } from '@aws-sdk/client-iot-data-plane';
+import {
+  GetThingShadowCommand,
+  IoTDataPlaneClient,
+  ListNamedShadowsForThingCommand,
+} from '@aws-sdk/client-iot-data-plane';
 import pLimit from 'p-limit';
 import { runSnapshot } from '../../src/jobs/snapshot/snapshot.js';
 
@@ -66,7 +70,9 @@ async function baseline(): Promise<{ things: number; shadows: number; bytes: num
         }
         let nextToken: string | undefined;
         do {
-          const page = await client.send(new ListNamedShadowsForThingCommand({ thingName, pageSize: 100, ...(nextToken ? { nextToken } : {}) }));
+          const page = await client.send(
+            new ListNamedShadowsForThingCommand({ thingName, pageSize: 100, ...(nextToken ? { nextToken } : {}) }),
+          );
           for (const shadowName of page.results ?? []) {
             const r = await client.send(new GetThingShadowCommand({ thingName, shadowName }));
             await write(thingName, shadowName, r.payload);
@@ -83,8 +89,16 @@ async function baseline(): Promise<{ things: number; shadows: number; bytes: num
 }
 
 async function ours(): Promise<{ things: number; shadows: number; bytes: number }> {
-  const r = await runSnapshot({ endpoint: args.url, things: args.things, out: args.out, rates: 'off', credentials: CREDENTIALS, ...(args.workers ? { workers: args.workers } : {}) });
-  if (r.failed > 0) throw new Error(`${r.failed} things failed: ${JSON.stringify(r.manifest.failures.items.slice(0, 3))}`);
+  const r = await runSnapshot({
+    endpoint: args.url,
+    things: args.things,
+    out: args.out,
+    rates: 'off',
+    credentials: CREDENTIALS,
+    ...(args.workers ? { workers: args.workers } : {}),
+  });
+  if (r.failed > 0)
+    throw new Error(`${r.failed} things failed: ${JSON.stringify(r.manifest.failures.items.slice(0, 3))}`);
   return { things: r.things, shadows: r.records, bytes: r.manifest.data.bytes };
 }
 

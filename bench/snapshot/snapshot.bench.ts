@@ -56,16 +56,34 @@ export interface SnapshotBenchResult {
 export const DEFAULT_BENCH_THINGS = 43_000;
 const QUICK_THINGS = 2_000;
 
-async function runSide(side: 'shadowfleet' | 'baseline', url: string, things: string, out: string, workers: number | undefined): Promise<SnapshotSideNumbers> {
-  const r = await runChild<SnapshotSideNumbers & { side: string }>(join(HERE, 'side-child.ts'), { side, url, things, out, ...(workers ? { workers } : {}) }, `${side} side`);
-  return { things: r.things, shadows: r.shadows, elapsedMs: r.elapsedMs, shadowsPerSecond: r.shadowsPerSecond, peakRssBytes: r.peakRssBytes, bytes: r.bytes };
+async function runSide(
+  side: 'shadowfleet' | 'baseline',
+  url: string,
+  things: string,
+  out: string,
+  workers: number | undefined,
+): Promise<SnapshotSideNumbers> {
+  const r = await runChild<SnapshotSideNumbers & { side: string }>(
+    join(HERE, 'side-child.ts'),
+    { side, url, things, out, ...(workers ? { workers } : {}) },
+    `${side} side`,
+  );
+  return {
+    things: r.things,
+    shadows: r.shadows,
+    elapsedMs: r.elapsedMs,
+    shadowsPerSecond: r.shadowsPerSecond,
+    peakRssBytes: r.peakRssBytes,
+    bytes: r.bytes,
+  };
 }
 
 /** Runs the benchmark (for bench/run.ts and the command line). */
 export async function runSnapshotBench(opts: SnapshotBenchOptions = {}): Promise<SnapshotBenchResult> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const things = opts.things ?? (opts.quick ? QUICK_THINGS : Number(process.env.BENCH_THINGS ?? DEFAULT_BENCH_THINGS));
-  if (!Number.isInteger(things) || things < 1) throw new Error(`BENCH_THINGS must be a positive integer, got ${things}`);
+  if (!Number.isInteger(things) || things < 1)
+    throw new Error(`BENCH_THINGS must be a positive integer, got ${things}`);
   const workers = opts.workers ?? (process.env.BENCH_WORKERS ? Number(process.env.BENCH_WORKERS) : undefined);
   const dir = await mkdtemp(join(tmpdir(), 'shadowfleet-snapshot-bench-'));
   log(`snapshot bench: seeding ${things.toLocaleString('en-US')} things in the emulator (its own process)`);
@@ -76,11 +94,16 @@ export async function runSnapshotBench(opts: SnapshotBenchOptions = {}): Promise
     await writeNames(file, things, seededThingName);
     log('snapshot bench: shadowfleet side');
     const ours = await runSide('shadowfleet', emu.url, file, join(dir, 'ours'), workers);
-    log(`  ${ours.shadows} shadows in ${(ours.elapsedMs / 1000).toFixed(1)} s: ${ours.shadowsPerSecond}/s, peak RSS ${(ours.peakRssBytes / 2 ** 20).toFixed(0)} MB`);
+    log(
+      `  ${ours.shadows} shadows in ${(ours.elapsedMs / 1000).toFixed(1)} s: ${ours.shadowsPerSecond}/s, peak RSS ${(ours.peakRssBytes / 2 ** 20).toFixed(0)} MB`,
+    );
     log('snapshot bench: baseline side (AWS SDK v3 + p-limit 64)');
     const base = await runSide('baseline', emu.url, file, join(dir, 'base'), undefined);
-    log(`  ${base.shadows} shadows in ${(base.elapsedMs / 1000).toFixed(1)} s: ${base.shadowsPerSecond}/s, peak RSS ${(base.peakRssBytes / 2 ** 20).toFixed(0)} MB`);
-    if (ours.shadows !== base.shadows) log(`  warning: the sides read different shadow counts (${ours.shadows} vs ${base.shadows})`);
+    log(
+      `  ${base.shadows} shadows in ${(base.elapsedMs / 1000).toFixed(1)} s: ${base.shadowsPerSecond}/s, peak RSS ${(base.peakRssBytes / 2 ** 20).toFixed(0)} MB`,
+    );
+    if (ours.shadows !== base.shadows)
+      log(`  warning: the sides read different shadow counts (${ours.shadows} vs ${base.shadows})`);
     return {
       things,
       shadows: ours.shadows,
@@ -104,8 +127,20 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   } else {
     const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MB`;
     console.table({
-      shadowfleet: { shadows: r.shadowfleet.shadows, 'shadows/s': r.shadowfleet.shadowsPerSecond, seconds: (r.shadowfleet.elapsedMs / 1000).toFixed(1), 'peak RSS': mb(r.shadowfleet.peakRssBytes), 'gzip bytes': r.shadowfleet.bytes },
-      'SDK v3 + p-limit 64': { shadows: r.baseline.shadows, 'shadows/s': r.baseline.shadowsPerSecond, seconds: (r.baseline.elapsedMs / 1000).toFixed(1), 'peak RSS': mb(r.baseline.peakRssBytes), 'gzip bytes': r.baseline.bytes },
+      shadowfleet: {
+        shadows: r.shadowfleet.shadows,
+        'shadows/s': r.shadowfleet.shadowsPerSecond,
+        seconds: (r.shadowfleet.elapsedMs / 1000).toFixed(1),
+        'peak RSS': mb(r.shadowfleet.peakRssBytes),
+        'gzip bytes': r.shadowfleet.bytes,
+      },
+      'SDK v3 + p-limit 64': {
+        shadows: r.baseline.shadows,
+        'shadows/s': r.baseline.shadowsPerSecond,
+        seconds: (r.baseline.elapsedMs / 1000).toFixed(1),
+        'peak RSS': mb(r.baseline.peakRssBytes),
+        'gzip bytes': r.baseline.bytes,
+      },
     });
     console.log(`ratio (shadows/s): ${r.ratio.toFixed(2)}x; peak RSS ratio: ${r.rssRatio.toFixed(2)}x`);
   }

@@ -18,28 +18,44 @@ const thingName = 'shadowfleet-example-pump-7';
 
 try {
   // Create or change desired state; the accepted document echoes what was sent.
-  const accepted = await client.updateThingShadow({ thingName, payload: { state: { desired: { fw: '2.4.1', sampleRateHz: 5 } } } });
+  const accepted = await client.updateThingShadow({
+    thingName,
+    payload: { state: { desired: { fw: '2.4.1', sampleRateHz: 5 } } },
+  });
   console.log('updated classic shadow, version', accepted.version);
 
   // Named shadows are the same calls with a shadowName.
-  await client.updateThingShadow({ thingName, shadowName: 'config', payload: { state: { desired: { logLevel: 'debug' } } } });
+  await client.updateThingShadow({
+    thingName,
+    shadowName: 'config',
+    payload: { state: { desired: { logLevel: 'debug' } } },
+  });
 
   const doc = await client.getThingShadow({ thingName });
   console.log('desired', doc.state.desired, 'delta', doc.state.delta);
 
   // Optimistic locking: an update carrying a stale version is a ConflictError (409 ConflictException).
   try {
-    await client.updateThingShadow({ thingName, payload: { state: { desired: { fw: '2.5.0' } }, version: doc.version - 1 } });
+    await client.updateThingShadow({
+      thingName,
+      payload: { state: { desired: { fw: '2.5.0' } }, version: doc.version - 1 },
+    });
   } catch (err) {
     if (err instanceof ConflictError) console.log('conflict, as expected:', err.message);
     else throw err;
   }
 
   // Paginators are async iterators.
-  for await (const name of client.paginateNamedShadowsForThing({ thingName, pageSize: 10 })) console.log('named shadow:', name);
+  for await (const name of client.paginateNamedShadowsForThing({ thingName, pageSize: 10 }))
+    console.log('named shadow:', name);
 
   // MQTT publish over HTTPS, retained.
-  await client.publish({ topic: `shadowfleet-example/${thingName}/hello`, payload: JSON.stringify({ hi: true }), qos: 1, retain: true });
+  await client.publish({
+    topic: `shadowfleet-example/${thingName}/hello`,
+    payload: JSON.stringify({ hi: true }),
+    qos: 1,
+    retain: true,
+  });
   const retained = await client.getRetainedMessage({ topic: `shadowfleet-example/${thingName}/hello` });
   console.log('retained payload:', new TextDecoder().decode(retained.payload));
 

@@ -29,7 +29,8 @@ beforeEach(() => {
   emulator.store.clear(); // each test starts from an empty fleet
 });
 
-const decode = (bytes: Uint8Array | undefined): { state: Record<string, Record<string, unknown>>; version: number } => JSON.parse(new TextDecoder().decode(bytes));
+const decode = (bytes: Uint8Array | undefined): { state: Record<string, Record<string, unknown>>; version: number } =>
+  JSON.parse(new TextDecoder().decode(bytes));
 
 describe('setSampleRate', () => {
   it('creates the shadow of a new device with the desired rate', async () => {
@@ -46,15 +47,26 @@ describe('setSampleRate', () => {
   });
 
   it('fails with ConflictException when someone else wrote in between, as AWS does', async () => {
-    await client.send(new UpdateThingShadowCommand({ thingName: 'pump-3', payload: new TextEncoder().encode('{"state":{"desired":{"sampleRateHz":1}}}') }));
+    await client.send(
+      new UpdateThingShadowCommand({
+        thingName: 'pump-3',
+        payload: new TextEncoder().encode('{"state":{"desired":{"sampleRateHz":1}}}'),
+      }),
+    );
     const stale = JSON.stringify({ state: { desired: { sampleRateHz: 2 } }, version: 99 });
-    await expect(client.send(new UpdateThingShadowCommand({ thingName: 'pump-3', payload: new TextEncoder().encode(stale) }))).rejects.toMatchObject({ name: 'ConflictException' });
+    await expect(
+      client.send(new UpdateThingShadowCommand({ thingName: 'pump-3', payload: new TextEncoder().encode(stale) })),
+    ).rejects.toMatchObject({ name: 'ConflictException' });
   });
 
   it('sees the simulated device report the new rate', async () => {
     await setSampleRate(client, 'pump-4', 10);
     await expect
-      .poll(async () => decode((await client.send(new GetThingShadowCommand({ thingName: 'pump-4' }))).payload).state.reported, { timeout: 2000, interval: 50 })
+      .poll(
+        async () =>
+          decode((await client.send(new GetThingShadowCommand({ thingName: 'pump-4' }))).payload).state.reported,
+        { timeout: 2000, interval: 50 },
+      )
       .toEqual({ sampleRateHz: 10 });
   });
 });
@@ -62,11 +74,25 @@ describe('setSampleRate', () => {
 describe('under AWS quotas', () => {
   it('surfaces ThrottlingException when a thing gets more than its quota', async () => {
     const strict = await startEmulator({ port: 0, quotas: { accountRps: 5 } });
-    const c = new IoTDataPlaneClient({ endpoint: strict.url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+    const c = new IoTDataPlaneClient({
+      endpoint: strict.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+    });
     try {
-      const calls = Array.from({ length: 20 }, (_, i) => c.send(new UpdateThingShadowCommand({ thingName: `valve-${i}`, payload: new TextEncoder().encode('{"state":{"desired":{"open":true}}}') })));
+      const calls = Array.from({ length: 20 }, (_, i) =>
+        c.send(
+          new UpdateThingShadowCommand({
+            thingName: `valve-${i}`,
+            payload: new TextEncoder().encode('{"state":{"desired":{"open":true}}}'),
+          }),
+        ),
+      );
       const results = await Promise.allSettled(calls);
-      const throttled = results.filter((r) => r.status === 'rejected' && (r.reason as { name?: string }).name === 'ThrottlingException');
+      const throttled = results.filter(
+        (r) => r.status === 'rejected' && (r.reason as { name?: string }).name === 'ThrottlingException',
+      );
       expect(throttled.length).toBeGreaterThan(0);
     } finally {
       c.destroy();

@@ -47,13 +47,20 @@ export function submittedArgv(argv: readonly string[]): string[] {
 }
 
 /** Runs before a command's action (main.ts's preAction hook). */
-export async function applyDistributedFlags(command: string, flags: DistributedFlags, argv: readonly string[], stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream): Promise<void> {
+export async function applyDistributedFlags(
+  command: string,
+  flags: DistributedFlags,
+  argv: readonly string[],
+  stdout: NodeJS.WritableStream,
+  stderr: NodeJS.WritableStream,
+): Promise<void> {
   current = flags;
   if (!JOB_COMMANDS.has(command)) return;
   const q = await import('../engine/queue/index.js');
   const url = q.redisUrlFrom(flags.redis, process.env, false);
   if (url === undefined) {
-    if (flags.detach === true) throw new ConfigError('--detach needs --redis URL (or SHADOWFLEET_REDIS): a detached job runs on the queue');
+    if (flags.detach === true)
+      throw new ConfigError('--detach needs --redis URL (or SHADOWFLEET_REDIS): a detached job runs on the queue');
     return;
   }
   const queue = q.validateQueueName(flags.queue ?? q.DEFAULT_QUEUE_NAME);
@@ -63,15 +70,25 @@ export async function applyDistributedFlags(command: string, flags: DistributedF
     // The record exists before this returns, so `attach`/`status` work at once; the detached
     // submitter counts as alive for its first 60 s while it starts.
     const store = new q.RunStore(redis, new q.QueueNames(queue));
-    await store.create(id, { kind: command, detail: { argv: submittedArgv(argv), cwd: process.cwd() } }, 'detached (starting)');
+    await store.create(
+      id,
+      { kind: command, detail: { argv: submittedArgv(argv), cwd: process.cwd() } },
+      'detached (starting)',
+    );
     await redis.hset(new q.QueueNames(queue).run(id), 'submitterSeenAt', Date.now() + 60_000);
     redis.disconnect();
     const log = `shadowfleet-${id}.log`;
     const fd = openSync(log, 'a');
-    const child = spawn(process.execPath, [...process.execArgv, process.argv[1] as string, ...submittedArgv(argv), '--job-id', id], { detached: true, stdio: ['ignore', fd, fd], env: process.env });
+    const child = spawn(
+      process.execPath,
+      [...process.execArgv, process.argv[1] as string, ...submittedArgv(argv), '--job-id', id],
+      { detached: true, stdio: ['ignore', fd, fd], env: process.env },
+    );
     child.unref();
     stdout.write(`${id}\n`);
-    stderr.write(`shadowfleet: job ${id} submitted to queue "${queue}"; its submitter logs to ${log}. Follow it: shadowfleet attach ${id}\n`);
+    stderr.write(
+      `shadowfleet: job ${id} submitted to queue "${queue}"; its submitter logs to ${log}. Follow it: shadowfleet attach ${id}\n`,
+    );
     // Ends the command line here with exit code 0: the job runs on in the detached process.
     throw new CommanderError(0, 'shadowfleet.detached', '');
   }
@@ -83,7 +100,8 @@ export async function applyDistributedFlags(command: string, flags: DistributedF
       ...(flags.jobId === undefined ? {} : { runId: flags.jobId }),
       adopt: flags.adopt === true,
       detail: { argv: submittedArgv(argv), cwd: process.cwd() },
-      onRun: (id) => void stderr.write(`shadowfleet: job ${id} runs on queue "${queue}" (status: shadowfleet status ${id})\n`),
+      onRun: (id) =>
+        void stderr.write(`shadowfleet: job ${id} runs on queue "${queue}" (status: shadowfleet status ${id})\n`),
       // A cancel from anywhere acts as an interrupt: in-flight batches drain, partial report, exit 130.
       onCancel: () => void process.emit('SIGINT', 'SIGINT'),
     }),

@@ -4,13 +4,26 @@
  * says the same thing when it cannot (`--workers: expected a positive integer, got "0"`).
  * Loaded with the CLI itself, so it imports only the light public entry (shadowfleet/input).
  */
-import { ConfigError, InvalidArgumentError, isPositive, optionMessage, parseDataEndpoint, parseDuration } from '../input.js';
+import {
+  ConfigError,
+  InvalidArgumentError,
+  isPositive,
+  optionMessage,
+  parseDataEndpoint,
+  parseDuration,
+} from '../input.js';
 
 /** A number passing `check`, or undefined when the flag is absent. Blank text is rejected. */
-export function numberFlag(flag: string, text: string | undefined, check: (n: number) => boolean, expected: string): number | undefined {
+export function numberFlag(
+  flag: string,
+  text: string | undefined,
+  check: (n: number) => boolean,
+  expected: string,
+): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
-  if (text.trim() === '' || !Number.isFinite(n) || !check(n)) throw new InvalidArgumentError(optionMessage(flag, expected, { value: text }));
+  if (text.trim() === '' || !Number.isFinite(n) || !check(n))
+    throw new InvalidArgumentError(optionMessage(flag, expected, { value: text }));
   return n;
 }
 
@@ -60,7 +73,8 @@ export function positiveIntFlag(flag: string, text: string | undefined): number 
 export function wholeNumberFlag(flag: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${flag}: expected a whole number >= 0, got "${text}"`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new InvalidArgumentError(`${flag}: expected a whole number >= 0, got "${text}"`);
   return n;
 }
 
@@ -74,10 +88,16 @@ export function rateFlag(flag: string, text: string | undefined): number | 'off'
  * `--timeout 90s`: milliseconds. `example` shows the expected form in the message
  * (`expected a duration like 90s or 5m`); `positive` rejects a zero duration.
  */
-export function durationFlag(flag: string, text: string | undefined, example: string, positive = false): number | undefined {
+export function durationFlag(
+  flag: string,
+  text: string | undefined,
+  example: string,
+  positive = false,
+): number | undefined {
   if (text === undefined) return undefined;
   const ms = parseDuration(text);
-  if (ms === undefined || (positive && ms <= 0)) throw new InvalidArgumentError(`${flag}: expected a duration like ${example}, got "${text}"`);
+  if (ms === undefined || (positive && ms <= 0))
+    throw new InvalidArgumentError(`${flag}: expected a duration like ${example}, got "${text}"`);
   return ms;
 }
 
@@ -85,7 +105,8 @@ export function durationFlag(flag: string, text: string | undefined, example: st
 export function serveNumberFlag(flag: string, raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
   const n = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${flag} must be a number, got '${raw}'`);
+  if (raw.trim() === '' || !Number.isFinite(n))
+    throw new InvalidArgumentError(`${flag} must be a number, got '${raw}'`);
   return n;
 }
 
@@ -98,7 +119,9 @@ export function collect(value: string, previous: string[] | undefined): string[]
 export function requiredEndpoint(flag: string | undefined): string {
   const endpoint = flag ?? process.env.SHADOWFLEET_ENDPOINT;
   if (endpoint === undefined || endpoint === '') {
-    throw new ConfigError('no endpoint: pass --endpoint URL or set SHADOWFLEET_ENDPOINT (shadowfleet does not guess an AWS account)');
+    throw new ConfigError(
+      'no endpoint: pass --endpoint URL or set SHADOWFLEET_ENDPOINT (shadowfleet does not guess an AWS account)',
+    );
   }
   parseDataEndpoint(endpoint, flag !== undefined ? '--endpoint' : 'SHADOWFLEET_ENDPOINT');
   return endpoint;

@@ -58,19 +58,25 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   };
 
   let code: number = EXIT.OK;
-  const run: Runner = (action) => async (...args) => {
-    // commander passes positional args first, then the options object, then the Command.
-    const command = args[args.length - 1] as Command;
-    const options = command.opts();
-    const positional = args.slice(0, -2).flat().filter((a) => a !== undefined).map(String);
-    try {
-      code = await action(options as never, ctx, positional);
-    } catch (err) {
-      code = exitCodeForError(err, ctx);
-    }
-    // Each command decides what an interrupt means: `serve` stops cleanly with 0, a job that
-    // was cut short returns 130 itself (after writing its partial report).
-  };
+  const run: Runner =
+    (action) =>
+    async (...args) => {
+      // commander passes positional args first, then the options object, then the Command.
+      const command = args[args.length - 1] as Command;
+      const options = command.opts();
+      const positional = args
+        .slice(0, -2)
+        .flat()
+        .filter((a) => a !== undefined)
+        .map(String);
+      try {
+        code = await action(options as never, ctx, positional);
+      } catch (err) {
+        code = exitCodeForError(err, ctx);
+      }
+      // Each command decides what an interrupt means: `serve` stops cleanly with 0, a job that
+      // was cut short returns 130 itself (after writing its partial report).
+    };
 
   const program = new Command();
   program
@@ -86,12 +92,17 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
 
   // Distributed runs (any command; job commands then run their batches on the Redis queue).
   program
-    .option('--redis <url>', 'run job batches on a Redis queue (default: SHADOWFLEET_REDIS); worker/status/attach/cancel use it too')
+    .option(
+      '--redis <url>',
+      'run job batches on a Redis queue (default: SHADOWFLEET_REDIS); worker/status/attach/cancel use it too',
+    )
     .option('--queue <name>', 'queue name on Redis (keeps teams apart)', 'shadowfleet')
     .option('--detach', 'with --redis: submit the job, print its id and return (follow it with attach)')
     .addOption(new Option('--job-id <id>').hideHelp())
     .addOption(new Option('--adopt').hideHelp())
-    .hook('preAction', (_program, action) => applyDistributedFlags(action.name(), program.opts<DistributedFlags>(), argv, stdout, stderr));
+    .hook('preAction', (_program, action) =>
+      applyDistributedFlags(action.name(), program.opts<DistributedFlags>(), argv, stdout, stderr),
+    );
   defineServe(program, run);
   defineDataPlaneCommands(program, run);
   defineRollout(program, run);

@@ -17,8 +17,23 @@ export function formatTable(rows: ReadonlyArray<Record<string, Cell>>, columns?:
       .join('  ')
       .trimEnd();
   const numeric = cols.map((c) => rows.length > 0 && rows.every((r) => typeof r[c] === 'number'));
-  const out = [line([...cols], numeric.map(() => false)), line(widths.map((w) => '-'.repeat(w)), numeric.map(() => false))];
-  for (const r of rows) out.push(line(cols.map((c) => r[c]), numeric));
+  const out = [
+    line(
+      [...cols],
+      numeric.map(() => false),
+    ),
+    line(
+      widths.map((w) => '-'.repeat(w)),
+      numeric.map(() => false),
+    ),
+  ];
+  for (const r of rows)
+    out.push(
+      line(
+        cols.map((c) => r[c]),
+        numeric,
+      ),
+    );
   return out.join('\n');
 }
 
@@ -35,7 +50,9 @@ export function formatJson(value: unknown): string {
 
 /** `thing "x" classic shadow` / `thing "x" shadow "y"`. */
 export function describeShadow(thingName: string, shadowName?: string): string {
-  return shadowName === undefined ? `thing "${thingName}" classic shadow` : `thing "${thingName}" shadow "${shadowName}"`;
+  return shadowName === undefined
+    ? `thing "${thingName}" classic shadow`
+    : `thing "${thingName}" shadow "${shadowName}"`;
 }
 
 /** Epoch seconds or milliseconds as an ISO date (values below 1e12 are seconds). */

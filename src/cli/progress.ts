@@ -37,8 +37,13 @@ export interface ProgressOptions {
   everyMs?: number;
 }
 
-export async function createProgress<P extends object>(ctx: CommandContext, view: ProgressView<P>, options: ProgressOptions = {}): Promise<Progress<P>> {
-  if (options.json === true) return { update: (p) => ctx.err(JSON.stringify({ type: 'progress', ...p })), stop: () => {} };
+export async function createProgress<P extends object>(
+  ctx: CommandContext,
+  view: ProgressView<P>,
+  options: ProgressOptions = {},
+): Promise<Progress<P>> {
+  if (options.json === true)
+    return { update: (p) => ctx.err(JSON.stringify({ type: 'progress', ...p })), stop: () => {} };
   const lines = throttledLines(ctx, view, options.everyMs ?? 5000);
   if (!ctx.stderrIsTTY || view.bar === undefined) return lines;
   const bar = await PhaseBar.load();
@@ -98,7 +103,10 @@ class PhaseBar {
     if (this.#bar === undefined || this.#phase !== f.phase) {
       this.stop();
       this.#phase = f.phase;
-      this.#bar = new this.#cp.SingleBar({ format: f.format, stream: process.stderr, hideCursor: true, etaBuffer: 50 }, this.#cp.Presets.shades_classic);
+      this.#bar = new this.#cp.SingleBar(
+        { format: f.format, stream: process.stderr, hideCursor: true, etaBuffer: 50 },
+        this.#cp.Presets.shades_classic,
+      );
       this.#bar.start(f.total ?? f.done + 1, f.done, f.payload);
     }
     if (f.total !== undefined) this.#bar.setTotal(f.total);

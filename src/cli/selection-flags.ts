@@ -30,11 +30,17 @@ export function addSelectionFlags(command: Command, o: AddSelectionFlagsOptions 
   command
     .option('--thing-group <name>', 'targets: the things of a thing group (ListThingsInThingGroup, page by page)')
     .option('--recursive', 'with --thing-group: the things of its subgroups too')
-    .option('--query <query>', "targets: the things a fleet indexing query finds (SearchIndex), e.g. 'attributes.site:berlin AND shadow.reported.fw:1.4*'")
+    .option(
+      '--query <query>',
+      "targets: the things a fleet indexing query finds (SearchIndex), e.g. 'attributes.site:berlin AND shadow.reported.fw:1.4*'",
+    )
     .option('--index <name>', 'with --query: the index to search (only AWS_Things)');
   if (o.allThings !== false) command.option('--all-things', 'targets: every thing of the account (ListThings)');
   if (o.controlEndpoint !== false) {
-    command.option('--control-endpoint <url>', 'control plane for --thing-group, --query, --all-things (default: the data endpoint for an emulator, https://iot.<region>.amazonaws.com for AWS)');
+    command.option(
+      '--control-endpoint <url>',
+      'control plane for --thing-group, --query, --all-things (default: the data endpoint for an emulator, https://iot.<region>.amazonaws.com for AWS)',
+    );
   }
   return command;
 }
@@ -46,16 +52,28 @@ export function selectionFromFlags(flags: SelectionFlags): TargetSelection | und
     flags.query !== undefined ? '--query' : undefined,
     flags.allThings === true ? '--all-things' : undefined,
   ].filter((f) => f !== undefined);
-  if (given.length > 1) throw new InvalidArgumentError(`give one of --thing-group, --query and --all-things, not ${given.join(' and ')}`);
-  if (flags.recursive === true && flags.thingGroup === undefined) throw new InvalidArgumentError('--recursive: only with --thing-group');
-  if (flags.index !== undefined && flags.query === undefined) throw new InvalidArgumentError('--index: only with --query');
+  if (given.length > 1)
+    throw new InvalidArgumentError(`give one of --thing-group, --query and --all-things, not ${given.join(' and ')}`);
+  if (flags.recursive === true && flags.thingGroup === undefined)
+    throw new InvalidArgumentError('--recursive: only with --thing-group');
+  if (flags.index !== undefined && flags.query === undefined)
+    throw new InvalidArgumentError('--index: only with --query');
   if (flags.thingGroup !== undefined) {
-    if (!/^[a-zA-Z0-9:_-]{1,128}$/.test(flags.thingGroup)) throw new InvalidArgumentError(`--thing-group: expected a thing group name (1-128 of a-z A-Z 0-9 : _ -), got "${flags.thingGroup}"`);
-    return flags.recursive === true ? { thingGroup: flags.thingGroup, recursive: true } : { thingGroup: flags.thingGroup };
+    if (!/^[a-zA-Z0-9:_-]{1,128}$/.test(flags.thingGroup))
+      throw new InvalidArgumentError(
+        `--thing-group: expected a thing group name (1-128 of a-z A-Z 0-9 : _ -), got "${flags.thingGroup}"`,
+      );
+    return flags.recursive === true
+      ? { thingGroup: flags.thingGroup, recursive: true }
+      : { thingGroup: flags.thingGroup };
   }
   if (flags.query !== undefined) {
-    if (flags.query.trim() === '') throw new InvalidArgumentError('--query: expected a fleet indexing query such as attributes.site:berlin');
-    if (flags.index !== undefined && flags.index !== 'AWS_Things') throw new InvalidArgumentError(`--index: only AWS_Things (the things index) can select things, got "${flags.index}"`);
+    if (flags.query.trim() === '')
+      throw new InvalidArgumentError('--query: expected a fleet indexing query such as attributes.site:berlin');
+    if (flags.index !== undefined && flags.index !== 'AWS_Things')
+      throw new InvalidArgumentError(
+        `--index: only AWS_Things (the things index) can select things, got "${flags.index}"`,
+      );
     return flags.index === undefined ? { query: flags.query } : { query: flags.query, index: flags.index };
   }
   if (flags.allThings === true) return { allThings: true };

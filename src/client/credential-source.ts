@@ -61,7 +61,9 @@ export class CredentialSource {
         this.#refreshAt = Date.now() + 30_000;
         return old;
       }
-      throw new ConfigError(`could not resolve AWS credentials: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      throw new ConfigError(`could not resolve AWS credentials: ${(err as Error)?.message ?? String(err)}`, {
+        cause: err,
+      });
     }
     if (!creds || typeof creds.accessKeyId !== 'string' || typeof creds.secretAccessKey !== 'string') {
       throw new ConfigError('the credentials provider returned no accessKeyId/secretAccessKey');

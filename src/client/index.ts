@@ -52,7 +52,12 @@ export {
 /** The retry policy (a delay in ms, or stop) and the server retry hint it obeys. */
 export { retryDelay, parseRetryAfter, type RetryPolicyOptions } from './retry-delay.js';
 /** The one endpoint parser (credentials in a URL are refused) and DescribeEndpoint for a region. */
-export { parseDataEndpoint, resolveDataEndpoint, type DataEndpoint, type ResolveDataEndpointOptions } from './resolve-data-endpoint.js';
+export {
+  parseDataEndpoint,
+  resolveDataEndpoint,
+  type DataEndpoint,
+  type ResolveDataEndpointOptions,
+} from './resolve-data-endpoint.js';
 export type { CredentialsProvider } from './credential-source.js';
 /** The error classes every call may throw (the same classes as the package root's). */
 export {

@@ -1,10 +1,26 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { Pool, type Dispatcher } from 'undici';
 import { AbortError, ConfigError, InvalidArgumentError, isShadowError, type ShadowError } from '../errors.js';
-import { DEFAULT_TOPIC_RULES, isReservedTopic, validateShadowName, validateThingName, validateTopic } from '../shadow/index.js';
-import { assertStorableNumbers, documentJson, mayLosePrecision, parseJson as parseJsonText } from '../shadow/json-text.js';
+import {
+  DEFAULT_TOPIC_RULES,
+  isReservedTopic,
+  validateShadowName,
+  validateThingName,
+  validateTopic,
+} from '../shadow/index.js';
+import {
+  assertStorableNumbers,
+  documentJson,
+  mayLosePrecision,
+  parseJson as parseJsonText,
+} from '../shadow/json-text.js';
 import type { ShadowDocument, UpdateDocument } from '../shadow/index.js';
-import { CredentialSource, defaultCredentialsProvider, isLoopbackHost, type CredentialsProvider } from './credential-source.js';
+import {
+  CredentialSource,
+  defaultCredentialsProvider,
+  isLoopbackHost,
+  type CredentialsProvider,
+} from './credential-source.js';
 import { errorFromResponse, errorFromTransport, type ErrorTarget } from './response-error.js';
 import { parseDataEndpoint } from './resolve-data-endpoint.js';
 import { retryDelay, type RetryPolicyOptions } from './retry-delay.js';
@@ -280,14 +296,21 @@ function resolveOptions(o: IotDataClientOptions): ResolvedIotDataClientOptions {
   const D = DEFAULT_IOT_DATA_CLIENT_OPTIONS;
   const endpoint = o.endpoint ?? process.env.SHADOWFLEET_ENDPOINT;
   if (endpoint === undefined || endpoint === '') {
-    throw new ConfigError('no data endpoint: pass IotDataClientOptions.endpoint or set SHADOWFLEET_ENDPOINT (see resolveDataEndpoint())');
+    throw new ConfigError(
+      'no data endpoint: pass IotDataClientOptions.endpoint or set SHADOWFLEET_ENDPOINT (see resolveDataEndpoint())',
+    );
   }
   const url = parseDataEndpoint(endpoint, 'IotDataClientOptions.endpoint');
   const region = o.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? D.region;
-  if (!/^[a-z0-9-]+$/.test(region)) throw new InvalidArgumentError(`IotDataClientOptions.region must be a bare region like us-east-1, got ${JSON.stringify(region)}`);
+  if (!/^[a-z0-9-]+$/.test(region))
+    throw new InvalidArgumentError(
+      `IotDataClientOptions.region must be a bare region like us-east-1, got ${JSON.stringify(region)}`,
+    );
   const signingName = o.signingName ?? D.signingName;
   if (signingName !== 'iotdata' && signingName !== 'iotdevicegateway') {
-    throw new InvalidArgumentError(`IotDataClientOptions.signingName must be 'iotdata' or 'iotdevicegateway', got ${JSON.stringify(signingName)}`);
+    throw new InvalidArgumentError(
+      `IotDataClientOptions.signingName must be 'iotdata' or 'iotdevicegateway', got ${JSON.stringify(signingName)}`,
+    );
   }
   const r = o.retry ?? {};
   const retry: RetryPolicyOptions = {
@@ -302,10 +325,19 @@ function resolveOptions(o: IotDataClientOptions): ResolvedIotDataClientOptions {
     credentials = defaultCredentialsProvider(isLoopbackHost(url.hostname));
   } else if (typeof c === 'function') {
     credentials = c;
-  } else if (typeof c === 'object' && c !== null && typeof c.accessKeyId === 'string' && typeof c.secretAccessKey === 'string' && c.accessKeyId && c.secretAccessKey) {
+  } else if (
+    typeof c === 'object' &&
+    c !== null &&
+    typeof c.accessKeyId === 'string' &&
+    typeof c.secretAccessKey === 'string' &&
+    c.accessKeyId &&
+    c.secretAccessKey
+  ) {
     credentials = c;
   } else {
-    throw new InvalidArgumentError('IotDataClientOptions.credentials must be { accessKeyId, secretAccessKey, sessionToken? } or a provider function');
+    throw new InvalidArgumentError(
+      'IotDataClientOptions.credentials must be { accessKeyId, secretAccessKey, sessionToken? } or a provider function',
+    );
   }
   return {
     origin: url.origin,
@@ -325,12 +357,15 @@ function resolveOptions(o: IotDataClientOptions): ResolvedIotDataClientOptions {
 }
 
 function checkRef(op: OperationName, ref: ShadowRef): void {
-  if (ref === null || typeof ref !== 'object') throw new InvalidArgumentError(`${op}: expected { thingName, shadowName? }`);
+  if (ref === null || typeof ref !== 'object')
+    throw new InvalidArgumentError(`${op}: expected { thingName, shadowName? }`);
   const t = validateThingName(ref.thingName);
-  if (t !== undefined) throw new InvalidArgumentError(`${op}: invalid thingName ${JSON.stringify(ref.thingName)}: ${t}`);
+  if (t !== undefined)
+    throw new InvalidArgumentError(`${op}: invalid thingName ${JSON.stringify(ref.thingName)}: ${t}`);
   if (ref.shadowName !== undefined) {
     const s = validateShadowName(ref.shadowName);
-    if (s !== undefined) throw new InvalidArgumentError(`${op}: invalid shadowName ${JSON.stringify(ref.shadowName)}: ${s}`);
+    if (s !== undefined)
+      throw new InvalidArgumentError(`${op}: invalid shadowName ${JSON.stringify(ref.shadowName)}: ${s}`);
   }
 }
 
@@ -430,28 +465,46 @@ export class IotDataClient {
 
   #get(ref: ShadowRef, o: CallOptions | undefined): Promise<Buffer> {
     checkRef('GetThingShadow', ref);
-    return this.#send('GetThingShadow', ref, 'GET', this.#shadowPath(ref.thingName), ref.shadowName === undefined ? '' : `name=${encodeLabel(ref.shadowName)}`, undefined, EMPTY_PAYLOAD_HASH, undefined, o?.signal);
+    return this.#send(
+      'GetThingShadow',
+      ref,
+      'GET',
+      this.#shadowPath(ref.thingName),
+      ref.shadowName === undefined ? '' : `name=${encodeLabel(ref.shadowName)}`,
+      undefined,
+      EMPTY_PAYLOAD_HASH,
+      undefined,
+      o?.signal,
+    );
   }
 
   async updateThingShadow(input: ShadowRef & { payload: UpdateDocument }, o?: CallOptions): Promise<ShadowDocument> {
     checkRef('UpdateThingShadow', input);
     const p = input.payload;
     if (p === null || typeof p !== 'object' || Array.isArray(p)) {
-      throw new InvalidArgumentError('UpdateThingShadow: payload must be a shadow update document object like { state: { desired: {...} } }');
+      throw new InvalidArgumentError(
+        'UpdateThingShadow: payload must be a shadow update document object like { state: { desired: {...} } }',
+      );
     }
     let text: string;
     try {
       text = documentJson(p, 'UpdateThingShadow: payload');
     } catch (err) {
       if (isShadowError(err)) throw err;
-      throw new InvalidArgumentError(`UpdateThingShadow: payload cannot be serialized as JSON: ${(err as Error).message}`, { cause: err });
+      throw new InvalidArgumentError(
+        `UpdateThingShadow: payload cannot be serialized as JSON: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
     const body = Buffer.from(text, 'utf8');
     const raw = await this.#update(input, body, o?.signal);
     return parseJson<ShadowDocument>('UpdateThingShadow', raw);
   }
 
-  async updateThingShadowRaw(input: ShadowRef & { payload: Uint8Array | string }, o?: CallOptions): Promise<Uint8Array> {
+  async updateThingShadowRaw(
+    input: ShadowRef & { payload: Uint8Array | string },
+    o?: CallOptions,
+  ): Promise<Uint8Array> {
     checkRef('UpdateThingShadow', input);
     const p = input.payload;
     if (typeof p !== 'string' && !(p instanceof Uint8Array)) {
@@ -475,7 +528,17 @@ export class IotDataClient {
 
   async deleteThingShadow(ref: ShadowRef, o?: CallOptions): Promise<{ version: number; timestamp: number }> {
     checkRef('DeleteThingShadow', ref);
-    const raw = await this.#send('DeleteThingShadow', ref, 'DELETE', this.#shadowPath(ref.thingName), ref.shadowName === undefined ? '' : `name=${encodeLabel(ref.shadowName)}`, undefined, EMPTY_PAYLOAD_HASH, undefined, o?.signal);
+    const raw = await this.#send(
+      'DeleteThingShadow',
+      ref,
+      'DELETE',
+      this.#shadowPath(ref.thingName),
+      ref.shadowName === undefined ? '' : `name=${encodeLabel(ref.shadowName)}`,
+      undefined,
+      EMPTY_PAYLOAD_HASH,
+      undefined,
+      o?.signal,
+    );
     const doc = parseJson<{ version: number; timestamp: number }>('DeleteThingShadow', raw);
     return { version: doc.version, timestamp: doc.timestamp };
   }
@@ -485,11 +548,22 @@ export class IotDataClient {
     if (input === null || typeof input !== 'object') throw new InvalidArgumentError(`${op}: expected { thingName }`);
     checkRef(op, { thingName: input.thingName });
     checkRange(op, 'pageSize', input.pageSize, 1, 100);
-    if (input.nextToken !== undefined && typeof input.nextToken !== 'string') throw new InvalidArgumentError(`${op}: nextToken must be a string`);
+    if (input.nextToken !== undefined && typeof input.nextToken !== 'string')
+      throw new InvalidArgumentError(`${op}: nextToken must be a string`);
     const params: Array<[string, string]> = [];
     if (input.nextToken !== undefined) params.push(['nextToken', input.nextToken]);
     if (input.pageSize !== undefined) params.push(['pageSize', String(input.pageSize)]);
-    const raw = await this.#send(op, { thingName: input.thingName }, 'GET', `${this.#basePath}/api/things/shadow/ListNamedShadowsForThing/${encodeLabel(input.thingName)}`, canonicalQuery(params), undefined, EMPTY_PAYLOAD_HASH, undefined, o?.signal);
+    const raw = await this.#send(
+      op,
+      { thingName: input.thingName },
+      'GET',
+      `${this.#basePath}/api/things/shadow/ListNamedShadowsForThing/${encodeLabel(input.thingName)}`,
+      canonicalQuery(params),
+      undefined,
+      EMPTY_PAYLOAD_HASH,
+      undefined,
+      o?.signal,
+    );
     const doc = parseJson<{ results?: string[] | null; nextToken?: string | null; timestamp?: number }>(op, raw);
     const out: ListNamedShadowsOutput = { results: doc.results ?? [] };
     if (typeof doc.timestamp === 'number') out.timestamp = doc.timestamp;
@@ -497,7 +571,10 @@ export class IotDataClient {
     return out;
   }
 
-  async *paginateNamedShadowsForThing(input: { thingName: string; pageSize?: number; maxItems?: number; startingToken?: string }, o?: CallOptions): AsyncIterable<string> {
+  async *paginateNamedShadowsForThing(
+    input: { thingName: string; pageSize?: number; maxItems?: number; startingToken?: string },
+    o?: CallOptions,
+  ): AsyncIterable<string> {
     const op = 'ListNamedShadowsForThing';
     checkRange(op, 'maxItems', input?.maxItems, 1, Number.MAX_SAFE_INTEGER);
     let remaining = input.maxItems ?? Number.POSITIVE_INFINITY;
@@ -517,23 +594,27 @@ export class IotDataClient {
 
   async publish(input: PublishInput, o?: CallOptions): Promise<void> {
     const op = 'Publish';
-    if (input === null || typeof input !== 'object') throw new InvalidArgumentError(`${op}: expected { topic, payload? }`);
+    if (input === null || typeof input !== 'object')
+      throw new InvalidArgumentError(`${op}: expected { topic, payload? }`);
     const topic = checkTopic(op, input.topic);
     const params: Array<[string, string]> = [];
     if (input.qos !== undefined) {
-      if (input.qos !== 0 && input.qos !== 1) throw new InvalidArgumentError(`${op}: qos must be 0 or 1, got ${String(input.qos)}`);
+      if (input.qos !== 0 && input.qos !== 1)
+        throw new InvalidArgumentError(`${op}: qos must be 0 or 1, got ${String(input.qos)}`);
       params.push(['qos', String(input.qos)]);
     }
     if (input.retain !== undefined) {
       if (typeof input.retain !== 'boolean') throw new InvalidArgumentError(`${op}: retain must be a boolean`);
-      if (input.retain && isReservedTopic(topic)) throw new InvalidArgumentError(`${op}: cannot retain a message on the reserved topic ${JSON.stringify(topic)}`);
+      if (input.retain && isReservedTopic(topic))
+        throw new InvalidArgumentError(`${op}: cannot retain a message on the reserved topic ${JSON.stringify(topic)}`);
       params.push(['retain', String(input.retain)]);
     }
     if (input.contentType !== undefined) {
       if (typeof input.contentType !== 'string') throw new InvalidArgumentError(`${op}: contentType must be a string`);
       params.push(['contentType', input.contentType]);
     }
-    if (input.responseTopic !== undefined) params.push(['responseTopic', checkTopic(op, input.responseTopic, 'responseTopic')]);
+    if (input.responseTopic !== undefined)
+      params.push(['responseTopic', checkTopic(op, input.responseTopic, 'responseTopic')]);
     if (input.messageExpiry !== undefined) {
       checkRange(op, 'messageExpiry', input.messageExpiry, 0, Number.MAX_SAFE_INTEGER);
       params.push(['messageExpiry', String(input.messageExpiry)]);
@@ -541,8 +622,13 @@ export class IotDataClient {
     let extra: Array<[string, string]> | undefined;
     if (input.userProperties !== undefined) {
       const up = input.userProperties;
-      if (!Array.isArray(up) || !up.every((e) => e !== null && typeof e === 'object' && Object.values(e).every((v) => typeof v === 'string'))) {
-        throw new InvalidArgumentError(`${op}: userProperties must be an array of { name: "value" } objects with string values`);
+      if (
+        !Array.isArray(up) ||
+        !up.every((e) => e !== null && typeof e === 'object' && Object.values(e).every((v) => typeof v === 'string'))
+      ) {
+        throw new InvalidArgumentError(
+          `${op}: userProperties must be an array of { name: "value" } objects with string values`,
+        );
       }
       (extra ??= []).push(['x-amz-mqtt5-user-properties', Buffer.from(JSON.stringify(up), 'utf8').toString('base64')]);
     }
@@ -560,18 +646,48 @@ export class IotDataClient {
     }
     let body: Buffer | undefined;
     if (input.payload !== undefined) {
-      if (typeof input.payload !== 'string' && !(input.payload instanceof Uint8Array)) throw new InvalidArgumentError(`${op}: payload must be a string or Uint8Array`);
+      if (typeof input.payload !== 'string' && !(input.payload instanceof Uint8Array))
+        throw new InvalidArgumentError(`${op}: payload must be a string or Uint8Array`);
       body = toBytes(input.payload);
-      if (body.byteLength > MAX_PUBLISH_BYTES) throw new InvalidArgumentError(`${op}: payload is ${body.byteLength} bytes, more than the ${MAX_PUBLISH_BYTES} allowed`);
+      if (body.byteLength > MAX_PUBLISH_BYTES)
+        throw new InvalidArgumentError(
+          `${op}: payload is ${body.byteLength} bytes, more than the ${MAX_PUBLISH_BYTES} allowed`,
+        );
     }
-    await this.#send(op, undefined, 'POST', `${this.#basePath}/topics/${encodeLabel(topic)}`, canonicalQuery(params), body ?? Buffer.alloc(0), payloadHash(body), extra, o?.signal);
+    await this.#send(
+      op,
+      undefined,
+      'POST',
+      `${this.#basePath}/topics/${encodeLabel(topic)}`,
+      canonicalQuery(params),
+      body ?? Buffer.alloc(0),
+      payloadHash(body),
+      extra,
+      o?.signal,
+    );
   }
 
   async getRetainedMessage(input: { topic: string }, o?: CallOptions): Promise<RetainedMessage> {
     const op = 'GetRetainedMessage';
     const topic = checkTopic(op, input?.topic);
-    const raw = await this.#send(op, undefined, 'GET', `${this.#basePath}/retainedMessage/${encodeLabel(topic)}`, '', undefined, EMPTY_PAYLOAD_HASH, undefined, o?.signal);
-    const doc = parseJson<{ topic?: string; payload?: string | null; qos?: number; lastModifiedTime?: number; userProperties?: string | null }>(op, raw);
+    const raw = await this.#send(
+      op,
+      undefined,
+      'GET',
+      `${this.#basePath}/retainedMessage/${encodeLabel(topic)}`,
+      '',
+      undefined,
+      EMPTY_PAYLOAD_HASH,
+      undefined,
+      o?.signal,
+    );
+    const doc = parseJson<{
+      topic?: string;
+      payload?: string | null;
+      qos?: number;
+      lastModifiedTime?: number;
+      userProperties?: string | null;
+    }>(op, raw);
     const out: RetainedMessage = {
       topic: doc.topic ?? topic,
       payload: doc.payload ? new Uint8Array(Buffer.from(doc.payload, 'base64')) : new Uint8Array(0),
@@ -580,7 +696,9 @@ export class IotDataClient {
     };
     if (typeof doc.userProperties === 'string' && doc.userProperties !== '') {
       try {
-        out.userProperties = JSON.parse(Buffer.from(doc.userProperties, 'base64').toString('utf8')) as Array<Record<string, string>>;
+        out.userProperties = JSON.parse(Buffer.from(doc.userProperties, 'base64').toString('utf8')) as Array<
+          Record<string, string>
+        >;
       } catch {
         // leave absent: not a base64 JSON array
       }
@@ -588,21 +706,38 @@ export class IotDataClient {
     return out;
   }
 
-  async listRetainedMessages(input: ListRetainedMessagesInput = {}, o?: CallOptions): Promise<ListRetainedMessagesOutput> {
+  async listRetainedMessages(
+    input: ListRetainedMessagesInput = {},
+    o?: CallOptions,
+  ): Promise<ListRetainedMessagesOutput> {
     const op = 'ListRetainedMessages';
     checkRange(op, 'maxResults', input.maxResults, 1, 200);
-    if (input.nextToken !== undefined && typeof input.nextToken !== 'string') throw new InvalidArgumentError(`${op}: nextToken must be a string`);
+    if (input.nextToken !== undefined && typeof input.nextToken !== 'string')
+      throw new InvalidArgumentError(`${op}: nextToken must be a string`);
     const params: Array<[string, string]> = [];
     if (input.maxResults !== undefined) params.push(['maxResults', String(input.maxResults)]);
     if (input.nextToken !== undefined) params.push(['nextToken', input.nextToken]);
-    const raw = await this.#send(op, undefined, 'GET', `${this.#basePath}/retainedMessage`, canonicalQuery(params), undefined, EMPTY_PAYLOAD_HASH, undefined, o?.signal);
+    const raw = await this.#send(
+      op,
+      undefined,
+      'GET',
+      `${this.#basePath}/retainedMessage`,
+      canonicalQuery(params),
+      undefined,
+      EMPTY_PAYLOAD_HASH,
+      undefined,
+      o?.signal,
+    );
     const doc = parseJson<{ retainedTopics?: RetainedMessageSummary[] | null; nextToken?: string | null }>(op, raw);
     const out: ListRetainedMessagesOutput = { retainedTopics: doc.retainedTopics ?? [] };
     if (typeof doc.nextToken === 'string' && doc.nextToken !== '') out.nextToken = doc.nextToken;
     return out;
   }
 
-  async *paginateRetainedMessages(input: { maxResults?: number; maxItems?: number; startingToken?: string } = {}, o?: CallOptions): AsyncIterable<RetainedMessageSummary> {
+  async *paginateRetainedMessages(
+    input: { maxResults?: number; maxItems?: number; startingToken?: string } = {},
+    o?: CallOptions,
+  ): AsyncIterable<RetainedMessageSummary> {
     checkRange('ListRetainedMessages', 'maxItems', input.maxItems, 1, Number.MAX_SAFE_INTEGER);
     let remaining = input.maxItems ?? Number.POSITIVE_INFINITY;
     let token = input.startingToken;
@@ -631,11 +766,31 @@ export class IotDataClient {
   }
 
   #update(ref: ShadowRef, body: Buffer, signal: AbortSignal | undefined): Promise<Buffer> {
-    return this.#send('UpdateThingShadow', ref, 'POST', this.#shadowPath(ref.thingName), ref.shadowName === undefined ? '' : `name=${encodeLabel(ref.shadowName)}`, body, payloadHash(body), undefined, signal);
+    return this.#send(
+      'UpdateThingShadow',
+      ref,
+      'POST',
+      this.#shadowPath(ref.thingName),
+      ref.shadowName === undefined ? '' : `name=${encodeLabel(ref.shadowName)}`,
+      body,
+      payloadHash(body),
+      undefined,
+      signal,
+    );
   }
 
   /** One logical call: gates, signs, sends, maps errors and retries per `retryDelay`. */
-  async #send(op: OperationName, ref: ShadowRef | undefined, method: string, path: string, query: string, body: Buffer | undefined, bodyHash: string, extra: Array<[string, string]> | undefined, signal: AbortSignal | undefined): Promise<Buffer> {
+  async #send(
+    op: OperationName,
+    ref: ShadowRef | undefined,
+    method: string,
+    path: string,
+    query: string,
+    body: Buffer | undefined,
+    bodyHash: string,
+    extra: Array<[string, string]> | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<Buffer> {
     if (this.#closed) throw new ConfigError(`${op}: the IotDataClient is closed`);
     for (let attempt = 1; ; attempt++) {
       if (signal?.aborted) throw errorFromTransport(targetOf(op, ref), signal.reason, signal);
@@ -652,7 +807,12 @@ export class IotDataClient {
         }
       }
       if (startChannel.hasSubscribers) {
-        startChannel.publish({ operation: op, thingName: ref?.thingName, shadowName: ref?.shadowName, attempt } satisfies RequestStartMessage);
+        startChannel.publish({
+          operation: op,
+          thingName: ref?.thingName,
+          shadowName: ref?.shadowName,
+          attempt,
+        } satisfies RequestStartMessage);
       }
       const started = this.#after !== undefined ? performance.now() : 0;
       let error: unknown;
@@ -677,13 +837,28 @@ export class IotDataClient {
       const delay = retryDelay(attempt, error, this.#retry);
       if (delay === undefined || signal?.aborted) throw error;
       if (retryChannel.hasSubscribers) {
-        retryChannel.publish({ operation: op, thingName: ref?.thingName, shadowName: ref?.shadowName, attempt, delayMs: delay, error } satisfies RequestRetryMessage);
+        retryChannel.publish({
+          operation: op,
+          thingName: ref?.thingName,
+          shadowName: ref?.shadowName,
+          attempt,
+          delayMs: delay,
+          error,
+        } satisfies RequestRetryMessage);
       }
       await this.#sleep(delay, signal);
     }
   }
 
-  async #dispatch(method: string, path: string, query: string, body: Buffer | undefined, bodyHash: string, extra: Array<[string, string]> | undefined, signal: AbortSignal | undefined): Promise<RawResponse> {
+  async #dispatch(
+    method: string,
+    path: string,
+    query: string,
+    body: Buffer | undefined,
+    bodyHash: string,
+    extra: Array<[string, string]> | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<RawResponse> {
     const now = Date.now();
     const creds = this.#credentials.current(now) ?? (await this.#credentials.refresh());
     if (!this.#signer.isReady(creds, now)) {
@@ -696,10 +871,14 @@ export class IotDataClient {
     }
     const authorization = this.#signer.sign(method, path, query, bodyHash, extra);
     const headers: string[] = [
-      'host', this.#signer.host,
-      'x-amz-date', this.#signer.longDate,
-      'x-amz-content-sha256', bodyHash,
-      'authorization', authorization,
+      'host',
+      this.#signer.host,
+      'x-amz-date',
+      this.#signer.longDate,
+      'x-amz-content-sha256',
+      bodyHash,
+      'authorization',
+      authorization,
     ];
     const token = this.#signer.sessionToken;
     if (token) headers.push('x-amz-security-token', token);

@@ -26,7 +26,8 @@ function redacted(text: string): string {
  * written to a manifest, a report, a page, a journal or a log as it is.
  */
 export function parseDataEndpoint(text: string, field = 'endpoint'): DataEndpoint {
-  if (typeof text !== 'string' || text.trim() === '') throw new ConfigError(`${field}: expected an endpoint URL like https://xxxx-ats.iot.us-east-1.amazonaws.com`);
+  if (typeof text !== 'string' || text.trim() === '')
+    throw new ConfigError(`${field}: expected an endpoint URL like https://xxxx-ats.iot.us-east-1.amazonaws.com`);
   let url: URL;
   try {
     url = new URL(text.includes('://') ? text : `https://${text}`);
@@ -34,10 +35,14 @@ export function parseDataEndpoint(text: string, field = 'endpoint'): DataEndpoin
     throw new ConfigError(`${field} is not a URL: ${JSON.stringify(redacted(text))}`);
   }
   if (url.username || url.password) {
-    throw new ConfigError(`${field} must not carry credentials (user:password@ in ${redacted(text)}); use the AWS credential chain (AWS_ACCESS_KEY_ID, a profile, a role)`);
+    throw new ConfigError(
+      `${field} must not carry credentials (user:password@ in ${redacted(text)}); use the AWS credential chain (AWS_ACCESS_KEY_ID, a profile, a role)`,
+    );
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(`${field} must be http(s), got ${url.protocol}`);
-  if (url.search || url.hash) throw new ConfigError(`${field} must not carry a query or a fragment: ${JSON.stringify(text)}`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new ConfigError(`${field} must be http(s), got ${url.protocol}`);
+  if (url.search || url.hash)
+    throw new ConfigError(`${field} must not carry a query or a fragment: ${JSON.stringify(text)}`);
   const basePath = url.pathname.replace(/\/+$/, '');
   return { origin: url.origin, host: url.host, hostname: url.hostname, basePath, href: url.origin + basePath };
 }
@@ -64,14 +69,20 @@ export async function resolveDataEndpoint(options: ResolveDataEndpointOptions = 
   if (options.controlPlaneEndpoint !== undefined) config.endpoint = options.controlPlaneEndpoint;
   const iot = new IoTClient(config);
   try {
-    const out = await iot.send(new DescribeEndpointCommand({ endpointType: 'iot:Data-ATS' }), options.signal ? { abortSignal: options.signal } : {});
+    const out = await iot.send(
+      new DescribeEndpointCommand({ endpointType: 'iot:Data-ATS' }),
+      options.signal ? { abortSignal: options.signal } : {},
+    );
     const address = out.endpointAddress;
     if (!address) throw new ConfigError(`DescribeEndpoint returned no endpointAddress in ${region}`);
     return `https://${address}`;
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     const name = (err as { name?: string })?.name ?? 'Error';
-    throw new ConfigError(`could not find the iot:Data-ATS endpoint in ${region}: ${name}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    throw new ConfigError(
+      `could not find the iot:Data-ATS endpoint in ${region}: ${name}: ${(err as Error)?.message ?? String(err)}`,
+      { cause: err },
+    );
   } finally {
     iot.destroy();
   }

@@ -1,4 +1,13 @@
-import { AbortError, NetworkError, type ServiceError, type ShadowError, TimeoutError, isShadowError, serviceErrorFor, type ServiceErrorDetails } from '../errors.js';
+import {
+  AbortError,
+  NetworkError,
+  type ServiceError,
+  type ShadowError,
+  TimeoutError,
+  isShadowError,
+  serviceErrorFor,
+  type ServiceErrorDetails,
+} from '../errors.js';
 import { parseJson } from '../shadow/json-text.js';
 import { parseRetryAfter } from './retry-delay.js';
 
@@ -36,17 +45,32 @@ export interface ErrorTarget {
 }
 
 /** Finds the headers an error needs in undici's raw `[name, value, ...]` list. */
-function pickHeaders(raw: ReadonlyArray<Buffer | string> | undefined): { type?: string; requestId?: string; retryAfter?: string; amzRetryAfter?: string } {
+function pickHeaders(raw: ReadonlyArray<Buffer | string> | undefined): {
+  type?: string;
+  requestId?: string;
+  retryAfter?: string;
+  amzRetryAfter?: string;
+} {
   const out: { type?: string; requestId?: string; retryAfter?: string; amzRetryAfter?: string } = {};
   if (!raw) return out;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!.toString().toLowerCase();
     switch (name) {
-      case 'x-amzn-errortype': out.type = raw[i + 1]!.toString(); break;
-      case 'x-amzn-requestid': out.requestId = raw[i + 1]!.toString(); break;
-      case 'x-amz-request-id': out.requestId ??= raw[i + 1]!.toString(); break;
-      case 'retry-after': out.retryAfter = raw[i + 1]!.toString(); break;
-      case 'x-amz-retry-after': out.amzRetryAfter = raw[i + 1]!.toString(); break;
+      case 'x-amzn-errortype':
+        out.type = raw[i + 1]!.toString();
+        break;
+      case 'x-amzn-requestid':
+        out.requestId = raw[i + 1]!.toString();
+        break;
+      case 'x-amz-request-id':
+        out.requestId ??= raw[i + 1]!.toString();
+        break;
+      case 'retry-after':
+        out.retryAfter = raw[i + 1]!.toString();
+        break;
+      case 'x-amz-retry-after':
+        out.amzRetryAfter = raw[i + 1]!.toString();
+        break;
     }
   }
   return out;
@@ -56,7 +80,12 @@ function pickHeaders(raw: ReadonlyArray<Buffer | string> | undefined): { type?: 
  * Builds the typed error of a non-2xx response: the AWS name from `x-amzn-ErrorType` first, then
  * the body's `code` / `__type`; the message from the body's `message` / `Message`.
  */
-export function errorFromResponse(target: ErrorTarget, statusCode: number, rawHeaders: ReadonlyArray<Buffer | string> | undefined, body: Uint8Array | undefined): ServiceError {
+export function errorFromResponse(
+  target: ErrorTarget,
+  statusCode: number,
+  rawHeaders: ReadonlyArray<Buffer | string> | undefined,
+  body: Uint8Array | undefined,
+): ServiceError {
   const h = pickHeaders(rawHeaders);
   let parsed: Record<string, unknown> | undefined;
   if (body !== undefined && body.byteLength > 0) {
@@ -69,11 +98,18 @@ export function errorFromResponse(target: ErrorTarget, statusCode: number, rawHe
   }
   let type = h.type !== undefined ? sanitizeErrorType(h.type) : '';
   if (!type && parsed) {
-    const code = typeof parsed.code === 'string' ? parsed.code : typeof parsed.__type === 'string' ? parsed.__type : undefined;
+    const code =
+      typeof parsed.code === 'string' ? parsed.code : typeof parsed.__type === 'string' ? parsed.__type : undefined;
     if (code !== undefined) type = sanitizeErrorType(code);
   }
   if (!type) type = TYPE_BY_STATUS[statusCode] ?? `Http${statusCode}Error`;
-  const msg = parsed ? (typeof parsed.message === 'string' ? parsed.message : typeof parsed.Message === 'string' ? parsed.Message : undefined) : undefined;
+  const msg = parsed
+    ? typeof parsed.message === 'string'
+      ? parsed.message
+      : typeof parsed.Message === 'string'
+        ? parsed.Message
+        : undefined
+    : undefined;
   const d: ServiceErrorDetails = { operation: target.operation, statusCode, awsErrorType: type };
   if (msg !== undefined && msg !== '') d.awsMessage = msg.length > 300 ? `${msg.slice(0, 300)}...` : msg;
   if (h.requestId !== undefined) d.requestId = h.requestId;
@@ -84,16 +120,34 @@ export function errorFromResponse(target: ErrorTarget, statusCode: number, rawHe
   return serviceErrorFor(d);
 }
 
-const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'ETIMEDOUT',
+]);
 const NETWORK_CODES = new Set([
-  'UND_ERR_SOCKET', 'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN',
-  'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EHOSTDOWN', 'UND_ERR_CLOSED', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+  'UND_ERR_SOCKET',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EHOSTDOWN',
+  'UND_ERR_CLOSED',
+  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
 ]);
 
 function describe(target: ErrorTarget): string {
   if (target.thingName === undefined) return '';
   if (target.operation === 'ListNamedShadowsForThing') return ` (thing "${target.thingName}")`;
-  return target.shadowName === undefined ? ` (thing "${target.thingName}" classic shadow)` : ` (thing "${target.thingName}" shadow "${target.shadowName}")`;
+  return target.shadowName === undefined
+    ? ` (thing "${target.thingName}" classic shadow)`
+    : ` (thing "${target.thingName}" shadow "${target.shadowName}")`;
 }
 
 /**
@@ -101,16 +155,20 @@ function describe(target: ErrorTarget): string {
  * Anything else is returned unchanged: unknown errors are never retried.
  */
 export function errorFromTransport(target: ErrorTarget, err: unknown, signal: AbortSignal | undefined): unknown {
-  if (signal?.aborted) return new AbortError(`${target.operation} was aborted${describe(target)}`, { cause: signal.reason ?? err });
+  if (signal?.aborted)
+    return new AbortError(`${target.operation} was aborted${describe(target)}`, { cause: signal.reason ?? err });
   if (isShadowError(err)) return err as ShadowError;
   const e = err as { code?: string; name?: string; message?: string; cause?: { code?: string } } | undefined;
   const code = e?.code ?? e?.cause?.code;
   if (e?.name === 'AbortError' || code === 'UND_ERR_ABORTED' || code === 'ABORT_ERR') {
     return new AbortError(`${target.operation} was aborted${describe(target)}`, { cause: err });
   }
-  if (code !== undefined && TIMEOUT_CODES.has(code)) return new TimeoutError(target.operation, `${code}${describe(target)}`, { cause: err });
+  if (code !== undefined && TIMEOUT_CODES.has(code))
+    return new TimeoutError(target.operation, `${code}${describe(target)}`, { cause: err });
   if (code !== undefined && NETWORK_CODES.has(code)) {
-    return new NetworkError(target.operation, `${code} ${e?.message ?? ''}${describe(target)}`.replace(/\s+/g, ' '), { cause: err });
+    return new NetworkError(target.operation, `${code} ${e?.message ?? ''}${describe(target)}`.replace(/\s+/g, ' '), {
+      cause: err,
+    });
   }
   return err;
 }

@@ -40,7 +40,11 @@ export function retryDelay(attempt: number, error: unknown, opts: RetryPolicyOpt
  * (delta-seconds or an HTTP date). Malformed or negative values give `undefined`, so the caller
  * falls back to its own backoff.
  */
-export function parseRetryAfter(retryAfter: string | undefined, amzRetryAfter: string | undefined, nowMs: number = Date.now()): number | undefined {
+export function parseRetryAfter(
+  retryAfter: string | undefined,
+  amzRetryAfter: string | undefined,
+  nowMs: number = Date.now(),
+): number | undefined {
   if (amzRetryAfter !== undefined) {
     const t = amzRetryAfter.trim();
     if (/^\d+$/.test(t)) return Number(t);

@@ -127,7 +127,13 @@ export class SigV4Signer {
    * so `longDate` is the date the signature covers. `extraHeaders` (lower-case names, any
    * order) are signed too.
    */
-  sign(method: string, path: string, query: string, bodyHash: string, extraHeaders?: ReadonlyArray<readonly [string, string]>): string {
+  sign(
+    method: string,
+    path: string,
+    query: string,
+    bodyHash: string,
+    extraHeaders?: ReadonlyArray<readonly [string, string]>,
+  ): string {
     let headerBlock: string;
     let signedHeaders: string;
     if (extraHeaders === undefined || extraHeaders.length === 0) {
@@ -136,7 +142,11 @@ export class SigV4Signer {
         : `${this.#hostLine}x-amz-date:${this.#longDate}\n${this.#tokenLine}`;
       signedHeaders = this.#signedHeaders;
     } else {
-      const all: Array<readonly [string, string]> = [['host', this.host], ['x-amz-date', this.#longDate], ...extraHeaders];
+      const all: Array<readonly [string, string]> = [
+        ['host', this.host],
+        ['x-amz-date', this.#longDate],
+        ...extraHeaders,
+      ];
       if (this.applyChecksum) all.push(['x-amz-content-sha256', bodyHash]);
       const token = this.#credentials?.sessionToken;
       if (token) all.push(['x-amz-security-token', token]);

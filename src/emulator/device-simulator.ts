@@ -90,7 +90,8 @@ export class DeviceSimulator {
     this.#silentShare = options.silentShare;
     this.#reconnectDelayMs = options.reconnectDelayMs ?? 5000;
     this.#clock = options.clock ?? SYSTEM_CLOCK;
-    this.#health = options.reportHealth === true ? new DeviceHealth(options.unhealthyWhen, options.unhealthyShare ?? 0) : undefined;
+    this.#health =
+      options.reportHealth === true ? new DeviceHealth(options.unhealthyWhen, options.unhealthyShare ?? 0) : undefined;
     this.#onReport = onReport;
   }
 
@@ -121,7 +122,10 @@ export class DeviceSimulator {
 
   /** True when the device of this shadow never answers. */
   isSilent(thingName: string, shadowName: string | undefined): boolean {
-    return this.#silentShare > 0 && share(shadowName === undefined ? thingName : `${thingName}\u0000${shadowName}`) < this.#silentShare;
+    return (
+      this.#silentShare > 0 &&
+      share(shadowName === undefined ? thingName : `${thingName}\u0000${shadowName}`) < this.#silentShare
+    );
   }
 
   /** Called after every accepted update of a shadow. */
@@ -164,7 +168,11 @@ export class DeviceSimulator {
       const report =
         this.#health === undefined
           ? '{"state":{"reported":' + delta + '}}'
-          : this.#health.reportJson(p.thingName, delta, rec.parsedDesired ?? (rec.desired === undefined ? undefined : (parseJson(rec.desired) as JsonObject)));
+          : this.#health.reportJson(
+              p.thingName,
+              delta,
+              rec.parsedDesired ?? (rec.desired === undefined ? undefined : (parseJson(rec.desired) as JsonObject)),
+            );
       const result = this.#store.update(p.thingName, p.shadowName, report, now);
       if (result.ok) this.#onReport();
     }

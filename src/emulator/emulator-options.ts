@@ -176,7 +176,9 @@ export interface ResolvedEmulatorOptions {
     kinds: Readonly<{ internalError: number; unavailable: number; reset: number; throttled: number }>;
     perOperation: Readonly<Record<EmulatorOperation, Readonly<Required<FaultRule>>>>;
   };
-  simulateDevices: Readonly<Required<Omit<SimulateDevicesOptions, 'unhealthyWhen'>> & { unhealthyWhen: UnhealthyRule | undefined }> | undefined;
+  simulateDevices:
+    | Readonly<Required<Omit<SimulateDevicesOptions, 'unhealthyWhen'>> & { unhealthyWhen: UnhealthyRule | undefined }>
+    | undefined;
   seedThings: number;
   seedRegistry: boolean;
   fleetIndexing: boolean;
@@ -254,7 +256,8 @@ function resolveQuotas(o: EmulatorOptions): ResolvedQuotas | undefined {
   if (typeof ar === 'number') Object.assign(account, perOp(num('quotas.accountRps', ar, 0.001, 1e9)));
   else if (ar !== undefined) {
     for (const [op, v] of Object.entries(ar)) {
-      if (!(EMULATOR_OPERATIONS as readonly string[]).includes(op)) throw new InvalidArgumentError(`quotas.accountRps has an unknown operation '${op}'`);
+      if (!(EMULATOR_OPERATIONS as readonly string[]).includes(op))
+        throw new InvalidArgumentError(`quotas.accountRps has an unknown operation '${op}'`);
       account[op as EmulatorOperation] = num(`quotas.accountRps.${op}`, v, 0.001, 1e9);
     }
   }
@@ -278,7 +281,8 @@ function readSecretFile(path: string, name: string): string {
     if (!fstatSync(fd).isFile()) throw new InvalidArgumentError(`${name}: '${path}' is not a regular file`);
     const buf = Buffer.alloc(MAX_SECRET_FILE_BYTES + 1);
     const n = readSync(fd, buf, 0, buf.length, 0);
-    if (n > MAX_SECRET_FILE_BYTES) throw new InvalidArgumentError(`${name}: '${path}' is larger than ${MAX_SECRET_FILE_BYTES} bytes`);
+    if (n > MAX_SECRET_FILE_BYTES)
+      throw new InvalidArgumentError(`${name}: '${path}' is larger than ${MAX_SECRET_FILE_BYTES} bytes`);
     return buf.subarray(0, n).toString('utf8').split(/\r?\n/, 1)[0]!.trim();
   } catch (err) {
     if (err instanceof InvalidArgumentError) throw err;
@@ -290,30 +294,49 @@ function readSecretFile(path: string, name: string): string {
 
 /** One key with its secret taken from the value, an environment variable or a file. */
 function resolveCredentials(c: SigV4CredentialsSource, name: string): SigV4Credentials {
-  if (typeof c?.accessKeyId !== 'string' || c.accessKeyId === '') throw new InvalidArgumentError(`${name} must have a non-empty accessKeyId`);
+  if (typeof c?.accessKeyId !== 'string' || c.accessKeyId === '')
+    throw new InvalidArgumentError(`${name} must have a non-empty accessKeyId`);
   const sources = [c.secretAccessKey, c.secretAccessKeyEnv, c.secretAccessKeyFile].filter((v) => v !== undefined);
   if (sources.length !== 1 || sources.some((v) => typeof v !== 'string' || v === '')) {
-    throw new InvalidArgumentError(`${name} must have exactly one non-empty secretAccessKey, secretAccessKeyEnv or secretAccessKeyFile`);
+    throw new InvalidArgumentError(
+      `${name} must have exactly one non-empty secretAccessKey, secretAccessKeyEnv or secretAccessKeyFile`,
+    );
   }
   let secret = c.secretAccessKey;
   if (c.secretAccessKeyEnv !== undefined) {
     secret = process.env[c.secretAccessKeyEnv];
-    if (secret === undefined || secret === '') throw new InvalidArgumentError(`${name}.secretAccessKeyEnv: environment variable ${c.secretAccessKeyEnv} is not set or empty`);
+    if (secret === undefined || secret === '')
+      throw new InvalidArgumentError(
+        `${name}.secretAccessKeyEnv: environment variable ${c.secretAccessKeyEnv} is not set or empty`,
+      );
   } else if (c.secretAccessKeyFile !== undefined) {
     secret = readSecretFile(c.secretAccessKeyFile, `${name}.secretAccessKeyFile`);
-    if (secret === '') throw new InvalidArgumentError(`${name}.secretAccessKeyFile: '${c.secretAccessKeyFile}' holds no secret`);
+    if (secret === '')
+      throw new InvalidArgumentError(`${name}.secretAccessKeyFile: '${c.secretAccessKeyFile}' holds no secret`);
   }
   return { accessKeyId: c.accessKeyId, secretAccessKey: secret! };
 }
 
 /** The health fields of simulated devices: `unhealthyWhen` implies `reportHealth`. */
-function resolveDeviceHealth(so: SimulateDevicesOptions): { reportHealth: boolean; unhealthyWhen: UnhealthyRule | undefined; unhealthyShare: number } {
-  const unhealthyWhen = so.unhealthyWhen === undefined ? undefined : parseUnhealthyRule(so.unhealthyWhen, 'simulateDevices.unhealthyWhen');
-  if (so.unhealthyShare !== undefined && unhealthyWhen === undefined) throw new InvalidArgumentError('simulateDevices.unhealthyShare needs simulateDevices.unhealthyWhen');
+function resolveDeviceHealth(so: SimulateDevicesOptions): {
+  reportHealth: boolean;
+  unhealthyWhen: UnhealthyRule | undefined;
+  unhealthyShare: number;
+} {
+  const unhealthyWhen =
+    so.unhealthyWhen === undefined ? undefined : parseUnhealthyRule(so.unhealthyWhen, 'simulateDevices.unhealthyWhen');
+  if (so.unhealthyShare !== undefined && unhealthyWhen === undefined)
+    throw new InvalidArgumentError('simulateDevices.unhealthyShare needs simulateDevices.unhealthyWhen');
   const reportHealth = so.reportHealth ?? unhealthyWhen !== undefined;
-  if (typeof reportHealth !== 'boolean') throw new InvalidArgumentError('simulateDevices.reportHealth must be a boolean');
-  if (!reportHealth && unhealthyWhen !== undefined) throw new InvalidArgumentError('simulateDevices.unhealthyWhen needs reportHealth');
-  return { reportHealth, unhealthyWhen, unhealthyShare: num('simulateDevices.unhealthyShare', so.unhealthyShare ?? 1, 0, 1) };
+  if (typeof reportHealth !== 'boolean')
+    throw new InvalidArgumentError('simulateDevices.reportHealth must be a boolean');
+  if (!reportHealth && unhealthyWhen !== undefined)
+    throw new InvalidArgumentError('simulateDevices.unhealthyWhen needs reportHealth');
+  return {
+    reportHealth,
+    unhealthyWhen,
+    unhealthyShare: num('simulateDevices.unhealthyShare', so.unhealthyShare ?? 1, 0, 1),
+  };
 }
 
 /** Validates options once; every message names the option. */
@@ -322,7 +345,8 @@ export function resolveEmulatorOptions(o: EmulatorOptions = {}): ResolvedEmulato
   const D = DEFAULT_EMULATOR_OPTIONS;
   const port = int('port', o.port ?? D.port, 0, 65535);
   const host = o.host ?? D.host;
-  if (typeof host !== 'string' || host.length === 0) throw new InvalidArgumentError(`host must be a non-empty string, got ${String(host)}`);
+  if (typeof host !== 'string' || host.length === 0)
+    throw new InvalidArgumentError(`host must be a non-empty string, got ${String(host)}`);
 
   const f = o.faults ?? {};
   if (typeof f !== 'object' || f === null) throw new InvalidArgumentError('faults must be an object');
@@ -335,17 +359,20 @@ export function resolveEmulatorOptions(o: EmulatorOptions = {}): ResolvedEmulato
     reset: num('faults.kinds.reset', f.kinds?.reset ?? 1, 0, 1e6),
     throttled: num('faults.kinds.throttled', f.kinds?.throttled ?? 0, 0, 1e6),
   });
-  if (rate > 0 && kinds.internalError + kinds.unavailable + kinds.reset + kinds.throttled === 0) throw new InvalidArgumentError('faults.kinds must have a positive weight');
+  if (rate > 0 && kinds.internalError + kinds.unavailable + kinds.reset + kinds.throttled === 0)
+    throw new InvalidArgumentError('faults.kinds must have a positive weight');
   const perOperation = {} as Record<EmulatorOperation, Required<FaultRule>>;
   for (const op of EMULATOR_OPERATIONS) {
     const r = f.perOperation?.[op];
     perOperation[op] = Object.freeze({
       rate: r?.rate === undefined ? rate : num(`faults.perOperation.${op}.rate`, r.rate, 0, 1),
-      latencyMs: r?.latencyMs === undefined ? latencyMs : num(`faults.perOperation.${op}.latencyMs`, r.latencyMs, 0, 600_000),
+      latencyMs:
+        r?.latencyMs === undefined ? latencyMs : num(`faults.perOperation.${op}.latencyMs`, r.latencyMs, 0, 600_000),
     });
   }
   for (const op of Object.keys(f.perOperation ?? {})) {
-    if (!(EMULATOR_OPERATIONS as readonly string[]).includes(op)) throw new InvalidArgumentError(`faults.perOperation has an unknown operation '${op}'`);
+    if (!(EMULATOR_OPERATIONS as readonly string[]).includes(op))
+      throw new InvalidArgumentError(`faults.perOperation has an unknown operation '${op}'`);
   }
 
   let simulateDevices: ResolvedEmulatorOptions['simulateDevices'];
@@ -355,7 +382,12 @@ export function resolveEmulatorOptions(o: EmulatorOptions = {}): ResolvedEmulato
     simulateDevices = Object.freeze({
       delayMs: num('simulateDevices.delayMs', so.delayMs ?? D.simulateDevices.delayMs, 0, 3_600_000),
       silentShare: num('simulateDevices.silentShare', so.silentShare ?? D.simulateDevices.silentShare, 0, 1),
-      reconnectDelayMs: num('simulateDevices.reconnectDelayMs', so.reconnectDelayMs ?? D.simulateDevices.reconnectDelayMs, 0, 3_600_000),
+      reconnectDelayMs: num(
+        'simulateDevices.reconnectDelayMs',
+        so.reconnectDelayMs ?? D.simulateDevices.reconnectDelayMs,
+        0,
+        3_600_000,
+      ),
       clock: so.clock ?? SYSTEM_CLOCK,
       ...resolveDeviceHealth(so),
     });
@@ -370,9 +402,11 @@ export function resolveEmulatorOptions(o: EmulatorOptions = {}): ResolvedEmulato
   let sigv4: ResolvedEmulatorOptions['sigv4'];
   if (o.sigv4 !== undefined) {
     const creds = o.sigv4?.credentials;
-    if (!Array.isArray(creds) || creds.length === 0) throw new InvalidArgumentError('sigv4.credentials must be a non-empty array');
+    if (!Array.isArray(creds) || creds.length === 0)
+      throw new InvalidArgumentError('sigv4.credentials must be a non-empty array');
     const allowUnsignedPayload = o.sigv4.allowUnsignedPayload ?? false;
-    if (typeof allowUnsignedPayload !== 'boolean') throw new InvalidArgumentError('sigv4.allowUnsignedPayload must be a boolean');
+    if (typeof allowUnsignedPayload !== 'boolean')
+      throw new InvalidArgumentError('sigv4.allowUnsignedPayload must be a boolean');
     sigv4 = {
       credentials: creds.map((c, i) => resolveCredentials(c, `sigv4.credentials[${i}]`)),
       maxClockSkewMs: int('sigv4.maxClockSkewMs', o.sigv4.maxClockSkewMs ?? 15 * 60_000, 0),
@@ -389,12 +423,15 @@ export function resolveEmulatorOptions(o: EmulatorOptions = {}): ResolvedEmulato
   const region = o.region ?? D.region;
   const accountId = o.accountId ?? D.accountId;
   if (typeof region !== 'string' || region === '') throw new InvalidArgumentError('region must be a non-empty string');
-  if (typeof accountId !== 'string' || accountId === '') throw new InvalidArgumentError('accountId must be a non-empty string');
+  if (typeof accountId !== 'string' || accountId === '')
+    throw new InvalidArgumentError('accountId must be a non-empty string');
 
   const headersTimeoutMs = int('headersTimeoutMs', o.headersTimeoutMs ?? D.headersTimeoutMs, 1, 3_600_000);
   const bodyTimeoutMs = int('bodyTimeoutMs', o.bodyTimeoutMs ?? D.bodyTimeoutMs, 1, 3_600_000);
   if (bodyTimeoutMs < headersTimeoutMs) {
-    throw new InvalidArgumentError(`bodyTimeoutMs must be at least headersTimeoutMs (${headersTimeoutMs}), got ${bodyTimeoutMs}`);
+    throw new InvalidArgumentError(
+      `bodyTimeoutMs must be at least headersTimeoutMs (${headersTimeoutMs}), got ${bodyTimeoutMs}`,
+    );
   }
 
   return {
@@ -417,7 +454,12 @@ export function resolveEmulatorOptions(o: EmulatorOptions = {}): ResolvedEmulato
     emptySectionClears,
     renderCacheSize: int('renderCacheSize', o.renderCacheSize ?? D.renderCacheSize, 0, 10_000_000),
     defaultShadowPageSize: int('defaultShadowPageSize', o.defaultShadowPageSize ?? D.defaultShadowPageSize, 1, 100),
-    defaultRetainedPageSize: int('defaultRetainedPageSize', o.defaultRetainedPageSize ?? D.defaultRetainedPageSize, 1, 200),
+    defaultRetainedPageSize: int(
+      'defaultRetainedPageSize',
+      o.defaultRetainedPageSize ?? D.defaultRetainedPageSize,
+      1,
+      200,
+    ),
     defaultThingsPageSize: int('defaultThingsPageSize', o.defaultThingsPageSize ?? D.defaultThingsPageSize, 1, 250),
     region,
     accountId,

@@ -49,7 +49,12 @@ function killAllOnExit(): void {
 }
 
 /** Resolves with the URL of the child's `listening on` line; rejects (after stopping it) when it exits or stays silent. */
-function waitForUrl(child: ChildProcess, timeoutMs: number, stderr: () => string, close: () => Promise<void>): Promise<string> {
+function waitForUrl(
+  child: ChildProcess,
+  timeoutMs: number,
+  stderr: () => string,
+  close: () => Promise<void>,
+): Promise<string> {
   return new Promise<string>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => fail(`no "listening on" line within ${timeoutMs} ms`), timeoutMs);
@@ -71,7 +76,8 @@ function waitForUrl(child: ChildProcess, timeoutMs: number, stderr: () => string
         resolve(m[1]!.replace(/\/$/, ''));
       }
     };
-    const onExit = (code: number | null, signal: string | null): void => fail(`it exited with ${signal ?? `code ${code}`}`);
+    const onExit = (code: number | null, signal: string | null): void =>
+      fail(`it exited with ${signal ?? `code ${code}`}`);
     child.stdout!.setEncoding('utf8');
     child.stdout!.on('data', onData);
     child.once('exit', onExit);
@@ -87,7 +93,9 @@ export async function startEmulatorProcess(options: EmulatorProcessOptions = {})
   const { startTimeoutMs = DEFAULT_EMULATOR_PROCESS_OPTIONS.startTimeoutMs, ...emulatorOptions } = options;
   resolveEmulatorOptions(emulatorOptions);
   killAllOnExit();
-  const child = spawn(process.execPath, [...emulatorProcessCommand(), JSON.stringify(emulatorOptions)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...emulatorProcessCommand(), JSON.stringify(emulatorOptions)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   live.add(child);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.once('exit', () => live.delete(child));

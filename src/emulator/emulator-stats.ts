@@ -72,7 +72,8 @@ export class EmulatorCounters {
   }
 
   reset(): void {
-    for (const op of EMULATOR_OPERATIONS) Object.assign(this.ops[op], { requests: 0, throttled: 0, faults: 0, errors: 0 });
+    for (const op of EMULATOR_OPERATIONS)
+      Object.assign(this.ops[op], { requests: 0, throttled: 0, faults: 0, errors: 0 });
     this.unrouted = 0;
     this.unauthorized = 0;
     this.connectionsRefused = 0;

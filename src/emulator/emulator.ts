@@ -6,7 +6,12 @@ import { SHADOW_FAULTS, constraintFault, noShadowFault, shadowFault } from '../s
 import type { ShadowFault } from '../shadow/types.js';
 import { isReservedTopic, validateShadowName, validateThingName, validateTopic } from '../shadow/validation.js';
 import { DeviceSimulator } from './device-simulator.js';
-import { resolveEmulatorOptions, type EmulatorOperation, type EmulatorOptions, type ResolvedEmulatorOptions } from './emulator-options.js';
+import {
+  resolveEmulatorOptions,
+  type EmulatorOperation,
+  type EmulatorOptions,
+  type ResolvedEmulatorOptions,
+} from './emulator-options.js';
 import { EmulatorCounters, type EmulatorStats } from './emulator-stats.js';
 import { FaultInjector } from './fault-injector.js';
 import { QuotaGate, type QuotaPermit } from './quota-gate.js';
@@ -53,7 +58,14 @@ class Exchange {
   chunks: Buffer[] | undefined = undefined;
   received = 0;
   done = false;
-  constructor(op: EmulatorOperation, req: IncomingMessage, res: ServerResponse, rawPath: string, query: string, label: string) {
+  constructor(
+    op: EmulatorOperation,
+    req: IncomingMessage,
+    res: ServerResponse,
+    rawPath: string,
+    query: string,
+    label: string,
+  ) {
     this.op = op;
     this.req = req;
     this.res = res;
@@ -95,7 +107,12 @@ function shadowNameParam(query: string): string | undefined | null {
   return q.name;
 }
 
-function intParam(q: Record<string, string>, member: string, min: number, max: number): number | ShadowFault | undefined {
+function intParam(
+  q: Record<string, string>,
+  member: string,
+  min: number,
+  max: number,
+): number | ShadowFault | undefined {
   const raw = q[member];
   if (raw === undefined) return undefined;
   if (!/^-?\d+$/.test(raw)) return constraintFault(member, raw, 'Member must be an integer');
@@ -166,7 +183,10 @@ export class Emulator {
         : new DeviceSimulator(this.store, o.simulateDevices, () => {
             this.#counters.deviceReports++;
           });
-    this.#verifier = o.sigv4 === undefined ? undefined : new SigV4Verifier(o.sigv4.credentials, o.sigv4.maxClockSkewMs, o.sigv4.allowUnsignedPayload);
+    this.#verifier =
+      o.sigv4 === undefined
+        ? undefined
+        : new SigV4Verifier(o.sigv4.credentials, o.sigv4.maxClockSkewMs, o.sigv4.allowUnsignedPayload);
     if (o.seedThings > 0) seedThings(this.store, o.seedThings);
     this.registry = new ThingRegistry({ region: o.region, accountId: o.accountId });
     if (o.seedRegistry) seedRegistry(this.registry, o.seedThings);
@@ -175,7 +195,10 @@ export class Emulator {
       defaultSearchPageSize: Math.min(o.defaultThingsPageSize, 100),
       fleetIndexing: o.fleetIndexing,
       maxRequestBytes: o.maxRequestBytes,
-      verifier: o.sigv4 === undefined ? undefined : new SigV4Verifier(o.sigv4.credentials, o.sigv4.maxClockSkewMs, o.sigv4.allowUnsignedPayload, ['iot']),
+      verifier:
+        o.sigv4 === undefined
+          ? undefined
+          : new SigV4Verifier(o.sigv4.credentials, o.sigv4.maxClockSkewMs, o.sigv4.allowUnsignedPayload, ['iot']),
     });
     this.#server = createServer(
       {
@@ -224,7 +247,11 @@ export class Emulator {
   }
 
   stats(): EmulatorStats {
-    return this.#counters.snapshot({ shadows: this.store.shadowCount, things: this.store.thingCount, retainedMessages: this.retained.size });
+    return this.#counters.snapshot({
+      shadows: this.store.shadowCount,
+      things: this.store.thingCount,
+      retainedMessages: this.retained.size,
+    });
   }
 
   resetStats(): void {
@@ -258,7 +285,14 @@ export class Emulator {
       const slash = path.indexOf('/', 8);
       if (slash >= 0 && path.length === slash + 7 && path.endsWith('/shadow')) {
         label = path.slice(8, slash);
-        op = method === 'GET' ? 'GetThingShadow' : method === 'POST' ? 'UpdateThingShadow' : method === 'DELETE' ? 'DeleteThingShadow' : undefined;
+        op =
+          method === 'GET'
+            ? 'GetThingShadow'
+            : method === 'POST'
+              ? 'UpdateThingShadow'
+              : method === 'DELETE'
+                ? 'DeleteThingShadow'
+                : undefined;
       } else if (path.length === 8) {
         op = method === 'GET' ? 'ListThings' : undefined;
       } else known = false;
@@ -289,7 +323,8 @@ export class Emulator {
       if (control !== undefined) return this.#controlPlane.handle(req, res, control, query);
       this.#counters.unrouted++;
       req.resume();
-      const fault = known || this.#controlPlane.knows(path) ? SHADOW_FAULTS.methodNotAllowed : SHADOW_FAULTS.unknownOperation;
+      const fault =
+        known || this.#controlPlane.knows(path) ? SHADOW_FAULTS.methodNotAllowed : SHADOW_FAULTS.unknownOperation;
       return this.#sendFault(res, fault);
     }
     const ex = new Exchange(op, req, res, path, query, label);
@@ -368,14 +403,16 @@ export class Emulator {
   #afterBody(ex: Exchange): void {
     if (this.#verifier !== undefined) {
       const qi = ex.req.url!.indexOf('?');
-      this.#verifier.verify(ex.req.method!, ex.rawPath, qi < 0 ? '' : ex.req.url!.slice(qi + 1), ex.req.headers, ex.body).then(
-        (fault) => {
-          if (fault === undefined) return this.#admit(ex);
-          this.#counters.unauthorized++;
-          this.#fail(ex, fault, 'error');
-        },
-        () => this.#fail(ex, SHADOW_FAULTS.internal, 'error'),
-      );
+      this.#verifier
+        .verify(ex.req.method!, ex.rawPath, qi < 0 ? '' : ex.req.url!.slice(qi + 1), ex.req.headers, ex.body)
+        .then(
+          (fault) => {
+            if (fault === undefined) return this.#admit(ex);
+            this.#counters.unauthorized++;
+            this.#fail(ex, fault, 'error');
+          },
+          () => this.#fail(ex, SHADOW_FAULTS.internal, 'error'),
+        );
       return;
     }
     this.#admit(ex);
@@ -384,18 +421,30 @@ export class Emulator {
   /** Parses the thing and shadow names, then quotas, then injected faults and latency. */
   #admit(ex: Exchange): void {
     const op = ex.op;
-    if (op === 'GetThingShadow' || op === 'UpdateThingShadow' || op === 'DeleteThingShadow' || op === 'ListNamedShadowsForThing') {
+    if (
+      op === 'GetThingShadow' ||
+      op === 'UpdateThingShadow' ||
+      op === 'DeleteThingShadow' ||
+      op === 'ListNamedShadowsForThing'
+    ) {
       const thingName = decodeComponent(ex.label);
-      if (thingName === undefined) return this.#fail(ex, constraintFault('thingName', ex.label, 'Member must be percent-encoded UTF-8'), 'error');
+      if (thingName === undefined)
+        return this.#fail(ex, constraintFault('thingName', ex.label, 'Member must be percent-encoded UTF-8'), 'error');
       const bad = validateThingName(thingName);
       if (bad !== undefined) return this.#fail(ex, shadowFault(400, 'InvalidRequestException', bad), 'error');
       ex.thingName = thingName;
       if (op !== 'ListNamedShadowsForThing') {
         const shadowName = shadowNameParam(ex.query);
-        if (shadowName === null) return this.#fail(ex, constraintFault('shadowName', ex.query, 'Member must be percent-encoded UTF-8'), 'error');
+        if (shadowName === null)
+          return this.#fail(
+            ex,
+            constraintFault('shadowName', ex.query, 'Member must be percent-encoded UTF-8'),
+            'error',
+          );
         if (shadowName !== undefined) {
           const badShadow = validateShadowName(shadowName);
-          if (badShadow !== undefined) return this.#fail(ex, shadowFault(400, 'InvalidRequestException', badShadow), 'error');
+          if (badShadow !== undefined)
+            return this.#fail(ex, shadowFault(400, 'InvalidRequestException', badShadow), 'error');
           ex.shadowName = shadowName;
         }
       }
@@ -417,7 +466,9 @@ export class Emulator {
           ex.req.socket.destroy();
           return;
         }
-        return this.#later(ex, () => this.#fail(ex, kind === 'internalError' ? SHADOW_FAULTS.internal : SHADOW_FAULTS.unavailable, 'fault'));
+        return this.#later(ex, () =>
+          this.#fail(ex, kind === 'internalError' ? SHADOW_FAULTS.internal : SHADOW_FAULTS.unavailable, 'fault'),
+        );
       }
     }
     if (this.#latencyOn) return this.#later(ex, () => this.#execute(ex, Date.now()));
@@ -466,7 +517,8 @@ export class Emulator {
 
   #listNamed(ex: Exchange, now: number): void {
     const q = parseQuery(ex.query);
-    if (q === undefined) return this.#fail(ex, constraintFault('nextToken', ex.query, 'Member must be percent-encoded UTF-8'), 'error');
+    if (q === undefined)
+      return this.#fail(ex, constraintFault('nextToken', ex.query, 'Member must be percent-encoded UTF-8'), 'error');
     const size = intParam(q, 'pageSize', 1, 100);
     if (typeof size === 'object') return this.#fail(ex, size, 'error');
     const pageSize = size ?? this.options.defaultShadowPageSize;
@@ -485,11 +537,13 @@ export class Emulator {
 
   #publish(ex: Exchange, now: number): void {
     const topic = decodeComponent(ex.label);
-    if (topic === undefined) return this.#fail(ex, constraintFault('topic', ex.label, 'Member must be percent-encoded UTF-8'), 'error');
+    if (topic === undefined)
+      return this.#fail(ex, constraintFault('topic', ex.label, 'Member must be percent-encoded UTF-8'), 'error');
     const badTopic = validateTopic(topic);
     if (badTopic !== undefined) return this.#fail(ex, shadowFault(400, 'InvalidRequestException', badTopic), 'error');
     const q = parseQuery(ex.query);
-    if (q === undefined) return this.#fail(ex, constraintFault('query', ex.query, 'Member must be percent-encoded UTF-8'), 'error');
+    if (q === undefined)
+      return this.#fail(ex, constraintFault('query', ex.query, 'Member must be percent-encoded UTF-8'), 'error');
     const qos = intParam(q, 'qos', 0, 1);
     if (typeof qos === 'object') return this.#fail(ex, qos, 'error');
     const retainRaw = q.retain;
@@ -503,7 +557,8 @@ export class Emulator {
     }
     if (q.responseTopic !== undefined) {
       const badResponse = validateTopic(q.responseTopic, undefined, 'responseTopic');
-      if (badResponse !== undefined) return this.#fail(ex, shadowFault(400, 'InvalidRequestException', `responseTopic: ${badResponse}`), 'error');
+      if (badResponse !== undefined)
+        return this.#fail(ex, shadowFault(400, 'InvalidRequestException', `responseTopic: ${badResponse}`), 'error');
     }
     const payload = ex.body ?? EMPTY;
     // UNCONFIRMED: AWS models no 413 for Publish; an oversized payload answers as the shadow API does.
@@ -512,7 +567,15 @@ export class Emulator {
     const pfi = h['x-amz-mqtt5-payload-format-indicator'];
     if (pfi !== undefined) {
       if (pfi !== 'UNSPECIFIED_BYTES' && pfi !== 'UTF8_DATA') {
-        return this.#fail(ex, constraintFault('payloadFormatIndicator', pfi, 'Member must satisfy enum value set: [UNSPECIFIED_BYTES, UTF8_DATA]'), 'error');
+        return this.#fail(
+          ex,
+          constraintFault(
+            'payloadFormatIndicator',
+            pfi,
+            'Member must satisfy enum value set: [UNSPECIFIED_BYTES, UTF8_DATA]',
+          ),
+          'error',
+        );
       }
       if (pfi === 'UTF8_DATA' && !isUtf8(payload)) {
         return this.#fail(ex, shadowFault(400, 'InvalidRequestException', 'Payload is not valid UTF-8 data'), 'error');
@@ -523,18 +586,42 @@ export class Emulator {
     if (typeof up === 'string') {
       userProperties = parseUserProperties(up);
       if (userProperties === undefined) {
-        return this.#fail(ex, shadowFault(400, 'InvalidRequestException', 'userProperties must be a base64-encoded JSON array of string key-value objects'), 'error');
+        return this.#fail(
+          ex,
+          shadowFault(
+            400,
+            'InvalidRequestException',
+            'userProperties must be a base64-encoded JSON array of string key-value objects',
+          ),
+          'error',
+        );
       }
     }
     const cd = h['x-amz-mqtt5-correlation-data'];
     if (typeof cd === 'string' && !/^[A-Za-z0-9+/]*={0,2}$/.test(cd)) {
-      return this.#fail(ex, shadowFault(400, 'InvalidRequestException', 'correlationData must be base64-encoded'), 'error');
+      return this.#fail(
+        ex,
+        shadowFault(400, 'InvalidRequestException', 'correlationData must be base64-encoded'),
+        'error',
+      );
     }
     if (retain) {
       // UNCONFIRMED status and text: AWS documents that reserved topics cannot retain messages.
-      if (isReservedTopic(topic)) return this.#fail(ex, shadowFault(400, 'InvalidRequestException', 'Retained messages are not supported on reserved topics'), 'error');
+      if (isReservedTopic(topic))
+        return this.#fail(
+          ex,
+          shadowFault(400, 'InvalidRequestException', 'Retained messages are not supported on reserved topics'),
+          'error',
+        );
       if (payload.length === 0) this.retained.delete(topic);
-      else this.retained.put({ topic, payload: Buffer.from(payload), qos: qos ?? 0, lastModifiedTime: now, userProperties });
+      else
+        this.retained.put({
+          topic,
+          payload: Buffer.from(payload),
+          qos: qos ?? 0,
+          lastModifiedTime: now,
+          userProperties,
+        });
     }
     const m = topic.charCodeAt(0) === 36 ? SHADOW_TOPIC.exec(topic) : null;
     if (m !== null) this.#shadowTopic(m[1]!, m[2], m[3]!, payload, now);
@@ -561,37 +648,79 @@ export class Emulator {
    */
   #deleteConnection(ex: Exchange): void {
     const clientId = decodeComponent(ex.label);
-    if (clientId === undefined) return this.#fail(ex, constraintFault('clientId', ex.label, 'Member must be percent-encoded UTF-8'), 'error');
-    if (clientId.length < 1) return this.#fail(ex, constraintFault('clientId', clientId, 'Member must have length greater than or equal to 1'), 'error');
-    if (clientId.length > 128) return this.#fail(ex, constraintFault('clientId', clientId, 'Member must have length less than or equal to 128'), 'error');
-    if (clientId.charCodeAt(0) === 36) return this.#fail(ex, constraintFault('clientId', clientId, 'Member must satisfy regular expression pattern: ^[^$].*'), 'error');
+    if (clientId === undefined)
+      return this.#fail(ex, constraintFault('clientId', ex.label, 'Member must be percent-encoded UTF-8'), 'error');
+    if (clientId.length < 1)
+      return this.#fail(
+        ex,
+        constraintFault('clientId', clientId, 'Member must have length greater than or equal to 1'),
+        'error',
+      );
+    if (clientId.length > 128)
+      return this.#fail(
+        ex,
+        constraintFault('clientId', clientId, 'Member must have length less than or equal to 128'),
+        'error',
+      );
+    if (clientId.charCodeAt(0) === 36)
+      return this.#fail(
+        ex,
+        constraintFault('clientId', clientId, 'Member must satisfy regular expression pattern: ^[^$].*'),
+        'error',
+      );
     const q = parseQuery(ex.query);
-    if (q === undefined) return this.#fail(ex, constraintFault('query', ex.query, 'Member must be percent-encoded UTF-8'), 'error');
+    if (q === undefined)
+      return this.#fail(ex, constraintFault('query', ex.query, 'Member must be percent-encoded UTF-8'), 'error');
     for (const member of ['cleanSession', 'preventWillMessage']) {
       const v = q[member];
-      if (v !== undefined && v !== 'true' && v !== 'false') return this.#fail(ex, constraintFault(member, v, 'Member must be a boolean'), 'error');
+      if (v !== undefined && v !== 'true' && v !== 'false')
+        return this.#fail(ex, constraintFault(member, v, 'Member must be a boolean'), 'error');
     }
     if (this.#devices === undefined || !this.#devices.disconnect(clientId)) {
       // UNCONFIRMED text of the 404.
-      return this.#fail(ex, shadowFault(404, 'ResourceNotFoundException', `No connection exists for clientId: '${clientId}'`), 'error');
+      return this.#fail(
+        ex,
+        shadowFault(404, 'ResourceNotFoundException', `No connection exists for clientId: '${clientId}'`),
+        'error',
+      );
     }
     this.#ok(ex, '{}');
   }
 
   #getRetained(ex: Exchange): void {
     const topic = decodeComponent(ex.label);
-    if (topic === undefined || topic === '') return this.#fail(ex, constraintFault('topic', ex.label, 'Member must have length greater than or equal to 1'), 'error');
+    if (topic === undefined || topic === '')
+      return this.#fail(
+        ex,
+        constraintFault('topic', ex.label, 'Member must have length greater than or equal to 1'),
+        'error',
+      );
     const m = this.retained.get(topic);
     // UNCONFIRMED text of the 404.
-    if (m === undefined) return this.#fail(ex, shadowFault(404, 'ResourceNotFoundException', `No retained message exists for topic: '${topic}'`), 'error');
-    let body = '{"topic":' + JSON.stringify(m.topic) + ',"payload":"' + m.payload.toString('base64') + '","qos":' + m.qos + ',"lastModifiedTime":' + m.lastModifiedTime;
-    if (m.userProperties !== undefined) body += ',"userProperties":"' + Buffer.from(m.userProperties).toString('base64') + '"';
+    if (m === undefined)
+      return this.#fail(
+        ex,
+        shadowFault(404, 'ResourceNotFoundException', `No retained message exists for topic: '${topic}'`),
+        'error',
+      );
+    let body =
+      '{"topic":' +
+      JSON.stringify(m.topic) +
+      ',"payload":"' +
+      m.payload.toString('base64') +
+      '","qos":' +
+      m.qos +
+      ',"lastModifiedTime":' +
+      m.lastModifiedTime;
+    if (m.userProperties !== undefined)
+      body += ',"userProperties":"' + Buffer.from(m.userProperties).toString('base64') + '"';
     this.#ok(ex, body + '}');
   }
 
   #listRetained(ex: Exchange): void {
     const q = parseQuery(ex.query);
-    if (q === undefined) return this.#fail(ex, constraintFault('nextToken', ex.query, 'Member must be percent-encoded UTF-8'), 'error');
+    if (q === undefined)
+      return this.#fail(ex, constraintFault('nextToken', ex.query, 'Member must be percent-encoded UTF-8'), 'error');
     const max = intParam(q, 'maxResults', 1, 200);
     if (typeof max === 'object') return this.#fail(ex, max, 'error');
     const pageSize = max ?? this.options.defaultRetainedPageSize;
@@ -606,7 +735,17 @@ export class Emulator {
     let body = '{"retainedTopics":[';
     for (let i = start; i < end; i++) {
       const m = this.retained.get(topics[i]!)!;
-      body += (i === start ? '' : ',') + '{"topic":' + JSON.stringify(m.topic) + ',"payloadSize":' + m.payload.length + ',"qos":' + m.qos + ',"lastModifiedTime":' + m.lastModifiedTime + '}';
+      body +=
+        (i === start ? '' : ',') +
+        '{"topic":' +
+        JSON.stringify(m.topic) +
+        ',"payloadSize":' +
+        m.payload.length +
+        ',"qos":' +
+        m.qos +
+        ',"lastModifiedTime":' +
+        m.lastModifiedTime +
+        '}';
     }
     body += ']';
     if (end < topics.length) body += ',"nextToken":' + JSON.stringify(encodeToken(topics[end - 1]!));
@@ -646,7 +785,14 @@ export class Emulator {
 
   #sendRaw(res: ServerResponse, status: number, body: string): void {
     if (res.headersSent || res.destroyed) return;
-    res.writeHead(status, ['Content-Type', JSON_TYPE, 'Content-Length', String(Buffer.byteLength(body)), 'x-amzn-RequestId', nextRequestId()]);
+    res.writeHead(status, [
+      'Content-Type',
+      JSON_TYPE,
+      'Content-Length',
+      String(Buffer.byteLength(body)),
+      'x-amzn-RequestId',
+      nextRequestId(),
+    ]);
     res.end(body);
   }
 

@@ -30,7 +30,13 @@ export class FaultInjector {
     if (rate <= 0) return undefined;
     if (this.#random() >= rate) return undefined;
     const k = this.#random();
-    return k < this.#cut500 ? 'internalError' : k < this.#cut503 ? 'unavailable' : k < this.#cutReset ? 'reset' : 'throttled';
+    return k < this.#cut500
+      ? 'internalError'
+      : k < this.#cut503
+        ? 'unavailable'
+        : k < this.#cutReset
+          ? 'reset'
+          : 'throttled';
   }
 
   latencyMs(op: EmulatorOperation): number {

@@ -13,7 +13,7 @@ class Bucket {
     const elapsed = now - this.last;
     if (elapsed > 0) {
       const t = this.tokens + (elapsed * rate) / 1000;
-      this.tokens = Math.min(t , burst);
+      this.tokens = Math.min(t, burst);
       this.last = now;
     }
     if (this.tokens < 1) return false;

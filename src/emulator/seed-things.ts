@@ -57,7 +57,12 @@ export function seedThings(store: ShadowStore, count: number, options: { seed?: 
       store.update(
         name,
         'firmware',
-        JSON.stringify({ state: { desired: { version: fw, channel: 'stable' }, reported: { version: fw, channel: 'stable', lastCheck: Math.floor(now / 1000) } } }),
+        JSON.stringify({
+          state: {
+            desired: { version: fw, channel: 'stable' },
+            reported: { version: fw, channel: 'stable', lastCheck: Math.floor(now / 1000) },
+          },
+        }),
         now,
       );
     }

@@ -65,7 +65,11 @@ export class ShadowStore {
     this.#limits = options.limits ?? DEFAULT_SHADOW_LIMITS;
     this.#tombstoneTtlMs = options.tombstoneTtlMs ?? DEFAULT_SHADOW_STORE_OPTIONS.tombstoneTtlMs;
     const cacheSize = options.renderCacheSize ?? DEFAULT_SHADOW_STORE_OPTIONS.renderCacheSize;
-    this.#apply = { limits: this.#limits, emptySectionClears: options.emptySectionClears ?? false, keepParsed: cacheSize > 0 };
+    this.#apply = {
+      limits: this.#limits,
+      emptySectionClears: options.emptySectionClears ?? false,
+      keepParsed: cacheSize > 0,
+    };
     this.#cache = new Array<ShadowRecord | undefined>(cacheSize);
     this.#parsed = new Array<ShadowRecord | undefined>(cacheSize);
   }
@@ -87,7 +91,12 @@ export class ShadowStore {
   /** The record of a shadow; with `create`, a fresh one is made for unknown shadows. */
   record(thingName: string, shadowName: string | undefined, create: true, nowMs?: number): ShadowRecord;
   record(thingName: string, shadowName: string | undefined, create?: boolean, nowMs?: number): ShadowRecord | undefined;
-  record(thingName: string, shadowName: string | undefined, create = false, nowMs = Date.now()): ShadowRecord | undefined {
+  record(
+    thingName: string,
+    shadowName: string | undefined,
+    create = false,
+    nowMs = Date.now(),
+  ): ShadowRecord | undefined {
     let thing = this.#things.get(thingName);
     if (thing === undefined) {
       if (!create) return undefined;
@@ -135,7 +144,8 @@ export class ShadowStore {
     if (!parsed.ok) return parsed;
     if (hasNonFiniteNumber(parsed.desired) || hasNonFiniteNumber(parsed.reported)) return NUMBER_OUT_OF_RANGE;
     const thing = this.#things.get(thingName);
-    const existed = thing !== undefined && (shadowName === undefined ? thing.classic : thing.named?.get(shadowName)) !== undefined;
+    const existed =
+      thing !== undefined && (shadowName === undefined ? thing.classic : thing.named?.get(shadowName)) !== undefined;
     const rec = this.record(thingName, shadowName, true, nowMs);
     const wasLive = rec.live;
     const result = applyUpdate(rec, parsed, nowMs, this.#apply);

@@ -13,7 +13,8 @@ class Sha256 extends Hash {
   }
 }
 
-const AUTH = /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;_.-]+),\s*Signature=([0-9a-f]{64})$/;
+const AUTH =
+  /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;_.-]+),\s*Signature=([0-9a-f]{64})$/;
 /** Both signing names reach the same API (the model says iotdata, the guide iotdevicegateway). */
 const SERVICES: readonly string[] = ['iotdata', 'iotdevicegateway'];
 
@@ -35,7 +36,12 @@ export class SigV4Verifier {
   readonly #service: string;
 
   /** `services`: the signing names accepted, the first named in refusals (the control plane's is `iot`). */
-  constructor(credentials: SigV4Credentials[], maxClockSkewMs: number, allowUnsignedPayload = false, services: readonly string[] = SERVICES) {
+  constructor(
+    credentials: SigV4Credentials[],
+    maxClockSkewMs: number,
+    allowUnsignedPayload = false,
+    services: readonly string[] = SERVICES,
+  ) {
     this.#services = new Set(services);
     this.#service = services[0]!;
     for (const c of credentials) this.#secrets.set(c.accessKeyId, c.secretAccessKey);
@@ -57,7 +63,8 @@ export class SigV4Verifier {
     const [, keyId, shortDate, region, service, signedList, signature] = m as unknown as string[];
     const secret = this.#secrets.get(keyId!);
     if (secret === undefined) return forbidden('The security token included in the request is invalid');
-    if (!this.#services.has(service!)) return forbidden(`Credential should be scoped to correct service: '${this.#service}'`);
+    if (!this.#services.has(service!))
+      return forbidden(`Credential should be scoped to correct service: '${this.#service}'`);
     const amzDate = headers['x-amz-date'];
     if (typeof amzDate !== 'string' || !/^\d{8}T\d{6}Z$/.test(amzDate) || amzDate.slice(0, 8) !== shortDate) {
       return forbidden('Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP');
@@ -70,18 +77,24 @@ export class SigV4Verifier {
     const signed: Record<string, string> = {};
     for (const name of signedList!.split(';')) {
       const v = headers[name];
-      if (v === undefined) return forbidden(`The request signature we calculated does not match the signature you provided`);
+      if (v === undefined)
+        return forbidden(`The request signature we calculated does not match the signature you provided`);
       signed[name] = Array.isArray(v) ? v.join(',') : v;
     }
     const claimedHash = signed['x-amz-content-sha256'];
     if (claimedHash === 'UNSIGNED-PAYLOAD' && !this.#allowUnsignedPayload) {
       // UNCONFIRMED for iotdata (unsigned payloads are documented for S3 only): a body the
       // signature does not cover is refused unless allowUnsignedPayload is set.
-      return forbidden('The request signature we calculated does not match the signature you provided. UNSIGNED-PAYLOAD is not accepted here.');
+      return forbidden(
+        'The request signature we calculated does not match the signature you provided. UNSIGNED-PAYLOAD is not accepted here.',
+      );
     }
     if (claimedHash !== undefined && claimedHash !== 'UNSIGNED-PAYLOAD') {
-      const actual = createHash('sha256').update(body ?? Buffer.alloc(0)).digest('hex');
-      if (actual !== claimedHash) return forbidden('The provided x-amz-content-sha256 header does not match what was computed');
+      const actual = createHash('sha256')
+        .update(body ?? Buffer.alloc(0))
+        .digest('hex');
+      if (actual !== claimedHash)
+        return forbidden('The provided x-amz-content-sha256 header does not match what was computed');
     }
     const query: Record<string, string | string[]> = {};
     if (rawQuery !== '') {
@@ -130,6 +143,10 @@ export class SigV4Verifier {
       return SHADOW_FAULTS.forbidden;
     }
     const ok = expected.length === signature!.length && timingSafeEqual(Buffer.from(expected), Buffer.from(signature!));
-    return ok ? undefined : forbidden('The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.');
+    return ok
+      ? undefined
+      : forbidden(
+          'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.',
+        );
   }
 }

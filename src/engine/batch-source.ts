@@ -21,7 +21,10 @@ export class IterableBatchSource implements BatchSource {
   #done = false;
 
   constructor(source: AsyncIterable<TargetItem> | Iterable<TargetItem>) {
-    this.#it = Symbol.asyncIterator in source ? (source as AsyncIterable<TargetItem>)[Symbol.asyncIterator]() : (source as Iterable<TargetItem>)[Symbol.iterator]();
+    this.#it =
+      Symbol.asyncIterator in source
+        ? (source as AsyncIterable<TargetItem>)[Symbol.asyncIterator]()
+        : (source as Iterable<TargetItem>)[Symbol.iterator]();
   }
 
   async nextBatch(max: number): Promise<TargetItem[] | undefined> {

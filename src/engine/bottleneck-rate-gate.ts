@@ -43,10 +43,25 @@ export class BottleneckRateGate implements RateGate {
   constructor(options?: RateGateOptions | 'off') {
     this.#o = resolveRateGateOptions(options);
     for (const [op, rps] of Object.entries(this.#o.rates) as [OperationName, number][]) {
-      const aimd = new AimdRate({ ceiling: rps, decreaseFactor: this.#o.decreaseFactor, decreaseCooldownMs: this.#o.decreaseCooldownMs, increaseShare: this.#o.increaseShare, minShare: this.#o.minShare, now: this.#o.now });
+      const aimd = new AimdRate({
+        ceiling: rps,
+        decreaseFactor: this.#o.decreaseFactor,
+        decreaseCooldownMs: this.#o.decreaseCooldownMs,
+        increaseShare: this.#o.increaseShare,
+        minShare: this.#o.minShare,
+        now: this.#o.now,
+      });
       // Starts full: one burst is allowed at once, then the refill rate rules.
       const limiter = new Bottleneck({ reservoir: this.#capacity(rps), maxConcurrent: null, minTime: 0 });
-      this.#buckets.set(op, { limiter, aimd, carry: 0, lastRefill: this.#o.now(), granted: 0, throttles: 0, trim: undefined });
+      this.#buckets.set(op, {
+        limiter,
+        aimd,
+        carry: 0,
+        lastRefill: this.#o.now(),
+        granted: 0,
+        throttles: 0,
+        trim: undefined,
+      });
     }
     if (this.#buckets.size > 0) {
       this.#timer = setInterval(() => void this.#refill(), this.#o.refillIntervalMs);
@@ -95,12 +110,14 @@ export class BottleneckRateGate implements RateGate {
       if (level > cap) await b.limiter.incrementReservoir(cap - level);
     })();
     b.trim = trim;
-    void trim.then(
-      () => undefined,
-      () => undefined, // a stopped limiter: the takes that wait for the trim see the error
-    ).finally(() => {
-      if (b.trim === trim) b.trim = undefined;
-    });
+    void trim
+      .then(
+        () => undefined,
+        () => undefined, // a stopped limiter: the takes that wait for the trim see the error
+      )
+      .finally(() => {
+        if (b.trim === trim) b.trim = undefined;
+      });
   }
 
   stats(): RateGateStats {
@@ -108,7 +125,13 @@ export class BottleneckRateGate implements RateGate {
     let granted = 0;
     let throttles = 0;
     for (const [op, b] of this.#buckets) {
-      operations[op] = { configuredRps: b.aimd.ceiling, currentRps: b.aimd.rate, granted: b.granted, throttles: b.throttles, decreases: b.aimd.decreases };
+      operations[op] = {
+        configuredRps: b.aimd.ceiling,
+        currentRps: b.aimd.rate,
+        granted: b.granted,
+        throttles: b.throttles,
+        decreases: b.aimd.decreases,
+      };
       granted += b.granted;
       throttles += b.throttles;
     }
@@ -124,7 +147,9 @@ export class BottleneckRateGate implements RateGate {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
-    await Promise.all([...this.#buckets.values()].map((b) => b.limiter.stop({ dropWaitingJobs: true }).catch(() => undefined)));
+    await Promise.all(
+      [...this.#buckets.values()].map((b) => b.limiter.stop({ dropWaitingJobs: true }).catch(() => undefined)),
+    );
   }
 
   #capacity(rps: number): number {

@@ -85,7 +85,15 @@ const positiveInt = (name: string, v: unknown): number => requirePositive(name, 
 
 const ABORTED: unique symbol = Symbol('aborted');
 
-const GATED_OPS: readonly OperationName[] = ['GetThingShadow', 'UpdateThingShadow', 'DeleteThingShadow', 'ListNamedShadowsForThing', 'Publish', 'GetRetainedMessage', 'ListRetainedMessages'];
+const GATED_OPS: readonly OperationName[] = [
+  'GetThingShadow',
+  'UpdateThingShadow',
+  'DeleteThingShadow',
+  'ListNamedShadowsForThing',
+  'Publish',
+  'GetRetainedMessage',
+  'ListRetainedMessages',
+];
 
 export class Coordinator {
   #o: ResolvedCoordinatorOptions;
@@ -105,15 +113,26 @@ export class Coordinator {
   constructor(options: CoordinatorOptions) {
     if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options must be an object');
     const c = options.client;
-    if (typeof c !== 'object' || c === null || typeof c.endpoint !== 'string' || c.endpoint === '') throw new InvalidArgumentError('client.endpoint must be a non-empty string');
-    if (typeof c.region !== 'string' || c.region === '') throw new InvalidArgumentError('client.region must be a non-empty string');
+    if (typeof c !== 'object' || c === null || typeof c.endpoint !== 'string' || c.endpoint === '')
+      throw new InvalidArgumentError('client.endpoint must be a non-empty string');
+    if (typeof c.region !== 'string' || c.region === '')
+      throw new InvalidArgumentError('client.region must be a non-empty string');
     const workers = options.workers === undefined ? availableParallelism() : positiveInt('workers', options.workers);
-    const tasksPerWorker = options.tasksPerWorker === undefined ? DEFAULT_COORDINATOR_OPTIONS.tasksPerWorker : positiveInt('tasksPerWorker', options.tasksPerWorker);
+    const tasksPerWorker =
+      options.tasksPerWorker === undefined
+        ? DEFAULT_COORDINATOR_OPTIONS.tasksPerWorker
+        : positiveInt('tasksPerWorker', options.tasksPerWorker);
     this.#o = {
       client: { ...c },
       workers,
-      batchSize: options.batchSize === undefined ? DEFAULT_COORDINATOR_OPTIONS.batchSize : positiveInt('batchSize', options.batchSize),
-      maxBatchesInFlight: options.maxBatchesInFlight === undefined ? workers * tasksPerWorker + 1 : positiveInt('maxBatchesInFlight', options.maxBatchesInFlight),
+      batchSize:
+        options.batchSize === undefined
+          ? DEFAULT_COORDINATOR_OPTIONS.batchSize
+          : positiveInt('batchSize', options.batchSize),
+      maxBatchesInFlight:
+        options.maxBatchesInFlight === undefined
+          ? workers * tasksPerWorker + 1
+          : positiveInt('maxBatchesInFlight', options.maxBatchesInFlight),
       tasksPerWorker,
     };
     const rates = resolveRateGateOptions(options.rates);
@@ -122,7 +141,10 @@ export class Coordinator {
     this.#gate = options.gate ?? new BottleneckRateGate(options.rates);
     const context = { workers, tasksPerWorker, gate: this.#gate };
     if (options.runner !== undefined) this.#runner = options.runner(context);
-    else this.#runner = new PoolBatchRunner(options.workerFile === undefined ? context : { ...context, workerFile: options.workerFile });
+    else
+      this.#runner = new PoolBatchRunner(
+        options.workerFile === undefined ? context : { ...context, workerFile: options.workerFile },
+      );
     this.#stats = this.#freshStats(undefined);
     if (options.signal !== undefined) {
       this.#signal = options.signal;
@@ -138,7 +160,10 @@ export class Coordinator {
 
   /** The thread pool's filled options (e.g. `atomics`), for inspection; only with the default runner. */
   get poolOptions(): PoolBatchRunner['poolOptions'] {
-    if (!(this.#runner instanceof PoolBatchRunner)) throw new InvalidArgumentError('poolOptions: this coordinator runs its batches on another runner than the thread pool');
+    if (!(this.#runner instanceof PoolBatchRunner))
+      throw new InvalidArgumentError(
+        'poolOptions: this coordinator runs its batches on another runner than the thread pool',
+      );
     return this.#runner.poolOptions;
   }
 
@@ -147,7 +172,12 @@ export class Coordinator {
    * source is exhausted (or the run was aborted) and every batch handed out has finished;
    * `onResult` is called once per item, awaited (backpressure for journal writers).
    */
-  async run<C>(kind: TaskKind, config: C, source: AsyncIterable<TargetItem> | Iterable<TargetItem> | BatchSource, onResult: (r: ItemResult) => void | Promise<void>): Promise<RunStats> {
+  async run<C>(
+    kind: TaskKind,
+    config: C,
+    source: AsyncIterable<TargetItem> | Iterable<TargetItem> | BatchSource,
+    onResult: (r: ItemResult) => void | Promise<void>,
+  ): Promise<RunStats> {
     if (this.#closed) throw new InvalidArgumentError('the coordinator is closed');
     if (this.#running) throw new InvalidArgumentError('a run is already in progress');
     this.#running = true;
@@ -217,7 +247,14 @@ export class Coordinator {
     const secs = Math.max(s.elapsedMs, 1) / 1000;
     s.gate = this.#gate.stats();
     const t = this.#tally;
-    Object.assign(s, { done: t.done, requests: t.requests, throttles: t.throttles, bytesSent: t.bytesSent, wholeBytes: t.wholeBytes, latencyMsTotal: t.latencyMsTotal });
+    Object.assign(s, {
+      done: t.done,
+      requests: t.requests,
+      throttles: t.throttles,
+      bytesSent: t.bytesSent,
+      wholeBytes: t.wholeBytes,
+      latencyMsTotal: t.latencyMsTotal,
+    });
     s.itemsPerSecond = s.done / secs;
     s.requestsPerSecond = s.requests / secs;
     return { ...s, byOutcome: { ...t.byOutcome }, byError: { ...t.byError } };
@@ -263,14 +300,20 @@ export class Coordinator {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#signal !== undefined && this.#onSignal !== undefined) this.#signal.removeEventListener('abort', this.#onSignal);
+    if (this.#signal !== undefined && this.#onSignal !== undefined)
+      this.#signal.removeEventListener('abort', this.#onSignal);
     await this.#runner.close();
     if (this.#ownsGate) await this.#gate.close();
   }
 
   #abortReason: string | undefined;
 
-  async #dispatch<C>(kind: TaskKind, config: C, items: TargetItem[], onResult: (r: ItemResult) => void | Promise<void>): Promise<void> {
+  async #dispatch<C>(
+    kind: TaskKind,
+    config: C,
+    items: TargetItem[],
+    onResult: (r: ItemResult) => void | Promise<void>,
+  ): Promise<void> {
     const permits: Partial<Record<OperationName, number>> = {};
     for (const op of GATED_OPS) {
       const k = this.#gate.batchSize(op);
@@ -282,12 +325,28 @@ export class Coordinator {
     let results: ItemResult[];
     try {
       results = await this.#runner.run(task, this.#signal);
-      if (!Array.isArray(results) || results.length !== items.length) throw new WorkerError(`worker returned ${Array.isArray(results) ? results.length : typeof results} results for ${items.length} items`);
+      if (!Array.isArray(results) || results.length !== items.length)
+        throw new WorkerError(
+          `worker returned ${Array.isArray(results) ? results.length : typeof results} results for ${items.length} items`,
+        );
     } catch (err) {
       this.#stats.batchFailures += 1;
-      const rec = toErrorRecord(err instanceof WorkerError || (err as { code?: string })?.code?.startsWith('SHADOW_ERR') ? err : new WorkerError(`worker failed the batch: ${(err as Error)?.message ?? String(err)}`, { cause: err }));
+      const rec = toErrorRecord(
+        err instanceof WorkerError || (err as { code?: string })?.code?.startsWith('SHADOW_ERR')
+          ? err
+          : new WorkerError(`worker failed the batch: ${(err as Error)?.message ?? String(err)}`, { cause: err }),
+      );
       results = items.map((it) => {
-        const r: ItemResult = { thingName: it.thingName, outcome: 'failed', error: rec, attempts: 0, requests: 0, throttles: 0, latencyMs: 0, bytesSent: 0 };
+        const r: ItemResult = {
+          thingName: it.thingName,
+          outcome: 'failed',
+          error: rec,
+          attempts: 0,
+          requests: 0,
+          throttles: 0,
+          latencyMs: 0,
+          bytesSent: 0,
+        };
         if (it.shadowName !== undefined) r.shadowName = it.shadowName;
         return r;
       });
@@ -303,9 +362,25 @@ export class Coordinator {
 
   #freshStats(kind: TaskKind | undefined): RunStats {
     return {
-      kind, startedAt: Date.now(), elapsedMs: 0, read: 0, done: 0, inFlight: 0, byOutcome: {}, byError: {},
-      requests: 0, throttles: 0, bytesSent: 0, wholeBytes: 0, latencyMsTotal: 0, itemsPerSecond: 0, requestsPerSecond: 0,
-      batches: 0, batchFailures: 0, aborted: false, gate: { operations: {}, granted: 0, throttles: 0 },
+      kind,
+      startedAt: Date.now(),
+      elapsedMs: 0,
+      read: 0,
+      done: 0,
+      inFlight: 0,
+      byOutcome: {},
+      byError: {},
+      requests: 0,
+      throttles: 0,
+      bytesSent: 0,
+      wholeBytes: 0,
+      latencyMsTotal: 0,
+      itemsPerSecond: 0,
+      requestsPerSecond: 0,
+      batches: 0,
+      batchFailures: 0,
+      aborted: false,
+      gate: { operations: {}, granted: 0, throttles: 0 },
     };
   }
 }

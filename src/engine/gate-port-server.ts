@@ -23,7 +23,13 @@ export class GatePortServer {
       } else if (msg.t === 'take') {
         this.#gate.take(msg.op, msg.want).then(
           (n) => this.#reply(port, { t: 'grant', op: msg.op, n }),
-          (err: unknown) => this.#reply(port, { t: 'grant', op: msg.op, n: 0, error: err instanceof Error ? err.message : String(err) }),
+          (err: unknown) =>
+            this.#reply(port, {
+              t: 'grant',
+              op: msg.op,
+              n: 0,
+              error: err instanceof Error ? err.message : String(err),
+            }),
         );
       }
     });

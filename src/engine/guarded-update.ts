@@ -57,7 +57,10 @@ export interface GuardedUpdateOptions {
    * Computes the update from the document just read (undefined when the shadow does not exist).
    * Returns a write, a stop, or undefined when there is nothing to change. A throw fails the item.
    */
-  plan: (doc: ShadowDocument | undefined, result: ItemResult) => Promise<GuardedWrite | GuardedStop | undefined> | GuardedWrite | GuardedStop | undefined;
+  plan: (
+    doc: ShadowDocument | undefined,
+    result: ItemResult,
+  ) => Promise<GuardedWrite | GuardedStop | undefined> | GuardedWrite | GuardedStop | undefined;
 }
 
 const TOKEN_RUN = randomBytes(4).toString('hex');
@@ -72,8 +75,17 @@ export function clientToken(prefix: string): string {
 /** Runs the guarded read-compute-write loop for one shadow and returns its result record. */
 export async function guardedUpdate(ctx: HandlerContext<unknown>, o: GuardedUpdateOptions): Promise<ItemResult> {
   const started = performance.now();
-  const ref = o.shadowName === undefined ? { thingName: o.thingName } : { thingName: o.thingName, shadowName: o.shadowName };
-  const r: ItemResult = { thingName: o.thingName, outcome: 'failed', attempts: 0, requests: 0, throttles: 0, latencyMs: 0, bytesSent: 0 };
+  const ref =
+    o.shadowName === undefined ? { thingName: o.thingName } : { thingName: o.thingName, shadowName: o.shadowName };
+  const r: ItemResult = {
+    thingName: o.thingName,
+    outcome: 'failed',
+    attempts: 0,
+    requests: 0,
+    throttles: 0,
+    latencyMs: 0,
+    bytesSent: 0,
+  };
   if (o.shadowName !== undefined) r.shadowName = o.shadowName;
   // An interrupt aborts the requests in flight and the waits between retries (HandlerContext.signal).
   const call = ctx.signal === undefined ? undefined : { signal: ctx.signal };

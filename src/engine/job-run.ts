@@ -102,7 +102,10 @@ export class JobRun {
     if (options.maxBatchesInFlight !== undefined) co.maxBatchesInFlight = options.maxBatchesInFlight;
     if (options.tasksPerWorker !== undefined) co.tasksPerWorker = options.tasksPerWorker;
     // No runner or gate of its own: the process-wide placement decides (the queue with --redis).
-    const placed = options.runner === undefined && options.gate === undefined ? jobPlacement()?.({ client: options.client, rates: options.rates }) : undefined;
+    const placed =
+      options.runner === undefined && options.gate === undefined
+        ? jobPlacement()?.({ client: options.client, rates: options.rates })
+        : undefined;
     if (placed !== undefined) {
       co.runner = placed.runner;
       if (placed.gate !== undefined) co.gate = placed.gate;
@@ -172,7 +175,12 @@ export class JobRun {
    * for writers). Resolves when the source is exhausted or the run stopped, and every batch
    * handed out has reported.
    */
-  run<C>(kind: TaskKind, config: C, source: AsyncIterable<TargetItem> | Iterable<TargetItem> | BatchSource, onResult: (r: ItemResult) => void | Promise<void>): Promise<RunStats> {
+  run<C>(
+    kind: TaskKind,
+    config: C,
+    source: AsyncIterable<TargetItem> | Iterable<TargetItem> | BatchSource,
+    onResult: (r: ItemResult) => void | Promise<void>,
+  ): Promise<RunStats> {
     if (this.#closed) throw new ConfigError('the job run is closed');
     // Progress ticks from the first pass on (not while the job still reads its targets).
     if (this.#onProgress !== undefined && this.#ticker === undefined) {
@@ -201,7 +209,9 @@ export interface JobDefinition<C, R> {
   kind: TaskKind;
   config: C;
   /** What to read: the targets, streamed. */
-  targets(run: JobRun): AsyncIterable<TargetItem> | Iterable<TargetItem> | Promise<AsyncIterable<TargetItem> | Iterable<TargetItem>>;
+  targets(
+    run: JobRun,
+  ): AsyncIterable<TargetItem> | Iterable<TargetItem> | Promise<AsyncIterable<TargetItem> | Iterable<TargetItem>>;
   /** What to write: called once per result, after the tally counted it. */
   onResult(r: ItemResult, run: JobRun): void | Promise<void>;
   /** What to report, once the pass ended (also when interrupted). */

@@ -45,7 +45,12 @@ export interface JournalOptions {
 
 type JournalTuning = Required<Omit<JournalOptions, 'kind' | 'spec' | 'onError'>> & Pick<JournalOptions, 'onError'>;
 
-export const DEFAULT_JOURNAL_OPTIONS = Object.freeze({ resume: false, flushIntervalMs: 200, flushBytes: 256 * 1024, fsyncIntervalMs: 1000 });
+export const DEFAULT_JOURNAL_OPTIONS = Object.freeze({
+  resume: false,
+  flushIntervalMs: 200,
+  flushBytes: 256 * 1024,
+  fsyncIntervalMs: 1000,
+});
 
 /** A stable hash of a JSON value (object keys sorted). */
 export function specHash(spec: unknown): string {
@@ -59,7 +64,9 @@ export function specHash(spec: unknown): string {
     }
     return v;
   };
-  return `sha256:${createHash('sha256').update(JSON.stringify(canonical(spec)) ?? 'undefined').digest('hex')}`;
+  return `sha256:${createHash('sha256')
+    .update(JSON.stringify(canonical(spec)) ?? 'undefined')
+    .digest('hex')}`;
 }
 
 export interface JournalContents {
@@ -87,7 +94,10 @@ function badEntry(v: unknown): string | undefined {
 }
 
 export async function readJournal(path: string, onResult: (r: ItemResult) => void): Promise<JournalContents> {
-  const rl = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Number.POSITIVE_INFINITY });
+  const rl = createInterface({
+    input: createReadStream(path, { encoding: 'utf8' }),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  });
   let header: JournalHeader | undefined;
   let torn = 0;
   let first = true;
@@ -112,7 +122,8 @@ export async function readJournal(path: string, onResult: (r: ItemResult) => voi
     }
     // Every line is checked: an entry that is not one this tool writes is never trusted.
     const bad = badEntry(v);
-    if (bad !== undefined) throw new ConfigError(`${path}:${lineNo}: ${bad}; the journal is damaged or not a shadowfleet journal`);
+    if (bad !== undefined)
+      throw new ConfigError(`${path}:${lineNo}: ${bad}; the journal is damaged or not a shadowfleet journal`);
     onResult(v as ItemResult);
   }
   return { header, torn };
@@ -122,7 +133,10 @@ export async function readJournal(path: string, onResult: (r: ItemResult) => voi
  * The keys (thing, or thing/shadow) whose last journal line is a finished outcome. `failed`
  * items are not finished by default, so a resumed run retries them.
  */
-export async function loadCompleted(journalPath: string, options: { retryFailed?: boolean } = {}): Promise<Set<string>> {
+export async function loadCompleted(
+  journalPath: string,
+  options: { retryFailed?: boolean } = {},
+): Promise<Set<string>> {
   const retryFailed = options.retryFailed ?? true;
   const done = new Set<string>();
   await readJournal(journalPath, (r) => {
@@ -156,21 +170,35 @@ export class Journal {
 
   /** Opens a new journal (truncating) or, with `resume`, appends to one of the same spec. */
   static async open(path: string, options: JournalOptions): Promise<Journal> {
-    if (typeof path !== 'string' || path === '') throw new InvalidArgumentError('journal path must be a non-empty string');
+    if (typeof path !== 'string' || path === '')
+      throw new InvalidArgumentError('journal path must be a non-empty string');
     const o = { ...DEFAULT_JOURNAL_OPTIONS, ...options };
     for (const k of ['flushIntervalMs', 'flushBytes', 'fsyncIntervalMs'] as const) {
-      if (typeof o[k] !== 'number' || !(o[k] >= 0)) throw new InvalidArgumentError(`journal ${k} must be a non-negative number, got ${JSON.stringify(o[k])}`);
+      if (typeof o[k] !== 'number' || !(o[k] >= 0))
+        throw new InvalidArgumentError(`journal ${k} must be a non-negative number, got ${JSON.stringify(o[k])}`);
     }
     const hash = specHash(options.spec);
-    let header: JournalHeader = { journal: 'shadowfleet', version: 1, kind: options.kind, specHash: hash, startedAt: new Date().toISOString() };
+    let header: JournalHeader = {
+      journal: 'shadowfleet',
+      version: 1,
+      kind: options.kind,
+      specHash: hash,
+      startedAt: new Date().toISOString(),
+    };
     let append = false;
     if (o.resume) {
-      const exists = await stat(path).then((s) => s.size > 0, () => false);
+      const exists = await stat(path).then(
+        (s) => s.size > 0,
+        () => false,
+      );
       if (exists) {
         const { header: old } = await readJournal(path, () => undefined);
-        if (old === undefined) throw new ConfigError(`${path}: not a shadowfleet journal (no header line); cannot resume`);
+        if (old === undefined)
+          throw new ConfigError(`${path}: not a shadowfleet journal (no header line); cannot resume`);
         if (old.specHash !== hash || old.kind !== options.kind) {
-          throw new ConfigError(`${path}: the journal was written for another ${old.kind === options.kind ? 'spec' : `kind (${old.kind})`} (${old.specHash}); --resume needs the same spec (${hash})`);
+          throw new ConfigError(
+            `${path}: the journal was written for another ${old.kind === options.kind ? 'spec' : `kind (${old.kind})`} (${old.specHash}); --resume needs the same spec (${hash})`,
+          );
         }
         header = old;
         append = true;
@@ -182,7 +210,12 @@ export class Journal {
     } catch (err) {
       throw new ConfigError(`${path}: cannot open the journal (${errorCode(err)})`, { cause: err });
     }
-    const tuning: JournalTuning = { resume: o.resume, flushIntervalMs: o.flushIntervalMs, flushBytes: o.flushBytes, fsyncIntervalMs: o.fsyncIntervalMs };
+    const tuning: JournalTuning = {
+      resume: o.resume,
+      flushIntervalMs: o.flushIntervalMs,
+      flushBytes: o.flushBytes,
+      fsyncIntervalMs: o.fsyncIntervalMs,
+    };
     if (options.onError !== undefined) tuning.onError = options.onError;
     const j = new Journal(path, fh, header, tuning);
     // A resumed journal may end in a torn line: start ours on a fresh line (readers skip blanks).

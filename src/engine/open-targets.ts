@@ -13,7 +13,12 @@ import { readTargets, type TargetProblem } from './targets.js';
 import { SnapshotReader } from '../sinks/snapshot-reader.js';
 import { isTargetSelection, openSelection, type ControlPlaneAccess, type TargetSelection } from './target-selection.js';
 
-export type RolloutTargets = string | Readable | AsyncIterable<TargetItem | string> | Iterable<TargetItem | string> | TargetSelection;
+export type RolloutTargets =
+  | string
+  | Readable
+  | AsyncIterable<TargetItem | string>
+  | Iterable<TargetItem | string>
+  | TargetSelection;
 
 function isReadable(v: unknown): v is Readable {
   return typeof (v as Readable).pipe === 'function' && typeof (v as Readable).read === 'function';
@@ -49,9 +54,14 @@ async function* snapshotThings(location: string): AsyncGenerator<TargetItem> {
 }
 
 /** Opens targets as a stream of items; a selection needs `control` (where the control plane is). */
-export async function openTargets(targets: RolloutTargets, onInvalid?: (p: TargetProblem) => void, control?: ControlPlaneAccess): Promise<AsyncIterable<TargetItem>> {
+export async function openTargets(
+  targets: RolloutTargets,
+  onInvalid?: (p: TargetProblem) => void,
+  control?: ControlPlaneAccess,
+): Promise<AsyncIterable<TargetItem>> {
   if (isTargetSelection(targets)) {
-    if (control === undefined) throw new ConfigError('targets: a thing group, query or all-things selection needs the endpoint of the fleet');
+    if (control === undefined)
+      throw new ConfigError('targets: a thing group, query or all-things selection needs the endpoint of the fleet');
     return openSelection(targets, control);
   }
   if (typeof targets === 'string' && (await isSnapshotLocation(targets))) {
@@ -68,12 +78,18 @@ export async function openTargets(targets: RolloutTargets, onInvalid?: (p: Targe
       try {
         await access(targets);
       } catch (err) {
-        throw new ConfigError(`${targets}: cannot read the things file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+        throw new ConfigError(
+          `${targets}: cannot read the things file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+          { cause: err },
+        );
       }
     }
     return readTargets(onInvalid === undefined ? { path: targets } : { path: targets, onInvalid });
   }
-  if (isReadable(targets)) return readTargets(onInvalid === undefined ? { path: '-', input: targets } : { path: '-', input: targets, onInvalid });
+  if (isReadable(targets))
+    return readTargets(
+      onInvalid === undefined ? { path: '-', input: targets } : { path: '-', input: targets, onInvalid },
+    );
   const iterable = targets as AsyncIterable<TargetItem | string> | Iterable<TargetItem | string>;
   return (async function* () {
     for await (const t of iterable) yield typeof t === 'string' ? { thingName: t } : t;

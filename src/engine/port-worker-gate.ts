@@ -37,7 +37,11 @@ export class PortWorkerGate implements WorkerGate {
    * Configures the gate for a task: adopts `port` if the thread has none (else closes it), sets
    * the permit batch per gated op (ops not listed are not gated) and the per-thing limits.
    */
-  configure(port: MessagePort | undefined, permits: Partial<Record<OperationName, number>> | undefined, limits: ThingLimits | undefined): void {
+  configure(
+    port: MessagePort | undefined,
+    permits: Partial<Record<OperationName, number>> | undefined,
+    limits: ThingLimits | undefined,
+  ): void {
     if (port !== undefined) {
       if (this.#port === undefined) {
         this.#port = port;
@@ -60,7 +64,10 @@ export class PortWorkerGate implements WorkerGate {
         for (const w of c.waiters) w.resolve();
       }
     }
-    if (limits !== undefined && (limits.thingRps !== this.#limits.thingRps || limits.thingInFlight !== this.#limits.thingInFlight)) {
+    if (
+      limits !== undefined &&
+      (limits.thingRps !== this.#limits.thingRps || limits.thingInFlight !== this.#limits.thingInFlight)
+    ) {
       this.#limits = limits;
       this.#things = new ThingLimiter({ rps: limits.thingRps, inFlight: limits.thingInFlight });
     }

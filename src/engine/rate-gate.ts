@@ -99,13 +99,24 @@ export const DEFAULT_RATE_GATE_OPTIONS = Object.freeze({
   refillIntervalMs: 25,
 });
 
-const SHADOW_OPS: readonly OperationName[] = Object.freeze(['GetThingShadow', 'UpdateThingShadow', 'DeleteThingShadow']);
+const SHADOW_OPS: readonly OperationName[] = Object.freeze([
+  'GetThingShadow',
+  'UpdateThingShadow',
+  'DeleteThingShadow',
+]);
 const ALL_OPS: readonly OperationName[] = Object.freeze([
-  'GetThingShadow', 'UpdateThingShadow', 'DeleteThingShadow', 'ListNamedShadowsForThing', 'Publish', 'GetRetainedMessage', 'ListRetainedMessages',
+  'GetThingShadow',
+  'UpdateThingShadow',
+  'DeleteThingShadow',
+  'ListNamedShadowsForThing',
+  'Publish',
+  'GetRetainedMessage',
+  'ListRetainedMessages',
 ]);
 
 function positive(name: string, v: unknown): number {
-  if (!isPositive(v, false)) throw new InvalidArgumentError(optionMessage(name, "a positive number or 'off'", { value: v }));
+  if (!isPositive(v, false))
+    throw new InvalidArgumentError(optionMessage(name, "a positive number or 'off'", { value: v }));
   return v;
 }
 
@@ -117,10 +128,25 @@ function share(name: string, v: unknown, max: number): number {
 }
 
 /** Validates once; messages name the option. `'off'` turns every gate off (account and per thing). */
-export function resolveRateGateOptions(options: RateGateOptions | 'off' | undefined, prefix = 'rates'): ResolvedRateGateOptions {
+export function resolveRateGateOptions(
+  options: RateGateOptions | 'off' | undefined,
+  prefix = 'rates',
+): ResolvedRateGateOptions {
   const d = DEFAULT_RATE_GATE_OPTIONS;
   if (options === 'off') {
-    return { rates: {}, thingRps: 0, thingInFlight: 0, permitBatch: undefined, burstSeconds: d.burstSeconds, decreaseFactor: d.decreaseFactor, decreaseCooldownMs: d.decreaseCooldownMs, increaseShare: d.increaseShare, minShare: d.minShare, refillIntervalMs: d.refillIntervalMs, now: Date.now };
+    return {
+      rates: {},
+      thingRps: 0,
+      thingInFlight: 0,
+      permitBatch: undefined,
+      burstSeconds: d.burstSeconds,
+      decreaseFactor: d.decreaseFactor,
+      decreaseCooldownMs: d.decreaseCooldownMs,
+      increaseShare: d.increaseShare,
+      minShare: d.minShare,
+      refillIntervalMs: d.refillIntervalMs,
+      now: Date.now,
+    };
   }
   const o = options ?? {};
   if (typeof o !== 'object' || o === null) throw new InvalidArgumentError(`${prefix} must be an object or 'off'`);
@@ -142,18 +168,27 @@ export function resolveRateGateOptions(options: RateGateOptions | 'off' | undefi
   if (o.permitBatch !== undefined) {
     permitBatch = requirePositive(`${prefix}.permitBatch`, o.permitBatch);
   }
-  if (o.now !== undefined && typeof o.now !== 'function') throw new InvalidArgumentError(`${prefix}.now must be a function`);
+  if (o.now !== undefined && typeof o.now !== 'function')
+    throw new InvalidArgumentError(`${prefix}.now must be a function`);
   return {
     rates,
     thingRps: thingRps === 'off' ? 0 : positive(`${prefix}.thingRps`, thingRps),
     thingInFlight: thingInFlight === 'off' ? 0 : Math.floor(positive(`${prefix}.thingInFlight`, thingInFlight)),
     permitBatch,
     burstSeconds: o.burstSeconds === undefined ? d.burstSeconds : positive(`${prefix}.burstSeconds`, o.burstSeconds),
-    decreaseFactor: o.decreaseFactor === undefined ? d.decreaseFactor : share(`${prefix}.decreaseFactor`, o.decreaseFactor, 1),
-    decreaseCooldownMs: o.decreaseCooldownMs === undefined ? d.decreaseCooldownMs : positive(`${prefix}.decreaseCooldownMs`, o.decreaseCooldownMs),
-    increaseShare: o.increaseShare === undefined ? d.increaseShare : share(`${prefix}.increaseShare`, o.increaseShare, 1),
+    decreaseFactor:
+      o.decreaseFactor === undefined ? d.decreaseFactor : share(`${prefix}.decreaseFactor`, o.decreaseFactor, 1),
+    decreaseCooldownMs:
+      o.decreaseCooldownMs === undefined
+        ? d.decreaseCooldownMs
+        : positive(`${prefix}.decreaseCooldownMs`, o.decreaseCooldownMs),
+    increaseShare:
+      o.increaseShare === undefined ? d.increaseShare : share(`${prefix}.increaseShare`, o.increaseShare, 1),
     minShare: o.minShare === undefined ? d.minShare : share(`${prefix}.minShare`, o.minShare, 1),
-    refillIntervalMs: o.refillIntervalMs === undefined ? d.refillIntervalMs : positive(`${prefix}.refillIntervalMs`, o.refillIntervalMs),
+    refillIntervalMs:
+      o.refillIntervalMs === undefined
+        ? d.refillIntervalMs
+        : positive(`${prefix}.refillIntervalMs`, o.refillIntervalMs),
     now: o.now ?? Date.now,
   };
 }

@@ -64,22 +64,36 @@ export function checkTargetSelection(v: unknown, field = 'targets'): TargetSelec
   if (!isTargetSelection(v)) throw new InvalidArgumentError(`${field}: expected one of thingGroup, query or allThings`);
   const o = v as unknown as Record<string, unknown>;
   const given = ['thingGroup', 'query', 'allThings'].filter((k) => o[k] !== undefined);
-  if (given.length !== 1) throw new InvalidArgumentError(`${field}: give one of thingGroup, query and allThings, not ${given.join(' and ')}`);
+  if (given.length !== 1)
+    throw new InvalidArgumentError(`${field}: give one of thingGroup, query and allThings, not ${given.join(' and ')}`);
   const known = new Set(['thingGroup', 'recursive', 'query', 'index', 'allThings']);
-  for (const k of Object.keys(o)) if (!known.has(k)) throw new InvalidArgumentError(`${field}.${k}: unknown field (a selection has thingGroup, recursive, query, index or allThings)`);
-  if (o.recursive !== undefined && o.thingGroup === undefined) throw new InvalidArgumentError(`${field}.recursive: only with thingGroup`);
+  for (const k of Object.keys(o))
+    if (!known.has(k))
+      throw new InvalidArgumentError(
+        `${field}.${k}: unknown field (a selection has thingGroup, recursive, query, index or allThings)`,
+      );
+  if (o.recursive !== undefined && o.thingGroup === undefined)
+    throw new InvalidArgumentError(`${field}.recursive: only with thingGroup`);
   if (o.index !== undefined && o.query === undefined) throw new InvalidArgumentError(`${field}.index: only with query`);
   if (o.thingGroup !== undefined) {
     const g = o.thingGroup;
-    if (typeof g !== 'string' || !GROUP_NAME.test(g)) throw new InvalidArgumentError(`${field}.thingGroup: expected a thing group name (1-128 of a-z A-Z 0-9 : _ -), got ${JSON.stringify(g)}`);
-    if (o.recursive !== undefined && typeof o.recursive !== 'boolean') throw new InvalidArgumentError(`${field}.recursive: expected true or false`);
+    if (typeof g !== 'string' || !GROUP_NAME.test(g))
+      throw new InvalidArgumentError(
+        `${field}.thingGroup: expected a thing group name (1-128 of a-z A-Z 0-9 : _ -), got ${JSON.stringify(g)}`,
+      );
+    if (o.recursive !== undefined && typeof o.recursive !== 'boolean')
+      throw new InvalidArgumentError(`${field}.recursive: expected true or false`);
     return o.recursive === true ? { thingGroup: g, recursive: true } : { thingGroup: g };
   }
   if (o.query !== undefined) {
     const q = o.query;
-    if (typeof q !== 'string' || q.trim() === '') throw new InvalidArgumentError(`${field}.query: expected a fleet indexing query such as attributes.site:berlin`);
+    if (typeof q !== 'string' || q.trim() === '')
+      throw new InvalidArgumentError(`${field}.query: expected a fleet indexing query such as attributes.site:berlin`);
     const index = o.index;
-    if (index !== undefined && index !== THINGS_INDEX) throw new InvalidArgumentError(`${field}.index: only ${THINGS_INDEX} (the things index) can select things, got ${JSON.stringify(index)}`);
+    if (index !== undefined && index !== THINGS_INDEX)
+      throw new InvalidArgumentError(
+        `${field}.index: only ${THINGS_INDEX} (the things index) can select things, got ${JSON.stringify(index)}`,
+      );
     return index === undefined ? { query: q } : { query: q, index: THINGS_INDEX };
   }
   if (o.allThings !== true) throw new InvalidArgumentError(`${field}.allThings: expected true`);
@@ -109,7 +123,10 @@ function regionOf(endpoint: string): string | undefined {
  * a group that does not exist, a query the index refuses or fleet indexing switched off is a
  * ConfigError naming the selection, thrown before the job reads or writes a shadow.
  */
-export async function openSelection(selection: TargetSelection, access: ControlPlaneAccess): Promise<AsyncIterable<TargetItem>> {
+export async function openSelection(
+  selection: TargetSelection,
+  access: ControlPlaneAccess,
+): Promise<AsyncIterable<TargetItem>> {
   const s = checkTargetSelection(selection);
   const co: IotControlClientOptions = {};
   const endpoint = controlEndpointOf(access);
@@ -159,7 +176,12 @@ function selectionError(s: TargetSelection, err: unknown): unknown {
   if (!isShadowError(err)) return err;
   const code = (err as { code?: string }).code;
   const aws = (err as { awsErrorType?: string }).awsErrorType;
-  const refusal = code === 'SHADOW_ERR_CONFIG' || aws === 'ResourceNotFoundException' || aws === 'InvalidQueryException' || aws === 'InvalidRequestException' || aws === 'IndexNotReadyException';
+  const refusal =
+    code === 'SHADOW_ERR_CONFIG' ||
+    aws === 'ResourceNotFoundException' ||
+    aws === 'InvalidQueryException' ||
+    aws === 'InvalidRequestException' ||
+    aws === 'IndexNotReadyException';
   if (!refusal) return err;
   return new ConfigError(`targets (${describeSelection(s)}): ${(err as Error).message}`, { cause: err });
 }

@@ -80,7 +80,8 @@ export async function* readTargets(options: ReadTargetsOptions): AsyncGenerator<
     if (bad !== undefined) throw new InvalidArgumentError(`shadowName: ${bad}`);
   }
   if (options.path !== '-') await refuseSpecialFile(options.path, 'targets');
-  const source: Readable = options.path === '-' ? (options.input ?? process.stdin) : createReadStream(options.path, { encoding: 'utf8' });
+  const source: Readable =
+    options.path === '-' ? (options.input ?? process.stdin) : createReadStream(options.path, { encoding: 'utf8' });
   // A line is read up to its limit plus one character, never buffered whole (a file with no newline, /dev/zero).
   const input: Readable = pipeline(source, limitLineLength(MAX_TARGET_LINE_CHARS, file), () => undefined);
   const rl = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
@@ -94,7 +95,11 @@ export async function* readTargets(options: ReadTargetsOptions): AsyncGenerator<
     if (options.onInvalid === undefined) throw new InvalidArgumentError(`${file}:${lineNo}: ${message}`);
     options.onInvalid(p);
   };
-  const make = (thingName: unknown, shadowName: unknown, data: Record<string, string> | undefined): TargetItem | undefined => {
+  const make = (
+    thingName: unknown,
+    shadowName: unknown,
+    data: Record<string, string> | undefined,
+  ): TargetItem | undefined => {
     const bad = validateThingName(thingName);
     if (bad !== undefined) {
       problem(`bad thing name: ${bad}`);
@@ -118,13 +123,17 @@ export async function* readTargets(options: ReadTargetsOptions): AsyncGenerator<
       lineNo += 1;
       const line = lineNo === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1).trim() : raw.trim();
       if (line === '' || line.startsWith('#')) continue;
-      if (format === 'auto') format = line.startsWith('{') ? 'jsonl' : line.includes(',') || isHeaderName(line) ? 'csv' : 'lines';
+      if (format === 'auto')
+        format = line.startsWith('{') ? 'jsonl' : line.includes(',') || isHeaderName(line) ? 'csv' : 'lines';
       if (format === 'csv' && nameIdx < 0) {
         header = splitCsvLine(line);
         const lower = header.map((h) => h.toLowerCase());
         nameIdx = lower.findIndex((h) => NAME_COLUMNS.includes(h));
         shadowIdx = lower.findIndex((h) => SHADOW_COLUMNS.includes(h));
-        if (nameIdx < 0) throw new InvalidArgumentError(`${file}:${lineNo}: the CSV header needs a thingName, thing or name column, got: ${line}`);
+        if (nameIdx < 0)
+          throw new InvalidArgumentError(
+            `${file}:${lineNo}: the CSV header needs a thingName, thing or name column, got: ${line}`,
+          );
         continue;
       }
       let item: TargetItem | undefined;

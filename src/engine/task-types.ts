@@ -19,7 +19,15 @@ export interface TargetItem {
   data?: Record<string, string>;
 }
 
-export type TaskKind = 'rollout' | 'snapshot-read' | 'restore' | 'bench' | 'converge-check' | 'sync' | 'rollback' | 'wave-check';
+export type TaskKind =
+  | 'rollout'
+  | 'snapshot-read'
+  | 'restore'
+  | 'bench'
+  | 'converge-check'
+  | 'sync'
+  | 'rollback'
+  | 'wave-check';
 
 /** The client settings a worker builds its one IotDataClient from (one client per thread per config). */
 export interface WorkerClientConfig {

@@ -78,7 +78,8 @@ export class ThingLimiter {
 
   #canStart(s: ThingState): boolean {
     if (this.#inFlight > 0 && s.inFlight >= this.#inFlight) return false;
-    if (this.#rps > 0 && s.starts.length >= this.#rps && this.#now() - (s.starts[0] as number) < this.#windowMs) return false;
+    if (this.#rps > 0 && s.starts.length >= this.#rps && this.#now() - (s.starts[0] as number) < this.#windowMs)
+      return false;
     return true;
   }
 
@@ -111,7 +112,12 @@ export class ThingLimiter {
     this.#sweepCountdown = 1024;
     const now = this.#now();
     for (const [thing, s] of this.#things) {
-      if (s.inFlight === 0 && s.waiters.length === 0 && !s.timer && (s.starts.length === 0 || now - (s.starts[s.starts.length - 1] as number) >= this.#windowMs)) {
+      if (
+        s.inFlight === 0 &&
+        s.waiters.length === 0 &&
+        !s.timer &&
+        (s.starts.length === 0 || now - (s.starts[s.starts.length - 1] as number) >= this.#windowMs)
+      ) {
         this.#things.delete(thing);
       }
     }

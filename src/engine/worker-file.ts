@@ -21,7 +21,10 @@ export function workerFile(name = 'task-worker'): WorkerFile {
     // src/engine/worker-file.ts -> ../../workers/<name>.ts
     // tsx is resolved from this package, not from the current directory, so running from source
     // works wherever the process was started.
-    return { filename: new URL(`../../workers/${name}.ts`, HERE).href, execArgv: ['--import', import.meta.resolve('tsx')] };
+    return {
+      filename: new URL(`../../workers/${name}.ts`, HERE).href,
+      execArgv: ['--import', import.meta.resolve('tsx')],
+    };
   }
   // dist/src/engine/worker-file.js -> ../../workers/<name>.js (dist/workers)
   return { filename: new URL(`../../workers/${name}.js`, HERE).href, execArgv: [] };

@@ -33,7 +33,8 @@ async function existingAncestor(start: string, what: string, path = start): Prom
     }
     if (!st.isDirectory()) throw new ConfigError(`${what} ${path} is not writable: ${p} is not a directory`);
     const special = await specialFileSystem(p);
-    if (special !== undefined) throw new ConfigError(`${what} ${path}: ${p} is on ${special}, a kernel file system that cannot hold files`);
+    if (special !== undefined)
+      throw new ConfigError(`${what} ${path}: ${p} is on ${special}, a kernel file system that cannot hold files`);
     try {
       await access(p, constants.W_OK);
     } catch (err) {
@@ -67,11 +68,13 @@ export async function checkDestinationFile(file: string, what: string): Promise<
     const st = await stat(path);
     exists = true;
     if (st.isDirectory()) throw new ConfigError(`${what} ${path} is a directory, not a file`);
-    if (!st.isFile()) throw new ConfigError(`${what} ${path} is not a regular file (a device, pipe or socket); give a file path`);
+    if (!st.isFile())
+      throw new ConfigError(`${what} ${path} is not a regular file (a device, pipe or socket); give a file path`);
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new ConfigError(`${what} ${path}: cannot check it (${reason(err)})`, { cause: err });
+    if (code !== 'ENOENT' && code !== 'ENOTDIR')
+      throw new ConfigError(`${what} ${path}: cannot check it (${reason(err)})`, { cause: err });
   }
   await existingAncestor(dirname(path), what, path);
   return { path, exists };

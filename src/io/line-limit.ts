@@ -34,5 +34,7 @@ export function limitLineLength(maxChars: number, source: string): Transform {
 }
 
 function tooLong(source: string, line: number, maxChars: number): InvalidArgumentError {
-  return new InvalidArgumentError(`${source}:${line}: a line longer than the limit of ${maxChars} characters (is this a target file?)`);
+  return new InvalidArgumentError(
+    `${source}:${line}: a line longer than the limit of ${maxChars} characters (is this a target file?)`,
+  );
 }

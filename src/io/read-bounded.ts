@@ -27,9 +27,11 @@ export async function refuseSpecialFile(path: string, what: string): Promise<voi
   } catch {
     return;
   }
-  if (!st.isFile() && !st.isFIFO()) throw new InvalidArgumentError(`${what}: ${path} is ${kindOf(st)}; give a regular file`);
+  if (!st.isFile() && !st.isFIFO())
+    throw new InvalidArgumentError(`${what}: ${path} is ${kindOf(st)}; give a regular file`);
   const special = await specialFileSystem(path);
-  if (special !== undefined) throw new InvalidArgumentError(`${what}: ${path} is on ${special}, a kernel file system; give a regular file`);
+  if (special !== undefined)
+    throw new InvalidArgumentError(`${what}: ${path} is on ${special}, a kernel file system; give a regular file`);
 }
 
 /**
@@ -45,9 +47,11 @@ export async function readBounded(path: string, limit: number, what: string): Pr
   } catch (err) {
     throw new InvalidArgumentError(`${what}: cannot read ${path}: ${(err as Error).message}`, { cause: err });
   }
-  if (!st.isFile() && !st.isFIFO()) throw new InvalidArgumentError(`${what}: ${path} is ${kindOf(st)}; give a regular file`);
+  if (!st.isFile() && !st.isFIFO())
+    throw new InvalidArgumentError(`${what}: ${path} is ${kindOf(st)}; give a regular file`);
   const special = await specialFileSystem(path);
-  if (special !== undefined) throw new InvalidArgumentError(`${what}: ${path} is on ${special}, a kernel file system; give a regular file`);
+  if (special !== undefined)
+    throw new InvalidArgumentError(`${what}: ${path} is on ${special}, a kernel file system; give a regular file`);
   if (st.isFile() && st.size > limit) throw tooLarge(what, path, limit);
   let fh: FileHandle;
   try {
@@ -74,7 +78,12 @@ export async function readBounded(path: string, limit: number, what: string): Pr
 }
 
 /** Reads a stream (stdin) up to `limit` bytes; one byte more and it is refused with the limit in the message. */
-export async function readStreamBounded(stream: NodeJS.ReadableStream, limit: number, what: string, source = 'standard input'): Promise<Buffer> {
+export async function readStreamBounded(
+  stream: NodeJS.ReadableStream,
+  limit: number,
+  what: string,
+  source = 'standard input',
+): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of stream as AsyncIterable<Buffer | string>) {

@@ -63,6 +63,7 @@ export function checkPositive(field: string, v: unknown, o: CheckPositiveOptions
 /** Like checkPositive, but undefined is refused too; returns the number (for resolved options and invariants). */
 export function requirePositive(field: string, v: unknown, o: CheckPositiveOptions = {}): number {
   const integer = o.integer ?? true;
-  if (!isPositive(v, integer)) throw new InvalidArgumentError(optionMessage(field, positiveExpected(integer), { source: o.source, value: v }));
+  if (!isPositive(v, integer))
+    throw new InvalidArgumentError(optionMessage(field, positiveExpected(integer), { source: o.source, value: v }));
   return v;
 }

@@ -38,7 +38,12 @@ const HIGHEST_US = 3_600_000_000; // one hour; larger values are clamped, not dr
 const CURVE = [0, 50, 75, 90, 95, 99, 99.9, 99.99, 100];
 
 function newHistogram(): Histogram {
-  return build({ lowestDiscernibleValue: 1, highestTrackableValue: HIGHEST_US, numberOfSignificantValueDigits: 3, autoResize: false });
+  return build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: HIGHEST_US,
+    numberOfSignificantValueDigits: 3,
+    autoResize: false,
+  });
 }
 
 const round3 = (ms: number): number => Math.round(ms * 1000) / 1000;

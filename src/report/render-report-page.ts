@@ -75,8 +75,12 @@ export function formatValue(v: ReportValue): string {
 }
 
 function table(t: ReportTable): string {
-  const numeric = t.columns.map((_, i) => t.rows.length > 0 && t.rows.every((r) => typeof r[i] === 'number' || r[i] === null || r[i] === undefined));
-  const head = t.columns.map((c, i) => `<th${numeric[i] ? ' style="text-align:right"' : ''}>${escapeHtml(c)}</th>`).join('');
+  const numeric = t.columns.map(
+    (_, i) => t.rows.length > 0 && t.rows.every((r) => typeof r[i] === 'number' || r[i] === null || r[i] === undefined),
+  );
+  const head = t.columns
+    .map((c, i) => `<th${numeric[i] ? ' style="text-align:right"' : ''}>${escapeHtml(c)}</th>`)
+    .join('');
   const body = t.rows.map((r) => `<tr>${r.map(cell).join('')}</tr>`).join('');
   return `<section class="wide" data-section="table"><h2>${escapeHtml(t.title)}</h2><table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></section>`;
 }
@@ -93,7 +97,16 @@ function wavesSection(waves: readonly ReportWave[]): string {
   const pct = (x: number | undefined): string => (x === undefined ? '' : `${Math.round(x * 10) / 10}%`);
   const rows = waves.map((w) => {
     const g = w.gate;
-    const gate = g === undefined ? 'none' : [g.converged === undefined ? '' : `converged ${pct(g.converged)}`, g.healthy === undefined ? '' : `healthy ${pct(g.healthy)}`, `within ${g.withinMs / 1000} s`].filter(Boolean).join(', ');
+    const gate =
+      g === undefined
+        ? 'none'
+        : [
+            g.converged === undefined ? '' : `converged ${pct(g.converged)}`,
+            g.healthy === undefined ? '' : `healthy ${pct(g.healthy)}`,
+            `within ${g.withinMs / 1000} s`,
+          ]
+            .filter(Boolean)
+            .join(', ');
     const verdict = w.skipped === true ? 'not run' : (g?.verdict ?? '');
     return `<tr data-wave="${escapeHtml(w.label)}" data-verdict="${escapeHtml(verdict)}"><td>${escapeHtml(w.label)}</td><td>${w.targets.toLocaleString('en-US')}</td><td>${w.written.toLocaleString('en-US')}</td><td>${escapeHtml(gate)}</td><td class="verdict-${escapeHtml(verdict.replace(/ /g, '-'))}">${escapeHtml(verdict)}</td><td>${escapeHtml(g?.reason ?? '')}</td></tr>`;
   });
@@ -106,8 +119,28 @@ function wavesSection(waves: readonly ReportWave[]): string {
         { name: 'converged', color: PALETTE[0]!, points: g.points.map((p) => [p.t, p.converged] as [number, number]) },
         { name: 'healthy', color: PALETTE[3]!, points: g.points.map((p) => [p.t, p.healthy] as [number, number]) },
       ];
-      if (g.converged !== undefined) series.push({ name: 'converged needed', color: PALETTE[0]!, dashed: true, thin: true, points: [[0, g.converged], [last, g.converged]] });
-      if (g.healthy !== undefined) series.push({ name: 'healthy needed', color: PALETTE[3]!, dashed: true, thin: true, points: [[0, g.healthy], [last, g.healthy]] });
+      if (g.converged !== undefined)
+        series.push({
+          name: 'converged needed',
+          color: PALETTE[0]!,
+          dashed: true,
+          thin: true,
+          points: [
+            [0, g.converged],
+            [last, g.converged],
+          ],
+        });
+      if (g.healthy !== undefined)
+        series.push({
+          name: 'healthy needed',
+          color: PALETTE[3]!,
+          dashed: true,
+          thin: true,
+          points: [
+            [0, g.healthy],
+            [last, g.healthy],
+          ],
+        });
       return `<h3>${escapeHtml(`Gate of wave ${w.label}: ${g.verdict}`)}</h3>${lineChart({ width: 1100, chart: `gate-${w.label}`, label: `gate of wave ${w.label}`, xLabel: 'seconds since the wave was written', yLabel: 'share of the wave (%)', yMax: 100, yUnit: '%', series })}`;
     });
   const head = '<tr><th>wave</th><th>targets</th><th>written</th><th>gate</th><th>verdict</th><th>why</th></tr>';
@@ -123,23 +156,43 @@ export function renderReportPage(model: ReportModel): string {
       return `<tr><td>${escapeHtml(r.label)}</td><td>${escapeHtml(formatValue(r.value))}${note}</td></tr>`;
     })
     .join('');
-  sections.push(`<section data-section="summary"><h2>Summary</h2><table class="kv"><tbody>${rows}</tbody></table></section>`);
+  sections.push(
+    `<section data-section="summary"><h2>Summary</h2><table class="kv"><tbody>${rows}</tbody></table></section>`,
+  );
 
   if (model.timeline && model.timeline.points.length > 0) {
     const pts = model.timeline.points;
     const rateLabel = model.timeline.rateLabel ?? 'ops/s';
-    const series: LineSeries[] = [{ name: rateLabel, color: PALETTE[0]!, points: pts.map((p) => [p.t, p.rate]), area: true }];
+    const series: LineSeries[] = [
+      { name: rateLabel, color: PALETTE[0]!, points: pts.map((p) => [p.t, p.rate]), area: true },
+    ];
     if (pts.some((p) => p.limit !== undefined)) {
-      series.push({ name: model.timeline.limitLabel ?? 'rate limit', color: '#6b7280', points: pts.filter((p) => p.limit !== undefined).map((p) => [p.t, p.limit!]), step: true, dashed: true });
+      series.push({
+        name: model.timeline.limitLabel ?? 'rate limit',
+        color: '#6b7280',
+        points: pts.filter((p) => p.limit !== undefined).map((p) => [p.t, p.limit!]),
+        step: true,
+        dashed: true,
+      });
     }
     const types = [...new Set(pts.flatMap((p) => Object.keys(p.byType ?? {})))];
     if (types.length > 1) {
       types.forEach((type, i) => {
-        series.push({ name: `${type}/s`, color: PALETTE[(i + 2) % PALETTE.length]!, points: pts.map((p) => [p.t, p.byType?.[type] ?? 0]), thin: true });
+        series.push({
+          name: `${type}/s`,
+          color: PALETTE[(i + 2) % PALETTE.length]!,
+          points: pts.map((p) => [p.t, p.byType?.[type] ?? 0]),
+          thin: true,
+        });
       });
     }
     if (pts.some((p) => (p.errors ?? 0) > 0)) {
-      series.push({ name: 'errors/s', color: PALETTE[4]!, points: pts.map((p) => [p.t, p.errors ?? 0]), axis: 'right' });
+      series.push({
+        name: 'errors/s',
+        color: PALETTE[4]!,
+        points: pts.map((p) => [p.t, p.errors ?? 0]),
+        axis: 'right',
+      });
     }
     series.push({ name: 'throttles/s', color: PALETTE[1]!, points: pts.map((p) => [p.t, p.throttles]), axis: 'right' });
     sections.push(
@@ -162,13 +215,25 @@ export function renderReportPage(model: ReportModel): string {
   }
 
   if (model.outcomes && Object.keys(model.outcomes).length > 0) {
-    const bars = sortedEntries(model.outcomes).map(([label, value], i) => ({ label, value, color: OUTCOME_COLORS[label] ?? PALETTE[i % PALETTE.length]! }));
-    sections.push(`<section data-section="outcomes"><h2>${escapeHtml(model.outcomesTitle ?? 'Outcomes by type')}</h2>${barChart({ width: 600, chart: 'outcomes', label: 'outcomes by type', rows: bars })}</section>`);
+    const bars = sortedEntries(model.outcomes).map(([label, value], i) => ({
+      label,
+      value,
+      color: OUTCOME_COLORS[label] ?? PALETTE[i % PALETTE.length]!,
+    }));
+    sections.push(
+      `<section data-section="outcomes"><h2>${escapeHtml(model.outcomesTitle ?? 'Outcomes by type')}</h2>${barChart({ width: 600, chart: 'outcomes', label: 'outcomes by type', rows: bars })}</section>`,
+    );
   }
 
   if (model.errors && Object.keys(model.errors).length > 0) {
-    const bars = sortedEntries(model.errors).map(([label, value]) => ({ label, value, color: label === 'ThrottlingException' ? '#f59e0b' : '#dc2626' }));
-    sections.push(`<section data-section="errors"><h2>Errors by AWS name</h2>${barChart({ width: 600, chart: 'errors', label: 'errors by AWS name', rows: bars })}</section>`);
+    const bars = sortedEntries(model.errors).map(([label, value]) => ({
+      label,
+      value,
+      color: label === 'ThrottlingException' ? '#f59e0b' : '#dc2626',
+    }));
+    sections.push(
+      `<section data-section="errors"><h2>Errors by AWS name</h2>${barChart({ width: 600, chart: 'errors', label: 'errors by AWS name', rows: bars })}</section>`,
+    );
   }
 
   if (model.convergence && model.convergence.points.length > 0) {
@@ -186,7 +251,9 @@ export function renderReportPage(model: ReportModel): string {
   for (const t of model.tables ?? []) sections.push(table(t));
 
   if (model.notes && model.notes.length > 0) {
-    sections.push(`<section class="wide" data-section="notes"><h2>Notes</h2><ul class="notes">${model.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul></section>`);
+    sections.push(
+      `<section class="wide" data-section="notes"><h2>Notes</h2><ul class="notes">${model.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul></section>`,
+    );
   }
 
   const when = model.generatedAt ?? new Date().toISOString();

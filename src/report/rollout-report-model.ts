@@ -24,21 +24,46 @@ export interface RolloutReportModelOptions {
 
 export function rolloutReportModel(r: RolloutReportInput, options: RolloutReportModelOptions = {}): ReportModel {
   const s = r.summary;
-  const status = r.interrupted ? 'interrupted' : r.aborted !== undefined ? `aborted: ${r.aborted.reason}` : s.failed > 0 ? 'finished with failures' : 'done';
+  const status = r.interrupted
+    ? 'interrupted'
+    : r.aborted !== undefined
+      ? `aborted: ${r.aborted.reason}`
+      : s.failed > 0
+        ? 'finished with failures'
+        : 'done';
   const summary: ReportRow[] = [
     { label: r.dryRun ? 'plan' : 'rollout', value: status },
     { label: 'things', value: s.things, note: s.resumed > 0 ? `${s.resumed} from an earlier run` : '' },
     { label: 'write phase', value: Math.round(s.elapsedMs) / 1000, note: 's' },
     { label: 'things/s', value: s.thingsPerSecond },
-    { label: 'latency p50 / p90 / p99 / max', value: `${s.latencyMs.p50} / ${s.latencyMs.p90} / ${s.latencyMs.p99} / ${s.latencyMs.max}`, note: 'ms per thing' },
+    {
+      label: 'latency p50 / p90 / p99 / max',
+      value: `${s.latencyMs.p50} / ${s.latencyMs.p90} / ${s.latencyMs.p99} / ${s.latencyMs.max}`,
+      note: 'ms per thing',
+    },
     { label: 'requests', value: s.requests, note: `${s.retries} conflict re-reads` },
-    { label: 'throttles', value: s.throttles, note: s.requests > 0 ? `${(Math.round((s.throttles / s.requests) * 10000) / 100).toString()}% of requests` : '' },
-    { label: 'bytes sent', value: bytes(s.bytesSent), note: s.wholeBytes > 0 ? `${(s.sentShare * 100).toFixed(1)}% of the ${bytes(s.wholeBytes)} whole documents would take` : '' },
+    {
+      label: 'throttles',
+      value: s.throttles,
+      note: s.requests > 0 ? `${(Math.round((s.throttles / s.requests) * 10000) / 100).toString()}% of requests` : '',
+    },
+    {
+      label: 'bytes sent',
+      value: bytes(s.bytesSent),
+      note:
+        s.wholeBytes > 0
+          ? `${(s.sentShare * 100).toFixed(1)}% of the ${bytes(s.wholeBytes)} whole documents would take`
+          : '',
+    },
     { label: 'billed operations', value: s.billedOperations },
   ];
   if (r.convergence !== undefined) {
     const c = r.convergence;
-    summary.push({ label: 'converged', value: `${c.converged.toLocaleString('en-US')} of ${c.checked.toLocaleString('en-US')}`, note: `${(c.share * 100).toFixed(1)}% after ${(c.waitedMs / 1000).toFixed(1)} s of checks` });
+    summary.push({
+      label: 'converged',
+      value: `${c.converged.toLocaleString('en-US')} of ${c.checked.toLocaleString('en-US')}`,
+      note: `${(c.share * 100).toFixed(1)}% after ${(c.waitedMs / 1000).toFixed(1)} s of checks`,
+    });
   }
   summary.push(...(options.extraRows ?? []));
 
@@ -52,7 +77,13 @@ export function rolloutReportModel(r: RolloutReportInput, options: RolloutReport
       rateLabel: 'things/s',
       limitLabel: 'rate limit (requests/s per operation)',
       points: s.series.map((p) => {
-        const point = { t: p.second + 1, rate: p.done, throttles: p.throttles, errors: p.failed } as { t: number; rate: number; throttles: number; errors: number; limit?: number };
+        const point = { t: p.second + 1, rate: p.done, throttles: p.throttles, errors: p.failed } as {
+          t: number;
+          rate: number;
+          throttles: number;
+          errors: number;
+          limit?: number;
+        };
         // The gate's rate is requests/s per operation; a thing costs one read and at most one write.
         if (p.rate !== undefined && Number.isFinite(p.rate)) point.limit = p.rate;
         return point;
@@ -78,7 +109,10 @@ export function rolloutReportModel(r: RolloutReportInput, options: RolloutReport
     model.convergence = {
       total: r.convergence.checked,
       // Devices converge during the write phase too, so the curve starts at the first check, not at 0.
-      points: r.convergence.series.map((p) => ({ t: Math.round((offset + p.elapsedMs / 1000) * 10) / 10, converged: p.converged })),
+      points: r.convergence.series.map((p) => ({
+        t: Math.round((offset + p.elapsedMs / 1000) * 10) / 10,
+        converged: p.converged,
+      })),
     };
   }
   if (r.waves !== undefined && r.waves.length > 0) {
@@ -92,7 +126,11 @@ export function rolloutReportModel(r: RolloutReportInput, options: RolloutReport
           withinMs: g.withinMs,
           verdict: g.decision.verdict,
           reason: g.decision.reason,
-          points: g.series.map((p) => ({ t: Math.round(p.elapsedMs / 100) / 10, converged: (p.converged / n) * 100, healthy: (p.healthy / n) * 100 })),
+          points: g.series.map((p) => ({
+            t: Math.round(p.elapsedMs / 100) / 10,
+            converged: (p.converged / n) * 100,
+            healthy: (p.healthy / n) * 100,
+          })),
         };
         if (g.converged !== undefined) wave.gate.converged = g.converged * 100;
         if (g.healthy !== undefined) wave.gate.healthy = g.healthy * 100;
@@ -101,11 +139,19 @@ export function rolloutReportModel(r: RolloutReportInput, options: RolloutReport
     });
     if (r.gateFailure !== undefined) {
       const f = r.gateFailure;
-      summary.push({ label: 'gate failed', value: `wave ${f.wave + 1} (${f.label})`, note: `${f.decision.reason}; ${f.action === 'rollback' ? 'rolled back' : 'stopped'}` });
+      summary.push({
+        label: 'gate failed',
+        value: `wave ${f.wave + 1} (${f.label})`,
+        note: `${f.decision.reason}; ${f.action === 'rollback' ? 'rolled back' : 'stopped'}`,
+      });
     }
     if (r.rollback !== undefined) {
       const b = r.rollback;
-      summary.push({ label: 'rolled back', value: `${b.rolledBack} of ${b.things}`, note: b.keptKeyCount > 0 ? `${b.keptKeyCount} keys changed since were kept` : 'every written thing restored' });
+      summary.push({
+        label: 'rolled back',
+        value: `${b.rolledBack} of ${b.things}`,
+        note: b.keptKeyCount > 0 ? `${b.keptKeyCount} keys changed since were kept` : 'every written thing restored',
+      });
     }
   }
   if (r.plan !== undefined) {
@@ -113,8 +159,30 @@ export function rolloutReportModel(r: RolloutReportInput, options: RolloutReport
     model.tables = [
       {
         title: 'Plan',
-        columns: ['would write', 'unchanged', 'skipped', 'too large', 'invalid', 'failed', 'bytes to send', 'billed operations', 'estimated s'],
-        rows: [[p.wouldWrite, p.unchanged, p.skipped, p.tooLarge, p.invalid, p.failed, p.bytesToSend, p.billedOperations, p.estimatedSeconds]],
+        columns: [
+          'would write',
+          'unchanged',
+          'skipped',
+          'too large',
+          'invalid',
+          'failed',
+          'bytes to send',
+          'billed operations',
+          'estimated s',
+        ],
+        rows: [
+          [
+            p.wouldWrite,
+            p.unchanged,
+            p.skipped,
+            p.tooLarge,
+            p.invalid,
+            p.failed,
+            p.bytesToSend,
+            p.billedOperations,
+            p.estimatedSeconds,
+          ],
+        ],
       },
     ];
   }

@@ -11,7 +11,17 @@ const TOP = 16;
 const BOTTOM = 44;
 const LEFT = 64;
 
-export const PALETTE = Object.freeze(['#2563eb', '#dc2626', '#f59e0b', '#16a34a', '#7c3aed', '#0891b2', '#db2777', '#65a30d', '#9ca3af']);
+export const PALETTE = Object.freeze([
+  '#2563eb',
+  '#dc2626',
+  '#f59e0b',
+  '#16a34a',
+  '#7c3aed',
+  '#0891b2',
+  '#db2777',
+  '#65a30d',
+  '#9ca3af',
+]);
 
 export interface LineSeries {
   name: string;
@@ -93,7 +103,13 @@ function empty(chart: string, label: string, message: string, W = DEFAULT_WIDTH)
 
 export function lineChart(o: LineChartOptions): string {
   const W = o.width ?? DEFAULT_WIDTH;
-  const series = o.series.map((s) => ({ ...s, points: thin(s.points.filter((p) => Number.isFinite(p[0]) && Number.isFinite(p[1])), 400) }));
+  const series = o.series.map((s) => ({
+    ...s,
+    points: thin(
+      s.points.filter((p) => Number.isFinite(p[0]) && Number.isFinite(p[1])),
+      400,
+    ),
+  }));
   const all = series.flatMap((s) => s.points);
   if (all.length === 0) return empty(o.chart, o.label, 'no data', W);
   const hasRight = series.some((s) => s.axis === 'right');
@@ -104,8 +120,13 @@ export function lineChart(o: LineChartOptions): string {
   const xMaxRaw = Math.max(...all.map((p) => p[0]));
   const xs = axisTop(xMaxRaw - xMin);
   const xMax = xMin + xs.top;
-  const left = o.yMax !== undefined ? { top: o.yMax, step: niceStep(o.yMax, 5) } : axisTop(Math.max(0, ...series.filter((s) => s.axis !== 'right').flatMap((s) => s.points.map((p) => p[1]))));
-  const rightAxis = axisTop(Math.max(0, ...series.filter((s) => s.axis === 'right').flatMap((s) => s.points.map((p) => p[1]))));
+  const left =
+    o.yMax !== undefined
+      ? { top: o.yMax, step: niceStep(o.yMax, 5) }
+      : axisTop(Math.max(0, ...series.filter((s) => s.axis !== 'right').flatMap((s) => s.points.map((p) => p[1]))));
+  const rightAxis = axisTop(
+    Math.max(0, ...series.filter((s) => s.axis === 'right').flatMap((s) => s.points.map((p) => p[1]))),
+  );
   const X = (x: number): number => LEFT + ((x - xMin) / (xMax - xMin || 1)) * pw;
   const Y = (y: number, axis: 'left' | 'right' | undefined): number => {
     const top = axis === 'right' ? rightAxis.top : left.top;
@@ -118,25 +139,37 @@ export function lineChart(o: LineChartOptions): string {
     const v = k * left.step;
     const y = f1(Y(v, 'left'));
     parts.push(`<line class="grid" x1="${LEFT}" x2="${LEFT + pw}" y1="${y}" y2="${y}"/>`);
-    parts.push(`<text class="tick" x="${LEFT - 6}" y="${y}" dy="0.32em" text-anchor="end">${escapeHtml(formatTick(v))}${o.yUnit ? escapeHtml(o.yUnit) : ''}</text>`);
+    parts.push(
+      `<text class="tick" x="${LEFT - 6}" y="${y}" dy="0.32em" text-anchor="end">${escapeHtml(formatTick(v))}${o.yUnit ? escapeHtml(o.yUnit) : ''}</text>`,
+    );
   }
   if (hasRight) {
     for (let k = 0; k * rightAxis.step <= rightAxis.top + rightAxis.step / 2; k++) {
       const v = k * rightAxis.step;
-      parts.push(`<text class="tick right" x="${LEFT + pw + 6}" y="${f1(Y(v, 'right'))}" dy="0.32em">${escapeHtml(formatTick(v))}</text>`);
+      parts.push(
+        `<text class="tick right" x="${LEFT + pw + 6}" y="${f1(Y(v, 'right'))}" dy="0.32em">${escapeHtml(formatTick(v))}</text>`,
+      );
     }
   }
   for (let k = 0; xMin + k * xs.step <= xMax + xs.step / 2; k++) {
     const v = xMin + k * xs.step;
     const x = f1(X(v));
     parts.push(`<line class="tickline" x1="${x}" x2="${x}" y1="${TOP + ph}" y2="${TOP + ph + 4}"/>`);
-    parts.push(`<text class="tick" x="${x}" y="${TOP + ph + 16}" text-anchor="middle">${escapeHtml(formatTick(v))}</text>`);
+    parts.push(
+      `<text class="tick" x="${x}" y="${TOP + ph + 16}" text-anchor="middle">${escapeHtml(formatTick(v))}</text>`,
+    );
   }
   parts.push(`<line class="axis" x1="${LEFT}" x2="${LEFT + pw}" y1="${TOP + ph}" y2="${TOP + ph}"/>`);
-  parts.push(`<text class="axis-label" x="${LEFT + pw / 2}" y="${H - 6}" text-anchor="middle">${escapeHtml(o.xLabel)}</text>`);
-  parts.push(`<text class="axis-label" transform="translate(14 ${TOP + ph / 2}) rotate(-90)" text-anchor="middle">${escapeHtml(o.yLabel)}</text>`);
+  parts.push(
+    `<text class="axis-label" x="${LEFT + pw / 2}" y="${H - 6}" text-anchor="middle">${escapeHtml(o.xLabel)}</text>`,
+  );
+  parts.push(
+    `<text class="axis-label" transform="translate(14 ${TOP + ph / 2}) rotate(-90)" text-anchor="middle">${escapeHtml(o.yLabel)}</text>`,
+  );
   if (hasRight && o.rightLabel) {
-    parts.push(`<text class="axis-label" transform="translate(${W - 8} ${TOP + ph / 2}) rotate(90)" text-anchor="middle">${escapeHtml(o.rightLabel)}</text>`);
+    parts.push(
+      `<text class="axis-label" transform="translate(${W - 8} ${TOP + ph / 2}) rotate(90)" text-anchor="middle">${escapeHtml(o.rightLabel)}</text>`,
+    );
   }
 
   series.forEach((s, si) => {
@@ -149,20 +182,29 @@ export function lineChart(o: LineChartOptions): string {
     const color = escapeHtml(s.color);
     if (s.area) {
       const base = f1(Y(0, s.axis));
-      parts.push(`<polygon class="area" fill="${color}" points="${f1(X(s.points[0]![0]))},${base} ${coords.join(' ')} ${f1(X(s.points[s.points.length - 1]![0]))},${base}"/>`);
+      parts.push(
+        `<polygon class="area" fill="${color}" points="${f1(X(s.points[0]![0]))},${base} ${coords.join(' ')} ${f1(X(s.points[s.points.length - 1]![0]))},${base}"/>`,
+      );
     }
-    parts.push(`<polyline class="line${s.dashed ? ' dashed' : ''}${s.thin ? ' thin' : ''}" data-series="${escapeHtml(s.name)}" stroke="${color}" points="${coords.join(' ')}"/>`);
+    parts.push(
+      `<polyline class="line${s.dashed ? ' dashed' : ''}${s.thin ? ' thin' : ''}" data-series="${escapeHtml(s.name)}" stroke="${color}" points="${coords.join(' ')}"/>`,
+    );
     if (!s.step && !s.thin) {
       const r = s.points.length > 120 ? 1.6 : 2.6;
       for (const [x, y] of s.points) {
-        parts.push(`<circle class="pt" data-series="${escapeHtml(s.name)}" data-x="${x}" data-y="${Math.round(y * 1000) / 1000}" cx="${f1(X(x))}" cy="${f1(Y(y, s.axis))}" r="${r}" fill="${color}"><title>${escapeHtml(`${s.name}: ${formatTick(y)} at ${formatTick(x)} s`)}</title></circle>`);
+        parts.push(
+          `<circle class="pt" data-series="${escapeHtml(s.name)}" data-x="${x}" data-y="${Math.round(y * 1000) / 1000}" cx="${f1(X(x))}" cy="${f1(Y(y, s.axis))}" r="${r}" fill="${color}"><title>${escapeHtml(`${s.name}: ${formatTick(y)} at ${formatTick(x)} s`)}</title></circle>`,
+        );
       }
     }
     void si;
   });
 
   const legend = series
-    .map((s) => `<span class="key"><i style="background:${escapeHtml(s.color)}"></i>${escapeHtml(s.name)}${s.axis === 'right' ? ' (right axis)' : ''}</span>`)
+    .map(
+      (s) =>
+        `<span class="key"><i style="background:${escapeHtml(s.color)}"></i>${escapeHtml(s.name)}${s.axis === 'right' ? ' (right axis)' : ''}</span>`,
+    )
     .join('');
   return `<div class="legend">${legend}</div><svg class="chart" data-chart="${escapeHtml(o.chart)}" role="img" aria-label="${escapeHtml(o.label)}" viewBox="0 0 ${W} ${H}" xmlns="http://www.w3.org/2000/svg">${parts.join('')}</svg>`;
 }
@@ -210,7 +252,14 @@ export interface HistogramBar {
 }
 
 /** Latency distribution: log-spaced buckets as bars, with markers for the named percentiles. */
-export function histogramChart(o: { chart: string; label: string; buckets: HistogramBar[]; markers: Array<{ name: string; value: number }>; unit: string; width?: number }): string {
+export function histogramChart(o: {
+  chart: string;
+  label: string;
+  buckets: HistogramBar[];
+  markers: Array<{ name: string; value: number }>;
+  unit: string;
+  width?: number;
+}): string {
   const W = o.width ?? DEFAULT_WIDTH;
   const buckets = o.buckets.filter((b) => b.to > b.from);
   if (buckets.length === 0) return empty(o.chart, o.label, 'no latencies recorded', W);
@@ -226,7 +275,9 @@ export function histogramChart(o: { chart: string; label: string; buckets: Histo
   for (let k = 0; k * ys.step <= ys.top + ys.step / 2; k++) {
     const v = k * ys.step;
     parts.push(`<line class="grid" x1="${LEFT}" x2="${LEFT + pw}" y1="${f1(Y(v))}" y2="${f1(Y(v))}"/>`);
-    parts.push(`<text class="tick" x="${LEFT - 6}" y="${f1(Y(v))}" dy="0.32em" text-anchor="end">${escapeHtml(formatTick(v))}</text>`);
+    parts.push(
+      `<text class="tick" x="${LEFT - 6}" y="${f1(Y(v))}" dy="0.32em" text-anchor="end">${escapeHtml(formatTick(v))}</text>`,
+    );
   }
   for (const b of buckets) {
     const x0 = X(b.from);
@@ -244,7 +295,9 @@ export function histogramChart(o: { chart: string; label: string; buckets: Histo
       if (v < from * 0.999 || v > to * 1.001) continue;
       const x = f1(X(v));
       parts.push(`<line class="tickline" x1="${x}" x2="${x}" y1="${TOP + ph}" y2="${TOP + ph + 4}"/>`);
-      parts.push(`<text class="tick" x="${x}" y="${TOP + ph + 16}" text-anchor="middle">${escapeHtml(formatTick(v))}</text>`);
+      parts.push(
+        `<text class="tick" x="${x}" y="${TOP + ph + 16}" text-anchor="middle">${escapeHtml(formatTick(v))}</text>`,
+      );
     }
   }
   const markerColors = ['#16a34a', '#f59e0b', '#dc2626', '#7c3aed'];
@@ -255,11 +308,19 @@ export function histogramChart(o: { chart: string; label: string; buckets: Histo
     const c = markerColors[i % markerColors.length];
     // Labels right of the line, or left of it near the right edge, one row per marker.
     const end = xv > LEFT + pw * 0.7;
-    parts.push(`<line class="marker" data-marker="${escapeHtml(m.name)}" x1="${x}" x2="${x}" y1="${TOP}" y2="${TOP + ph}" stroke="${c}"/>`);
-    parts.push(`<text class="marker-label" x="${x}" y="${TOP + 10 + i * 13}" dx="${end ? -4 : 4}"${end ? ' text-anchor="end"' : ''} fill="${c}">${escapeHtml(`${m.name} ${formatTick(m.value)} ${o.unit}`)}</text>`);
+    parts.push(
+      `<line class="marker" data-marker="${escapeHtml(m.name)}" x1="${x}" x2="${x}" y1="${TOP}" y2="${TOP + ph}" stroke="${c}"/>`,
+    );
+    parts.push(
+      `<text class="marker-label" x="${x}" y="${TOP + 10 + i * 13}" dx="${end ? -4 : 4}"${end ? ' text-anchor="end"' : ''} fill="${c}">${escapeHtml(`${m.name} ${formatTick(m.value)} ${o.unit}`)}</text>`,
+    );
   });
   parts.push(`<line class="axis" x1="${LEFT}" x2="${LEFT + pw}" y1="${TOP + ph}" y2="${TOP + ph}"/>`);
-  parts.push(`<text class="axis-label" x="${LEFT + pw / 2}" y="${H - 6}" text-anchor="middle">${escapeHtml(`latency (${o.unit}, log scale)`)}</text>`);
-  parts.push(`<text class="axis-label" transform="translate(14 ${TOP + ph / 2}) rotate(-90)" text-anchor="middle">requests</text>`);
+  parts.push(
+    `<text class="axis-label" x="${LEFT + pw / 2}" y="${H - 6}" text-anchor="middle">${escapeHtml(`latency (${o.unit}, log scale)`)}</text>`,
+  );
+  parts.push(
+    `<text class="axis-label" transform="translate(14 ${TOP + ph / 2}) rotate(-90)" text-anchor="middle">requests</text>`,
+  );
   return `<svg class="chart" data-chart="${escapeHtml(o.chart)}" role="img" aria-label="${escapeHtml(o.label)}" viewBox="0 0 ${W} ${H}" xmlns="http://www.w3.org/2000/svg">${parts.join('')}</svg>`;
 }

@@ -8,7 +8,11 @@ import { writeReportPage } from './write-report-page.js';
  * file (`report`), the latency distribution is read back from it (streamed); else the page shows
  * the summary's percentiles only. Returns the absolute path written.
  */
-export async function writeRolloutReportPage(path: string, result: RolloutReportInput, options: RolloutReportModelOptions = {}): Promise<string> {
+export async function writeRolloutReportPage(
+  path: string,
+  result: RolloutReportInput,
+  options: RolloutReportModelOptions = {},
+): Promise<string> {
   const o = { ...options };
   if (o.latency === undefined && result.report !== undefined) {
     const latency = await latencyFromOutcomeFile(result.report).catch(() => undefined);

@@ -121,7 +121,10 @@ function checkTree(value: JsonValue, depth: number, max: number): ShadowFault | 
  * `state` and its sections, unknown nodes under `state`, clientToken and version types,
  * nesting depth and nulls in arrays. Other top-level keys are ignored, as AWS does.
  */
-export function parseUpdateRequest(body: Uint8Array | string, limits: Readonly<ShadowLimits> = DEFAULT_SHADOW_LIMITS): ParsedUpdate | RejectedUpdate {
+export function parseUpdateRequest(
+  body: Uint8Array | string,
+  limits: Readonly<ShadowLimits> = DEFAULT_SHADOW_LIMITS,
+): ParsedUpdate | RejectedUpdate {
   let text: string;
   if (typeof body === 'string') {
     text = body;
@@ -211,7 +214,9 @@ function applySection(
   if (emptyClears && isEmptyObject(patch)) return CLEARED;
   const current = parsedSection(curText, curParsed);
   const merged = mergeWithMetadata(current, curMeta, patch, t);
-  return merged.value === undefined ? CLEARED : { text: stringifyJson(merged.value), meta: merged.meta, value: merged.value };
+  return merged.value === undefined
+    ? CLEARED
+    : { text: stringifyJson(merged.value), meta: merged.meta, value: merged.value };
 }
 
 /**
@@ -238,8 +243,22 @@ export function applyUpdate(
     r = CLEARED;
   } else {
     const emptyClears = options.emptySectionClears === true;
-    d = applySection(live ? record.desired : undefined, record.parsedDesired, record.metaDesired, update.desired, t, emptyClears);
-    r = applySection(live ? record.reported : undefined, record.parsedReported, record.metaReported, update.reported, t, emptyClears);
+    d = applySection(
+      live ? record.desired : undefined,
+      record.parsedDesired,
+      record.metaDesired,
+      update.desired,
+      t,
+      emptyClears,
+    );
+    r = applySection(
+      live ? record.reported : undefined,
+      record.parsedReported,
+      record.metaReported,
+      update.reported,
+      t,
+      emptyClears,
+    );
   }
   const desiredText = d !== undefined ? d.text : live ? record.desired : undefined;
   const reportedText = r !== undefined ? r.text : live ? record.reported : undefined;
@@ -277,7 +296,15 @@ export function applyUpdate(
     body = '{"state":null,"metadata":{"timestamp":' + t + '},"version":' + version + ',"timestamp":' + t;
   } else {
     const stateText = stringifyJson(update.state);
-    body = '{"state":' + stateText + ',"metadata":' + metadataForJsonText(stateText, t) + ',"version":' + version + ',"timestamp":' + t;
+    body =
+      '{"state":' +
+      stateText +
+      ',"metadata":' +
+      metadataForJsonText(stateText, t) +
+      ',"version":' +
+      version +
+      ',"timestamp":' +
+      t;
   }
   if (update.clientToken !== undefined) body += ',"clientToken":' + JSON.stringify(update.clientToken);
   body += '}';
@@ -300,7 +327,9 @@ export function recordDeltaJson(record: ShadowRecord): string {
 
 /** Metadata text of a stored section: straight from its text when every leaf shares one time. */
 function sectionMetadataJson(text: string, meta: MetaNode): string {
-  return typeof meta === 'number' ? metadataForJsonText(text, meta) : expandMetadataJson(parseJson(text) as JsonValue, meta);
+  return typeof meta === 'number'
+    ? metadataForJsonText(text, meta)
+    : expandMetadataJson(parseJson(text) as JsonValue, meta);
 }
 
 /**

@@ -32,7 +32,10 @@ export function jsonEqual(a: JsonValue | undefined, b: JsonValue | undefined): b
  * full path kept); arrays, scalars and type mismatches give the whole desired value when not
  * equal; keys only in reported never appear. Returns `undefined` when nothing differs.
  */
-export function computeDelta(desired: JsonObject | undefined, reported: JsonObject | undefined): JsonObject | undefined {
+export function computeDelta(
+  desired: JsonObject | undefined,
+  reported: JsonObject | undefined,
+): JsonObject | undefined {
   if (desired === undefined) return undefined;
   if (reported === undefined) {
     for (const _ in desired) return desired;

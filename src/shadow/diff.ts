@@ -35,7 +35,8 @@ function own(obj: JsonValue | undefined, key: string): JsonValue | undefined {
 
 /** Sets an own member, also for the key `__proto__` (plain assignment would set the prototype). */
 function setOwn(obj: JsonObject, key: string, value: JsonValue): void {
-  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__')
+    Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
   else obj[key] = value;
 }
 
@@ -46,7 +47,10 @@ function setOwn(obj: JsonObject, key: string, value: JsonValue): void {
  */
 function withoutNulls(value: JsonValue, path: string): JsonValue {
   if (isExactNumber(value)) {
-    if (isOutOfDoubleRange(value)) throw new InvalidArgumentError(`target document: ${path || '/'} is ${value.value}, outside the range of a double; a shadow cannot store it`);
+    if (isOutOfDoubleRange(value))
+      throw new InvalidArgumentError(
+        `target document: ${path || '/'} is ${value.value}, outside the range of a double; a shadow cannot store it`,
+      );
     return value;
   }
   if (Array.isArray(value)) {
@@ -130,7 +134,13 @@ export function diffToUpdate(current: JsonObject | undefined, target: JsonObject
       if (wholeDone.has(prefix)) continue;
       wholeDone.add(prefix);
     }
-    if (g !== undefined && b !== undefined && (Array.isArray(g) || isExactNumber(g) || isExactNumber(b)) && jsonEqual(g, b)) continue;
+    if (
+      g !== undefined &&
+      b !== undefined &&
+      (Array.isArray(g) || isExactNumber(g) || isExactNumber(b)) &&
+      jsonEqual(g, b)
+    )
+      continue;
 
     let node: JsonObject = update;
     let covered = false;

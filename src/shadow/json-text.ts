@@ -33,7 +33,14 @@
  * `{value, isLosslessNumber}` object. Documents cross threads as text (stringifyJson on one
  * side, parseJson on the other), never as parsed objects.
  */
-import { LosslessNumber, compareNumber, isLosslessNumber, isSafeNumber, parse as losslessParse, stringify as losslessStringify } from 'lossless-json';
+import {
+  LosslessNumber,
+  compareNumber,
+  isLosslessNumber,
+  isSafeNumber,
+  parse as losslessParse,
+  stringify as losslessStringify,
+} from 'lossless-json';
 import { InvalidArgumentError } from '../errors.js';
 
 export { LosslessNumber };
@@ -64,7 +71,13 @@ function runMayLose(text: string, a: number, b: number): boolean {
       let k = j + 1;
       const sign = text.charCodeAt(k);
       if (sign === 43 || sign === 45) k++;
-      if (k + 3 <= b && isDigit(text.charCodeAt(k)) && isDigit(text.charCodeAt(k + 1)) && isDigit(text.charCodeAt(k + 2))) return true;
+      if (
+        k + 3 <= b &&
+        isDigit(text.charCodeAt(k)) &&
+        isDigit(text.charCodeAt(k + 1)) &&
+        isDigit(text.charCodeAt(k + 2))
+      )
+        return true;
     }
     digits = 0;
   }
@@ -193,7 +206,9 @@ export function findUnstorableNumber(value: unknown, path = ''): UnstorableNumbe
 export function assertStorableNumbers(value: unknown, what: string): void {
   const found = findUnstorableNumber(value);
   if (found === undefined) return;
-  throw new InvalidArgumentError(`${what}${found.path === '' ? '' : ` at ${found.path}`}: ${found.text} is outside the range of a double; a shadow cannot store it`);
+  throw new InvalidArgumentError(
+    `${what}${found.path === '' ? '' : ` at ${found.path}`}: ${found.text} is outside the range of a double; a shadow cannot store it`,
+  );
 }
 
 /**

@@ -24,7 +24,10 @@ export const DEFAULT_SHADOW_LIMITS: Readonly<ShadowLimits> = Object.freeze({
 });
 
 /** Fills and validates a partial limits object; messages name the option. */
-export function resolveShadowLimits(partial: Partial<ShadowLimits> | undefined, prefix = 'limits'): Readonly<ShadowLimits> {
+export function resolveShadowLimits(
+  partial: Partial<ShadowLimits> | undefined,
+  prefix = 'limits',
+): Readonly<ShadowLimits> {
   if (partial === undefined) return DEFAULT_SHADOW_LIMITS;
   if (typeof partial !== 'object' || partial === null) {
     throw new InvalidArgumentError(`${prefix} must be an object`);

@@ -8,7 +8,8 @@ export function isPlainObject(v: unknown): v is JsonObject {
 
 /** Sets an own property, also for the key `__proto__` (which plain assignment would not). */
 export function setOwn(obj: JsonObject, key: string, value: JsonValue): void {
-  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__')
+    Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
   else obj[key] = value;
 }
 

@@ -59,7 +59,8 @@ export function expandMetadataJson(value: JsonValue, meta: MetaNode): string {
   if (typeof meta === 'number') return metadataForJson(value, meta);
   if (Array.isArray(value)) {
     let s = '[';
-    for (let i = 0; i < value.length; i++) s += (i === 0 ? '' : ',') + expandMetadataJson(value[i]!, childMeta(meta, i));
+    for (let i = 0; i < value.length; i++)
+      s += (i === 0 ? '' : ',') + expandMetadataJson(value[i]!, childMeta(meta, i));
     return s + ']';
   }
   if (isPlainObject(value)) {

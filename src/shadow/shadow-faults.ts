@@ -19,7 +19,11 @@ export const SHADOW_FAULTS = Object.freeze({
   numberOutOfRange: f(400, 'InvalidRequestException', 'Invalid JSON: number outside the range of a double'),
   versionConflict: f(409, 'ConflictException', 'Version conflict'),
   tooLarge: f(413, 'RequestEntityTooLargeException', 'The payload exceeds the maximum size allowed'),
-  unsupportedEncoding: f(415, 'UnsupportedDocumentEncodingException', 'Unsupported documented encoding; supported encoding is UTF-8'),
+  unsupportedEncoding: f(
+    415,
+    'UnsupportedDocumentEncodingException',
+    'Unsupported documented encoding; supported encoding is UTF-8',
+  ),
   throttled: f(429, 'ThrottlingException', 'Rate exceeded'),
   internal: f(500, 'InternalFailureException', 'Internal service failure'),
   unavailable: f(503, 'ServiceUnavailableException', 'Service Unavailable'),
@@ -52,5 +56,9 @@ export function noShadowFault(thingName: string, shadowName: string | undefined)
 /** An AWS model-constraint message: `1 validation error detected: Value '...' at '...' failed to satisfy constraint: ...` */
 export function constraintFault(member: string, value: unknown, constraint: string): ShadowFault {
   const shown = typeof value === 'string' ? value : String(value);
-  return f(400, 'InvalidRequestException', `1 validation error detected: Value '${shown}' at '${member}' failed to satisfy constraint: ${constraint}`);
+  return f(
+    400,
+    'InvalidRequestException',
+    `1 validation error detected: Value '${shown}' at '${member}' failed to satisfy constraint: ${constraint}`,
+  );
 }

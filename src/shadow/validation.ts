@@ -10,11 +10,18 @@ function constraint(member: string, value: string, rule: string): string {
   return `1 validation error detected: Value '${value}' at '${member}' failed to satisfy constraint: ${rule}`;
 }
 
-function validateName(name: unknown, member: string, max: number, pattern: RegExp, patternText: string): string | undefined {
+function validateName(
+  name: unknown,
+  member: string,
+  max: number,
+  pattern: RegExp,
+  patternText: string,
+): string | undefined {
   if (typeof name !== 'string') return constraint(member, String(name), 'Member must not be null');
   if (name.length < 1) return constraint(member, name, 'Member must have length greater than or equal to 1');
   if (name.length > max) return constraint(member, name, `Member must have length less than or equal to ${max}`);
-  if (!pattern.test(name)) return constraint(member, name, `Member must satisfy regular expression pattern: ${patternText}`);
+  if (!pattern.test(name))
+    return constraint(member, name, `Member must satisfy regular expression pattern: ${patternText}`);
   return undefined;
 }
 
@@ -44,9 +51,15 @@ const BASIC_INGEST = /^\$aws\/rules\/[^/]+\//;
  * no `+`/`#` wildcards, and `$`-prefixed topics only under AWS's `$aws/` namespace.
  * The texts are not AWS's (AWS's exact answers here are UNCONFIRMED).
  */
-export function validateTopic(topic: unknown, rules: TopicRules = DEFAULT_TOPIC_RULES, member = 'topic'): string | undefined {
-  if (typeof topic !== 'string' || topic.length === 0) return constraint(member, String(topic ?? ''), 'Member must have length greater than or equal to 1');
-  if (Buffer.byteLength(topic) > rules.maxTopicBytes) return `Topic exceeds the maximum length of ${rules.maxTopicBytes} bytes`;
+export function validateTopic(
+  topic: unknown,
+  rules: TopicRules = DEFAULT_TOPIC_RULES,
+  member = 'topic',
+): string | undefined {
+  if (typeof topic !== 'string' || topic.length === 0)
+    return constraint(member, String(topic ?? ''), 'Member must have length greater than or equal to 1');
+  if (Buffer.byteLength(topic) > rules.maxTopicBytes)
+    return `Topic exceeds the maximum length of ${rules.maxTopicBytes} bytes`;
   if (topic.includes('+') || topic.includes('#')) return 'Topic must not contain wildcard characters';
   const counted = topic.replace(BASIC_INGEST, '');
   let slashes = 0;

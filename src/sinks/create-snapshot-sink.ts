@@ -4,8 +4,7 @@ import { S3Sink, type S3SinkOptions } from './s3-sink.js';
 import { parseSnapshotLocation, type SnapshotLocation } from './snapshot-location.js';
 import type { SnapshotSink } from './snapshot-sink.js';
 
-export interface CreateSnapshotSinkOptions
-  extends Omit<S3SinkOptions, 'bucket' | 'prefix' | 'location' | 'client'> {
+export interface CreateSnapshotSinkOptions extends Omit<S3SinkOptions, 'bucket' | 'prefix' | 'location' | 'client'> {
   /** A ready S3 client for s3:// destinations. */
   s3Client?: S3Client;
   /** Local destinations: check() fails below this many free bytes. */
@@ -13,7 +12,10 @@ export interface CreateSnapshotSinkOptions
 }
 
 /** The sink for a destination: a local directory, or `s3://bucket/prefix/`. */
-export function createSnapshotSink(destination: string | SnapshotLocation, options: CreateSnapshotSinkOptions = {}): SnapshotSink {
+export function createSnapshotSink(
+  destination: string | SnapshotLocation,
+  options: CreateSnapshotSinkOptions = {},
+): SnapshotSink {
   const loc = typeof destination === 'string' ? parseSnapshotLocation(destination, 'out') : destination;
   if (loc.kind === 'local') {
     const o: ConstructorParameters<typeof LocalSink>[0] = { dir: loc.dir, location: loc.text };
@@ -22,5 +24,11 @@ export function createSnapshotSink(destination: string | SnapshotLocation, optio
     return new LocalSink(o);
   }
   const { s3Client, minFreeBytes: _ignored, ...rest } = options;
-  return new S3Sink({ ...rest, bucket: loc.bucket, prefix: loc.prefix, location: loc.text, ...(s3Client ? { client: s3Client } : {}) });
+  return new S3Sink({
+    ...rest,
+    bucket: loc.bucket,
+    prefix: loc.prefix,
+    location: loc.text,
+    ...(s3Client ? { client: s3Client } : {}),
+  });
 }

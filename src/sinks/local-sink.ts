@@ -1,5 +1,17 @@
 import { constants, createWriteStream, type WriteStream } from 'node:fs';
-import { access, mkdir, open, readdir, readFile, rename, rm, statfs, stat, unlink, type FileHandle } from 'node:fs/promises';
+import {
+  access,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  statfs,
+  stat,
+  unlink,
+  type FileHandle,
+} from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -59,9 +71,11 @@ export class LocalSink implements SnapshotSink {
   #renamed = false;
 
   constructor(options: LocalSinkOptions) {
-    if (typeof options?.dir !== 'string' || options.dir === '') throw new InvalidArgumentError('LocalSinkOptions.dir must be a directory path');
+    if (typeof options?.dir !== 'string' || options.dir === '')
+      throw new InvalidArgumentError('LocalSinkOptions.dir must be a directory path');
     const minFree = options.minFreeBytes ?? DEFAULT_LOCAL_SINK_OPTIONS.minFreeBytes;
-    if (!Number.isFinite(minFree) || minFree < 0) throw new InvalidArgumentError('LocalSinkOptions.minFreeBytes must be a number >= 0');
+    if (!Number.isFinite(minFree) || minFree < 0)
+      throw new InvalidArgumentError('LocalSinkOptions.minFreeBytes must be a number >= 0');
     this.#dir = options.dir;
     this.location = options.location ?? options.dir;
     this.#minFreeBytes = minFree;
@@ -90,7 +104,8 @@ export class LocalSink implements SnapshotSink {
       await this.#checkWritable(where);
       const fs = await statfs(this.#dir);
       const free = Number(fs.bavail) * Number(fs.bsize);
-      if (free < this.#minFreeBytes) throw new ConfigError(`${where} has ${free} bytes free, less than the ${this.#minFreeBytes} required`);
+      if (free < this.#minFreeBytes)
+        throw new ConfigError(`${where} has ${free} bytes free, less than the ${this.#minFreeBytes} required`);
       await this.#removeStalePartials();
     } catch (err) {
       if (created !== undefined) await rm(created, { recursive: true, force: true }).catch(() => undefined);
@@ -105,7 +120,9 @@ export class LocalSink implements SnapshotSink {
     await access(this.#dir, constants.W_OK);
     const manifest = join(this.#dir, SNAPSHOT_MANIFEST_FILE);
     if (!this.#overwrite && (await exists(manifest))) {
-      throw new ConfigError(`${where} already holds a snapshot (${SNAPSHOT_MANIFEST_FILE}); choose a new directory or overwrite it`);
+      throw new ConfigError(
+        `${where} already holds a snapshot (${SNAPSHOT_MANIFEST_FILE}); choose a new directory or overwrite it`,
+      );
     }
     // access() trusts mode bits; a real write proves the directory takes files.
     const probe = join(this.#dir, `.shadowfleet-write-check-${randomBytes(6).toString('hex')}`);

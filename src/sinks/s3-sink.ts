@@ -33,11 +33,24 @@ export interface S3SinkOptions extends S3ClientOptions {
   client?: S3Client;
 }
 
-export const DEFAULT_S3_SINK_OPTIONS = Object.freeze({ partSizeBytes: 8 * 1024 * 1024, queueSize: 2, overwrite: false });
+export const DEFAULT_S3_SINK_OPTIONS = Object.freeze({
+  partSizeBytes: 8 * 1024 * 1024,
+  queueSize: 2,
+  overwrite: false,
+});
 
 const STORAGE_CLASSES = new Set([
-  'STANDARD', 'REDUCED_REDUNDANCY', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER',
-  'DEEP_ARCHIVE', 'OUTPOSTS', 'GLACIER_IR', 'SNOW', 'EXPRESS_ONEZONE',
+  'STANDARD',
+  'REDUCED_REDUNDANCY',
+  'STANDARD_IA',
+  'ONEZONE_IA',
+  'INTELLIGENT_TIERING',
+  'GLACIER',
+  'DEEP_ARCHIVE',
+  'OUTPOSTS',
+  'GLACIER_IR',
+  'SNOW',
+  'EXPRESS_ONEZONE',
 ]);
 
 function awsName(err: unknown): string {
@@ -78,20 +91,27 @@ export class S3Sink implements SnapshotSink {
   #committed = false;
 
   constructor(options: S3SinkOptions) {
-    if (typeof options?.bucket !== 'string' || options.bucket === '') throw new InvalidArgumentError('S3SinkOptions.bucket must be a bucket name');
+    if (typeof options?.bucket !== 'string' || options.bucket === '')
+      throw new InvalidArgumentError('S3SinkOptions.bucket must be a bucket name');
     const prefix = options.prefix ?? '';
-    if (prefix !== '' && !prefix.endsWith('/')) throw new InvalidArgumentError('S3SinkOptions.prefix must be empty or end with "/"');
+    if (prefix !== '' && !prefix.endsWith('/'))
+      throw new InvalidArgumentError('S3SinkOptions.prefix must be empty or end with "/"');
     if (options.sse !== undefined && options.sse !== 'AES256' && options.sse !== 'aws:kms') {
       throw new InvalidArgumentError(`S3SinkOptions.sse must be "AES256" or "aws:kms", got "${String(options.sse)}"`);
     }
-    if (options.kmsKeyId !== undefined && options.sse !== 'aws:kms') throw new InvalidArgumentError('S3SinkOptions.kmsKeyId needs sse "aws:kms"');
+    if (options.kmsKeyId !== undefined && options.sse !== 'aws:kms')
+      throw new InvalidArgumentError('S3SinkOptions.kmsKeyId needs sse "aws:kms"');
     if (options.storageClass !== undefined && !STORAGE_CLASSES.has(options.storageClass)) {
-      throw new InvalidArgumentError(`S3SinkOptions.storageClass must be one of ${[...STORAGE_CLASSES].join(', ')}, got "${options.storageClass}"`);
+      throw new InvalidArgumentError(
+        `S3SinkOptions.storageClass must be one of ${[...STORAGE_CLASSES].join(', ')}, got "${options.storageClass}"`,
+      );
     }
     const partSize = options.partSizeBytes ?? DEFAULT_S3_SINK_OPTIONS.partSizeBytes;
-    if (!Number.isInteger(partSize) || partSize < 5 * 1024 * 1024) throw new InvalidArgumentError('S3SinkOptions.partSizeBytes must be an integer >= 5 MiB (5242880)');
+    if (!Number.isInteger(partSize) || partSize < 5 * 1024 * 1024)
+      throw new InvalidArgumentError('S3SinkOptions.partSizeBytes must be an integer >= 5 MiB (5242880)');
     const queueSize = options.queueSize ?? DEFAULT_S3_SINK_OPTIONS.queueSize;
-    if (!Number.isInteger(queueSize) || queueSize < 1 || queueSize > 16) throw new InvalidArgumentError('S3SinkOptions.queueSize must be an integer from 1 to 16');
+    if (!Number.isInteger(queueSize) || queueSize < 1 || queueSize > 16)
+      throw new InvalidArgumentError('S3SinkOptions.queueSize must be an integer from 1 to 16');
     this.bucket = options.bucket;
     this.prefix = prefix;
     this.location = options.location ?? `s3://${options.bucket}/${prefix}`;
@@ -154,13 +174,24 @@ export class S3Sink implements SnapshotSink {
       } catch (err) {
         const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
         // 404: no snapshot there yet. 403 without s3:ListBucket also means "cannot tell": go on to the write check.
-        if (status !== 404 && status !== 403) throw new ConfigError(`${where} cannot be checked: ${awsName(err)}`, { cause: err });
+        if (status !== 404 && status !== 403)
+          throw new ConfigError(`${where} cannot be checked: ${awsName(err)}`, { cause: err });
       }
-      if (found) throw new ConfigError(`${where} already holds a snapshot (${SNAPSHOT_MANIFEST_FILE}); choose a new prefix or overwrite it`);
+      if (found)
+        throw new ConfigError(
+          `${where} already holds a snapshot (${SNAPSHOT_MANIFEST_FILE}); choose a new prefix or overwrite it`,
+        );
     }
     const probe = `${this.prefix}.shadowfleet-write-check-${randomBytes(6).toString('hex')}`;
     try {
-      await client.send(new sdk.PutObjectCommand({ Bucket: this.bucket, Key: probe, Body: Buffer.from('shadowfleet write check\n'), ...this.#encryption() }));
+      await client.send(
+        new sdk.PutObjectCommand({
+          Bucket: this.bucket,
+          Key: probe,
+          Body: Buffer.from('shadowfleet write check\n'),
+          ...this.#encryption(),
+        }),
+      );
     } catch (err) {
       throw new ConfigError(`${where} is not writable: ${awsName(err)}`, { cause: err });
     }
@@ -181,7 +212,9 @@ export class S3Sink implements SnapshotSink {
     } catch (err) {
       const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
       if (status === 404) return undefined;
-      throw new SnapshotError(`cannot read the snapshot to replace in ${this.location}: ${awsName(err)}`, { cause: err });
+      throw new SnapshotError(`cannot read the snapshot to replace in ${this.location}: ${awsName(err)}`, {
+        cause: err,
+      });
     }
     try {
       const file = (JSON.parse(text) as { data?: { file?: unknown } })?.data?.file;
@@ -195,7 +228,8 @@ export class S3Sink implements SnapshotSink {
     if (this.#overwrite) {
       // The old snapshot stays readable until commit(): the new data never lands on its key.
       this.#oldDataFile = await this.#currentDataFile();
-      if (this.#oldDataFile === SNAPSHOT_DATA_FILE) this.#dataFile = `shadows-${randomBytes(6).toString('hex')}.jsonl.gz`;
+      if (this.#oldDataFile === SNAPSHOT_DATA_FILE)
+        this.#dataFile = `shadows-${randomBytes(6).toString('hex')}.jsonl.gz`;
     }
     const { client } = await this.#s3();
     const { Upload } = await import('@aws-sdk/lib-storage');
@@ -210,7 +244,13 @@ export class S3Sink implements SnapshotSink {
     if (this.#storageClass) params.StorageClass = this.#storageClass;
     // leavePartsOnError: the abort is ours (abort()), so the original error is kept and a
     // failing AbortMultipartUpload becomes a warning rather than hiding it.
-    const upload = new Upload({ client, params, partSize: this.#partSize, queueSize: this.#queueSize, leavePartsOnError: true });
+    const upload = new Upload({
+      client,
+      params,
+      partSize: this.#partSize,
+      queueSize: this.#queueSize,
+      leavePartsOnError: true,
+    });
     this.#body = body;
     this.#upload = upload;
     this.#uploadDone = upload.done().then(
@@ -228,7 +268,9 @@ export class S3Sink implements SnapshotSink {
     const r = await this.#uploadDone;
     if (!r.ok) {
       await this.abort(r.error);
-      throw new SnapshotError(`upload of s3://${this.bucket}/${this.dataKey} failed: ${awsName(r.error)}`, { cause: r.error });
+      throw new SnapshotError(`upload of s3://${this.bucket}/${this.dataKey} failed: ${awsName(r.error)}`, {
+        cause: r.error,
+      });
     }
     const { client, sdk } = await this.#s3();
     try {
@@ -245,7 +287,9 @@ export class S3Sink implements SnapshotSink {
       if (this.#oldDataFile !== undefined && this.#oldDataFile !== this.#dataFile) {
         const oldKey = `${this.prefix}${this.#oldDataFile}`;
         await client.send(new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: oldKey })).catch((err: unknown) => {
-          this.warnings.push(`could not delete the replaced data object s3://${this.bucket}/${oldKey}: ${awsName(err)}`);
+          this.warnings.push(
+            `could not delete the replaced data object s3://${this.bucket}/${oldKey}: ${awsName(err)}`,
+          );
         });
       }
     } catch (err) {
@@ -260,22 +304,29 @@ export class S3Sink implements SnapshotSink {
   async abort(reason?: unknown): Promise<void> {
     if (this.#committed) return;
     try {
-      if (this.#body && !this.#body.destroyed) this.#body.destroy(reason instanceof Error ? reason : new SnapshotError(`snapshot aborted: ${String(reason)}`));
+      if (this.#body && !this.#body.destroyed)
+        this.#body.destroy(reason instanceof Error ? reason : new SnapshotError(`snapshot aborted: ${String(reason)}`));
       if (this.#uploadDone) await this.#uploadDone;
       const uploadId = this.#upload?.uploadId;
       if (this.#dataComplete) {
         const { client, sdk } = await this.#s3();
-        await client.send(new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.dataKey })).catch((err: unknown) => {
-          this.warnings.push(`could not delete s3://${this.bucket}/${this.dataKey} (it has no manifest, so it is not a snapshot): ${awsName(err)}`);
-        });
+        await client
+          .send(new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.dataKey }))
+          .catch((err: unknown) => {
+            this.warnings.push(
+              `could not delete s3://${this.bucket}/${this.dataKey} (it has no manifest, so it is not a snapshot): ${awsName(err)}`,
+            );
+          });
       } else if (uploadId) {
         const { client, sdk } = await this.#s3();
-        await client.send(new sdk.AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.dataKey, UploadId: uploadId })).catch((err: unknown) => {
-          this.warnings.push(
-            `could not abort multipart upload ${uploadId} of s3://${this.bucket}/${this.dataKey} (${awsName(err)}); ` +
-              'its parts are invisible but billed until an AbortIncompleteMultipartUpload lifecycle rule removes them',
-          );
-        });
+        await client
+          .send(new sdk.AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.dataKey, UploadId: uploadId }))
+          .catch((err: unknown) => {
+            this.warnings.push(
+              `could not abort multipart upload ${uploadId} of s3://${this.bucket}/${this.dataKey} (${awsName(err)}); ` +
+                'its parts are invisible but billed until an AbortIncompleteMultipartUpload lifecycle rule removes them',
+            );
+          });
       }
     } finally {
       this.#upload = undefined;

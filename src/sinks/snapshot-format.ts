@@ -154,9 +154,11 @@ export function parseManifest(text: string, file: string): SnapshotManifest {
   }
   if (!isObject(v.data)) return bad('"data" must be an object');
   const data = v.data;
-  if (typeof data.file !== 'string' || data.file === '' || /[/\\]/.test(data.file)) bad('"data.file" must be a file name');
+  if (typeof data.file !== 'string' || data.file === '' || /[/\\]/.test(data.file))
+    bad('"data.file" must be a file name');
   if (typeof data.bytes !== 'number') bad('"data.bytes" must be a number');
-  if (typeof data.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(data.sha256)) bad('"data.sha256" must be a hex SHA-256');
+  if (typeof data.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(data.sha256))
+    bad('"data.sha256" must be a hex SHA-256');
   if (typeof v.records !== 'number') bad('"records" must be a number');
   return v as unknown as SnapshotManifest;
 }

@@ -7,7 +7,13 @@ import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SnapshotError } from '../errors.js';
-import { SNAPSHOT_MANIFEST_FILE, parseManifest, parseRecordLine, type SnapshotManifest, type SnapshotRecord } from './snapshot-format.js';
+import {
+  SNAPSHOT_MANIFEST_FILE,
+  parseManifest,
+  parseRecordLine,
+  type SnapshotManifest,
+  type SnapshotRecord,
+} from './snapshot-format.js';
 import { createS3Client, loadS3Sdk, type S3ClientOptions } from './s3-client.js';
 import { parseSnapshotLocation, type SnapshotLocation } from './snapshot-location.js';
 
@@ -36,7 +42,12 @@ export class SnapshotReader {
   #s3: S3Client | undefined;
   #ownsClient: boolean;
 
-  private constructor(location: SnapshotLocation, manifest: SnapshotManifest, s3: S3Client | undefined, ownsClient: boolean) {
+  private constructor(
+    location: SnapshotLocation,
+    manifest: SnapshotManifest,
+    s3: S3Client | undefined,
+    ownsClient: boolean,
+  ) {
     this.location = location;
     this.manifest = manifest;
     this.#s3 = s3;
@@ -53,7 +64,9 @@ export class SnapshotReader {
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         throw new SnapshotError(
-          code === 'ENOENT' ? `${file}: no manifest, so ${loc.dir} is not a complete snapshot` : `${file}: cannot read the manifest (${(err as Error).message})`,
+          code === 'ENOENT'
+            ? `${file}: no manifest, so ${loc.dir} is not a complete snapshot`
+            : `${file}: cannot read the manifest (${(err as Error).message})`,
           { cause: err },
         );
       }
@@ -71,7 +84,9 @@ export class SnapshotReader {
       } catch (err) {
         const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
         throw new SnapshotError(
-          status === 404 ? `${name}: no manifest, so s3://${loc.bucket}/${loc.prefix} is not a complete snapshot` : `${name}: cannot read the manifest (${awsName(err)})`,
+          status === 404
+            ? `${name}: no manifest, so s3://${loc.bucket}/${loc.prefix} is not a complete snapshot`
+            : `${name}: cannot read the manifest (${awsName(err)})`,
           { cause: err },
         );
       }
@@ -94,13 +109,20 @@ export class SnapshotReader {
       const stream = createReadStream(join(this.location.dir, this.manifest.data.file), { highWaterMark: 256 * 1024 });
       await new Promise<void>((resolve, reject) => {
         stream.once('open', () => resolve());
-        stream.once('error', (err) => reject(new SnapshotError(`${this.dataName}: cannot read the data file (${err.message})`, { cause: err })));
+        stream.once('error', (err) =>
+          reject(new SnapshotError(`${this.dataName}: cannot read the data file (${err.message})`, { cause: err })),
+        );
       });
       return stream;
     }
     try {
       const { GetObjectCommand } = await loadS3Sdk();
-      const res = await this.#s3!.send(new GetObjectCommand({ Bucket: this.location.bucket, Key: `${this.location.prefix}${this.manifest.data.file}` }));
+      const res = await this.#s3!.send(
+        new GetObjectCommand({
+          Bucket: this.location.bucket,
+          Key: `${this.location.prefix}${this.manifest.data.file}`,
+        }),
+      );
       return res.Body as Readable;
     } catch (err) {
       throw new SnapshotError(`${this.dataName}: cannot read the data file (${awsName(err)})`, { cause: err });
@@ -128,7 +150,9 @@ export class SnapshotReader {
         bytes += chunk.length;
       }
     } catch (err) {
-      throw new SnapshotError(`${this.dataName}: read failed after ${bytes} bytes (${(err as Error).message})`, { cause: err });
+      throw new SnapshotError(`${this.dataName}: read failed after ${bytes} bytes (${(err as Error).message})`, {
+        cause: err,
+      });
     }
     this.#checkDigest(bytes, hash.digest('hex'));
   }
@@ -175,12 +199,10 @@ export class SnapshotReader {
       if (err instanceof SnapshotError) throw err;
       const e = err as NodeJS.ErrnoException;
       const zlib = typeof e?.code === 'string' && e.code.startsWith('Z_');
-      const what = zlib
-        ? e.code === 'Z_BUF_ERROR'
-          ? 'truncated gzip data'
-          : 'corrupt gzip data'
-        : 'read failed';
-      throw new SnapshotError(`${file}:${lineNo + 1}: ${what} after line ${lineNo} (${e?.message ?? String(err)})`, { cause: err });
+      const what = zlib ? (e.code === 'Z_BUF_ERROR' ? 'truncated gzip data' : 'corrupt gzip data') : 'read failed';
+      throw new SnapshotError(`${file}:${lineNo + 1}: ${what} after line ${lineNo} (${e?.message ?? String(err)})`, {
+        cause: err,
+      });
     } finally {
       if (!gunzip.destroyed) gunzip.destroy();
       if (!src.destroyed) src.destroy();

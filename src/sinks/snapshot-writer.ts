@@ -40,7 +40,8 @@ export class SnapshotWriter {
 
   constructor(sink: SnapshotSink, options: SnapshotWriterOptions = {}) {
     const level = options.gzipLevel ?? DEFAULT_SNAPSHOT_WRITER_OPTIONS.gzipLevel;
-    if (!Number.isInteger(level) || level < 1 || level > 9) throw new InvalidArgumentError('SnapshotWriterOptions.gzipLevel must be an integer from 1 to 9');
+    if (!Number.isInteger(level) || level < 1 || level > 9)
+      throw new InvalidArgumentError('SnapshotWriterOptions.gzipLevel must be an integer from 1 to 9');
     this.sink = sink;
     this.#level = level;
   }
@@ -108,7 +109,10 @@ export class SnapshotWriter {
   async commit(manifest: SnapshotManifest): Promise<SnapshotManifest> {
     const data = await this.finish();
     const file = this.sink.dataFile ?? manifest.data.file;
-    const final: SnapshotManifest = { ...manifest, data: { ...manifest.data, file, bytes: data.bytes, sha256: data.sha256 } };
+    const final: SnapshotManifest = {
+      ...manifest,
+      data: { ...manifest.data, file, bytes: data.bytes, sha256: data.sha256 },
+    };
     await this.sink.commit(final);
     return final;
   }

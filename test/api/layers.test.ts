@@ -12,7 +12,18 @@ import { describe, expect, it } from 'vitest';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SRC = join(ROOT, 'src');
 const UPPER = new Set(['jobs', 'cli']);
-const LOWER = new Set(['shadow', 'client', 'emulator', 'sinks', 'engine', 'report', 'io', 'options', 'errors.ts', 'version.ts']);
+const LOWER = new Set([
+  'shadow',
+  'client',
+  'emulator',
+  'sinks',
+  'engine',
+  'report',
+  'io',
+  'options',
+  'errors.ts',
+  'version.ts',
+]);
 /** `from '...'`, `import '...'`, `import('...')` and `typeof import('...')`. */
 const IMPORT = /(?:\bfrom\s+|\bimport\s*\(\s*|\bimport\s+)(['"])([^'"\n]+)\1/g;
 
@@ -40,7 +51,9 @@ async function importEdges(): Promise<Edge[]> {
     const text = await readFile(file, 'utf8');
     for (const m of text.matchAll(IMPORT)) {
       const specifier = m[2]!;
-      const target = specifier.startsWith('.') ? relative(ROOT, resolve(dirname(file), specifier)).replace(/\.js$/, '.ts') : undefined;
+      const target = specifier.startsWith('.')
+        ? relative(ROOT, resolve(dirname(file), specifier)).replace(/\.js$/, '.ts')
+        : undefined;
       edges.push({ file: relative(ROOT, file), specifier, target: target?.startsWith('src/') ? target : undefined });
     }
   }
@@ -66,7 +79,9 @@ describe('imports between layers', () => {
   });
 
   it('from the CLI reach the library only through its public entry points', async () => {
-    const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, string | { default: string }> };
+    const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
+      exports: Record<string, string | { default: string }>;
+    };
     const publicEntries = new Set(
       Object.values(pkg.exports)
         .map((v) => (typeof v === 'string' ? v : v.default))
@@ -75,7 +90,13 @@ describe('imports between layers', () => {
     );
     expect(publicEntries.has('src/index.ts')).toBe(true);
     const wrong = (await importEdges())
-      .filter((e) => layerOf(e.file) === 'cli' && e.target !== undefined && layerOf(e.target) !== 'cli' && !publicEntries.has(e.target))
+      .filter(
+        (e) =>
+          layerOf(e.file) === 'cli' &&
+          e.target !== undefined &&
+          layerOf(e.target) !== 'cli' &&
+          !publicEntries.has(e.target),
+      )
       .map((e) => `${e.file} imports ${e.specifier} (not a public entry point: ${[...publicEntries].join(', ')})`);
     expect(wrong).toEqual([]);
   });

@@ -51,11 +51,21 @@ const entry = (path: string): string => JSON.stringify(pathToFileURL(join(ROOT, 
 
 describe('loading the public entry points', () => {
   it('sees an AWS SDK module when one is loaded (the check itself works)', async () => {
-    const loaded = await modulesLoadedBy(`const { loadS3Sdk } = await import(${entry('src/sinks/s3-client.ts')}); await loadS3Sdk();`, 'control');
+    const loaded = await modulesLoadedBy(
+      `const { loadS3Sdk } = await import(${entry('src/sinks/s3-client.ts')}); await loadS3Sdk();`,
+      'control',
+    );
     expect(awsSdk(loaded)).toContainEqual(expect.stringContaining('/@aws-sdk/client-s3/'));
   });
 
-  for (const path of ['src/index.ts', 'src/client/index.ts', 'src/input.ts', 'src/engine/queue/index.ts', 'src/emulator/index.ts', 'src/cli/main.ts']) {
+  for (const path of [
+    'src/index.ts',
+    'src/client/index.ts',
+    'src/input.ts',
+    'src/engine/queue/index.ts',
+    'src/emulator/index.ts',
+    'src/cli/main.ts',
+  ]) {
     it(`loads no @aws-sdk module when ${path} is imported`, async () => {
       const loaded = await modulesLoadedBy(`await import(${entry(path)});`, path.replaceAll('/', '-'));
       expect(loaded.some((u) => u.endsWith(path))).toBe(true);
@@ -69,7 +79,11 @@ const { Writable } = await import('node:stream');
 const quiet = new Writable({ write: (_c, _e, cb) => cb() });
 if ((await main(['--help'], { stdout: quiet, stderr: quiet })) !== 0) throw new Error('--help failed');`;
     const loaded = await modulesLoadedBy(run, 'cli-packages');
-    const packages = new Set(loaded.flatMap((u) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u)?.[1] ?? []).filter((p) => p !== 'tsx' && p !== 'esbuild' && p !== 'get-tsconfig' && p !== 'resolve-pkg-maps'));
+    const packages = new Set(
+      loaded
+        .flatMap((u) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u)?.[1] ?? [])
+        .filter((p) => p !== 'tsx' && p !== 'esbuild' && p !== 'get-tsconfig' && p !== 'resolve-pkg-maps'),
+    );
     expect([...packages]).toEqual(['commander']);
   });
 });

@@ -24,15 +24,19 @@ async function cli(argv: string[]): Promise<{ code: number; out: string; err: st
     stderrIsTTY: false,
   };
   let code = 0;
-  const run: Runner = <O,>(action: CommandAction<O>) => async (...args: unknown[]) => {
-    const command = args[args.length - 1] as Command;
-    try {
-      code = await action(command.opts() as O, ctx, args.slice(0, -2).flat().map(String));
-    } catch (e) {
-      code = exitCodeForError(e, ctx);
-    }
-  };
-  const program = new Command().exitOverride().configureOutput({ writeOut: (s) => void out.push(s), writeErr: (s) => void err.push(s) });
+  const run: Runner =
+    <O>(action: CommandAction<O>) =>
+    async (...args: unknown[]) => {
+      const command = args[args.length - 1] as Command;
+      try {
+        code = await action(command.opts() as O, ctx, args.slice(0, -2).flat().map(String));
+      } catch (e) {
+        code = exitCodeForError(e, ctx);
+      }
+    };
+  const program = new Command()
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => void out.push(s), writeErr: (s) => void err.push(s) });
   defineDataPlaneCommands(program, run);
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -62,7 +66,15 @@ afterAll(async () => {
 
 describe('data-plane commands', () => {
   it('update then get prints the document, as JSON with --json', async () => {
-    const u = await cli(['update', '--endpoint', emu.url, '--thing', 'cli-1', '--payload', '{"state":{"desired":{"on":true}}}']);
+    const u = await cli([
+      'update',
+      '--endpoint',
+      emu.url,
+      '--thing',
+      'cli-1',
+      '--payload',
+      '{"state":{"desired":{"on":true}}}',
+    ]);
     expect(u.code).toBe(0);
     expect(u.out).toContain('updated thing "cli-1" classic shadow: version 1');
     const g = await cli(['get', '--endpoint', emu.url, '--thing', 'cli-1', '--json']);
@@ -76,7 +88,18 @@ describe('data-plane commands', () => {
   it('reads the update payload from @file and targets a named shadow', async () => {
     const file = join(dir, 'update.json');
     await writeFile(file, '{"state":{"reported":{"fw":"2.0"}}}');
-    const u = await cli(['update', '--endpoint', emu.url, '--thing', 'cli-2', '--shadow', 'firmware', '--payload', `@${file}`, '--json']);
+    const u = await cli([
+      'update',
+      '--endpoint',
+      emu.url,
+      '--thing',
+      'cli-2',
+      '--shadow',
+      'firmware',
+      '--payload',
+      `@${file}`,
+      '--json',
+    ]);
     expect(u.code).toBe(0);
     expect(JSON.parse(u.out).state.reported).toEqual({ fw: '2.0' });
     const l = await cli(['list-named', '--endpoint', emu.url, '--thing', 'cli-2']);
@@ -97,7 +120,20 @@ describe('data-plane commands', () => {
   });
 
   it('publishes a retained message, reads it back and lists it as a table', async () => {
-    const p = await cli(['publish', '--endpoint', emu.url, '--topic', 'cli/alerts', '--payload', 'hi there', '--qos', '1', '--retain', '--user-property', 'site=berlin']);
+    const p = await cli([
+      'publish',
+      '--endpoint',
+      emu.url,
+      '--topic',
+      'cli/alerts',
+      '--payload',
+      'hi there',
+      '--qos',
+      '1',
+      '--retain',
+      '--user-property',
+      'site=berlin',
+    ]);
     expect(p.code).toBe(0);
     expect(p.out).toContain('published 8 bytes to "cli/alerts" (qos 1, retained)');
     const g = await cli(['get-retained', '--endpoint', emu.url, '--topic', 'cli/alerts']);
@@ -118,7 +154,10 @@ describe('data-plane commands', () => {
     [['update', '--endpoint', 'http://127.0.0.1:1', '--thing', 't', '--payload', '{oops'], 'payload is not valid JSON'],
     [['update', '--endpoint', 'http://127.0.0.1:1', '--thing', 't'], '--payload is required'],
     [['publish', '--endpoint', 'http://127.0.0.1:1', '--topic', 't', '--qos', '2'], '--qos must be 0 or 1'],
-    [['list-named', '--endpoint', 'http://127.0.0.1:1', '--thing', 't', '--page-size', '0'], '--page-size must be an integer from 1 to 100'],
+    [
+      ['list-named', '--endpoint', 'http://127.0.0.1:1', '--thing', 't', '--page-size', '0'],
+      '--page-size must be an integer from 1 to 100',
+    ],
     [['get', '--endpoint', 'http://127.0.0.1:1'], "required option '--thing <name>' not specified"],
   ])('exits 2 for the usage error in %j', async (argv, message) => {
     const r = await cli(argv);
@@ -131,7 +170,10 @@ describe('data-plane commands', () => {
 describe('the shadowfleet binary', () => {
   const exec = promisify(execFile);
   const bin = (args: string[], env: Record<string, string> = {}) =>
-    exec(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', ...args], { env: { ...process.env, ...ENV_KEYS, ...env }, timeout: 30_000 }).then(
+    exec(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', ...args], {
+      env: { ...process.env, ...ENV_KEYS, ...env },
+      timeout: 30_000,
+    }).then(
       (r) => ({ code: 0, ...r }),
       (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
     );

@@ -31,7 +31,10 @@ interface Proc {
 const started: ChildProcess[] = [];
 
 function cli(args: string[], cwd: string): Proc {
-  const child = spawn(process.execPath, ['--import', TSX, BIN, ...args, '--redis', REDIS_URL, '--queue', QUEUE], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', TSX, BIN, ...args, '--redis', REDIS_URL, '--queue', QUEUE], {
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   started.push(child);
   const p: Proc = {
     child,
@@ -75,7 +78,10 @@ async function targets(name: string, n: number): Promise<string> {
 }
 
 async function outcomes(file: string): Promise<Map<string, string>> {
-  const lines = (await readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { thing: string; outcome: string });
+  const lines = (await readFile(file, 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { thing: string; outcome: string });
   const m = new Map<string, string>();
   for (const l of lines) {
     expect(m.has(l.thing), `${l.thing} reported twice`).toBe(false);
@@ -114,7 +120,23 @@ describe('shadowfleet rollout --redis with shadowfleet worker processes', { time
   it('runs a rollout on three worker processes: exit 0, every thing written once, per-worker throughput in status', async () => {
     const things = await targets('three', 300);
     const report = join(dir, 'three.ndjson');
-    const sub = cli(['rollout', '--endpoint', emulator.url, '--things', things, '--set', '{"fw":"3"}', '--journal', join(dir, 'three.journal'), '--report', report, '--yes'], dir);
+    const sub = cli(
+      [
+        'rollout',
+        '--endpoint',
+        emulator.url,
+        '--things',
+        things,
+        '--set',
+        '{"fw":"3"}',
+        '--journal',
+        join(dir, 'three.journal'),
+        '--report',
+        report,
+        '--yes',
+      ],
+      dir,
+    );
     const [, id] = await sub.waitErr(/job (\S+) runs on queue/);
     expect(await sub.exited).toBe(0);
     const m = await outcomes(report);
@@ -133,10 +155,32 @@ describe('shadowfleet rollout --redis with shadowfleet worker processes', { time
     const things = await targets('kill', 120);
     const report = join(dir, 'kill.ndjson');
     // 40 requests/s: batches take seconds, so a worker is surely holding one when killed.
-    const sub = cli(['rollout', '--endpoint', emulator.url, '--things', things, '--set', '{"fw":"k"}', '--rate', '40', '--batch-size', '20', '--journal', join(dir, 'kill.journal'), '--report', report, '--yes'], dir);
+    const sub = cli(
+      [
+        'rollout',
+        '--endpoint',
+        emulator.url,
+        '--things',
+        things,
+        '--set',
+        '{"fw":"k"}',
+        '--rate',
+        '40',
+        '--batch-size',
+        '20',
+        '--journal',
+        join(dir, 'kill.journal'),
+        '--report',
+        report,
+        '--yes',
+      ],
+      dir,
+    );
     const [, id] = await sub.waitErr(/job (\S+) runs on queue/);
     const live = workers.filter((w) => w.child.exitCode === null);
-    const holder = await Promise.race(live.map((w) => w.waitErr(new RegExp(`"batch started","batch":"${id}\\.`)).then(() => w)));
+    const holder = await Promise.race(
+      live.map((w) => w.waitErr(new RegExp(`"batch started","batch":"${id}\\.`)).then(() => w)),
+    );
     holder.child.kill('SIGKILL');
     await holder.exited;
     startWorker('w4');
@@ -153,7 +197,27 @@ describe('shadowfleet rollout --redis with shadowfleet worker processes', { time
     const things = await targets('attach', 200);
     const report = join(dir, 'attach.ndjson');
     const journal = join(dir, 'attach.journal');
-    const sub = cli(['rollout', '--endpoint', emulator.url, '--things', things, '--set', '{"fw":"a"}', '--rate', '40', '--batch-size', '20', '--journal', journal, '--report', report, '--yes'], dir);
+    const sub = cli(
+      [
+        'rollout',
+        '--endpoint',
+        emulator.url,
+        '--things',
+        things,
+        '--set',
+        '{"fw":"a"}',
+        '--rate',
+        '40',
+        '--batch-size',
+        '20',
+        '--journal',
+        journal,
+        '--report',
+        report,
+        '--yes',
+      ],
+      dir,
+    );
     const [, id] = await sub.waitErr(/job (\S+) runs on queue/);
     // Killed once some results are in its journal and more batches are on the queue.
     await sub.waitErr(/rollout write: [1-9]\d*\/200/);
@@ -173,7 +237,24 @@ describe('shadowfleet rollout --redis with shadowfleet worker processes', { time
   it('detaches: prints the job id at once, the job runs on and attach follows it to its end', async () => {
     const things = await targets('detach', 100);
     const report = join(dir, 'detach.ndjson');
-    const sub = cli(['rollout', '--endpoint', emulator.url, '--things', things, '--set', '{"fw":"d"}', '--journal', join(dir, 'detach.journal'), '--report', report, '--yes', '--detach'], dir);
+    const sub = cli(
+      [
+        'rollout',
+        '--endpoint',
+        emulator.url,
+        '--things',
+        things,
+        '--set',
+        '{"fw":"d"}',
+        '--journal',
+        join(dir, 'detach.journal'),
+        '--report',
+        report,
+        '--yes',
+        '--detach',
+      ],
+      dir,
+    );
     expect(await sub.exited).toBe(0);
     const id = sub.stdout.trim();
     expect(id).toMatch(/^[a-z0-9]+$/);
@@ -187,7 +268,11 @@ describe('shadowfleet rollout --redis with shadowfleet worker processes', { time
     const plain = async (extra: string[]): Promise<{ code: unknown; err: string }> => {
       const env = { ...process.env };
       delete env.SHADOWFLEET_REDIS;
-      const child = spawn(process.execPath, ['--import', TSX, BIN, 'rollout', '--endpoint', emulator.url, '--things', 'x.txt', '--set', '{}', ...extra], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(
+        process.execPath,
+        ['--import', TSX, BIN, 'rollout', '--endpoint', emulator.url, '--things', 'x.txt', '--set', '{}', ...extra],
+        { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       let err = '';
       child.stderr.on('data', (d: Buffer) => (err += d.toString()));
       const code = await new Promise((resolve) => child.once('exit', resolve));
@@ -207,9 +292,52 @@ describe('shadowfleet rollout --redis with shadowfleet worker processes', { time
     const rate = 10;
     const [a, b] = await Promise.all([targets('share-a', 120), targets('share-b', 120)]);
     const samples: Array<{ t: number; n: number }> = [];
-    const timer = setInterval(() => samples.push({ t: performance.now(), n: emulator.stats().operations.UpdateThingShadow.requests }), 100);
-    const j1 = cli(['rollout', '--endpoint', emulator.url, '--things', a as string, '--set', '{"fw":"s"}', '--rate', String(rate), '--batch-size', '20', '--journal', join(dir, 'sa.journal'), '--report', join(dir, 'sa.ndjson'), '--yes'], dir);
-    const j2 = cli(['rollout', '--endpoint', emulator.url, '--things', b as string, '--set', '{"fw":"s"}', '--rate', String(rate), '--batch-size', '20', '--journal', join(dir, 'sb.journal'), '--report', join(dir, 'sb.ndjson'), '--yes'], dir);
+    const timer = setInterval(
+      () => samples.push({ t: performance.now(), n: emulator.stats().operations.UpdateThingShadow.requests }),
+      100,
+    );
+    const j1 = cli(
+      [
+        'rollout',
+        '--endpoint',
+        emulator.url,
+        '--things',
+        a as string,
+        '--set',
+        '{"fw":"s"}',
+        '--rate',
+        String(rate),
+        '--batch-size',
+        '20',
+        '--journal',
+        join(dir, 'sa.journal'),
+        '--report',
+        join(dir, 'sa.ndjson'),
+        '--yes',
+      ],
+      dir,
+    );
+    const j2 = cli(
+      [
+        'rollout',
+        '--endpoint',
+        emulator.url,
+        '--things',
+        b as string,
+        '--set',
+        '{"fw":"s"}',
+        '--rate',
+        String(rate),
+        '--batch-size',
+        '20',
+        '--journal',
+        join(dir, 'sb.journal'),
+        '--report',
+        join(dir, 'sb.ndjson'),
+        '--yes',
+      ],
+      dir,
+    );
     expect(await j1.exited).toBe(0);
     expect(await j2.exited).toBe(0);
     clearInterval(timer);

@@ -43,20 +43,39 @@ describe('Ctrl-C against an endpoint that never answers', { timeout: 300_000 }, 
     let signalled!: () => void;
     const signalSent = new Promise<void>((resolve) => (signalled = resolve));
     const exited = new Promise<CliRun>((resolve, reject) => {
-      runCli(['rollout', '--endpoint', url, '--things', things, '--set', '{"x":1}', '--journal', journal, '--report', report, '--request-timeout', '10m', '--rate', 'off'], {
-        onStart: (child) => {
-          // SIGINT once the endpoint holds requests (waits for a state, not for a time).
-          const poll = setInterval(() => {
-            if (requestsSeen > 0 && !sent) {
-              sent = true;
-              clearInterval(poll);
-              child.kill('SIGINT');
-              signalled();
-            }
-          }, 20);
-          child.on('exit', () => clearInterval(poll));
+      runCli(
+        [
+          'rollout',
+          '--endpoint',
+          url,
+          '--things',
+          things,
+          '--set',
+          '{"x":1}',
+          '--journal',
+          journal,
+          '--report',
+          report,
+          '--request-timeout',
+          '10m',
+          '--rate',
+          'off',
+        ],
+        {
+          onStart: (child) => {
+            // SIGINT once the endpoint holds requests (waits for a state, not for a time).
+            const poll = setInterval(() => {
+              if (requestsSeen > 0 && !sent) {
+                sent = true;
+                clearInterval(poll);
+                child.kill('SIGINT');
+                signalled();
+              }
+            }, 20);
+            child.on('exit', () => clearInterval(poll));
+          },
         },
-      }).then(resolve, reject);
+      ).then(resolve, reject);
     });
     // The request timeout is 10 minutes: an exit within 60 s of SIGINT can only come from the
     // abort. The window opens at the signal, not at the start (starting the CLI takes seconds on
@@ -75,7 +94,11 @@ describe('Ctrl-C against an endpoint that never answers', { timeout: 300_000 }, 
     expect(r.code).toBe(130);
     const lines = (await readFile(journal, 'utf8')).trim().split('\n');
     expect(lines.length).toBeGreaterThan(1);
-    const outcomes = (await readFile(report, 'utf8')).trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l));
+    const outcomes = (await readFile(report, 'utf8'))
+      .trim()
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l));
     expect(outcomes.length).toBeGreaterThan(0);
     expect(outcomes.every((o: { outcome: string }) => o.outcome === 'failed')).toBe(true);
   });

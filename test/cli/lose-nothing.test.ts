@@ -29,7 +29,9 @@ describe('the command line loses nothing and leaks nothing', { timeout: 120_000 
 
   it('refuses a --payload file beyond the limit, with the limit in the message, and a directory by its path', async () => {
     const big = join(dir, 'big.json');
-    await import('node:fs/promises').then((fs) => fs.writeFile(big, `{"state":{"desired":{"x":"${'a'.repeat(200_000)}"}}}`));
+    await import('node:fs/promises').then((fs) =>
+      fs.writeFile(big, `{"state":{"desired":{"x":"${'a'.repeat(200_000)}"}}}`),
+    );
     const r = await runCli(['update', '--endpoint', emu.url, '--thing', 'z', '--payload', `@${big}`]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`--payload: ${big} is larger than the limit of 131072 bytes`);
@@ -39,15 +41,38 @@ describe('the command line loses nothing and leaks nothing', { timeout: 120_000 
   });
 
   it('refuses rollout targets and specs that are devices or have endless lines, naming the file and the limit', async () => {
-    const zero = await runCli(['rollout', '--endpoint', emu.url, '--things', '/dev/zero', '--set', '{"x":1}', '--journal', join(dir, 'zero.journal')]);
+    const zero = await runCli([
+      'rollout',
+      '--endpoint',
+      emu.url,
+      '--things',
+      '/dev/zero',
+      '--set',
+      '{"x":1}',
+      '--journal',
+      join(dir, 'zero.journal'),
+    ]);
     expect(zero.stderr).toMatch(/targets: \/dev\/zero is a character device/);
     expect(zero.code).toBe(2);
     const long = join(dir, 'long-line.txt');
     await import('node:fs/promises').then((fs) => fs.writeFile(long, `ok-1\n${'x'.repeat(200_000)}\n`));
-    const l = await runCli(['rollout', '--endpoint', emu.url, '--things', long, '--set', '{"x":1}', '--journal', join(dir, 'long.journal')]);
+    const l = await runCli([
+      'rollout',
+      '--endpoint',
+      emu.url,
+      '--things',
+      long,
+      '--set',
+      '{"x":1}',
+      '--journal',
+      join(dir, 'long.journal'),
+    ]);
     expect(l.stderr).toContain(`${long}:2: a line longer than the limit of 65536 characters`);
     expect(l.code).toBe(2);
-    const stdin = await runCli(['rollout', '--endpoint', emu.url, '--things', '-', '--set', '{"x":1}', '--journal', join(dir, 'stdin.journal')], { input: 'y'.repeat(100_000) });
+    const stdin = await runCli(
+      ['rollout', '--endpoint', emu.url, '--things', '-', '--set', '{"x":1}', '--journal', join(dir, 'stdin.journal')],
+      { input: 'y'.repeat(100_000) },
+    );
     expect(stdin.stderr).toContain('<stdin>:1: a line longer than the limit of 65536 characters');
     expect(stdin.code).toBe(2);
     const spec = await runCli(['rollout', '--endpoint', emu.url, '--things', long, '--spec', '/dev/zero']);
@@ -118,7 +143,15 @@ describe('the command line loses nothing and leaks nothing', { timeout: 120_000 
       await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
       const port = (closed.address() as AddressInfo).port;
       await new Promise((r) => closed.close(r));
-      const r = await runCli(['list-named', '--endpoint', `http://127.0.0.1:${port}`, '--thing', 'pump-1', '--timeout-ms', '5000']);
+      const r = await runCli([
+        'list-named',
+        '--endpoint',
+        `http://127.0.0.1:${port}`,
+        '--thing',
+        'pump-1',
+        '--timeout-ms',
+        '5000',
+      ]);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/ListNamedShadowsForThing.*thing "pump-1"/);
       expect(r.stderr).not.toMatch(/classic/);
@@ -130,7 +163,15 @@ describe('the command line loses nothing and leaks nothing', { timeout: 120_000 
     const things = join(dir, 'diff-things.txt');
     await import('node:fs/promises').then((fs) => fs.writeFile(things, 'dl-1\ndl-2\n'));
     for (const t of ['dl-1', 'dl-2']) {
-      const u = await runCli(['update', '--endpoint', emu.url, '--thing', t, '--payload', '{"state":{"desired":{"on":true}}}']);
+      const u = await runCli([
+        'update',
+        '--endpoint',
+        emu.url,
+        '--thing',
+        t,
+        '--payload',
+        '{"state":{"desired":{"on":true}}}',
+      ]);
       expect(u.code).toBe(0);
     }
     const s = await runCli(['snapshot', '--endpoint', emu.url, '--things', things, '--out', snap]);
@@ -139,12 +180,24 @@ describe('the command line loses nothing and leaks nothing', { timeout: 120_000 
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((r) => closed.close(r));
-    const d = await runCli(['diff', snap, '--live', '--endpoint', `http://127.0.0.1:${port}`, '--rate', 'off', '--json']);
+    const d = await runCli([
+      'diff',
+      snap,
+      '--live',
+      '--endpoint',
+      `http://127.0.0.1:${port}`,
+      '--rate',
+      'off',
+      '--json',
+    ]);
     expect(d.code).toBe(1);
     const result = JSON.parse(d.stdout);
     expect(result.summary.removed).toBe(0);
     expect(result.summary.unreadable).toBe(2);
-    expect([...new Set(result.unreadable.items.map((f: { thing: string }) => f.thing))].sort()).toEqual(['dl-1', 'dl-2']);
+    expect([...new Set(result.unreadable.items.map((f: { thing: string }) => f.thing))].sort()).toEqual([
+      'dl-1',
+      'dl-2',
+    ]);
     const human = await runCli(['diff', snap, '--live', '--endpoint', `http://127.0.0.1:${port}`, '--rate', 'off']);
     expect(human.code).toBe(1);
     expect(human.stdout).toMatch(/could not read 2 things of the live fleet/);
@@ -155,14 +208,29 @@ describe('the command line loses nothing and leaks nothing', { timeout: 120_000 
     // An endpoint that answers as AWS does for an unknown thing: 404 ResourceNotFoundException to both calls.
     const aws = createServer((req, res) => {
       res.writeHead(404, { 'content-type': 'application/json', 'x-amzn-errortype': 'ResourceNotFoundException:' });
-      res.end(JSON.stringify({ message: req.url?.includes('ListNamedShadowsForThing') ? 'No thing exists with name: ghost' : "No shadow exists with name: 'ghost'" }));
+      res.end(
+        JSON.stringify({
+          message: req.url?.includes('ListNamedShadowsForThing')
+            ? 'No thing exists with name: ghost'
+            : "No shadow exists with name: 'ghost'",
+        }),
+      );
     });
     await new Promise<void>((r) => aws.listen(0, '127.0.0.1', r));
     try {
       const things = join(dir, 'ghost.txt');
       await import('node:fs/promises').then((fs) => fs.writeFile(things, 'ghost\n'));
       const out = join(dir, 'ghost-snap');
-      const r = await runCli(['snapshot', '--endpoint', `http://127.0.0.1:${(aws.address() as AddressInfo).port}`, '--things', things, '--out', out, '--json']);
+      const r = await runCli([
+        'snapshot',
+        '--endpoint',
+        `http://127.0.0.1:${(aws.address() as AddressInfo).port}`,
+        '--things',
+        things,
+        '--out',
+        out,
+        '--json',
+      ]);
       expect(r.code).toBe(0);
       const result = JSON.parse(r.stdout);
       expect(result.failed).toBe(0);
@@ -176,7 +244,15 @@ describe('the command line loses nothing and leaks nothing', { timeout: 120_000 
   it('snapshot --overwrite against an endpoint it cannot read keeps the previous snapshot and exits 1', async () => {
     const things = join(dir, 'ow-things.txt');
     await import('node:fs/promises').then((fs) => fs.writeFile(things, 'ow-1\n'));
-    const u = await runCli(['update', '--endpoint', emu.url, '--thing', 'ow-1', '--payload', '{"state":{"desired":{"v":1}}}']);
+    const u = await runCli([
+      'update',
+      '--endpoint',
+      emu.url,
+      '--thing',
+      'ow-1',
+      '--payload',
+      '{"state":{"desired":{"v":1}}}',
+    ]);
     expect(u.code).toBe(0);
     const out = join(dir, 'ow-snap');
     expect((await runCli(['snapshot', '--endpoint', emu.url, '--things', things, '--out', out])).code).toBe(0);
@@ -185,7 +261,16 @@ describe('the command line loses nothing and leaks nothing', { timeout: 120_000 
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((r) => closed.close(r));
-    const r = await runCli(['snapshot', '--endpoint', `http://127.0.0.1:${port}`, '--things', things, '--out', out, '--overwrite']);
+    const r = await runCli([
+      'snapshot',
+      '--endpoint',
+      `http://127.0.0.1:${port}`,
+      '--things',
+      things,
+      '--out',
+      out,
+      '--overwrite',
+    ]);
     expect(r.stderr).toMatch(/snapshot not replaced: 1 things could not be read .* was kept/);
     expect(r.code).toBe(1);
     expect(await import('node:fs/promises').then((fs) => fs.readFile(join(out, 'manifest.json'), 'utf8'))).toBe(before);
@@ -196,7 +281,9 @@ describe('the command line loses nothing and leaks nothing', { timeout: 120_000 
     const { runSnapshot } = await import('../../src/jobs/snapshot/snapshot.js');
     const url = new URL(emu.url);
     const out = join(dir, 'lib-creds');
-    const err = await runSnapshot({ endpoint: `http://admin:hunter2-secret@${url.host}`, out, things: ['t-1'] }).catch((e: unknown) => e);
+    const err = await runSnapshot({ endpoint: `http://admin:hunter2-secret@${url.host}`, out, things: ['t-1'] }).catch(
+      (e: unknown) => e,
+    );
     expect((err as Error).message).toMatch(/endpoint must not carry credentials/);
     expect((err as Error).message).not.toContain('hunter2-secret');
     expect(existsSync(out)).toBe(false);

@@ -17,7 +17,13 @@ function cli(args: string[]): Promise<{ code: number | null; stdout: string; std
   return new Promise((done, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', BIN, ...args], {
       cwd: ROOT,
-      env: { ...process.env, SHADOWFLEET_ENDPOINT: '', AWS_ACCESS_KEY_ID: 'AKIDLOCAL', AWS_SECRET_ACCESS_KEY: 'local-secret', NO_COLOR: '1' },
+      env: {
+        ...process.env,
+        SHADOWFLEET_ENDPOINT: '',
+        AWS_ACCESS_KEY_ID: 'AKIDLOCAL',
+        AWS_SECRET_ACCESS_KEY: 'local-secret',
+        NO_COLOR: '1',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -42,30 +48,61 @@ const ok = { endpoint: 'http://127.0.0.1:9', targets: ['a'], desired: { a: 1 } }
 
 describe('rollout options', { timeout: 120_000 }, () => {
   it('word a zero rate the same from a spec file, a library call and a flag, each naming its source', async () => {
-    expect(() => parseRolloutSpec('desired: {a: 1}\nrate: {perSecond: 0}\n', 'rollout.yaml')).toThrow(`rollout.yaml: ${MESSAGE}`);
+    expect(() => parseRolloutSpec('desired: {a: 1}\nrate: {perSecond: 0}\n', 'rollout.yaml')).toThrow(
+      `rollout.yaml: ${MESSAGE}`,
+    );
     await expect(runRollout({ ...ok, rate: { perSecond: 0 } })).rejects.toThrow(new RegExp(`^${MESSAGE}$`));
     const things = join(dir, 'things.txt');
     await writeFile(things, 'a\n');
-    const run = await cli(['rollout', '--endpoint', 'http://127.0.0.1:9', '--things', things, '--set', '{"a":1}', '--rate', '0']);
+    const run = await cli([
+      'rollout',
+      '--endpoint',
+      'http://127.0.0.1:9',
+      '--things',
+      things,
+      '--set',
+      '{"a":1}',
+      '--rate',
+      '0',
+    ]);
     expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr).toBe(`shadowfleet: --rate: ${MESSAGE}\n`);
   });
 
   it('checks the fields the flags set with the flag named as the source, every problem a line', () => {
-    const flagOf: Record<string, string> = { 'rate.perSecond': '--rate', workers: '--workers', 'safety.maxThings': '--max-things' };
-    expect(() => checkRolloutOptions({ rate: { perSecond: 'fast' }, workers: 1.5, safety: { maxThings: -1 } }, (field) => flagOf[field])).toThrow(
+    const flagOf: Record<string, string> = {
+      'rate.perSecond': '--rate',
+      workers: '--workers',
+      'safety.maxThings': '--max-things',
+    };
+    expect(() =>
+      checkRolloutOptions(
+        { rate: { perSecond: 'fast' }, workers: 1.5, safety: { maxThings: -1 } },
+        (field) => flagOf[field],
+      ),
+    ).toThrow(
       '--rate: rate.perSecond: expected a positive number, got "fast"\n' +
         '--workers: workers: expected a positive integer, got 1.5\n' +
         '--max-things: safety.maxThings: expected a whole number >= 0, got -1',
     );
-    expect(() => checkRolloutOptions({ rate: 'off', workers: 2, batchSize: 10, safety: { maxThings: 0 } })).not.toThrow();
+    expect(() =>
+      checkRolloutOptions({ rate: 'off', workers: 2, batchSize: 10, safety: { maxThings: 0 } }),
+    ).not.toThrow();
   });
 
   it('refuses in the library what the spec refuses, with the same words', async () => {
-    await expect(runRollout({ ...ok, ramp: { baseRate: 10, factor: 1, everySucceeded: 5 } })).rejects.toThrow('ramp.factor: expected a number greater than 1, got 1');
-    expect(() => parseRolloutSpec('desired: {a: 1}\nramp: {baseRate: 10, factor: 1, everySucceeded: 5}\n', 'r.yaml')).toThrow('r.yaml: ramp.factor: expected a number greater than 1, got 1');
-    await expect(runRollout({ ...ok, safety: { maxThings: -1 } })).rejects.toThrow('safety.maxThings: expected a whole number >= 0, got -1');
-    await expect(runRollout({ ...ok, requestAttempts: 0 })).rejects.toThrow('requestAttempts: expected a positive integer, got 0');
+    await expect(runRollout({ ...ok, ramp: { baseRate: 10, factor: 1, everySucceeded: 5 } })).rejects.toThrow(
+      'ramp.factor: expected a number greater than 1, got 1',
+    );
+    expect(() =>
+      parseRolloutSpec('desired: {a: 1}\nramp: {baseRate: 10, factor: 1, everySucceeded: 5}\n', 'r.yaml'),
+    ).toThrow('r.yaml: ramp.factor: expected a number greater than 1, got 1');
+    await expect(runRollout({ ...ok, safety: { maxThings: -1 } })).rejects.toThrow(
+      'safety.maxThings: expected a whole number >= 0, got -1',
+    );
+    await expect(runRollout({ ...ok, requestAttempts: 0 })).rejects.toThrow(
+      'requestAttempts: expected a positive integer, got 0',
+    );
   });
 });

@@ -6,7 +6,9 @@ import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { runCli } from './spawn-cli.js';
 
 // Each test spawns the CLI (tsx compiles it on start): generous timeouts for a busy machine.
-describe('rollout: nothing written before everything is checked, and reports that are true', { timeout: 180_000 }, () => {
+describe('rollout: nothing written before everything is checked, and reports that are true', {
+  timeout: 180_000,
+}, () => {
   let emu: Emulator;
   let dir: string;
   let things: string;
@@ -33,9 +35,17 @@ describe('rollout: nothing written before everything is checked, and reports tha
   it.each([
     ['a number beyond a double', ['--set', '{"x":1e400}'], /1e400/],
     ['a null in an array', ['--set', '{"x":[null]}'], /desired: the change can never be applied/],
-    ['a document deeper than 6 levels', ['--set', '{"a":{"b":{"c":{"d":{"e":{"f":{"g":1}}}}}}}'], /desired: the change can never be applied/],
+    [
+      'a document deeper than 6 levels',
+      ['--set', '{"a":{"b":{"c":{"d":{"e":{"f":{"g":1}}}}}}}'],
+      /desired: the change can never be applied/,
+    ],
     ['more than 8 KB of state', ['--set', JSON.stringify({ big: 'x'.repeat(9000) })], /more than the 8192 bytes/],
-    ['a shadow name AWS rejects', ['--set', '{"x":1}', '--shadow', 'bad/name'], /shadow: "bad\/name" is not a shadow name/],
+    [
+      'a shadow name AWS rejects',
+      ['--set', '{"x":1}', '--shadow', 'bad/name'],
+      /shadow: "bad\/name" is not a shadow name/,
+    ],
   ])('refuses %s with exit 2 before the first request', async (_what, args, message) => {
     const r = await rollout(...args, '--journal', join(dir, `j-${Math.random()}.journal`));
     expect(r.stderr).toMatch(message);
@@ -53,7 +63,14 @@ describe('rollout: nothing written before everything is checked, and reports tha
   });
 
   it('checks --report-page before the run: a bad path exits 2 having written nothing', async () => {
-    const r = await rollout('--set', '{"x":2}', '--journal', join(dir, 'page.journal'), '--report-page', '/proc/nope/x.html');
+    const r = await rollout(
+      '--set',
+      '{"x":2}',
+      '--journal',
+      join(dir, 'page.journal'),
+      '--report-page',
+      '/proc/nope/x.html',
+    );
     expect(r.stderr).toMatch(/--report-page \/proc\/nope\/x\.html: \/proc is on procfs/);
     expect(r.code).toBe(2);
     expect(requests()).toBe(before);
@@ -67,7 +84,17 @@ describe('rollout: nothing written before everything is checked, and reports tha
   });
 
   it('names the path when --things is a directory or --journal DIR --resume is given', async () => {
-    const t = await runCli(['rollout', '--endpoint', emu.url, '--things', '/etc', '--set', '{"x":1}', '--journal', join(dir, 'etc.journal')]);
+    const t = await runCli([
+      'rollout',
+      '--endpoint',
+      emu.url,
+      '--things',
+      '/etc',
+      '--set',
+      '{"x":1}',
+      '--journal',
+      join(dir, 'etc.journal'),
+    ]);
     expect(t.code).toBe(2);
     expect(t.stderr).toContain('/etc');
     const jdir = join(dir, 'journal-dir');
@@ -89,7 +116,16 @@ describe('rollout: nothing written before everything is checked, and reports tha
     expect(mismatch.stderr).toMatch(/different change/);
     expect(mismatch.code).toBe(2);
     expect(await readFile(report, 'utf8')).toBe(good);
-    const capped = await rollout('--set', '{"keep":3}', '--journal', join(dir, 'cap.journal'), '--report', report, '--max-things', '5');
+    const capped = await rollout(
+      '--set',
+      '{"keep":3}',
+      '--journal',
+      join(dir, 'cap.journal'),
+      '--report',
+      report,
+      '--max-things',
+      '5',
+    );
     expect(capped.stderr).toMatch(/blast-radius cap/);
     expect(capped.code).toBe(2);
     expect(await readFile(report, 'utf8')).toBe(good);
@@ -103,7 +139,18 @@ describe('rollout: nothing written before everything is checked, and reports tha
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const port = (closed.address() as { port: number }).port;
     await new Promise((r) => closed.close(r));
-    const r = await runCli(['rollout', '--endpoint', `http://127.0.0.1:${port}`, '--things', things, '--set', '{"b":1}', '--journal', join(dir, 'closed.journal'), '--json']);
+    const r = await runCli([
+      'rollout',
+      '--endpoint',
+      `http://127.0.0.1:${port}`,
+      '--things',
+      things,
+      '--set',
+      '{"b":1}',
+      '--journal',
+      join(dir, 'closed.journal'),
+      '--json',
+    ]);
     expect(r.code).toBe(1);
     const result = JSON.parse(r.stdout);
     expect(result.summary.failed).toBe(20);
@@ -117,7 +164,19 @@ describe('rollout: nothing written before everything is checked, and reports tha
     expect(first.code).toBe(0);
     const fewer = join(dir, 'fewer.txt');
     await writeFile(fewer, names.slice(0, 12).join('\n') + '\n');
-    const r = await runCli(['rollout', '--endpoint', emu.url, '--things', fewer, '--set', '{"count":1}', '--journal', journal, '--resume', '--json']);
+    const r = await runCli([
+      'rollout',
+      '--endpoint',
+      emu.url,
+      '--things',
+      fewer,
+      '--set',
+      '{"count":1}',
+      '--journal',
+      journal,
+      '--resume',
+      '--json',
+    ]);
     expect(r.code).toBe(0);
     const result = JSON.parse(r.stdout);
     expect(result.summary.things).toBe(12);

@@ -21,13 +21,30 @@ interface Run {
  * `fileSizeLimitKiB` runs the CLI under `ulimit -f`: its writes to files past that size fail (EFBIG), like a full disk.
  * `holdStdin` leaves stdin open for `onStart` to write to and end.
  */
-function cli(args: string[], opts: { input?: string; holdStdin?: boolean; onStart?: (child: ChildProcess) => void; fileSizeLimitKiB?: number } = {}): Promise<Run> {
+function cli(
+  args: string[],
+  opts: {
+    input?: string;
+    holdStdin?: boolean;
+    onStart?: (child: ChildProcess) => void;
+    fileSizeLimitKiB?: number;
+  } = {},
+): Promise<Run> {
   return new Promise((resolvePromise, reject) => {
     const command = [process.execPath, '--import', 'tsx', BIN, ...args];
-    const [file, ...argv] = opts.fileSizeLimitKiB === undefined ? command : ['bash', '-c', `ulimit -f ${opts.fileSizeLimitKiB} && exec "$@"`, 'bash', ...command];
+    const [file, ...argv] =
+      opts.fileSizeLimitKiB === undefined
+        ? command
+        : ['bash', '-c', `ulimit -f ${opts.fileSizeLimitKiB} && exec "$@"`, 'bash', ...command];
     const child = spawn(file!, argv, {
       cwd: ROOT,
-      env: { ...process.env, SHADOWFLEET_ENDPOINT: '', AWS_ACCESS_KEY_ID: 'AKIDLOCAL', AWS_SECRET_ACCESS_KEY: 'local-secret', NO_COLOR: '1' },
+      env: {
+        ...process.env,
+        SHADOWFLEET_ENDPOINT: '',
+        AWS_ACCESS_KEY_ID: 'AKIDLOCAL',
+        AWS_SECRET_ACCESS_KEY: 'local-secret',
+        NO_COLOR: '1',
+      },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -84,7 +101,17 @@ describe('shadowfleet rollout (command line)', { timeout: 300_000 }, () => {
   it('skips a target name AWS would reject, names its file and line in the summary, and exits 1', async () => {
     const list = join(dir, 'bad-things.txt');
     await writeFile(list, 'good-1\nbad name\ngood-2\n');
-    const r = await cli(['rollout', '--endpoint', emu.url, '--things', list, '--set', JSON.stringify(GOAL), '--journal', join(dir, 'bad.journal')]);
+    const r = await cli([
+      'rollout',
+      '--endpoint',
+      emu.url,
+      '--things',
+      list,
+      '--set',
+      JSON.stringify(GOAL),
+      '--journal',
+      join(dir, 'bad.journal'),
+    ]);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('finished with failures');
     expect(r.stdout).toContain('invalid targets    1 skipped');
@@ -96,12 +123,26 @@ describe('shadowfleet rollout (command line)', { timeout: 300_000 }, () => {
   it('prints one JSON result on stdout and JSON progress events on stderr with --json, exiting 0', async () => {
     const list = join(dir, 'json-things.txt');
     await writeFile(list, 'json-1\njson-2\njson-3\n');
-    const r = await cli(['rollout', '--endpoint', emu.url, '--things', list, '--set', JSON.stringify(GOAL), '--journal', join(dir, 'json.journal'), '--json']);
+    const r = await cli([
+      'rollout',
+      '--endpoint',
+      emu.url,
+      '--things',
+      list,
+      '--set',
+      JSON.stringify(GOAL),
+      '--journal',
+      join(dir, 'json.journal'),
+      '--json',
+    ]);
     expect(r.code).toBe(0);
     const result = JSON.parse(r.stdout) as { ok: boolean; summary: { byOutcome: Record<string, number> } };
     expect(result.ok).toBe(true);
     expect(result.summary.byOutcome).toEqual({ written: 3 });
-    const events = r.stderr.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { type: string; phase: string; final?: boolean });
+    const events = r.stderr
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as { type: string; phase: string; final?: boolean });
     expect(events.length).toBeGreaterThan(0);
     expect(events.every((e) => e.type === 'progress')).toBe(true);
     expect(events[events.length - 1]!.final).toBe(true);
@@ -113,7 +154,19 @@ describe('shadowfleet rollout (command line)', { timeout: 300_000 }, () => {
     try {
       const list = join(dir, 'converge-things.txt');
       await writeFile(list, 'conv-1\nconv-2\nconv-3\n');
-      const r = await cli(['rollout', '--endpoint', devices.url, '--things', list, '--set', JSON.stringify(GOAL), '--journal', join(dir, 'converge.journal'), '--wait-converged', '30s']);
+      const r = await cli([
+        'rollout',
+        '--endpoint',
+        devices.url,
+        '--things',
+        list,
+        '--set',
+        JSON.stringify(GOAL),
+        '--journal',
+        join(dir, 'converge.journal'),
+        '--wait-converged',
+        '30s',
+      ]);
       expect(r.code).toBe(0);
       expect(r.stderr).toMatch(/^rollout write: 3\/3 things, \d+\/s, 0 failed, 0 throttled$/m);
       expect(r.stderr).toMatch(/^rollout converge: 3\/3 things converged$/m);
@@ -125,9 +178,24 @@ describe('shadowfleet rollout (command line)', { timeout: 300_000 }, () => {
   });
 
   it('reads targets from stdin and prints a human summary on stdout', async () => {
-    const r = await cli(['rollout', '--endpoint', emu.url, '--things', '-', '--shadow', 'cfg', '--set', '{"mode":"eco"}', '--journal', join(dir, 'stdin.journal')], {
-      input: 'stdin-1\nstdin-2\n',
-    });
+    const r = await cli(
+      [
+        'rollout',
+        '--endpoint',
+        emu.url,
+        '--things',
+        '-',
+        '--shadow',
+        'cfg',
+        '--set',
+        '{"mode":"eco"}',
+        '--journal',
+        join(dir, 'stdin.journal'),
+      ],
+      {
+        input: 'stdin-1\nstdin-2\n',
+      },
+    );
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^rollout\s+done$/m);
     expect(r.stdout).toMatch(/^\s+written\s+2$/m);
@@ -155,7 +223,17 @@ describe('shadowfleet rollout (command line)', { timeout: 300_000 }, () => {
     expect(noEndpoint.code).toBe(2);
     expect(noEndpoint.stderr).toMatch(/^shadowfleet: no endpoint: pass --endpoint URL or set SHADOWFLEET_ENDPOINT/);
 
-    const duration = await cli(['rollout', '--endpoint', emu.url, '--things', things, '--set', '{}', '--wait-converged', 'soon']);
+    const duration = await cli([
+      'rollout',
+      '--endpoint',
+      emu.url,
+      '--things',
+      things,
+      '--set',
+      '{}',
+      '--wait-converged',
+      'soon',
+    ]);
     expect(duration.code).toBe(2);
     expect(duration.stderr).toBe('shadowfleet: --wait-converged: expected a duration like 90s or 5m, got "soon"\n');
   });
@@ -163,18 +241,55 @@ describe('shadowfleet rollout (command line)', { timeout: 300_000 }, () => {
   it('exits 2 for malformed --ramp and --abort flags', async () => {
     const ramp = await cli(['rollout', '--endpoint', emu.url, '--things', things, '--set', '{}', '--ramp', '50:1:10']);
     expect(ramp.code).toBe(2);
-    expect(ramp.stderr).toBe('shadowfleet: --ramp: expected base:factor:every with base > 0, factor > 1 and a whole every > 0, got "50:1:10"\n');
-    const abort = await cli(['rollout', '--endpoint', emu.url, '--things', things, '--set', '{}', '--abort', 'most:5:10']);
+    expect(ramp.stderr).toBe(
+      'shadowfleet: --ramp: expected base:factor:every with base > 0, factor > 1 and a whole every > 0, got "50:1:10"\n',
+    );
+    const abort = await cli([
+      'rollout',
+      '--endpoint',
+      emu.url,
+      '--things',
+      things,
+      '--set',
+      '{}',
+      '--abort',
+      'most:5:10',
+    ]);
     expect(abort.code).toBe(2);
-    expect(abort.stderr).toBe('shadowfleet: --abort: expected type:percent:min with type failed, throttled, timed-out or all, got "most:5:10"\n');
+    expect(abort.stderr).toBe(
+      'shadowfleet: --abort: expected type:percent:min with type failed, throttled, timed-out or all, got "most:5:10"\n',
+    );
   });
 
   it('exits 1 and names the criterion when failures pass an --abort threshold', async () => {
-    const failing = await startEmulator({ port: 0, quotas: 'off', faults: { rate: 0, seed: 5, perOperation: { UpdateThingShadow: { rate: 1 } } } });
+    const failing = await startEmulator({
+      port: 0,
+      quotas: 'off',
+      faults: { rate: 0, seed: 5, perOperation: { UpdateThingShadow: { rate: 1 } } },
+    });
     try {
-      const r = await cli(['rollout', '--endpoint', failing.url, '--things', things, '--set', '{"a":1}', '--abort', 'all:50:10', '--batch-size', '4', '--workers', '1', '--yes', '--journal', join(dir, 'abort.journal')]);
+      const r = await cli([
+        'rollout',
+        '--endpoint',
+        failing.url,
+        '--things',
+        things,
+        '--set',
+        '{"a":1}',
+        '--abort',
+        'all:50:10',
+        '--batch-size',
+        '4',
+        '--workers',
+        '1',
+        '--yes',
+        '--journal',
+        join(dir, 'abort.journal'),
+      ]);
       expect(r.code).toBe(1);
-      expect(r.stdout).toMatch(/^rollout\s+aborted: abort criterion: \d+ of \d+ things \(100\.0%\) failed > 50% \(failureType all, minThings 10\)$/m);
+      expect(r.stdout).toMatch(
+        /^rollout\s+aborted: abort criterion: \d+ of \d+ things \(100\.0%\) failed > 50% \(failureType all, minThings 10\)$/m,
+      );
       expect(failing.stats().operations.GetThingShadow.requests).toBeLessThan(300);
     } finally {
       await failing.close();
@@ -183,12 +298,38 @@ describe('shadowfleet rollout (command line)', { timeout: 300_000 }, () => {
 
   it('exits 2 above the blast-radius cap without --yes, and the dry run writes nothing', async () => {
     emu.resetStats();
-    const capped = await cli(['rollout', '--endpoint', emu.url, '--things', things, '--set', JSON.stringify(GOAL), '--max-things', '100', '--journal', join(dir, 'cap.journal')]);
+    const capped = await cli([
+      'rollout',
+      '--endpoint',
+      emu.url,
+      '--things',
+      things,
+      '--set',
+      JSON.stringify(GOAL),
+      '--max-things',
+      '100',
+      '--journal',
+      join(dir, 'cap.journal'),
+    ]);
     expect(capped.code).toBe(2);
-    expect(capped.stderr).toContain('rollout targets more than 100 things (the blast-radius cap, safety.maxThings): confirm with --yes');
+    expect(capped.stderr).toContain(
+      'rollout targets more than 100 things (the blast-radius cap, safety.maxThings): confirm with --yes',
+    );
     expect(emu.stats().totals.requests).toBe(0);
 
-    const plan = await cli(['rollout', '--endpoint', emu.url, '--things', things, '--set', JSON.stringify(GOAL), '--dry-run', '--json', '--journal', join(dir, 'plan.journal')]);
+    const plan = await cli([
+      'rollout',
+      '--endpoint',
+      emu.url,
+      '--things',
+      things,
+      '--set',
+      JSON.stringify(GOAL),
+      '--dry-run',
+      '--json',
+      '--journal',
+      join(dir, 'plan.journal'),
+    ]);
     expect(plan.code).toBe(0);
     const result = JSON.parse(plan.stdout) as { plan: { wouldWrite: number; estimatedSeconds: number } };
     expect(result.plan.wouldWrite).toBe(300);
@@ -197,29 +338,66 @@ describe('shadowfleet rollout (command line)', { timeout: 300_000 }, () => {
   });
 
   it('exits 1 when things fail and lists the failure in the per-thing report', async () => {
-    await fetch(`${emu.url}/things/too-big/shadow`, { method: 'POST', body: JSON.stringify({ state: { reported: { blob: 'x'.repeat(8150) } } }) }).then((r) => r.arrayBuffer());
+    await fetch(`${emu.url}/things/too-big/shadow`, {
+      method: 'POST',
+      body: JSON.stringify({ state: { reported: { blob: 'x'.repeat(8150) } } }),
+    }).then((r) => r.arrayBuffer());
     const list = join(dir, 'fail-things.txt');
     await writeFile(list, 'too-big\nfits-1\n');
     const report = join(dir, 'fail.ndjson');
-    const r = await cli(['rollout', '--endpoint', emu.url, '--things', list, '--set', JSON.stringify({ note: 'n'.repeat(100) }), '--report', report, '--journal', join(dir, 'fail.journal')]);
+    const r = await cli([
+      'rollout',
+      '--endpoint',
+      emu.url,
+      '--things',
+      list,
+      '--set',
+      JSON.stringify({ note: 'n'.repeat(100) }),
+      '--report',
+      report,
+      '--journal',
+      join(dir, 'fail.journal'),
+    ]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^rollout\s+finished with failures$/m);
-    const lines = (await readFile(report, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { thing: string; outcome: string; error?: string });
-    expect(lines.find((l) => l.thing === 'too-big')).toMatchObject({ outcome: 'too-large', error: 'InvalidArgumentError' });
+    const lines = (await readFile(report, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { thing: string; outcome: string; error?: string });
+    expect(lines.find((l) => l.thing === 'too-big')).toMatchObject({
+      outcome: 'too-large',
+      error: 'InvalidArgumentError',
+    });
     expect(lines.find((l) => l.thing === 'fits-1')).toMatchObject({ outcome: 'written' });
   });
 
   it('finishes with --resume after the process is killed with SIGKILL, counting each thing once', async () => {
     const journal = join(dir, 'kill.journal');
     const report = join(dir, 'kill.ndjson');
-    const args = ['rollout', '--endpoint', emu.url, '--set', JSON.stringify({ kill: 1 }), '--journal', journal, '--report', report, '--yes', '--workers', '1'];
+    const args = [
+      'rollout',
+      '--endpoint',
+      emu.url,
+      '--set',
+      JSON.stringify({ kill: 1 }),
+      '--journal',
+      journal,
+      '--report',
+      report,
+      '--yes',
+      '--workers',
+      '1',
+    ];
     // The killed run reads its targets from stdin, which gives it the first 100 and stays open:
     // it cannot finish before the kill, however fast or slow the machine.
     const killed = await cli([...args, '--things', '-', '--rate', '120'], {
       holdStdin: true,
       onStart: (child) => {
         child.stdin!.write(names.slice(0, 100).join('\n') + '\n');
-        void waitForJournal(journal, 40, child).then(() => child.kill('SIGKILL'), () => child.kill('SIGKILL'));
+        void waitForJournal(journal, 40, child).then(
+          () => child.kill('SIGKILL'),
+          () => child.kill('SIGKILL'),
+        );
       },
     });
     expect(killed.signal).toBe('SIGKILL');
@@ -229,10 +407,15 @@ describe('shadowfleet rollout (command line)', { timeout: 300_000 }, () => {
 
     const resumed = await cli([...args, '--things', things, '--resume', '--json']);
     expect(resumed.code).toBe(0);
-    const result = JSON.parse(resumed.stdout) as { summary: { things: number; resumed: number; byOutcome: Record<string, number> } };
+    const result = JSON.parse(resumed.stdout) as {
+      summary: { things: number; resumed: number; byOutcome: Record<string, number> };
+    };
     expect(result.summary.things).toBe(300);
     expect(result.summary.resumed).toBeGreaterThanOrEqual(before);
-    const lines = (await readFile(report, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { thing: string });
+    const lines = (await readFile(report, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { thing: string });
     expect(lines).toHaveLength(300);
     expect(new Set(lines.map((l) => l.thing)).size).toBe(300);
     for (const n of names) expect(emu.store.get(n)!.state.desired).toMatchObject({ kill: 1 });
@@ -240,12 +423,29 @@ describe('shadowfleet rollout (command line)', { timeout: 300_000 }, () => {
 
   it('stops at once when the journal cannot be written (a full disk), says how to go on, and --resume finishes the rest', async () => {
     const journal = join(dir, 'full.journal');
-    const args = ['rollout', '--endpoint', emu.url, '--things', things, '--set', JSON.stringify({ full: 1 }), '--journal', journal, '--yes', '--workers', '1', '--rate', '400'];
+    const args = [
+      'rollout',
+      '--endpoint',
+      emu.url,
+      '--things',
+      things,
+      '--set',
+      JSON.stringify({ full: 1 }),
+      '--journal',
+      journal,
+      '--yes',
+      '--workers',
+      '1',
+      '--rate',
+      '400',
+    ];
     // 300 results need about 45 KiB of journal; 16 KiB holds about a third of them.
     const full = await cli(args, { fileSizeLimitKiB: 16 });
     expect(full.code).toBe(2);
     expect(full.stdout).toBe('');
-    expect(full.stderr).toContain(`shadowfleet: ${journal}: journal write failed (EFBIG): the run stops after the work in flight`);
+    expect(full.stderr).toContain(
+      `shadowfleet: ${journal}: journal write failed (EFBIG): the run stops after the work in flight`,
+    );
     expect(full.stderr).toContain('run the same command with --resume');
     // Whole lines only: the write that met the limit may have left one torn line, which is skipped.
     let before = 0;
@@ -269,7 +469,24 @@ describe('shadowfleet rollout (command line)', { timeout: 300_000 }, () => {
     // the run has taken the signal. It cannot finish before SIGINT however fast the machine, and
     // it must not start the things that come after it.
     const r = await cli(
-      ['rollout', '--endpoint', emu.url, '--things', '-', '--set', JSON.stringify({ int: 1 }), '--journal', journal, '--report', report, '--yes', '--rate', '100', '--workers', '1'],
+      [
+        'rollout',
+        '--endpoint',
+        emu.url,
+        '--things',
+        '-',
+        '--set',
+        JSON.stringify({ int: 1 }),
+        '--journal',
+        journal,
+        '--report',
+        report,
+        '--yes',
+        '--rate',
+        '100',
+        '--workers',
+        '1',
+      ],
       {
         holdStdin: true,
         onStart: (child) => {
@@ -282,14 +499,20 @@ describe('shadowfleet rollout (command line)', { timeout: 300_000 }, () => {
             child.stdin!.end(names.slice(60).join('\n') + '\n');
           };
           child.stderr!.on('data', rest);
-          void waitForJournal(journal, 20, child).then(() => child.kill('SIGINT'), () => child.kill('SIGINT'));
+          void waitForJournal(journal, 20, child).then(
+            () => child.kill('SIGINT'),
+            () => child.kill('SIGINT'),
+          );
         },
       },
     );
     expect(r.code).toBe(130);
     expect(r.stderr).toContain('SIGINT received');
     expect(r.stdout).toMatch(/^rollout\s+interrupted \(partial report written\)$/m);
-    const summary = JSON.parse(await readFile(`${report}.summary.json`, 'utf8')) as { interrupted: boolean; summary: { things: number } };
+    const summary = JSON.parse(await readFile(`${report}.summary.json`, 'utf8')) as {
+      interrupted: boolean;
+      summary: { things: number };
+    };
     expect(summary.interrupted).toBe(true);
     expect(summary.summary.things).toBeLessThan(300);
     expect((await stat(report)).size).toBeGreaterThan(0);

@@ -12,11 +12,21 @@ export interface CliRun {
   stderr: string;
 }
 
-export function runCli(args: string[], opts: { input?: string; env?: Record<string, string>; onStart?: (child: ChildProcess) => void } = {}): Promise<CliRun> {
+export function runCli(
+  args: string[],
+  opts: { input?: string; env?: Record<string, string>; onStart?: (child: ChildProcess) => void } = {},
+): Promise<CliRun> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', BIN, ...args], {
       cwd: ROOT,
-      env: { ...process.env, SHADOWFLEET_ENDPOINT: '', AWS_ACCESS_KEY_ID: 'AKIDLOCAL', AWS_SECRET_ACCESS_KEY: 'local-secret', NO_COLOR: '1', ...opts.env },
+      env: {
+        ...process.env,
+        SHADOWFLEET_ENDPOINT: '',
+        AWS_ACCESS_KEY_ID: 'AKIDLOCAL',
+        AWS_SECRET_ACCESS_KEY: 'local-secret',
+        NO_COLOR: '1',
+        ...opts.env,
+      },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -32,7 +32,11 @@ function recorder(): Recorder {
 }
 
 /** A client whose retries record their delay instead of sleeping. */
-function clientFor(emu: Emulator, rec: Recorder = recorder(), extra: Partial<IotDataClientOptions> = {}): IotDataClient {
+function clientFor(
+  emu: Emulator,
+  rec: Recorder = recorder(),
+  extra: Partial<IotDataClientOptions> = {},
+): IotDataClient {
   return new IotDataClient({
     endpoint: emu.url,
     credentials: CREDS,
@@ -64,7 +68,12 @@ function clientFor(emu: Emulator, rec: Recorder = recorder(), extra: Partial<Iot
 const emulators: Emulator[] = [];
 const clients: IotDataClient[] = [];
 async function emulator(options: EmulatorOptions = {}): Promise<Emulator> {
-  const e = await startEmulator({ port: 0, quotas: 'off', sigv4: { credentials: [CREDS, LOCAL_CREDENTIALS] }, ...options });
+  const e = await startEmulator({
+    port: 0,
+    quotas: 'off',
+    sigv4: { credentials: [CREDS, LOCAL_CREDENTIALS] },
+    ...options,
+  });
   emulators.push(e);
   return e;
 }
@@ -90,11 +99,17 @@ describe('IotDataClient against the emulator', () => {
   });
 
   it('updates a classic shadow and reads it back with its delta', async () => {
-    const accepted = await client.updateThingShadow({ thingName: 'lamp-1', payload: { state: { desired: { color: 'red', level: 3 } }, clientToken: 'c-1' } });
+    const accepted = await client.updateThingShadow({
+      thingName: 'lamp-1',
+      payload: { state: { desired: { color: 'red', level: 3 } }, clientToken: 'c-1' },
+    });
     expect(accepted.version).toBe(1);
     expect(accepted.clientToken).toBe('c-1');
     expect(accepted.state.desired).toEqual({ color: 'red', level: 3 });
-    await client.updateThingShadow({ thingName: 'lamp-1', payload: { state: { reported: { color: 'blue', level: 3 } } } });
+    await client.updateThingShadow({
+      thingName: 'lamp-1',
+      payload: { state: { reported: { color: 'blue', level: 3 } } },
+    });
     const doc = await client.getThingShadow({ thingName: 'lamp-1' });
     expect(doc.version).toBe(2);
     expect(doc.state.delta).toEqual({ color: 'red' });
@@ -102,9 +117,15 @@ describe('IotDataClient against the emulator', () => {
   });
 
   it('keeps named shadows apart from the classic one and deletes them', async () => {
-    await client.updateThingShadow({ thingName: 'lamp-2', shadowName: 'config', payload: { state: { desired: { mode: 'eco' } } } });
+    await client.updateThingShadow({
+      thingName: 'lamp-2',
+      shadowName: 'config',
+      payload: { state: { desired: { mode: 'eco' } } },
+    });
     await client.updateThingShadow({ thingName: 'lamp-2', payload: { state: { desired: { mode: 'classic' } } } });
-    expect((await client.getThingShadow({ thingName: 'lamp-2', shadowName: 'config' })).state.desired).toEqual({ mode: 'eco' });
+    expect((await client.getThingShadow({ thingName: 'lamp-2', shadowName: 'config' })).state.desired).toEqual({
+      mode: 'eco',
+    });
     const deleted = await client.deleteThingShadow({ thingName: 'lamp-2', shadowName: 'config' });
     expect(deleted.version).toBe(2);
     expect(typeof deleted.timestamp).toBe('number');
@@ -114,39 +135,65 @@ describe('IotDataClient against the emulator', () => {
     expect(nf.statusCode).toBe(404);
     expect(nf.awsErrorType).toBe('ResourceNotFoundException');
     expect(nf.requestId).toBeTruthy();
-    expect(nf.message).toContain('GetThingShadow failed with 404 ResourceNotFoundException: thing "lamp-2" shadow "config"');
+    expect(nf.message).toContain(
+      'GetThingShadow failed with 404 ResourceNotFoundException: thing "lamp-2" shadow "config"',
+    );
     expect((await client.getThingShadow({ thingName: 'lamp-2' })).state.desired).toEqual({ mode: 'classic' });
   });
 
   it('forwards raw bytes untouched in both directions', async () => {
-    const out = await client.updateThingShadowRaw({ thingName: 'raw-1', shadowName: '$package', payload: '{"state":{"reported":{"fw":"1.0"}}}' });
+    const out = await client.updateThingShadowRaw({
+      thingName: 'raw-1',
+      shadowName: '$package',
+      payload: '{"state":{"reported":{"fw":"1.0"}}}',
+    });
     expect(JSON.parse(Buffer.from(out).toString()).version).toBe(1);
-    await client.updateThingShadowRaw({ thingName: 'raw-1', shadowName: '$package', payload: new TextEncoder().encode('{"state":{"reported":{"fw":"1.1"}}}') });
+    await client.updateThingShadowRaw({
+      thingName: 'raw-1',
+      shadowName: '$package',
+      payload: new TextEncoder().encode('{"state":{"reported":{"fw":"1.1"}}}'),
+    });
     const raw = await client.getThingShadowRaw({ thingName: 'raw-1', shadowName: '$package' });
     expect(raw).toBeInstanceOf(Uint8Array);
     expect(JSON.parse(Buffer.from(raw).toString()).state.reported).toEqual({ fw: '1.1' });
   });
 
   it('turns a stale version into a ConflictError without retrying it', async () => {
-    await client.updateThingShadow({ thingName: 'pump-17', shadowName: 'config', payload: { state: { desired: { a: 1 } } } });
+    await client.updateThingShadow({
+      thingName: 'pump-17',
+      shadowName: 'config',
+      payload: { state: { desired: { a: 1 } } },
+    });
     rec.after.length = 0;
-    const err = await client.updateThingShadow({ thingName: 'pump-17', shadowName: 'config', payload: { state: { desired: { a: 2 } }, version: 7 } }).catch((e: unknown) => e);
+    const err = await client
+      .updateThingShadow({
+        thingName: 'pump-17',
+        shadowName: 'config',
+        payload: { state: { desired: { a: 2 } }, version: 7 },
+      })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConflictError);
-    expect((err as ConflictError).message).toBe('UpdateThingShadow failed with 409 ConflictException: thing "pump-17" shadow "config" (Version conflict)');
+    expect((err as ConflictError).message).toBe(
+      'UpdateThingShadow failed with 409 ConflictException: thing "pump-17" shadow "config" (Version conflict)',
+    );
     expect((err as ConflictError).retryable).toBe(false);
     expect(rec.after).toEqual([{ op: 'UpdateThingShadow', statusCode: 409, error: 'ConflictError' }]);
   });
 
   it('reports an oversized document as PayloadTooLargeError', async () => {
     const big = 'x'.repeat(9000);
-    const err = await client.updateThingShadow({ thingName: 'big-1', payload: { state: { desired: { big } } } }).catch((e: unknown) => e);
+    const err = await client
+      .updateThingShadow({ thingName: 'big-1', payload: { state: { desired: { big } } } })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PayloadTooLargeError);
     expect((err as PayloadTooLargeError).statusCode).toBe(413);
   });
 
   it('reports a document the service rejects as a non-retryable 400 ServiceError', async () => {
     rec.after.length = 0;
-    const err = await client.updateThingShadowRaw({ thingName: 'bad-1', payload: '{"state":5}' }).catch((e: unknown) => e);
+    const err = await client
+      .updateThingShadowRaw({ thingName: 'bad-1', payload: '{"state":5}' })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ServiceError);
     expect((err as ServiceError).statusCode).toBe(400);
     expect((err as ServiceError).awsErrorType).toBe('InvalidRequestException');
@@ -155,7 +202,8 @@ describe('IotDataClient against the emulator', () => {
   });
 
   it('lists named shadows page by page and through the paginator with a cap and a starting token', async () => {
-    for (const s of ['a', 'b', 'c', 'd', 'e']) await client.updateThingShadow({ thingName: 'multi', shadowName: s, payload: { state: { reported: { s } } } });
+    for (const s of ['a', 'b', 'c', 'd', 'e'])
+      await client.updateThingShadow({ thingName: 'multi', shadowName: s, payload: { state: { reported: { s } } } });
     await client.updateThingShadow({ thingName: 'multi', payload: { state: { reported: { classic: true } } } });
     const first = await client.listNamedShadowsForThing({ thingName: 'multi', pageSize: 2 });
     expect(first.results).toHaveLength(2);
@@ -165,16 +213,29 @@ describe('IotDataClient against the emulator', () => {
     for await (const name of client.paginateNamedShadowsForThing({ thingName: 'multi', pageSize: 2 })) all.push(name);
     expect(all.sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
     const capped: string[] = [];
-    for await (const name of client.paginateNamedShadowsForThing({ thingName: 'multi', pageSize: 2, maxItems: 3 })) capped.push(name);
+    for await (const name of client.paginateNamedShadowsForThing({ thingName: 'multi', pageSize: 2, maxItems: 3 }))
+      capped.push(name);
     expect(capped).toHaveLength(3);
     const rest: string[] = [];
-    for await (const name of client.paginateNamedShadowsForThing({ thingName: 'multi', pageSize: 2, startingToken: first.nextToken! })) rest.push(name);
+    for await (const name of client.paginateNamedShadowsForThing({
+      thingName: 'multi',
+      pageSize: 2,
+      startingToken: first.nextToken!,
+    }))
+      rest.push(name);
     expect([...first.results, ...rest].sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
     expect((await client.listNamedShadowsForThing({ thingName: 'nobody' })).results).toEqual([]);
   });
 
   it('publishes, retains, reads and lists retained messages, with a / in the topic', async () => {
-    await client.publish({ topic: 'fleet/alerts', payload: 'hello', qos: 1, retain: true, userProperties: [{ site: 'berlin' }], contentType: 'text/plain' });
+    await client.publish({
+      topic: 'fleet/alerts',
+      payload: 'hello',
+      qos: 1,
+      retain: true,
+      userProperties: [{ site: 'berlin' }],
+      contentType: 'text/plain',
+    });
     await client.publish({ topic: 'fleet/config', payload: new Uint8Array([1, 2, 3]), retain: true });
     await client.publish({ topic: 'fleet/transient', payload: 'not kept' });
     const m = await client.getRetainedMessage({ topic: 'fleet/alerts' });
@@ -200,11 +261,20 @@ describe('IotDataClient against the emulator', () => {
     ['a thing name AWS rejects', (c: IotDataClient) => c.getThingShadow({ thingName: 'bad name!' })],
     ['an empty thing name', (c: IotDataClient) => c.deleteThingShadow({ thingName: '' })],
     ['a shadow name AWS rejects', (c: IotDataClient) => c.getThingShadow({ thingName: 't', shadowName: 'has/slash' })],
-    ['a raw payload that is not JSON', (c: IotDataClient) => c.updateThingShadowRaw({ thingName: 't', payload: '{nope' })],
-    ['a payload that is not a document', (c: IotDataClient) => c.updateThingShadow({ thingName: 't', payload: 5 as never })],
+    [
+      'a raw payload that is not JSON',
+      (c: IotDataClient) => c.updateThingShadowRaw({ thingName: 't', payload: '{nope' }),
+    ],
+    [
+      'a payload that is not a document',
+      (c: IotDataClient) => c.updateThingShadow({ thingName: 't', payload: 5 as never }),
+    ],
     ['a qos other than 0 or 1', (c: IotDataClient) => c.publish({ topic: 'a', qos: 2 as never })],
     ['a wildcard topic', (c: IotDataClient) => c.publish({ topic: 'a/+/b' })],
-    ['a retained message on a reserved topic', (c: IotDataClient) => c.publish({ topic: '$aws/things/t/shadow/update', payload: '{}', retain: true })],
+    [
+      'a retained message on a reserved topic',
+      (c: IotDataClient) => c.publish({ topic: '$aws/things/t/shadow/update', payload: '{}', retain: true }),
+    ],
     ['a topic with too many levels', (c: IotDataClient) => c.getRetainedMessage({ topic: 'a/b/c/d/e/f/g/h/i' })],
     ['a page size above 100', (c: IotDataClient) => c.listNamedShadowsForThing({ thingName: 't', pageSize: 101 })],
     ['maxResults of 0', (c: IotDataClient) => c.listRetainedMessages({ maxResults: 0 })],
@@ -216,17 +286,44 @@ describe('IotDataClient against the emulator', () => {
   });
 
   it('encodes names and topics exactly like the AWS SDK, so each reads what the other wrote', async () => {
-    const { IoTDataPlaneClient, GetRetainedMessageCommand, PublishCommand, UpdateThingShadowCommand, GetThingShadowCommand } = await import('@aws-sdk/client-iot-data-plane');
+    const {
+      IoTDataPlaneClient,
+      GetRetainedMessageCommand,
+      PublishCommand,
+      UpdateThingShadowCommand,
+      GetThingShadowCommand,
+    } = await import('@aws-sdk/client-iot-data-plane');
     const sdk = new IoTDataPlaneClient({ endpoint: emu.url, region: 'us-east-1', credentials: CREDS, maxAttempts: 1 });
     try {
-      await sdk.send(new PublishCommand({ topic: "sdk/a (b)!/c*'d", payload: new TextEncoder().encode('from-sdk'), retain: true, qos: 1 }));
-      expect(Buffer.from((await client.getRetainedMessage({ topic: "sdk/a (b)!/c*'d" })).payload).toString()).toBe('from-sdk');
+      await sdk.send(
+        new PublishCommand({
+          topic: "sdk/a (b)!/c*'d",
+          payload: new TextEncoder().encode('from-sdk'),
+          retain: true,
+          qos: 1,
+        }),
+      );
+      expect(Buffer.from((await client.getRetainedMessage({ topic: "sdk/a (b)!/c*'d" })).payload).toString()).toBe(
+        'from-sdk',
+      );
       await client.publish({ topic: 'ours/ü/x y', payload: 'from-ours', retain: true });
       const got = await sdk.send(new GetRetainedMessageCommand({ topic: 'ours/ü/x y' }));
       expect(Buffer.from(got.payload!).toString()).toBe('from-ours');
-      await sdk.send(new UpdateThingShadowCommand({ thingName: 'ns:thing_1', shadowName: '$cfg', payload: new TextEncoder().encode('{"state":{"desired":{"v":1}}}') }));
-      expect((await client.getThingShadow({ thingName: 'ns:thing_1', shadowName: '$cfg' })).state.desired).toEqual({ v: 1 });
-      await client.updateThingShadow({ thingName: 'ns:thing_1', shadowName: '$cfg', payload: { state: { desired: { v: 2 } } } });
+      await sdk.send(
+        new UpdateThingShadowCommand({
+          thingName: 'ns:thing_1',
+          shadowName: '$cfg',
+          payload: new TextEncoder().encode('{"state":{"desired":{"v":1}}}'),
+        }),
+      );
+      expect((await client.getThingShadow({ thingName: 'ns:thing_1', shadowName: '$cfg' })).state.desired).toEqual({
+        v: 1,
+      });
+      await client.updateThingShadow({
+        thingName: 'ns:thing_1',
+        shadowName: '$cfg',
+        payload: { state: { desired: { v: 2 } } },
+      });
       const doc = await sdk.send(new GetThingShadowCommand({ thingName: 'ns:thing_1', shadowName: '$cfg' }));
       expect(JSON.parse(Buffer.from(doc.payload!).toString()).state.desired).toEqual({ v: 2 });
     } finally {
@@ -248,7 +345,8 @@ describe('IotDataClient against the emulator', () => {
             await gate;
             order.push('released');
           },
-          afterAttempt: (op, ref, o) => order.push(`after ${op} ${ref?.thingName} ${o.statusCode} ${o.durationMs >= 0}`),
+          afterAttempt: (op, ref, o) =>
+            order.push(`after ${op} ${ref?.thingName} ${o.statusCode} ${o.durationMs >= 0}`),
         },
       }),
     );
@@ -307,7 +405,11 @@ describe('IotDataClient against the emulator', () => {
   });
 
   it('signs session tokens and calls a credentials provider once while its keys are fresh', async () => {
-    const provider = vi.fn(async () => ({ ...CREDS, sessionToken: 'session/token+1', expiration: new Date(Date.now() + 3600_000) }));
+    const provider = vi.fn(async () => ({
+      ...CREDS,
+      sessionToken: 'session/token+1',
+      expiration: new Date(Date.now() + 3600_000),
+    }));
     const c = track(new IotDataClient({ endpoint: emu.url, credentials: provider }));
     await Promise.all([c.getThingShadow({ thingName: 'lamp-1' }), c.getThingShadow({ thingName: 'lamp-1' })]);
     await c.getThingShadow({ thingName: 'lamp-1' });
@@ -333,14 +435,26 @@ describe('IotDataClient against the emulator', () => {
     await c.getThingShadow({ thingName: 'lamp-1' });
     await c.getThingShadow({ thingName: 'lamp-1' });
     expect(calls).toBe(2);
-    const none = track(new IotDataClient({ endpoint: emu.url, credentials: async () => { throw new Error('no keys'); } }));
+    const none = track(
+      new IotDataClient({
+        endpoint: emu.url,
+        credentials: async () => {
+          throw new Error('no keys');
+        },
+      }),
+    );
     const err = await none.getThingShadow({ thingName: 'lamp-1' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toBe('could not resolve AWS credentials: no keys');
   });
 
   it('rejects a wrong secret as UnauthorizedError without leaking keys or signatures', async () => {
-    const c = track(new IotDataClient({ endpoint: emu.url, credentials: { accessKeyId: CREDS.accessKeyId, secretAccessKey: 'wrong-secret-value' } }));
+    const c = track(
+      new IotDataClient({
+        endpoint: emu.url,
+        credentials: { accessKeyId: CREDS.accessKeyId, secretAccessKey: 'wrong-secret-value' },
+      }),
+    );
     const err = await c.getThingShadow({ thingName: 'lamp-1' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnauthorizedError);
     expect((err as UnauthorizedError).statusCode).toBe(403);
@@ -377,11 +491,19 @@ describe('IotDataClient against the emulator', () => {
   });
 
   it('validates options once with messages that name the option', () => {
-    expect(() => new IotDataClient({ endpoint: emu.url, connections: 0 })).toThrow('IotDataClientOptions.connections must be an integer >= 1, got 0');
-    expect(() => new IotDataClient({ endpoint: emu.url, signingName: 'iot' as never })).toThrow("IotDataClientOptions.signingName must be 'iotdata' or 'iotdevicegateway', got \"iot\"");
-    expect(() => new IotDataClient({ endpoint: emu.url, region: 'US East' })).toThrow('IotDataClientOptions.region must be a bare region like us-east-1');
+    expect(() => new IotDataClient({ endpoint: emu.url, connections: 0 })).toThrow(
+      'IotDataClientOptions.connections must be an integer >= 1, got 0',
+    );
+    expect(() => new IotDataClient({ endpoint: emu.url, signingName: 'iot' as never })).toThrow(
+      "IotDataClientOptions.signingName must be 'iotdata' or 'iotdevicegateway', got \"iot\"",
+    );
+    expect(() => new IotDataClient({ endpoint: emu.url, region: 'US East' })).toThrow(
+      'IotDataClientOptions.region must be a bare region like us-east-1',
+    );
     expect(() => new IotDataClient({ endpoint: 'ftp://x' })).toThrow(ConfigError);
-    expect(() => new IotDataClient({ endpoint: emu.url, credentials: { accessKeyId: '' } as never })).toThrow(InvalidArgumentError);
+    expect(() => new IotDataClient({ endpoint: emu.url, credentials: { accessKeyId: '' } as never })).toThrow(
+      InvalidArgumentError,
+    );
   });
 
   it('refuses calls after close()', async () => {
@@ -394,7 +516,9 @@ describe('IotDataClient against the emulator', () => {
     rec.before.length = 0;
     const ac = new AbortController();
     ac.abort();
-    await expect(client.getThingShadow({ thingName: 'lamp-1' }, { signal: ac.signal })).rejects.toBeInstanceOf(AbortError);
+    await expect(client.getThingShadow({ thingName: 'lamp-1' }, { signal: ac.signal })).rejects.toBeInstanceOf(
+      AbortError,
+    );
     expect(rec.before).toHaveLength(0);
   });
 });
@@ -409,7 +533,9 @@ describe('IotDataClient retries', () => {
     diagnosticsChannel.subscribe('shadowfleet:request:retry', onRetry);
     let err: unknown;
     try {
-      err = await c.updateThingShadow({ thingName: 'flaky', payload: { state: { desired: { a: 1 } } } }).catch((e: unknown) => e);
+      err = await c
+        .updateThingShadow({ thingName: 'flaky', payload: { state: { desired: { a: 1 } } } })
+        .catch((e: unknown) => e);
     } finally {
       diagnosticsChannel.unsubscribe('shadowfleet:request:retry', onRetry);
     }
@@ -464,7 +590,8 @@ describe('IotDataClient retries', () => {
     const emu = await emulator({ faults: { rate: 0.5, seed: 7 } });
     const rec = recorder();
     const c = track(clientFor(emu, rec, { retry: { maxAttempts: 20 } }));
-    for (let i = 0; i < 10; i++) await c.updateThingShadow({ thingName: `t-${i}`, payload: { state: { reported: { i } } } });
+    for (let i = 0; i < 10; i++)
+      await c.updateThingShadow({ thingName: `t-${i}`, payload: { state: { reported: { i } } } });
     expect(rec.delays.length).toBeGreaterThan(0);
     expect(rec.after.filter((a) => a.statusCode === 200)).toHaveLength(10);
   });
@@ -528,7 +655,9 @@ describe('IotDataClient aborts and timeouts', () => {
   });
 
   it('times out a slow response with TimeoutError', async () => {
-    const c = track(new IotDataClient({ endpoint: emu.url, credentials: CREDS, requestTimeoutMs: 100, retry: { maxAttempts: 1 } }));
+    const c = track(
+      new IotDataClient({ endpoint: emu.url, credentials: CREDS, requestTimeoutMs: 100, retry: { maxAttempts: 1 } }),
+    );
     const err = await c.getThingShadow({ thingName: 'slow' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TimeoutError);
     expect((err as TimeoutError).operation).toBe('GetThingShadow');

@@ -10,12 +10,18 @@ const CREDS = { accessKeyId: 'AKIDCONTROL', secretAccessKey: 'control-secret' };
 let server: http.Server;
 let url: string;
 const seen: Array<{ url: string; auth: string }> = [];
-let answer: { status: number; body: unknown } = { status: 200, body: { endpointAddress: 'a1b2c3d4e5-ats.iot.eu-west-1.amazonaws.com' } };
+let answer: { status: number; body: unknown } = {
+  status: 200,
+  body: { endpointAddress: 'a1b2c3d4e5-ats.iot.eu-west-1.amazonaws.com' },
+};
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
     seen.push({ url: req.url ?? '', auth: String(req.headers.authorization ?? '') });
-    res.writeHead(answer.status, { 'content-type': 'application/json', ...(answer.status >= 400 ? { 'x-amzn-ErrorType': 'UnauthorizedException' } : {}) });
+    res.writeHead(answer.status, {
+      'content-type': 'application/json',
+      ...(answer.status >= 400 ? { 'x-amzn-ErrorType': 'UnauthorizedException' } : {}),
+    });
     res.end(JSON.stringify(answer.body));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -36,7 +42,9 @@ describe('resolveDataEndpoint', () => {
 
   it('turns a control-plane failure into a ConfigError naming the region', async () => {
     answer = { status: 401, body: { message: 'not allowed' } };
-    const err = await resolveDataEndpoint({ region: 'eu-west-1', credentials: CREDS, controlPlaneEndpoint: url }).catch((e: unknown) => e);
+    const err = await resolveDataEndpoint({ region: 'eu-west-1', credentials: CREDS, controlPlaneEndpoint: url }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toContain('could not find the iot:Data-ATS endpoint in eu-west-1');
     expect((err as Error).message).not.toContain('control-secret');

@@ -1,10 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { AbortError, ConfigError, InvalidArgumentError, NetworkError, TimeoutError, serviceErrorFor } from '../../src/errors.js';
+import {
+  AbortError,
+  ConfigError,
+  InvalidArgumentError,
+  NetworkError,
+  TimeoutError,
+  serviceErrorFor,
+} from '../../src/errors.js';
 import { parseRetryAfter, retryDelay } from '../../src/client/retry-delay.js';
 
 const opts = { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 1000, random: () => 0.5 };
 const svc = (statusCode: number, awsErrorType: string, retryAfterMs?: number) =>
-  serviceErrorFor({ operation: 'GetThingShadow', statusCode, awsErrorType, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
+  serviceErrorFor({
+    operation: 'GetThingShadow',
+    statusCode,
+    awsErrorType,
+    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+  });
 
 describe('retryDelay', () => {
   it.each([
@@ -32,8 +44,12 @@ describe('retryDelay', () => {
   });
 
   it('caps the backoff at maxDelayMs', () => {
-    expect(retryDelay(4, svc(503, 'ServiceUnavailableException'), { ...opts, maxAttempts: 20, random: () => 0.999999 })).toBe(799);
-    expect(retryDelay(10, svc(503, 'ServiceUnavailableException'), { ...opts, maxAttempts: 20, random: () => 0.999999 })).toBe(999);
+    expect(
+      retryDelay(4, svc(503, 'ServiceUnavailableException'), { ...opts, maxAttempts: 20, random: () => 0.999999 }),
+    ).toBe(799);
+    expect(
+      retryDelay(10, svc(503, 'ServiceUnavailableException'), { ...opts, maxAttempts: 20, random: () => 0.999999 }),
+    ).toBe(999);
   });
 
   it('draws the jitter over the whole window, from zero to the ceiling', () => {

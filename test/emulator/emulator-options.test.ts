@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/errors.js';
-import { DEFAULT_EMULATOR_OPTIONS, resolveEmulatorOptions, seededThingName, startEmulator } from '../../src/emulator/index.js';
+import {
+  DEFAULT_EMULATOR_OPTIONS,
+  resolveEmulatorOptions,
+  seededThingName,
+  startEmulator,
+} from '../../src/emulator/index.js';
 
 describe('emulator options', () => {
   it('keeps its defaults frozen', () => {
@@ -20,7 +25,10 @@ describe('emulator options', () => {
     [{ thingRps: 0 }, 'thingRps must be a number from 0.001 to 1000000000, got 0'],
     [{ sigv4: { credentials: [] } }, 'sigv4.credentials must be a non-empty array'],
     [{ limits: { maxDepth: 0 } }, 'limits.maxDepth: expected a positive integer, got 0'],
-    [{ faults: { perOperation: { Nope: { rate: 1 } } as never } }, "faults.perOperation has an unknown operation 'Nope'"],
+    [
+      { faults: { perOperation: { Nope: { rate: 1 } } as never } },
+      "faults.perOperation has an unknown operation 'Nope'",
+    ],
   ])('rejects %j naming the option', (options, message) => {
     expect(() => resolveEmulatorOptions(options)).toThrow(new InvalidArgumentError(message));
   });

@@ -44,10 +44,14 @@ describe('startEmulatorProcess', () => {
 
 describe('the emulator entry file', () => {
   it('prints "listening on URL" as its first line and exits 0 on SIGTERM', async () => {
-    const child = spawn(process.execPath, [...emulatorProcessCommand(), JSON.stringify({ quotas: 'off' })], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...emulatorProcessCommand(), JSON.stringify({ quotas: 'off' })], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     try {
-      const first = await new Promise<string>((resolve) => createInterface({ input: child.stdout }).once('line', resolve));
+      const first = await new Promise<string>((resolve) =>
+        createInterface({ input: child.stdout }).once('line', resolve),
+      );
       expect(first).toMatch(/^listening on http:\/\/127\.0\.0\.1:\d+$/);
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
@@ -57,7 +61,9 @@ describe('the emulator entry file', () => {
   });
 
   it('exits 2 with the message on stderr when the options are refused', async () => {
-    const child = spawn(process.execPath, [...emulatorProcessCommand(), JSON.stringify({ quotas: 'sometimes' })], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...emulatorProcessCommand(), JSON.stringify({ quotas: 'sometimes' })], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));

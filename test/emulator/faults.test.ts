@@ -10,7 +10,9 @@ async function run(options: EmulatorOptions, n: number): Promise<string[]> {
   try {
     for (let i = 0; i < n; i++) {
       try {
-        await client.send(new UpdateThingShadowCommand({ thingName: `f${i}`, payload: bytes({ state: { reported: { i } } }) }));
+        await client.send(
+          new UpdateThingShadowCommand({ thingName: `f${i}`, payload: bytes({ state: { reported: { i } } }) }),
+        );
         out.push('ok');
       } catch (err) {
         const e = err as { name: string; $metadata?: { httpStatusCode?: number } };
@@ -43,11 +45,16 @@ describe('fault injection', () => {
   });
 
   it('answers injected throttles as 429 ThrottlingException, counted as throttled and not as faults', async () => {
-    const emulator = await startEmulator({ quotas: 'off', faults: { rate: 1, seed: 5, kinds: { internalError: 0, unavailable: 0, reset: 0, throttled: 1 } } });
+    const emulator = await startEmulator({
+      quotas: 'off',
+      faults: { rate: 1, seed: 5, kinds: { internalError: 0, unavailable: 0, reset: 0, throttled: 1 } },
+    });
     const client = sdkClient(emulator.url, { maxAttempts: 1 });
     try {
       for (let i = 0; i < 3; i++) {
-        const e = await client.send(new UpdateThingShadowCommand({ thingName: `t${i}`, payload: bytes({ state: {} }) })).catch((err) => err);
+        const e = await client
+          .send(new UpdateThingShadowCommand({ thingName: `t${i}`, payload: bytes({ state: {} }) }))
+          .catch((err) => err);
         expect(e.name).toBe('ThrottlingException');
         expect(e.$metadata.httpStatusCode).toBe(429);
       }
@@ -63,7 +70,11 @@ describe('fault injection', () => {
   it('can be limited to one kind and one operation', async () => {
     const emulator = await startEmulator({
       quotas: 'off',
-      faults: { seed: 1, kinds: { unavailable: 1, internalError: 0, reset: 0 }, perOperation: { GetThingShadow: { rate: 1 } } },
+      faults: {
+        seed: 1,
+        kinds: { unavailable: 1, internalError: 0, reset: 0 },
+        perOperation: { GetThingShadow: { rate: 1 } },
+      },
     });
     const client = sdkClient(emulator.url);
     await client.send(new UpdateThingShadowCommand({ thingName: 'p', payload: bytes({ state: {} }) }));
@@ -77,7 +88,10 @@ describe('fault injection', () => {
   });
 
   it('adds latency to every request of an operation', async () => {
-    const emulator = await startEmulator({ quotas: 'off', faults: { perOperation: { UpdateThingShadow: { latencyMs: 120 } } } });
+    const emulator = await startEmulator({
+      quotas: 'off',
+      faults: { perOperation: { UpdateThingShadow: { latencyMs: 120 } } },
+    });
     const client = sdkClient(emulator.url);
     const t0 = performance.now();
     await client.send(new UpdateThingShadowCommand({ thingName: 'slow', payload: bytes({ state: {} }) }));
@@ -87,9 +101,13 @@ describe('fault injection', () => {
   });
 
   it('lets the SDK retry its way through transient faults', async () => {
-    const emulator = await startEmulator({ quotas: 'off', faults: { rate: 0.3, seed: 11, kinds: { internalError: 1, unavailable: 1, reset: 0 } } });
+    const emulator = await startEmulator({
+      quotas: 'off',
+      faults: { rate: 0.3, seed: 11, kinds: { internalError: 1, unavailable: 1, reset: 0 } },
+    });
     const client = sdkClient(emulator.url, { maxAttempts: 10 });
-    for (let i = 0; i < 10; i++) await client.send(new UpdateThingShadowCommand({ thingName: `r${i}`, payload: bytes({ state: {} }) }));
+    for (let i = 0; i < 10; i++)
+      await client.send(new UpdateThingShadowCommand({ thingName: `r${i}`, payload: bytes({ state: {} }) }));
     expect(emulator.store.shadowCount).toBe(10);
     client.destroy();
     await emulator.close();

@@ -4,7 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { withEmulator } from './with-emulator.js';
 
 const ctx = withEmulator({ quotas: 'off', maxRequestBytes: 256 * 1024 });
-const call = async (method: string, path: string, body?: string | Buffer | Readable, headers: Record<string, string> = {}) => {
+const call = async (
+  method: string,
+  path: string,
+  body?: string | Buffer | Readable,
+  headers: Record<string, string> = {},
+) => {
   const res = await request(`${ctx.emulator.url}${path}`, { method: method as 'GET', body, headers });
   const text = await res.body.text();
   return { status: res.statusCode, headers: res.headers, text, json: text === '' ? undefined : JSON.parse(text) };
@@ -44,13 +49,22 @@ describe('the wire format', () => {
 
   it('takes update bodies as raw bytes with any or no content type', async () => {
     for (const type of [undefined, 'text/plain', 'application/x-www-form-urlencoded', 'application/json']) {
-      const r = await call('POST', '/things/ct-thing/shadow', '{"state":{"reported":{"a":1}}}', type === undefined ? {} : { 'content-type': type });
+      const r = await call(
+        'POST',
+        '/things/ct-thing/shadow',
+        '{"state":{"reported":{"a":1}}}',
+        type === undefined ? {} : { 'content-type': type },
+      );
       expect(r.status, String(type)).toBe(200);
     }
   });
 
   it('reads chunked bodies without a content length', async () => {
-    const r = await call('POST', '/things/chunked/shadow', Readable.from([Buffer.from('{"state":{"desir'), Buffer.from('ed":{"x":1}}}')]));
+    const r = await call(
+      'POST',
+      '/things/chunked/shadow',
+      Readable.from([Buffer.from('{"state":{"desir'), Buffer.from('ed":{"x":1}}}')]),
+    );
     expect(r.status).toBe(200);
     expect(r.json.state).toEqual({ desired: { x: 1 } });
   });
@@ -65,10 +79,14 @@ describe('the wire format', () => {
         this.push(Buffer.alloc(65536, 0x20));
       },
     });
-    const r = await call('POST', '/things/huge/shadow', huge, { 'content-length': String(512 * 1024 * 1024 + 65536) }).catch((err: Error) => ({ status: 0, err }));
+    const r = await call('POST', '/things/huge/shadow', huge, {
+      'content-length': String(512 * 1024 * 1024 + 65536),
+    }).catch((err: Error) => ({ status: 0, err }));
     if (r.status !== 0) {
       expect(r.status).toBe(413);
-      expect((r as { headers: Record<string, unknown> }).headers['x-amzn-errortype']).toBe('RequestEntityTooLargeException');
+      expect((r as { headers: Record<string, unknown> }).headers['x-amzn-errortype']).toBe(
+        'RequestEntityTooLargeException',
+      );
     }
     expect(produced).toBeLessThan(64 * 1024 * 1024);
     const stats = ctx.emulator.stats();

@@ -8,9 +8,20 @@ let iot: IoTClient;
 
 describe('ListThings through @aws-sdk/client-iot', () => {
   beforeAll(async () => {
-    iot = new IoTClient({ endpoint: ctx.emulator.url, region: 'us-east-1', credentials: { ...CREDENTIALS }, maxAttempts: 1 });
+    iot = new IoTClient({
+      endpoint: ctx.emulator.url,
+      region: 'us-east-1',
+      credentials: { ...CREDENTIALS },
+      maxAttempts: 1,
+    });
     for (const name of ['t-a', 't-b', 't-c', 't-d', 't-e']) {
-      await ctx.client.send(new UpdateThingShadowCommand({ thingName: name, shadowName: name === 't-c' ? 'only-named' : undefined, payload: bytes({ state: {} }) }));
+      await ctx.client.send(
+        new UpdateThingShadowCommand({
+          thingName: name,
+          shadowName: name === 't-c' ? 'only-named' : undefined,
+          payload: bytes({ state: {} }),
+        }),
+      );
     }
     await ctx.client.send(new DeleteThingShadowCommand({ thingName: 't-d' }));
   });
@@ -19,7 +30,12 @@ describe('ListThings through @aws-sdk/client-iot', () => {
   it('lists things that have shadows with ARNs, attributes and versions', async () => {
     const r = await iot.send(new ListThingsCommand({}));
     expect(r.things?.map((t) => t.thingName)).toEqual(['t-a', 't-b', 't-c', 't-e']);
-    expect(r.things?.[0]).toEqual({ thingName: 't-a', thingArn: 'arn:aws:iot:us-east-1:123456789012:thing/t-a', attributes: {}, version: 1 });
+    expect(r.things?.[0]).toEqual({
+      thingName: 't-a',
+      thingArn: 'arn:aws:iot:us-east-1:123456789012:thing/t-a',
+      attributes: {},
+      version: 1,
+    });
     expect(r.nextToken).toBeUndefined();
   });
 

@@ -1,15 +1,28 @@
-import { ListNamedShadowsForThingCommand, UpdateThingShadowCommand, DeleteThingShadowCommand } from '@aws-sdk/client-iot-data-plane';
+import {
+  ListNamedShadowsForThingCommand,
+  UpdateThingShadowCommand,
+  DeleteThingShadowCommand,
+} from '@aws-sdk/client-iot-data-plane';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bytes, sdkError, withEmulator } from './with-emulator.js';
 
 const ctx = withEmulator({ quotas: 'off' });
-const list = (thingName: string, pageSize?: number, nextToken?: string) => ctx.client.send(new ListNamedShadowsForThingCommand({ thingName, pageSize, nextToken }));
+const list = (thingName: string, pageSize?: number, nextToken?: string) =>
+  ctx.client.send(new ListNamedShadowsForThingCommand({ thingName, pageSize, nextToken }));
 
 describe('ListNamedShadowsForThing through the AWS SDK', () => {
   beforeAll(async () => {
-    await ctx.client.send(new UpdateThingShadowCommand({ thingName: 'multi', payload: bytes({ state: { desired: { a: 1 } } }) }));
+    await ctx.client.send(
+      new UpdateThingShadowCommand({ thingName: 'multi', payload: bytes({ state: { desired: { a: 1 } } }) }),
+    );
     for (let i = 0; i < 7; i++) {
-      await ctx.client.send(new UpdateThingShadowCommand({ thingName: 'multi', shadowName: `s${i}`, payload: bytes({ state: { reported: { i } } }) }));
+      await ctx.client.send(
+        new UpdateThingShadowCommand({
+          thingName: 'multi',
+          shadowName: `s${i}`,
+          payload: bytes({ state: { reported: { i } } }),
+        }),
+      );
     }
     await ctx.client.send(new DeleteThingShadowCommand({ thingName: 'multi', shadowName: 's3' }));
   });

@@ -53,7 +53,8 @@ describe('Publish and retained messages through the AWS SDK', () => {
   });
 
   it('lists retained topics with payload sizes, pages them and bounds maxResults to 1-200', async () => {
-    for (let i = 0; i < 5; i++) await publish({ topic: `list/t${i}`, payload: bytes('x'.repeat(i + 1)), retain: true, qos: i % 2 });
+    for (let i = 0; i < 5; i++)
+      await publish({ topic: `list/t${i}`, payload: bytes('x'.repeat(i + 1)), retain: true, qos: i % 2 });
     const all: Array<{ topic?: string; payloadSize?: number }> = [];
     let token: string | undefined;
     let pages = 0;
@@ -72,8 +73,12 @@ describe('Publish and retained messages through the AWS SDK', () => {
       ['list/t4', 5],
     ]);
     expect(all[0]).toHaveProperty('lastModifiedTime');
-    expect(await sdkError(ctx.client.send(new ListRetainedMessagesCommand({ maxResults: 0 })))).toMatchObject({ name: 'InvalidRequestException' });
-    expect(await sdkError(ctx.client.send(new ListRetainedMessagesCommand({ maxResults: 201 })))).toMatchObject({ name: 'InvalidRequestException' });
+    expect(await sdkError(ctx.client.send(new ListRetainedMessagesCommand({ maxResults: 0 })))).toMatchObject({
+      name: 'InvalidRequestException',
+    });
+    expect(await sdkError(ctx.client.send(new ListRetainedMessagesCommand({ maxResults: 201 })))).toMatchObject({
+      name: 'InvalidRequestException',
+    });
   });
 
   it.each([
@@ -83,11 +88,16 @@ describe('Publish and retained messages through the AWS SDK', () => {
     ['more than 256 bytes', 't'.repeat(257)],
     ['a reserved $ topic', '$SYS/broker'],
   ])('rejects a topic with %s with InvalidRequestException', async (_what, topic) => {
-    expect(await sdkError(publish({ topic, payload: bytes('x') }))).toMatchObject({ name: 'InvalidRequestException', status: 400 });
+    expect(await sdkError(publish({ topic, payload: bytes('x') }))).toMatchObject({
+      name: 'InvalidRequestException',
+      status: 400,
+    });
   });
 
   it('refuses to retain on reserved $aws/ topics', async () => {
-    expect(await sdkError(publish({ topic: '$aws/things/x/shadow/get', payload: bytes('{}'), retain: true }))).toMatchObject({ name: 'InvalidRequestException' });
+    expect(
+      await sdkError(publish({ topic: '$aws/things/x/shadow/get', payload: bytes('{}'), retain: true })),
+    ).toMatchObject({ name: 'InvalidRequestException' });
   });
 
   it('rejects a qos other than 0 or 1', async () => {
@@ -103,17 +113,31 @@ describe('Publish and retained messages through the AWS SDK', () => {
   });
 
   it('rejects malformed user properties and an unknown payload format indicator', async () => {
-    expect(await sdkError(publish({ topic: 'h/t', userProperties: '{"not":"an array"}' }))).toMatchObject({ name: 'InvalidRequestException' });
-    expect(await sdkError(publish({ topic: 'h/t', payloadFormatIndicator: 'TEXT' as never }))).toMatchObject({ name: 'InvalidRequestException' });
-    expect(await sdkError(publish({ topic: 'h/t', payload: new Uint8Array([0xff]), payloadFormatIndicator: 'UTF8_DATA' }))).toMatchObject({ name: 'InvalidRequestException' });
+    expect(await sdkError(publish({ topic: 'h/t', userProperties: '{"not":"an array"}' }))).toMatchObject({
+      name: 'InvalidRequestException',
+    });
+    expect(await sdkError(publish({ topic: 'h/t', payloadFormatIndicator: 'TEXT' as never }))).toMatchObject({
+      name: 'InvalidRequestException',
+    });
+    expect(
+      await sdkError(publish({ topic: 'h/t', payload: new Uint8Array([0xff]), payloadFormatIndicator: 'UTF8_DATA' })),
+    ).toMatchObject({ name: 'InvalidRequestException' });
   });
 
   it('updates a classic or named shadow when publishing to its update topic', async () => {
-    await publish({ topic: '$aws/things/mqtt-thing/shadow/update', payload: bytes({ state: { reported: { on: true } }, clientToken: 'p1' }) });
-    await publish({ topic: '$aws/things/mqtt-thing/shadow/name/cfg/update', payload: bytes({ state: { desired: { level: 3 } } }) });
+    await publish({
+      topic: '$aws/things/mqtt-thing/shadow/update',
+      payload: bytes({ state: { reported: { on: true } }, clientToken: 'p1' }),
+    });
+    await publish({
+      topic: '$aws/things/mqtt-thing/shadow/name/cfg/update',
+      payload: bytes({ state: { desired: { level: 3 } } }),
+    });
     const classic = json((await ctx.client.send(new GetThingShadowCommand({ thingName: 'mqtt-thing' }))).payload);
     expect(classic).toMatchObject({ state: { reported: { on: true } }, version: 1 });
-    const named = json((await ctx.client.send(new GetThingShadowCommand({ thingName: 'mqtt-thing', shadowName: 'cfg' }))).payload);
+    const named = json(
+      (await ctx.client.send(new GetThingShadowCommand({ thingName: 'mqtt-thing', shadowName: 'cfg' }))).payload,
+    );
     expect(named).toMatchObject({ state: { desired: { level: 3 }, delta: { level: 3 } }, version: 1 });
   });
 
@@ -124,8 +148,12 @@ describe('Publish and retained messages through the AWS SDK', () => {
   });
 
   it('deletes a shadow when publishing to its delete topic', async () => {
-    await ctx.client.send(new UpdateThingShadowCommand({ thingName: 'doomed', payload: bytes({ state: { desired: { a: 1 } } }) }));
+    await ctx.client.send(
+      new UpdateThingShadowCommand({ thingName: 'doomed', payload: bytes({ state: { desired: { a: 1 } } }) }),
+    );
     await publish({ topic: '$aws/things/doomed/shadow/delete', payload: bytes('') });
-    expect(await sdkError(ctx.client.send(new GetThingShadowCommand({ thingName: 'doomed' })))).toMatchObject({ name: 'ResourceNotFoundException' });
+    expect(await sdkError(ctx.client.send(new GetThingShadowCommand({ thingName: 'doomed' })))).toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
   });
 });

@@ -34,7 +34,13 @@ describe('quota emulation', () => {
     // One burst, so the bucket has no time to refill whatever the machine's load.
     const started = Date.now();
     const results = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => outcome(client.send(new UpdateThingShadowCommand({ thingName: 'hot', payload: bytes({ state: { reported: { i } } }) })))),
+      Array.from({ length: 40 }, (_, i) =>
+        outcome(
+          client.send(
+            new UpdateThingShadowCommand({ thingName: 'hot', payload: bytes({ state: { reported: { i } } }) }),
+          ),
+        ),
+      ),
     );
     const elapsed = Date.now() - started;
     const ok = results.filter((r) => r === 'ok').length;
@@ -46,13 +52,19 @@ describe('quota emulation', () => {
       Array.from({ length: 60 }, () =>
         client.send(new GetThingShadowCommand({ thingName: 'hot' })).then(
           () => undefined,
-          (err: { name: string; message: string; $metadata?: { httpStatusCode?: number } }) => ({ name: err.name, message: err.message, status: err.$metadata?.httpStatusCode }),
+          (err: { name: string; message: string; $metadata?: { httpStatusCode?: number } }) => ({
+            name: err.name,
+            message: err.message,
+            status: err.$metadata?.httpStatusCode,
+          }),
         ),
       ),
     );
     expect(gets).toContainEqual({ name: 'ThrottlingException', message: 'Rate exceeded', status: 429 });
     // Another thing has its own budget.
-    await expect(client.send(new GetThingShadowCommand({ thingName: 'hot-2' })).catch((err) => err.name)).resolves.toBe('ResourceNotFoundException');
+    await expect(client.send(new GetThingShadowCommand({ thingName: 'hot-2' })).catch((err) => err.name)).resolves.toBe(
+      'ResourceNotFoundException',
+    );
     expect(emulator.stats().operations.UpdateThingShadow.throttled).toBe(40 - ok);
     client.destroy();
   });
@@ -62,7 +74,13 @@ describe('quota emulation', () => {
     emulator = await startEmulator({ quotas: { thingRps: 1000 }, faults: { latencyMs: 1500 } });
     const client = sdkClient(emulator.url);
     const results = await Promise.all(
-      Array.from({ length: 15 }, (_, i) => outcome(client.send(new UpdateThingShadowCommand({ thingName: 'busy', payload: bytes({ state: { reported: { i } } }) })))),
+      Array.from({ length: 15 }, (_, i) =>
+        outcome(
+          client.send(
+            new UpdateThingShadowCommand({ thingName: 'busy', payload: bytes({ state: { reported: { i } } }) }),
+          ),
+        ),
+      ),
     );
     expect(results.filter((r) => r === 'ok')).toHaveLength(10);
     expect(results.filter((r) => r === 'ThrottlingException')).toHaveLength(5);
@@ -73,12 +91,18 @@ describe('quota emulation', () => {
     emulator = await startEmulator({ quotas: { accountRps: { GetThingShadow: 5 } } });
     const client = sdkClient(emulator.url);
     // 30 at once against 5/s: only a send spread over 5 s could escape throttling.
-    const gets = await Promise.all(Array.from({ length: 30 }, (_, i) => outcome(client.send(new GetThingShadowCommand({ thingName: `t${i}` })))));
+    const gets = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => outcome(client.send(new GetThingShadowCommand({ thingName: `t${i}` })))),
+    );
     expect(gets.filter((g) => g === 'ResourceNotFoundException').length).toBeGreaterThanOrEqual(5);
     expect(gets.filter((g) => g === 'ThrottlingException').length).toBeGreaterThanOrEqual(1);
-    expect(emulator.stats().operations.GetThingShadow.throttled).toBe(gets.filter((g) => g === 'ThrottlingException').length);
+    expect(emulator.stats().operations.GetThingShadow.throttled).toBe(
+      gets.filter((g) => g === 'ThrottlingException').length,
+    );
     // Updates have their own (default) budget.
-    await expect(client.send(new UpdateThingShadowCommand({ thingName: 'u', payload: bytes({ state: {} }) }))).resolves.toBeDefined();
+    await expect(
+      client.send(new UpdateThingShadowCommand({ thingName: 'u', payload: bytes({ state: {} }) })),
+    ).resolves.toBeDefined();
     client.destroy();
   });
 
@@ -93,7 +117,13 @@ describe('quota emulation', () => {
     emulator = await startEmulator({ quotas: 'off' });
     const client = sdkClient(emulator.url);
     const results = await Promise.all(
-      Array.from({ length: 60 }, (_, i) => outcome(client.send(new UpdateThingShadowCommand({ thingName: 'free', payload: bytes({ state: { reported: { i } } }) })))),
+      Array.from({ length: 60 }, (_, i) =>
+        outcome(
+          client.send(
+            new UpdateThingShadowCommand({ thingName: 'free', payload: bytes({ state: { reported: { i } } }) }),
+          ),
+        ),
+      ),
     );
     expect(results.every((r) => r === 'ok')).toBe(true);
     expect(emulator.stats().totals.throttled).toBe(0);

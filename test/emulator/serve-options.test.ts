@@ -18,10 +18,12 @@ function runServe(argv: string[], onLine: (line: string, abort: () => void) => v
     err: () => {},
     stderrIsTTY: false,
   };
-  const run: Runner = <O,>(action: CommandAction<O>) => async (...args: unknown[]) => {
-    const command = args[args.length - 1] as Command;
-    code = await action(command.opts() as O, ctx, []);
-  };
+  const run: Runner =
+    <O>(action: CommandAction<O>) =>
+    async (...args: unknown[]) => {
+      const command = args[args.length - 1] as Command;
+      code = await action(command.opts() as O, ctx, []);
+    };
   const program = new Command().exitOverride();
   defineServe(program, run);
   return program.parseAsync(['serve', ...argv], { from: 'user' }).then(() => code);
@@ -31,7 +33,27 @@ describe('the serve command', () => {
   it('prints exactly "listening on http://HOST:PORT", applies its flags and returns 0 once aborted', async () => {
     let checked: Promise<void> | undefined;
     const code = await runServe(
-      ['--port', '0', '--quotas', 'aws', '--thing-rps', '1', '--seed-things', '2', '--fault-rate', '0', '--latency-ms', '0', '--seed', '5', '--simulate-devices', '--device-delay-ms', '10', '--device-silent-share', '0.5'],
+      [
+        '--port',
+        '0',
+        '--quotas',
+        'aws',
+        '--thing-rps',
+        '1',
+        '--seed-things',
+        '2',
+        '--fault-rate',
+        '0',
+        '--latency-ms',
+        '0',
+        '--seed',
+        '5',
+        '--simulate-devices',
+        '--device-delay-ms',
+        '10',
+        '--device-silent-share',
+        '0.5',
+      ],
       (line, abort) => {
         expect(line).toMatch(/^listening on http:\/\/127\.0\.0\.1:\d+$/);
         const url = line.slice('listening on '.length);
@@ -55,18 +77,25 @@ describe('the serve command', () => {
     process.env.SERVE_TEST_SECRET = 'env-secret';
     try {
       let checked: Promise<void> | undefined;
-      const code = await runServe(['--port', '0', '--sigv4-key-file', `AKIDFILE:${file}`, '--sigv4-key-env', 'AKIDENV:SERVE_TEST_SECRET'], (line, abort) => {
-        const url = line.slice('listening on '.length);
-        checked = (async () => {
-          const res = await request(`${url}/_emulator/stats`);
-          expect(res.statusCode).toBe(403);
-          await res.body.dump();
-        })().finally(abort);
-      });
+      const code = await runServe(
+        ['--port', '0', '--sigv4-key-file', `AKIDFILE:${file}`, '--sigv4-key-env', 'AKIDENV:SERVE_TEST_SECRET'],
+        (line, abort) => {
+          const url = line.slice('listening on '.length);
+          checked = (async () => {
+            const res = await request(`${url}/_emulator/stats`);
+            expect(res.statusCode).toBe(403);
+            await res.body.dump();
+          })().finally(abort);
+        },
+      );
       await checked;
       expect(code).toBe(0);
-      await expect(runServe(['--port', '0', '--sigv4-key-file', file], () => {})).rejects.toThrow('--sigv4-key-file must be ACCESS_KEY_ID:PATH');
-      await expect(runServe(['--port', '0', '--sigv4-key-env', 'AKID:SERVE_TEST_UNSET'], () => {})).rejects.toThrow('environment variable SERVE_TEST_UNSET is not set or empty');
+      await expect(runServe(['--port', '0', '--sigv4-key-file', file], () => {})).rejects.toThrow(
+        '--sigv4-key-file must be ACCESS_KEY_ID:PATH',
+      );
+      await expect(runServe(['--port', '0', '--sigv4-key-env', 'AKID:SERVE_TEST_UNSET'], () => {})).rejects.toThrow(
+        'environment variable SERVE_TEST_UNSET is not set or empty',
+      );
     } finally {
       delete process.env.SERVE_TEST_SECRET;
       rmSync(dir, { recursive: true, force: true });
@@ -74,8 +103,12 @@ describe('the serve command', () => {
   });
 
   it('turns a bad flag into an InvalidArgumentError naming the flag', async () => {
-    await expect(runServe(['--port', '0', '--quotas', 'maybe'], () => {})).rejects.toThrow("--quotas must be 'aws' or 'off', got 'maybe'");
+    await expect(runServe(['--port', '0', '--quotas', 'maybe'], () => {})).rejects.toThrow(
+      "--quotas must be 'aws' or 'off', got 'maybe'",
+    );
     await expect(runServe(['--port', 'abc'], () => {})).rejects.toThrow("--port must be a number, got 'abc'");
-    await expect(runServe(['--sigv4-key', 'nocolon'], () => {})).rejects.toThrow('--sigv4-key must be ACCESS_KEY_ID:SECRET');
+    await expect(runServe(['--sigv4-key', 'nocolon'], () => {})).rejects.toThrow(
+      '--sigv4-key must be ACCESS_KEY_ID:SECRET',
+    );
   });
 });

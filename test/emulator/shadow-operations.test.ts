@@ -1,23 +1,46 @@
-import { DeleteThingShadowCommand, GetThingShadowCommand, UpdateThingShadowCommand } from '@aws-sdk/client-iot-data-plane';
+import {
+  DeleteThingShadowCommand,
+  GetThingShadowCommand,
+  UpdateThingShadowCommand,
+} from '@aws-sdk/client-iot-data-plane';
 import { describe, expect, it } from 'vitest';
 import { bytes, json, sdkError, withEmulator } from './with-emulator.js';
 
 const ctx = withEmulator({ quotas: 'off' });
 const update = (thingName: string, payload: unknown, shadowName?: string) =>
-  ctx.client.send(new UpdateThingShadowCommand({ thingName, shadowName, payload: bytes(payload) })).then((r) => json(r.payload));
-const get = (thingName: string, shadowName?: string) => ctx.client.send(new GetThingShadowCommand({ thingName, shadowName })).then((r) => json(r.payload));
-const del = (thingName: string, shadowName?: string) => ctx.client.send(new DeleteThingShadowCommand({ thingName, shadowName })).then((r) => json(r.payload));
+  ctx.client
+    .send(new UpdateThingShadowCommand({ thingName, shadowName, payload: bytes(payload) }))
+    .then((r) => json(r.payload));
+const get = (thingName: string, shadowName?: string) =>
+  ctx.client.send(new GetThingShadowCommand({ thingName, shadowName })).then((r) => json(r.payload));
+const del = (thingName: string, shadowName?: string) =>
+  ctx.client.send(new DeleteThingShadowCommand({ thingName, shadowName })).then((r) => json(r.payload));
 
 describe('shadow operations through the AWS SDK', () => {
   it('creates a shadow on the first update of an unknown thing and answers the accepted document', async () => {
-    const accepted = await update('lamp-1', { state: { desired: { color: 'red', cfg: { mode: 'eco', levels: [1, 2] } } }, clientToken: 'c-1' });
-    expect(accepted).toMatchObject({ state: { desired: { color: 'red', cfg: { mode: 'eco', levels: [1, 2] } } }, version: 1, clientToken: 'c-1' });
+    const accepted = await update('lamp-1', {
+      state: { desired: { color: 'red', cfg: { mode: 'eco', levels: [1, 2] } } },
+      clientToken: 'c-1',
+    });
+    expect(accepted).toMatchObject({
+      state: { desired: { color: 'red', cfg: { mode: 'eco', levels: [1, 2] } } },
+      version: 1,
+      clientToken: 'c-1',
+    });
     const t = accepted.timestamp;
-    expect(accepted.metadata).toEqual({ desired: { color: { timestamp: t }, cfg: { mode: { timestamp: t }, levels: [{ timestamp: t }, { timestamp: t }] } } });
+    expect(accepted.metadata).toEqual({
+      desired: {
+        color: { timestamp: t },
+        cfg: { mode: { timestamp: t }, levels: [{ timestamp: t }, { timestamp: t }] },
+      },
+    });
   });
 
   it('answers only what was sent and serves the merged document with delta on GET', async () => {
-    const accepted = await update('lamp-1', { state: { reported: { color: 'blue', cfg: { mode: 'eco' }, fw: '1.2' } }, version: 1 });
+    const accepted = await update('lamp-1', {
+      state: { reported: { color: 'blue', cfg: { mode: 'eco' }, fw: '1.2' } },
+      version: 1,
+    });
     expect(accepted.state).toEqual({ reported: { color: 'blue', cfg: { mode: 'eco' }, fw: '1.2' } });
     expect(accepted.version).toBe(2);
     expect(accepted.clientToken).toBeUndefined();
@@ -33,7 +56,9 @@ describe('shadow operations through the AWS SDK', () => {
   });
 
   it('rejects a stale version with ConflictException "Version conflict"', async () => {
-    const e = await sdkError(update('lamp-1', { state: { desired: { color: 'green' } }, version: 1, clientToken: 'c-3' }));
+    const e = await sdkError(
+      update('lamp-1', { state: { desired: { color: 'green' } }, version: 1, clientToken: 'c-3' }),
+    );
     expect(e).toMatchObject({ name: 'ConflictException', message: 'Version conflict', status: 409 });
     expect(e.requestId).toMatch(/^[0-9a-f-]{36}$/);
     expect((await get('lamp-1')).version).toBe(2);
@@ -41,7 +66,11 @@ describe('shadow operations through the AWS SDK', () => {
 
   it('deletes with a version bump, then 404s, then continues the numbering on re-creation', async () => {
     expect(await del('lamp-1')).toEqual({ version: 3, timestamp: expect.any(Number) });
-    expect(await sdkError(get('lamp-1'))).toMatchObject({ name: 'ResourceNotFoundException', message: "No shadow exists with name: 'lamp-1'", status: 404 });
+    expect(await sdkError(get('lamp-1'))).toMatchObject({
+      name: 'ResourceNotFoundException',
+      message: "No shadow exists with name: 'lamp-1'",
+      status: 404,
+    });
     expect(await sdkError(del('lamp-1'))).toMatchObject({ name: 'ResourceNotFoundException', status: 404 });
     expect((await update('lamp-1', { state: { desired: { color: 'red' } } })).version).toBe(4);
     expect((await get('lamp-1')).state).toEqual({ desired: { color: 'red' }, delta: { color: 'red' } });
@@ -52,7 +81,10 @@ describe('shadow operations through the AWS SDK', () => {
     expect((await update('pump-17', { state: { reported: { rpm: 90 } } }, 'config')).version).toBe(1);
     expect((await get('pump-17', 'config')).state).toEqual({ reported: { rpm: 90 } });
     expect((await get('pump-17')).state.desired).toEqual({ rpm: 100 });
-    expect(await sdkError(get('pump-17', 'firmware'))).toMatchObject({ name: 'ResourceNotFoundException', message: "No shadow exists with name: 'firmware'" });
+    expect(await sdkError(get('pump-17', 'firmware'))).toMatchObject({
+      name: 'ResourceNotFoundException',
+      message: "No shadow exists with name: 'firmware'",
+    });
     expect((await del('pump-17', 'config')).version).toBe(2);
     expect((await get('pump-17')).version).toBe(1);
   });
@@ -66,7 +98,12 @@ describe('shadow operations through the AWS SDK', () => {
   it('clears the state on "state": null and keeps the shadow', async () => {
     await update('t-clear', { state: { desired: { a: 1 } } });
     const accepted = await update('t-clear', { state: null });
-    expect(accepted).toEqual({ state: null, metadata: { timestamp: accepted.timestamp }, version: 2, timestamp: accepted.timestamp });
+    expect(accepted).toEqual({
+      state: null,
+      metadata: { timestamp: accepted.timestamp },
+      version: 2,
+      timestamp: accepted.timestamp,
+    });
     const doc = await get('t-clear');
     expect(doc).toEqual({ state: {}, metadata: {}, version: 2, timestamp: expect.any(Number) });
   });

@@ -9,7 +9,10 @@ describe('ShadowStore', () => {
     expect(store.update('a', undefined, { state: { desired: { x: 1 } } }, T).ok).toBe(true);
     expect(store.update('a', undefined, '{"state":{"reported":{"x":1}}}', T).ok).toBe(true);
     expect(store.update('a', 'n', Buffer.from('{"state":{}}'), T).ok).toBe(true);
-    expect(store.get('a', undefined, T)).toMatchObject({ state: { desired: { x: 1 }, reported: { x: 1 } }, version: 2 });
+    expect(store.get('a', undefined, T)).toMatchObject({
+      state: { desired: { x: 1 }, reported: { x: 1 } },
+      version: 2,
+    });
     expect(store.shadowCount).toBe(2);
     expect([...store.shadows()]).toEqual([
       ['a', undefined],

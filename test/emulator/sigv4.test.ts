@@ -20,17 +20,39 @@ class Sha256 extends Hash {
 
 describe('SigV4 verification', () => {
   it('accepts requests the AWS SDK signs with a configured key, encoded labels included', async () => {
-    await ctx.client.send(new UpdateThingShadowCommand({ thingName: 'signed:1', shadowName: '$cfg', payload: bytes({ state: { desired: { a: 1 } } }) }));
+    await ctx.client.send(
+      new UpdateThingShadowCommand({
+        thingName: 'signed:1',
+        shadowName: '$cfg',
+        payload: bytes({ state: { desired: { a: 1 } } }),
+      }),
+    );
     await ctx.client.send(new GetThingShadowCommand({ thingName: 'signed:1', shadowName: '$cfg' }));
-    await ctx.client.send(new PublishCommand({ topic: "a/b c/(x)!'*", payload: bytes('hi'), qos: 1, retain: true, userProperties: '[{"k":"v"}]' }));
+    await ctx.client.send(
+      new PublishCommand({
+        topic: "a/b c/(x)!'*",
+        payload: bytes('hi'),
+        qos: 1,
+        retain: true,
+        userProperties: '[{"k":"v"}]',
+      }),
+    );
     expect(ctx.emulator.stats().unauthorized).toBe(0);
   });
 
   it('answers 403 ForbiddenException for a wrong secret or an unknown key', async () => {
-    const wrong = sdkClient(ctx.emulator.url, { credentials: { accessKeyId: CREDENTIALS.accessKeyId, secretAccessKey: 'nope' } });
-    expect(await sdkError(wrong.send(new GetThingShadowCommand({ thingName: 'signed:1' })))).toMatchObject({ name: 'ForbiddenException', status: 403 });
+    const wrong = sdkClient(ctx.emulator.url, {
+      credentials: { accessKeyId: CREDENTIALS.accessKeyId, secretAccessKey: 'nope' },
+    });
+    expect(await sdkError(wrong.send(new GetThingShadowCommand({ thingName: 'signed:1' })))).toMatchObject({
+      name: 'ForbiddenException',
+      status: 403,
+    });
     const unknown = sdkClient(ctx.emulator.url, { credentials: { accessKeyId: 'AKIDOTHER', secretAccessKey: 'x' } });
-    expect(await sdkError(unknown.send(new GetThingShadowCommand({ thingName: 'signed:1' })))).toMatchObject({ name: 'ForbiddenException', status: 403 });
+    expect(await sdkError(unknown.send(new GetThingShadowCommand({ thingName: 'signed:1' })))).toMatchObject({
+      name: 'ForbiddenException',
+      status: 403,
+    });
     wrong.destroy();
     unknown.destroy();
   });
@@ -42,15 +64,32 @@ describe('SigV4 verification', () => {
     await res.body.dump();
 
     const url = new URL(ctx.emulator.url);
-    const signer = new SignatureV4({ credentials: CREDENTIALS, region: 'us-east-1', service: 'iotdevicegateway', sha256: Sha256 });
+    const signer = new SignatureV4({
+      credentials: CREDENTIALS,
+      region: 'us-east-1',
+      service: 'iotdevicegateway',
+      sha256: Sha256,
+    });
     const body = '{"state":{"reported":{"a":1}}}';
     const signed = await signer.sign(
-      new HttpRequest({ method: 'POST', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: '/things/gw/shadow', headers: { host: url.host }, body }),
+      new HttpRequest({
+        method: 'POST',
+        protocol: 'http:',
+        hostname: url.hostname,
+        port: Number(url.port),
+        path: '/things/gw/shadow',
+        headers: { host: url.host },
+        body,
+      }),
     );
     const ok = await request(`${ctx.emulator.url}/things/gw/shadow`, { method: 'POST', headers: signed.headers, body });
     expect(ok.statusCode).toBe(200);
     await ok.body.dump();
-    const tampered = await request(`${ctx.emulator.url}/things/gw/shadow`, { method: 'POST', headers: signed.headers, body: body.replace('1', '2') });
+    const tampered = await request(`${ctx.emulator.url}/things/gw/shadow`, {
+      method: 'POST',
+      headers: signed.headers,
+      body: body.replace('1', '2'),
+    });
     expect(tampered.statusCode).toBe(403);
     await tampered.body.dump();
   });
@@ -58,7 +97,16 @@ describe('SigV4 verification', () => {
   it('answers 403 for a credential scoped to another service', async () => {
     const url = new URL(ctx.emulator.url);
     const signer = new SignatureV4({ credentials: CREDENTIALS, region: 'us-east-1', service: 's3', sha256: Sha256 });
-    const signed = await signer.sign(new HttpRequest({ method: 'GET', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: '/things/gw/shadow', headers: { host: url.host } }));
+    const signed = await signer.sign(
+      new HttpRequest({
+        method: 'GET',
+        protocol: 'http:',
+        hostname: url.hostname,
+        port: Number(url.port),
+        path: '/things/gw/shadow',
+        headers: { host: url.host },
+      }),
+    );
     const res = await request(`${ctx.emulator.url}/things/gw/shadow`, { headers: signed.headers });
     expect(res.statusCode).toBe(403);
     expect(await res.body.json()).toEqual({ message: "Credential should be scoped to correct service: 'iotdata'" });
@@ -71,7 +119,9 @@ async function signedRequest(emulator: Emulator, method: string, path: string, b
   const signer = new SignatureV4({ credentials: CREDENTIALS, region: 'us-east-1', service: 'iotdata', sha256: Sha256 });
   const headers: Record<string, string> = { host: url.host };
   if (unsigned) headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
-  const signed = await signer.sign(new HttpRequest({ method, protocol: 'http:', hostname: url.hostname, port: Number(url.port), path, headers, body }));
+  const signed = await signer.sign(
+    new HttpRequest({ method, protocol: 'http:', hostname: url.hostname, port: Number(url.port), path, headers, body }),
+  );
   return signed.headers;
 }
 
@@ -81,7 +131,9 @@ describe('SigV4 verification of everything else', () => {
     expect(anon.statusCode).toBe(403);
     expect(anon.headers['x-amzn-errortype']).toBe('ForbiddenException');
     expect(await anon.body.text()).not.toContain('operations');
-    const signed = await request(`${ctx.emulator.url}/_emulator/stats`, { headers: await signedRequest(ctx.emulator, 'GET', '/_emulator/stats') });
+    const signed = await request(`${ctx.emulator.url}/_emulator/stats`, {
+      headers: await signedRequest(ctx.emulator, 'GET', '/_emulator/stats'),
+    });
     expect(signed.statusCode).toBe(200);
     expect(((await signed.body.json()) as { unauthorized: number }).unauthorized).toBeGreaterThan(0);
     const other = await request(`${ctx.emulator.url}/_emulator/anything`);
@@ -92,7 +144,11 @@ describe('SigV4 verification of everything else', () => {
   it('refuses a body signed as UNSIGNED-PAYLOAD by default, so a changed body cannot pass', async () => {
     const body = '{"state":{"reported":{"a":1}}}';
     const headers = await signedRequest(ctx.emulator, 'POST', '/things/unsigned/shadow', body, true);
-    const tampered = await request(`${ctx.emulator.url}/things/unsigned/shadow`, { method: 'POST', headers, body: body.replace('1', '666') });
+    const tampered = await request(`${ctx.emulator.url}/things/unsigned/shadow`, {
+      method: 'POST',
+      headers,
+      body: body.replace('1', '666'),
+    });
     expect(tampered.statusCode).toBe(403);
     expect(tampered.headers['x-amzn-errortype']).toBe('ForbiddenException');
     await tampered.body.dump();
@@ -103,7 +159,10 @@ describe('SigV4 verification of everything else', () => {
   });
 
   it('accepts UNSIGNED-PAYLOAD only when allowUnsignedPayload is set', async () => {
-    const emulator = await startEmulator({ quotas: 'off', sigv4: { credentials: [CREDENTIALS], allowUnsignedPayload: true } });
+    const emulator = await startEmulator({
+      quotas: 'off',
+      sigv4: { credentials: [CREDENTIALS], allowUnsignedPayload: true },
+    });
     try {
       const body = '{"state":{"reported":{"a":1}}}';
       const headers = await signedRequest(emulator, 'POST', '/things/unsigned/shadow', body, true);
@@ -122,10 +181,18 @@ describe('SigV4 verification of everything else', () => {
     process.env.SHADOWFLEET_TEST_SECRET = CREDENTIALS.secretAccessKey;
     try {
       for (const source of [{ secretAccessKeyEnv: 'SHADOWFLEET_TEST_SECRET' }, { secretAccessKeyFile: file }]) {
-        const emulator = await startEmulator({ quotas: 'off', sigv4: { credentials: [{ accessKeyId: CREDENTIALS.accessKeyId, ...source }] } });
+        const emulator = await startEmulator({
+          quotas: 'off',
+          sigv4: { credentials: [{ accessKeyId: CREDENTIALS.accessKeyId, ...source }] },
+        });
         const client = sdkClient(emulator.url);
         try {
-          await client.send(new UpdateThingShadowCommand({ thingName: 'from-source', payload: bytes({ state: { desired: { a: 1 } } }) }));
+          await client.send(
+            new UpdateThingShadowCommand({
+              thingName: 'from-source',
+              payload: bytes({ state: { desired: { a: 1 } } }),
+            }),
+          );
           expect(emulator.stats().unauthorized).toBe(0);
         } finally {
           client.destroy();
@@ -133,14 +200,22 @@ describe('SigV4 verification of everything else', () => {
         }
       }
       const id = CREDENTIALS.accessKeyId;
-      await expect(startEmulator({ sigv4: { credentials: [{ accessKeyId: id, secretAccessKeyEnv: 'SHADOWFLEET_TEST_UNSET' }] } })).rejects.toThrow(
+      await expect(
+        startEmulator({ sigv4: { credentials: [{ accessKeyId: id, secretAccessKeyEnv: 'SHADOWFLEET_TEST_UNSET' }] } }),
+      ).rejects.toThrow(
         'sigv4.credentials[0].secretAccessKeyEnv: environment variable SHADOWFLEET_TEST_UNSET is not set or empty',
       );
-      await expect(startEmulator({ sigv4: { credentials: [{ accessKeyId: id, secretAccessKeyFile: join(dir, 'missing') }] } })).rejects.toThrow(
-        `sigv4.credentials[0].secretAccessKeyFile: cannot read '${join(dir, 'missing')}'`,
-      );
-      await expect(startEmulator({ sigv4: { credentials: [{ accessKeyId: id, secretAccessKeyFile: dir }] } })).rejects.toThrow(`'${dir}' is not a regular file`);
-      await expect(startEmulator({ sigv4: { credentials: [{ accessKeyId: id, secretAccessKey: 'x', secretAccessKeyFile: file }] } })).rejects.toThrow(
+      await expect(
+        startEmulator({ sigv4: { credentials: [{ accessKeyId: id, secretAccessKeyFile: join(dir, 'missing') }] } }),
+      ).rejects.toThrow(`sigv4.credentials[0].secretAccessKeyFile: cannot read '${join(dir, 'missing')}'`);
+      await expect(
+        startEmulator({ sigv4: { credentials: [{ accessKeyId: id, secretAccessKeyFile: dir }] } }),
+      ).rejects.toThrow(`'${dir}' is not a regular file`);
+      await expect(
+        startEmulator({
+          sigv4: { credentials: [{ accessKeyId: id, secretAccessKey: 'x', secretAccessKeyFile: file }] },
+        }),
+      ).rejects.toThrow(
         'sigv4.credentials[0] must have exactly one non-empty secretAccessKey, secretAccessKeyEnv or secretAccessKeyFile',
       );
     } finally {

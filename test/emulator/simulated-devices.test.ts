@@ -9,7 +9,14 @@ describe('simulated devices', () => {
     const emulator = await startEmulator({ quotas: 'off', simulateDevices: { delayMs: 20 } });
     const client = sdkClient(emulator.url);
     try {
-      await client.send(new UpdateThingShadowCommand({ thingName: 'dev-1', payload: bytes({ state: { desired: { fw: '2.0', cfg: { a: 1 } }, reported: { fw: '1.0', cfg: { a: 1, b: 2 } } } }) }));
+      await client.send(
+        new UpdateThingShadowCommand({
+          thingName: 'dev-1',
+          payload: bytes({
+            state: { desired: { fw: '2.0', cfg: { a: 1 } }, reported: { fw: '1.0', cfg: { a: 1, b: 2 } } },
+          }),
+        }),
+      );
       let doc: any;
       await waitFor(async () => {
         doc = json((await client.send(new GetThingShadowCommand({ thingName: 'dev-1' }))).payload);
@@ -31,8 +38,19 @@ describe('simulated devices', () => {
     const emulator = await startEmulator({ quotas: 'off', simulateDevices: { delayMs: 20, clock } });
     const client = sdkClient(emulator.url);
     try {
-      await client.send(new UpdateThingShadowCommand({ thingName: 'dev-2', shadowName: 'cfg', payload: bytes({ state: { desired: { x: 1 } } }) }));
-      await client.send(new PublishCommand({ topic: '$aws/things/dev-2/shadow/name/cfg/update', payload: bytes({ state: { desired: { y: 2 } } }) }));
+      await client.send(
+        new UpdateThingShadowCommand({
+          thingName: 'dev-2',
+          shadowName: 'cfg',
+          payload: bytes({ state: { desired: { x: 1 } } }),
+        }),
+      );
+      await client.send(
+        new PublishCommand({
+          topic: '$aws/things/dev-2/shadow/name/cfg/update',
+          payload: bytes({ state: { desired: { y: 2 } } }),
+        }),
+      );
       expect(emulator.devices!.pendingCount).toBe(1);
       clock.advance(20);
       expect(emulator.devices!.pendingCount).toBe(0);
@@ -49,7 +67,9 @@ describe('simulated devices', () => {
     const emulator = await startEmulator({ quotas: 'off', simulateDevices: { delayMs: 20, silentShare: 1 } });
     const client = sdkClient(emulator.url);
     try {
-      await client.send(new UpdateThingShadowCommand({ thingName: 'mute', payload: bytes({ state: { desired: { a: 1 } } }) }));
+      await client.send(
+        new UpdateThingShadowCommand({ thingName: 'mute', payload: bytes({ state: { desired: { a: 1 } } }) }),
+      );
       expect(emulator.devices!.isSilent('mute', undefined)).toBe(true);
       expect(emulator.devices!.pendingCount).toBe(0);
     } finally {
@@ -64,7 +84,9 @@ describe('simulated devices', () => {
     const silent = names.filter((n) => emulator.devices!.isSilent(n, undefined)).length;
     expect(silent / names.length).toBeGreaterThan(0.25);
     expect(silent / names.length).toBeLessThan(0.35);
-    expect(names.map((n) => emulator.devices!.isSilent(n, undefined))).toEqual(names.map((n) => emulator.devices!.isSilent(n, undefined)));
+    expect(names.map((n) => emulator.devices!.isSilent(n, undefined))).toEqual(
+      names.map((n) => emulator.devices!.isSilent(n, undefined)),
+    );
     await emulator.close();
   });
 

@@ -19,13 +19,20 @@ describe('update validation through the AWS SDK', () => {
     ['a string version', '{"state":{},"version":"3"}', 'Invalid version'],
     ['a long clientToken', JSON.stringify({ state: {}, clientToken: 'x'.repeat(65) }), 'Invalid clientToken'],
     ['a numeric clientToken', '{"state":{},"clientToken":7}', 'Invalid clientToken'],
-    ['nesting deeper than 6', JSON.stringify({ state: { desired: { a: { b: { c: { d: { e: { f: { g: 1 } } } } } } } } }), 'JSON contains too many levels of nesting; maximum is 6'],
+    [
+      'nesting deeper than 6',
+      JSON.stringify({ state: { desired: { a: { b: { c: { d: { e: { f: { g: 1 } } } } } } } } }),
+      'JSON contains too many levels of nesting; maximum is 6',
+    ],
   ])('answers InvalidRequestException for %s', async (_what, body, message) => {
     expect(await sdkError(send(bytes(body)))).toMatchObject({ name: 'InvalidRequestException', message, status: 400 });
   });
 
   it('rejects null inside an array with InvalidRequestException', async () => {
-    expect(await sdkError(send(bytes('{"state":{"reported":{"list":[1,null]}}}')))).toMatchObject({ name: 'InvalidRequestException', status: 400 });
+    expect(await sdkError(send(bytes('{"state":{"reported":{"list":[1,null]}}}')))).toMatchObject({
+      name: 'InvalidRequestException',
+      status: 400,
+    });
   });
 
   it('answers UnsupportedDocumentEncodingException for a body that is not UTF-8', async () => {
@@ -39,7 +46,11 @@ describe('update validation through the AWS SDK', () => {
   it('answers RequestEntityTooLargeException when merged desired plus reported passes 8 KB', async () => {
     await send(bytes({ state: { desired: { blob: 'x'.repeat(4000) } } }), 'big-thing');
     const e = await sdkError(send(bytes({ state: { reported: { blob: 'y'.repeat(4200) } } }), 'big-thing'));
-    expect(e).toMatchObject({ name: 'RequestEntityTooLargeException', message: 'The payload exceeds the maximum size allowed', status: 413 });
+    expect(e).toMatchObject({
+      name: 'RequestEntityTooLargeException',
+      message: 'The payload exceeds the maximum size allowed',
+      status: 413,
+    });
   });
 
   it('counts the merged document, not the request body, against 8 KB', async () => {
@@ -50,23 +61,37 @@ describe('update validation through the AWS SDK', () => {
   it('accepts exactly 8192 bytes of state', async () => {
     // {"a":"..."} is 8 bytes plus the string.
     await expect(send(bytes({ state: { desired: { a: 'x'.repeat(8192 - 8) } } }), 'edge-thing')).resolves.toBeDefined();
-    expect(await sdkError(send(bytes({ state: { reported: { b: 1 } } }), 'edge-thing'))).toMatchObject({ name: 'RequestEntityTooLargeException' });
+    expect(await sdkError(send(bytes({ state: { reported: { b: 1 } } }), 'edge-thing'))).toMatchObject({
+      name: 'RequestEntityTooLargeException',
+    });
   });
 
   it('rejects bad thing and shadow names with InvalidRequestException', async () => {
-    expect(await sdkError(send(bytes('{"state":{}}'), 'x'.repeat(129)))).toMatchObject({ name: 'InvalidRequestException', status: 400 });
+    expect(await sdkError(send(bytes('{"state":{}}'), 'x'.repeat(129)))).toMatchObject({
+      name: 'InvalidRequestException',
+      status: 400,
+    });
     expect(await sdkError(send(bytes('{"state":{}}'), 'bad name'))).toMatchObject({
       name: 'InvalidRequestException',
-      message: "1 validation error detected: Value 'bad name' at 'thingName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9:_-]+",
+      message:
+        "1 validation error detected: Value 'bad name' at 'thingName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9:_-]+",
     });
-    expect(await sdkError(send(bytes('{"state":{}}'), 'ok', 's'.repeat(65)))).toMatchObject({ name: 'InvalidRequestException' });
-    expect(await sdkError(ctx.client.send(new GetThingShadowCommand({ thingName: 'ok', shadowName: 'a.b' })))).toMatchObject({ name: 'InvalidRequestException' });
+    expect(await sdkError(send(bytes('{"state":{}}'), 'ok', 's'.repeat(65)))).toMatchObject({
+      name: 'InvalidRequestException',
+    });
+    expect(
+      await sdkError(ctx.client.send(new GetThingShadowCommand({ thingName: 'ok', shadowName: 'a.b' }))),
+    ).toMatchObject({ name: 'InvalidRequestException' });
   });
 
   it('changes nothing when an update is rejected', async () => {
     await send(bytes({ state: { desired: { a: 1 } } }), 'stable-thing');
     await sdkError(send(bytes('{"state":{"desired":{"a":2},"bogus":1}}'), 'stable-thing'));
-    const doc = JSON.parse(new TextDecoder().decode((await ctx.client.send(new GetThingShadowCommand({ thingName: 'stable-thing' }))).payload));
+    const doc = JSON.parse(
+      new TextDecoder().decode(
+        (await ctx.client.send(new GetThingShadowCommand({ thingName: 'stable-thing' }))).payload,
+      ),
+    );
     expect(doc).toMatchObject({ state: { desired: { a: 1 } }, version: 1 });
   });
 

@@ -5,7 +5,10 @@ import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/em
 export const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
 
 /** An AWS SDK client aimed at an emulator; retries off so each error surfaces as sent. */
-export function sdkClient(url: string, options: { maxAttempts?: number; credentials?: { accessKeyId: string; secretAccessKey: string } } = {}): IoTDataPlaneClient {
+export function sdkClient(
+  url: string,
+  options: { maxAttempts?: number; credentials?: { accessKeyId: string; secretAccessKey: string } } = {},
+): IoTDataPlaneClient {
   return new IoTDataPlaneClient({
     endpoint: url,
     region: 'us-east-1',
@@ -15,7 +18,10 @@ export function sdkClient(url: string, options: { maxAttempts?: number; credenti
 }
 
 /** Starts an emulator for the file (port 0) and closes it afterwards. */
-export function withEmulator(options: EmulatorOptions = {}): { readonly emulator: Emulator; readonly client: IoTDataPlaneClient } {
+export function withEmulator(options: EmulatorOptions = {}): {
+  readonly emulator: Emulator;
+  readonly client: IoTDataPlaneClient;
+} {
   const ctx = {} as { emulator: Emulator; client: IoTDataPlaneClient };
   beforeAll(async () => {
     ctx.emulator = await startEmulator(options);
@@ -33,7 +39,9 @@ export const json = (b: Uint8Array | undefined): any => JSON.parse(text(b));
 export const bytes = (v: unknown): Uint8Array => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
 
 /** The error an SDK call rejects with (fails the test if it resolves). */
-export async function sdkError(p: Promise<unknown>): Promise<{ name: string; message: string; status: number | undefined; requestId: string | undefined }> {
+export async function sdkError(
+  p: Promise<unknown>,
+): Promise<{ name: string; message: string; status: number | undefined; requestId: string | undefined }> {
   try {
     await p;
   } catch (err) {
@@ -47,7 +55,11 @@ export async function sdkError(p: Promise<unknown>): Promise<{ name: string; mes
  * Polls `check` until it returns true or the deadline passes. The deadline only bounds a hang
  * (a state reached at once on a fast machine may take seconds on a loaded one), so it is long.
  */
-export async function waitFor(check: () => boolean | Promise<boolean>, deadlineMs = 30_000, stepMs = 10): Promise<void> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  deadlineMs = 30_000,
+  stepMs = 10,
+): Promise<void> {
   const end = Date.now() + deadlineMs;
   while (!(await check())) {
     if (Date.now() > end) throw new Error(`condition not met within ${deadlineMs} ms`);

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { AbortCriteria, failureType } from '../../src/engine/abort-criteria.js';
 import type { ErrorRecord } from '../../src/errors.js';
 
-const throttled = { error: { name: 'ThrottlingError', code: 'SHADOW_ERR_THROTTLED', message: 'slow down' } as ErrorRecord };
+const throttled = {
+  error: { name: 'ThrottlingError', code: 'SHADOW_ERR_THROTTLED', message: 'slow down' } as ErrorRecord,
+};
 const timedOut = { error: { name: 'TimeoutError', code: 'SHADOW_ERR_TIMEOUT', message: 'late' } as ErrorRecord };
 const other = { error: { name: 'ServiceError', code: 'SHADOW_ERR_SERVICE', message: 'no' } as ErrorRecord };
 const ok = {};
@@ -21,7 +23,9 @@ describe('AbortCriteria', () => {
     expect(c.record(other, true)).toBeUndefined();
     expect(c.record(other, true)).toBeUndefined();
     expect(c.record(ok, false)).toBeUndefined();
-    expect(c.record(ok, false)).toBe('abort criterion: 2 of 4 things (50.0%) failed > 40% (failureType all, minThings 4)');
+    expect(c.record(ok, false)).toBe(
+      'abort criterion: 2 of 4 things (50.0%) failed > 40% (failureType all, minThings 4)',
+    );
     expect(c.record(other, true)).toBeUndefined();
     expect(c.done).toBe(5);
   });
@@ -30,7 +34,9 @@ describe('AbortCriteria', () => {
     const c = new AbortCriteria([{ failureType: 'throttled', thresholdPercentage: 50, minThings: 0 }]);
     expect(c.record(other, true)).toBeUndefined();
     expect(c.record(throttled, true)).toBeUndefined();
-    expect(c.record(throttled, true)).toBe('abort criterion: 2 of 3 things (66.7%) throttled > 50% (failureType throttled, minThings 0)');
+    expect(c.record(throttled, true)).toBe(
+      'abort criterion: 2 of 3 things (66.7%) throttled > 50% (failureType throttled, minThings 0)',
+    );
   });
 
   it('never aborts without criteria', () => {

@@ -9,7 +9,9 @@ import { Journal, loadCompleted, readJournal } from '../../src/engine/journal.js
 import { itemKey, type ItemResult, type RolloutTaskConfig, type TargetItem } from '../../src/engine/task-types.js';
 
 function things(n: number, prefix: string, data?: Record<string, string>): TargetItem[] {
-  return Array.from({ length: n }, (_, i) => (data === undefined ? { thingName: `${prefix}-${i}` } : { thingName: `${prefix}-${i}`, data }));
+  return Array.from({ length: n }, (_, i) =>
+    data === undefined ? { thingName: `${prefix}-${i}` } : { thingName: `${prefix}-${i}`, data },
+  );
 }
 
 async function* stream(items: TargetItem[]): AsyncGenerator<TargetItem> {
@@ -19,13 +21,21 @@ async function* stream(items: TargetItem[]): AsyncGenerator<TargetItem> {
 async function seed(url: string, items: TargetItem[], state: (t: string) => object): Promise<void> {
   const client = new IotDataClient({ endpoint: url, retry: { maxAttempts: 5 } });
   try {
-    await Promise.all(items.map((it) => client.updateThingShadow({ thingName: it.thingName, payload: { state: state(it.thingName) } })));
+    await Promise.all(
+      items.map((it) => client.updateThingShadow({ thingName: it.thingName, payload: { state: state(it.thingName) } })),
+    );
   } finally {
     await client.close();
   }
 }
 
-const client = (url: string) => ({ endpoint: url, region: 'us-east-1', maxAttempts: 6, baseDelayMs: 5, maxDelayMs: 50 });
+const client = (url: string) => ({
+  endpoint: url,
+  region: 'us-east-1',
+  maxAttempts: 6,
+  baseDelayMs: 5,
+  maxDelayMs: 50,
+});
 
 describe('Coordinator against the emulator', () => {
   let emulator: Emulator;
@@ -40,14 +50,24 @@ describe('Coordinator against the emulator', () => {
     const coord = new Coordinator({ client: client(emulator.url), workers: 2, batchSize: 10, rates: 'off' });
     try {
       const results: ItemResult[] = [];
-      const stats = await coord.run<RolloutTaskConfig>('rollout', { desired: { fw: '2.0', cfg: { rate: 5 } } }, stream(things(50, 'a')), (r) => void results.push(r));
+      const stats = await coord.run<RolloutTaskConfig>(
+        'rollout',
+        { desired: { fw: '2.0', cfg: { rate: 5 } } },
+        stream(things(50, 'a')),
+        (r) => void results.push(r),
+      );
       expect(results).toHaveLength(50);
       expect(stats.byOutcome).toEqual({ written: 50 });
       expect(stats.done).toBe(50);
       for (const r of results) expect(r).toMatchObject({ attempts: 1, requests: 2, throttles: 0 });
       expect(stats.requests).toBe(100);
       expect(emulator.store.get('a-7')?.state.desired).toEqual({ fw: '2.0', cfg: { rate: 5 } });
-      const stats2 = await coord.run<RolloutTaskConfig>('rollout', { desired: { fw: '2.0' } }, stream(things(50, 'a')), () => undefined);
+      const stats2 = await coord.run<RolloutTaskConfig>(
+        'rollout',
+        { desired: { fw: '2.0' } },
+        stream(things(50, 'a')),
+        () => undefined,
+      );
       expect(stats2.byOutcome).toEqual({ unchanged: 50 });
     } finally {
       await coord.close();
@@ -61,7 +81,12 @@ describe('Coordinator against the emulator', () => {
     const coord = new Coordinator({ client: client(emulator.url), workers: 1, batchSize: 8, rates: 'off' });
     try {
       const results: ItemResult[] = [];
-      const stats = await coord.run<RolloutTaskConfig>('rollout', { desired: { fw: '2.0' }, dryRun: true }, stream(items), (r) => void results.push(r));
+      const stats = await coord.run<RolloutTaskConfig>(
+        'rollout',
+        { desired: { fw: '2.0' }, dryRun: true },
+        stream(items),
+        (r) => void results.push(r),
+      );
       expect(stats.byOutcome).toEqual({ unchanged: 10, 'would-write': 20 });
       expect(emulator.stats().operations.UpdateThingShadow.requests).toBe(before);
       expect(results.find((r) => r.outcome === 'would-write')!.bytesSent).toBeGreaterThan(0);
@@ -94,7 +119,12 @@ export default async function (shadow, thingName, item) {
     const coord = new Coordinator({ client: client(emulator.url), workers: 2, batchSize: 4, rates: 'off' });
     try {
       const results: ItemResult[] = [];
-      const stats = await coord.run<RolloutTaskConfig>('rollout', { transform }, stream(items), (r) => void results.push(r));
+      const stats = await coord.run<RolloutTaskConfig>(
+        'rollout',
+        { transform },
+        stream(items),
+        (r) => void results.push(r),
+      );
       expect(stats.byOutcome).toEqual({ rebased: 12 });
       for (const r of results) {
         expect(r.attempts).toBe(2);
@@ -110,7 +140,10 @@ export default async function (shadow, thingName, item) {
   test('a transform returning undefined skips the thing and a null member deletes a key', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sf-transform-'));
     const transform = join(dir, 'skip.mjs');
-    await writeFile(transform, `export function transform(shadow, thingName) { return thingName.endsWith('-0') ? undefined : { ...(shadow?.state.desired ?? {}), old: null, fw: 'x' }; }\n`);
+    await writeFile(
+      transform,
+      `export function transform(shadow, thingName) { return thingName.endsWith('-0') ? undefined : { ...(shadow?.state.desired ?? {}), old: null, fw: 'x' }; }\n`,
+    );
     const items = things(3, 'sk');
     await seed(emulator.url, items, () => ({ desired: { old: 1, keep: true } }));
     const coord = new Coordinator({ client: client(emulator.url), workers: 1, rates: 'off' });
@@ -129,9 +162,19 @@ export default async function (shadow, thingName, item) {
     const before = emulator.stats().operations.UpdateThingShadow.requests;
     try {
       const results: ItemResult[] = [];
-      await coord.run<RolloutTaskConfig>('rollout', { desired: { blob: 'x'.repeat(9000) } }, stream(things(2, 'big')), (r) => void results.push(r));
+      await coord.run<RolloutTaskConfig>(
+        'rollout',
+        { desired: { blob: 'x'.repeat(9000) } },
+        stream(things(2, 'big')),
+        (r) => void results.push(r),
+      );
       expect(results.map((r) => r.outcome)).toEqual(['too-large', 'too-large']);
-      const deep = await coord.run<RolloutTaskConfig>('rollout', { desired: { a: { b: { c: { d: { e: { f: { g: 1 } } } } } } } }, stream(things(1, 'deep')), () => undefined);
+      const deep = await coord.run<RolloutTaskConfig>(
+        'rollout',
+        { desired: { a: { b: { c: { d: { e: { f: { g: 1 } } } } } } } },
+        stream(things(1, 'deep')),
+        () => undefined,
+      );
       expect(deep.byOutcome).toEqual({ invalid: 1 });
       expect(emulator.stats().operations.UpdateThingShadow.requests).toBe(before);
     } finally {
@@ -146,7 +189,13 @@ export default async function (shadow, thingName, item) {
     const spec = { desired: { fw: '9' } };
     const config: RolloutTaskConfig = { desired: spec.desired };
 
-    const first = new Coordinator({ client: client(emulator.url), workers: 2, batchSize: 10, maxBatchesInFlight: 3, rates: 'off' });
+    const first = new Coordinator({
+      client: client(emulator.url),
+      workers: 2,
+      batchSize: 10,
+      maxBatchesInFlight: 3,
+      rates: 'off',
+    });
     const j1 = await Journal.open(path, { kind: 'rollout', spec });
     let seen = 0;
     const s1 = await first.run('rollout', config, stream(items), (r) => {
@@ -161,10 +210,14 @@ export default async function (shadow, thingName, item) {
 
     const completed = await loadCompleted(path);
     expect(completed.size).toBe(s1.done);
-    await expect(Journal.open(path, { kind: 'rollout', spec: { desired: { fw: '10' } }, resume: true })).rejects.toThrow('--resume needs the same spec');
+    await expect(
+      Journal.open(path, { kind: 'rollout', spec: { desired: { fw: '10' } }, resume: true }),
+    ).rejects.toThrow('--resume needs the same spec');
     const j2 = await Journal.open(path, { kind: 'rollout', spec, resume: true });
     const second = new Coordinator({ client: client(emulator.url), workers: 2, batchSize: 10, rates: 'off' });
-    const s2 = await second.run('rollout', config, stream(items.filter((it) => !completed.has(itemKey(it)))), (r) => j2.append(r));
+    const s2 = await second.run('rollout', config, stream(items.filter((it) => !completed.has(itemKey(it)))), (r) =>
+      j2.append(r),
+    );
     await j2.close();
     await second.close();
     expect(s1.done + s2.done).toBe(200);
@@ -198,7 +251,10 @@ export default async function (shadow, thingName, item) {
         }
       });
       // The run must settle on its own; the stalled source is released only afterwards.
-      const settled = await Promise.race([run.then((s) => s), new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 45_000).unref())]);
+      const settled = await Promise.race([
+        run.then((s) => s),
+        new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 45_000).unref()),
+      ]);
       expect(settled).not.toBe('hung');
       expect(abortedAfter).toBe(2);
       expect((settled as Awaited<typeof run>).aborted).toBe(true);
@@ -213,7 +269,12 @@ export default async function (shadow, thingName, item) {
 
 describe('Coordinator with faults and simulated devices', () => {
   test('with 500s, 503s and resets injected and devices reporting at once, every target reaches the goal, no device write is lost and every failure is accounted', async () => {
-    const emulator = await startEmulator({ port: 0, quotas: 'off', faults: { rate: 0.05, seed: 7 }, simulateDevices: { delayMs: 5 } });
+    const emulator = await startEmulator({
+      port: 0,
+      quotas: 'off',
+      faults: { rate: 0.05, seed: 7 },
+      simulateDevices: { delayMs: 5 },
+    });
     try {
       const items = things(150, 'flt');
       // Each device has its own reported state, and a pending desired change it is about to report.
@@ -221,7 +282,12 @@ describe('Coordinator with faults and simulated devices', () => {
       const coord = new Coordinator({ client: client(emulator.url), workers: 2, batchSize: 10, rates: 'off' });
       const results: ItemResult[] = [];
       try {
-        const stats = await coord.run<RolloutTaskConfig>('rollout', { desired: { fw: '2.0', cfg: { level: 3 } } }, stream(items), (r) => void results.push(r));
+        const stats = await coord.run<RolloutTaskConfig>(
+          'rollout',
+          { desired: { fw: '2.0', cfg: { level: 3 } } },
+          stream(items),
+          (r) => void results.push(r),
+        );
         expect(stats.done).toBe(150);
         expect(new Set(results.map((r) => r.thingName)).size).toBe(150);
         const failed = results.filter((r) => r.outcome === 'failed');
@@ -236,12 +302,25 @@ describe('Coordinator with faults and simulated devices', () => {
           if (r.outcome !== 'failed') expect(doc.state.desired).toEqual({ fw: '2.0', led: 'on', cfg: { level: 3 } });
           // The device's own writes are all there: its serial, and the values it reported.
           expect(doc.state.reported?.serial).toBe(`s-${r.thingName}`);
-          if (r.outcome !== 'failed') expect(doc.state.reported).toMatchObject({ fw: '2.0', led: 'on', cfg: { level: 3 } });
+          if (r.outcome !== 'failed')
+            expect(doc.state.reported).toMatchObject({ fw: '2.0', led: 'on', cfg: { level: 3 } });
         }
         // A second pass fixes any thing that failed and finds the rest unchanged.
-        const again = await coord.run<RolloutTaskConfig>('rollout', { desired: { fw: '2.0', cfg: { level: 3 } } }, stream(items), () => undefined);
-        expect((again.byOutcome.unchanged ?? 0) + (again.byOutcome.failed ?? 0) + (again.byOutcome.written ?? 0) + (again.byOutcome.rebased ?? 0)).toBe(150);
-        expect(again.byOutcome.unchanged ?? 0).toBeGreaterThanOrEqual(150 - failed.length - (again.byOutcome.failed ?? 0));
+        const again = await coord.run<RolloutTaskConfig>(
+          'rollout',
+          { desired: { fw: '2.0', cfg: { level: 3 } } },
+          stream(items),
+          () => undefined,
+        );
+        expect(
+          (again.byOutcome.unchanged ?? 0) +
+            (again.byOutcome.failed ?? 0) +
+            (again.byOutcome.written ?? 0) +
+            (again.byOutcome.rebased ?? 0),
+        ).toBe(150);
+        expect(again.byOutcome.unchanged ?? 0).toBeGreaterThanOrEqual(
+          150 - failed.length - (again.byOutcome.failed ?? 0),
+        );
       } finally {
         await coord.close();
       }
@@ -261,7 +340,12 @@ describe('Coordinator with faults and simulated devices', () => {
         await coord.run<RolloutTaskConfig>('rollout', { desired }, stream(items), () => undefined);
         while (emulator.devices!.pendingCount > 0) await new Promise((r) => setTimeout(r, 20));
         const results: ItemResult[] = [];
-        const stats = await coord.run('converge-check', { desired }, stream([...items, { thingName: 'cv-none' }]), (r) => void results.push(r));
+        const stats = await coord.run(
+          'converge-check',
+          { desired },
+          stream([...items, { thingName: 'cv-none' }]),
+          (r) => void results.push(r),
+        );
         const silent = items.filter((it) => emulator.devices!.isSilent(it.thingName, undefined)).length;
         expect(silent).toBeGreaterThan(0);
         expect(stats.byOutcome).toEqual({ converged: 40 - silent, 'not-converged': silent, 'no-shadow': 1 });
@@ -281,12 +365,18 @@ describe('Coordinator with faults and simulated devices', () => {
     const emulator = await startEmulator({ port: 0, quotas: 'off' });
     try {
       const desired: Record<string, unknown> = {};
-      for (let i = 0; JSON.stringify(desired).length < 2048; i++) desired[`group${i}`] = { enabled: true, threshold: i, label: `sensor-${i}`, limits: [i, i + 1] };
+      for (let i = 0; JSON.stringify(desired).length < 2048; i++)
+        desired[`group${i}`] = { enabled: true, threshold: i, label: `sensor-${i}`, limits: [i, i + 1] };
       await seed(emulator.url, [{ thingName: 'bytes-1' }], () => ({ desired }));
       const coord = new Coordinator({ client: client(emulator.url), workers: 1, rates: 'off' });
       try {
         const results: ItemResult[] = [];
-        await coord.run<RolloutTaskConfig>('rollout', { desired: { group3: { threshold: 99 } } }, [{ thingName: 'bytes-1' }], (r) => void results.push(r));
+        await coord.run<RolloutTaskConfig>(
+          'rollout',
+          { desired: { group3: { threshold: 99 } } },
+          [{ thingName: 'bytes-1' }],
+          (r) => void results.push(r),
+        );
         const r = results[0]!;
         expect(r.outcome).toBe('written');
         expect(r.wholeBytes).toBeGreaterThan(2048);
@@ -313,7 +403,10 @@ describe('The rollout handler on a shadow that does not exist yet', () => {
         beforeAttempt: async (op, ref) => {
           if (op !== 'UpdateThingShadow' || interfered) return;
           interfered = true;
-          await device.updateThingShadow({ thingName: ref!.thingName, payload: { state: { desired: { legacy: 'on', mode: 'device' } } } });
+          await device.updateThingShadow({
+            thingName: ref!.thingName,
+            payload: { state: { desired: { legacy: 'on', mode: 'device' } } },
+          });
         },
       },
     });
@@ -321,7 +414,11 @@ describe('The rollout handler on a shadow that does not exist yet', () => {
       const { default: rolloutHandler } = await import('../../workers/handlers/rollout.js');
       const { PortWorkerGate } = await import('../../src/engine/port-worker-gate.js');
       const config: RolloutTaskConfig = { desired: { legacy: null, fw: '2.0' } };
-      const [r] = await rolloutHandler([{ thingName: 'born-now' }], { config, client: engine, gate: new PortWorkerGate() });
+      const [r] = await rolloutHandler([{ thingName: 'born-now' }], {
+        config,
+        client: engine,
+        gate: new PortWorkerGate(),
+      });
       expect(interfered).toBe(true);
       expect(r!.outcome).toBe('written');
       // The change says "legacy must go, fw is 2.0"; the device's other key stays.

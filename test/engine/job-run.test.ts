@@ -7,11 +7,22 @@ import type { ItemResult, TargetItem } from '../../src/engine/task-types.js';
 class InlineRunner implements BatchRunner {
   readonly tasks: BatchTask[] = [];
   closed = false;
-  constructor(readonly context: BatchRunnerContext, readonly hold?: Promise<void>) {}
+  constructor(
+    readonly context: BatchRunnerContext,
+    readonly hold?: Promise<void>,
+  ) {}
   async run<C>(task: BatchTask<C>): Promise<ItemResult[]> {
     this.tasks.push(task as BatchTask);
     if (this.hold !== undefined) await this.hold;
-    return task.items.map((it) => ({ thingName: it.thingName, outcome: Number(it.thingName.split('-')[1]) % 2 === 1 ? 'written' : 'unchanged', attempts: 1, requests: 2, throttles: 0, latencyMs: 1, bytesSent: 5 }));
+    return task.items.map((it) => ({
+      thingName: it.thingName,
+      outcome: Number(it.thingName.split('-')[1]) % 2 === 1 ? 'written' : 'unchanged',
+      attempts: 1,
+      requests: 2,
+      throttles: 0,
+      latencyMs: 1,
+      bytesSent: 5,
+    }));
   }
   async close(): Promise<void> {
     this.closed = true;
@@ -38,7 +49,11 @@ describe('runJob', () => {
     expect(result).toEqual({ tally: { unchanged: 5, written: 5 }, written: 5, done: 10 });
     expect(seen).toHaveLength(10);
     expect(runner!.tasks.map((t) => t.items.length)).toEqual([4, 4, 2]);
-    expect(runner!.tasks[0]).toMatchObject({ kind: 'rollout', config: { dryRun: false }, client: { endpoint: 'http://127.0.0.1:9', region: 'eu-west-1' } });
+    expect(runner!.tasks[0]).toMatchObject({
+      kind: 'rollout',
+      config: { dryRun: false },
+      client: { endpoint: 'http://127.0.0.1:9', region: 'eu-west-1' },
+    });
     // Plain data only: a batch survives a structured clone (it may cross a thread or a host).
     expect(structuredClone(runner!.tasks[0])).toEqual(runner!.tasks[0]);
     expect(runner!.closed).toBe(true);
@@ -48,7 +63,15 @@ describe('runJob', () => {
     let runner: InlineRunner | undefined;
     const failing = runJob(
       { client, rates: 'off', workers: 1, runner: (ctx) => (runner = new InlineRunner(ctx)) },
-      { kind: 'rollout', config: {}, targets: () => things(3), onResult: () => undefined, report: () => { throw new Error('report failed'); } },
+      {
+        kind: 'rollout',
+        config: {},
+        targets: () => things(3),
+        onResult: () => undefined,
+        report: () => {
+          throw new Error('report failed');
+        },
+      },
     );
     await expect(failing).rejects.toThrow('report failed');
     expect(runner!.closed).toBe(true);
@@ -60,7 +83,15 @@ describe('JobRun', () => {
     const outer = new AbortController();
     let release!: () => void;
     const hold = new Promise<void>((r) => (release = r));
-    const run = new JobRun({ client, rates: 'off', workers: 1, batchSize: 1, maxBatchesInFlight: 1, signal: outer.signal, runner: (ctx) => new InlineRunner(ctx, hold) });
+    const run = new JobRun({
+      client,
+      rates: 'off',
+      workers: 1,
+      batchSize: 1,
+      maxBatchesInFlight: 1,
+      signal: outer.signal,
+      runner: (ctx) => new InlineRunner(ctx, hold),
+    });
     try {
       const pass = run.run('rollout', {}, things(100), () => undefined);
       outer.abort();
@@ -75,7 +106,14 @@ describe('JobRun', () => {
   });
 
   it('keeps the first abort reason and stops the run with it', async () => {
-    const run = new JobRun({ client, rates: 'off', workers: 1, batchSize: 1, maxBatchesInFlight: 1, runner: (ctx) => new InlineRunner(ctx) });
+    const run = new JobRun({
+      client,
+      rates: 'off',
+      workers: 1,
+      batchSize: 1,
+      maxBatchesInFlight: 1,
+      runner: (ctx) => new InlineRunner(ctx),
+    });
     try {
       const stats = await run.run('rollout', {}, things(50), (r) => {
         if (r.thingName === 't-3') run.abort('enough');
@@ -92,7 +130,15 @@ describe('JobRun', () => {
   it('stops with a run timeout reason when the run takes longer than runTimeoutMs', async () => {
     let release!: () => void;
     const hold = new Promise<void>((r) => (release = r));
-    const run = new JobRun({ client, rates: 'off', workers: 1, batchSize: 1, maxBatchesInFlight: 1, runTimeoutMs: 1, runner: (ctx) => new InlineRunner(ctx, hold) });
+    const run = new JobRun({
+      client,
+      rates: 'off',
+      workers: 1,
+      batchSize: 1,
+      maxBatchesInFlight: 1,
+      runTimeoutMs: 1,
+      runner: (ctx) => new InlineRunner(ctx, hold),
+    });
     try {
       const pass = run.run('rollout', {}, things(10), () => undefined);
       // Wait for the state, not for a time: the timeout stops the run while the first batch is held.

@@ -24,8 +24,16 @@ describe('Journal', () => {
     j.append(result('t-1', 'written'));
     j.append(result('t-2', 'unchanged', 'cfg'));
     await j.close();
-    const lines = (await readFile(path, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
-    expect(lines[0]).toMatchObject({ journal: 'shadowfleet', version: 1, kind: 'rollout', specHash: specHash({ desired: { a: 1 } }) });
+    const lines = (await readFile(path, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines[0]).toMatchObject({
+      journal: 'shadowfleet',
+      version: 1,
+      kind: 'rollout',
+      specHash: specHash({ desired: { a: 1 } }),
+    });
     expect(lines.slice(1).map((l) => l.thingName)).toEqual(['t-1', 't-2']);
   });
 
@@ -55,7 +63,9 @@ describe('Journal', () => {
   test('resuming with a different spec is refused', async () => {
     const path = await tmp();
     await (await Journal.open(path, { kind: 'rollout', spec: { v: 1 } })).close();
-    await expect(Journal.open(path, { kind: 'rollout', spec: { v: 2 }, resume: true })).rejects.toThrow('--resume needs the same spec');
+    await expect(Journal.open(path, { kind: 'rollout', spec: { v: 2 }, resume: true })).rejects.toThrow(
+      '--resume needs the same spec',
+    );
   });
 
   test('loadCompleted keys things and named shadows apart and retries failed items by default', async () => {
@@ -150,11 +160,21 @@ const closed = await j.close().then(() => 'closed', (e) => e.message);
 console.log(JSON.stringify({ appended, reportedAt, reported, thrown, closed }));
 `,
     );
-    const child = spawn('bash', ['-c', 'ulimit -f 8 && exec "$@"', 'bash', process.execPath, '--import', 'tsx', script, path], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      'bash',
+      ['-c', 'ulimit -f 8 && exec "$@"', 'bash', process.execPath, '--import', 'tsx', script, path],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     expect(await new Promise((r) => child.once('exit', r))).toBe(0);
-    const r = JSON.parse(out) as { appended: number; reportedAt?: number; reported?: string; thrown?: string; closed: string };
+    const r = JSON.parse(out) as {
+      appended: number;
+      reportedAt?: number;
+      reported?: string;
+      thrown?: string;
+      closed: string;
+    };
     expect(r.reported).toMatch(/journal write failed \(EFBIG\): the run stops after the work in flight/);
     // Reported by the failed write itself (an append only ever throws a failure already seen).
     expect(r.reportedAt).toBeDefined();

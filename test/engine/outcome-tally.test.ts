@@ -3,7 +3,16 @@ import { OutcomeTally } from '../../src/engine/outcome-tally.js';
 import { ITEM_OUTCOMES, isItemOutcome } from '../../src/engine/item-outcome.js';
 import type { ItemResult } from '../../src/engine/task-types.js';
 
-const result = (outcome: ItemResult['outcome'], extra: Partial<ItemResult> = {}): ItemResult => ({ thingName: 't', outcome, attempts: 1, requests: 2, throttles: 0, latencyMs: 3, bytesSent: 10, ...extra });
+const result = (outcome: ItemResult['outcome'], extra: Partial<ItemResult> = {}): ItemResult => ({
+  thingName: 't',
+  outcome,
+  attempts: 1,
+  requests: 2,
+  throttles: 0,
+  latencyMs: 3,
+  bytesSent: 10,
+  ...extra,
+});
 
 describe('OutcomeTally', () => {
   it('counts results by outcome and sums requests, throttles, bytes and latency', () => {
@@ -20,8 +29,21 @@ describe('OutcomeTally', () => {
 
   it('counts errors by their AWS name, else their class name', () => {
     const t = new OutcomeTally();
-    t.add(result('failed', { error: { name: 'ThrottlingError', code: 'SHADOW_ERR_THROTTLED', message: 'x', awsErrorType: 'ThrottlingException' } as ItemResult['error'] }));
-    t.add(result('failed', { error: { name: 'NetworkError', code: 'SHADOW_ERR_NETWORK', message: 'y' } as ItemResult['error'] }));
+    t.add(
+      result('failed', {
+        error: {
+          name: 'ThrottlingError',
+          code: 'SHADOW_ERR_THROTTLED',
+          message: 'x',
+          awsErrorType: 'ThrottlingException',
+        } as ItemResult['error'],
+      }),
+    );
+    t.add(
+      result('failed', {
+        error: { name: 'NetworkError', code: 'SHADOW_ERR_NETWORK', message: 'y' } as ItemResult['error'],
+      }),
+    );
     expect(t.byError).toEqual({ ThrottlingException: 1, NetworkError: 1 });
   });
 });

@@ -36,7 +36,11 @@ describe('the worker pool', () => {
   });
 
   test('is built with atomics disabled, from the TypeScript worker file under tsx', async () => {
-    const coord = new Coordinator({ client: { endpoint: emulator.url, region: 'us-east-1' }, workers: 1, rates: 'off' });
+    const coord = new Coordinator({
+      client: { endpoint: emulator.url, region: 'us-east-1' },
+      workers: 1,
+      rates: 'off',
+    });
     try {
       expect(coord.poolOptions.atomics).toBe('disabled');
       expect(coord.poolOptions.filename).toBe(fileURLToPath(workerFile('task-worker').filename));
@@ -49,14 +53,29 @@ describe('the worker pool', () => {
   });
 
   test('a worker keeps its keep-alive socket across two tasks and the second task still completes', async () => {
-    const coord = new Coordinator({ client: { endpoint: proxyUrl, region: 'us-east-1', connections: 1 }, workers: 1, tasksPerWorker: 1, rates: 'off' });
+    const coord = new Coordinator({
+      client: { endpoint: proxyUrl, region: 'us-east-1', connections: 1 },
+      workers: 1,
+      tasksPerWorker: 1,
+      rates: 'off',
+    });
     try {
-      const one = await coord.run<RolloutTaskConfig>('rollout', { desired: { v: 1 }, concurrency: 1 }, [{ thingName: 'ka-1' }], () => undefined);
+      const one = await coord.run<RolloutTaskConfig>(
+        'rollout',
+        { desired: { v: 1 }, concurrency: 1 },
+        [{ thingName: 'ka-1' }],
+        () => undefined,
+      );
       expect(one.byOutcome).toEqual({ written: 1 });
       expect(connections).toBe(1);
       // Idle between tasks: a worker parked in Atomics.wait would not service the socket now.
       await new Promise((r) => setTimeout(r, 300));
-      const two = await coord.run<RolloutTaskConfig>('rollout', { desired: { v: 2 }, concurrency: 1 }, [{ thingName: 'ka-2' }], () => undefined);
+      const two = await coord.run<RolloutTaskConfig>(
+        'rollout',
+        { desired: { v: 2 }, concurrency: 1 },
+        [{ thingName: 'ka-2' }],
+        () => undefined,
+      );
       expect(two.byOutcome).toEqual({ written: 1 });
       expect(connections).toBe(1); // the same socket served both tasks
       expect(emulator.store.get('ka-2')?.state.desired).toEqual({ v: 2 });
@@ -66,9 +85,18 @@ describe('the worker pool', () => {
   });
 
   test('a task of an unknown kind fails its items as data, not the run', async () => {
-    const coord = new Coordinator({ client: { endpoint: emulator.url, region: 'us-east-1' }, workers: 1, rates: 'off' });
+    const coord = new Coordinator({
+      client: { endpoint: emulator.url, region: 'us-east-1' },
+      workers: 1,
+      rates: 'off',
+    });
     try {
-      const stats = await coord.run('no-such-kind' as never, {}, [{ thingName: 'x-1' }, { thingName: 'x-2' }], () => undefined);
+      const stats = await coord.run(
+        'no-such-kind' as never,
+        {},
+        [{ thingName: 'x-1' }, { thingName: 'x-2' }],
+        () => undefined,
+      );
       expect(stats.byOutcome).toEqual({ failed: 2 });
       expect(stats.batchFailures).toBe(1);
       expect(stats.byError).toEqual({ WorkerError: 2 });
@@ -78,13 +106,25 @@ describe('the worker pool', () => {
   });
 
   test('options are validated once with messages naming the option', () => {
-    expect(() => new Coordinator({ client: { endpoint: '', region: 'us-east-1' } })).toThrow('client.endpoint must be a non-empty string');
-    expect(() => new Coordinator({ client: { endpoint: emulator.url, region: 'us-east-1' }, batchSize: 0 })).toThrow('batchSize: expected a positive integer, got 0');
-    expect(() => new Coordinator({ client: { endpoint: emulator.url, region: 'us-east-1' }, rates: { accountRps: 0 } })).toThrow("rates.accountRps: expected a positive number or 'off', got 0");
+    expect(() => new Coordinator({ client: { endpoint: '', region: 'us-east-1' } })).toThrow(
+      'client.endpoint must be a non-empty string',
+    );
+    expect(() => new Coordinator({ client: { endpoint: emulator.url, region: 'us-east-1' }, batchSize: 0 })).toThrow(
+      'batchSize: expected a positive integer, got 0',
+    );
+    expect(
+      () => new Coordinator({ client: { endpoint: emulator.url, region: 'us-east-1' }, rates: { accountRps: 0 } }),
+    ).toThrow("rates.accountRps: expected a positive number or 'off', got 0");
   });
 
   test('targets are pulled only as batches finish: never more than batchSize x maxBatchesInFlight ahead', async () => {
-    const coord = new Coordinator({ client: { endpoint: emulator.url, region: 'us-east-1' }, workers: 1, batchSize: 5, maxBatchesInFlight: 2, rates: 'off' });
+    const coord = new Coordinator({
+      client: { endpoint: emulator.url, region: 'us-east-1' },
+      workers: 1,
+      batchSize: 5,
+      maxBatchesInFlight: 2,
+      rates: 'off',
+    });
     let pulled = 0;
     let done = 0;
     let maxAhead = 0;
@@ -107,14 +147,26 @@ describe('the worker pool', () => {
   });
 
   test('a source that fails mid-stream drains the batches in flight, then the run rejects with its error', async () => {
-    const coord = new Coordinator({ client: { endpoint: emulator.url, region: 'us-east-1' }, workers: 1, batchSize: 4, rates: 'off' });
+    const coord = new Coordinator({
+      client: { endpoint: emulator.url, region: 'us-east-1' },
+      workers: 1,
+      batchSize: 4,
+      rates: 'off',
+    });
     let results = 0;
     async function* source() {
       for (let i = 0; i < 8; i++) yield { thingName: `sf-${i}` };
       throw new Error('targets.txt:9: bad thing name');
     }
     try {
-      await expect(coord.run<RolloutTaskConfig>('rollout', { desired: { a: 1 }, dryRun: true }, source(), () => void (results += 1))).rejects.toThrow('targets.txt:9');
+      await expect(
+        coord.run<RolloutTaskConfig>(
+          'rollout',
+          { desired: { a: 1 }, dryRun: true },
+          source(),
+          () => void (results += 1),
+        ),
+      ).rejects.toThrow('targets.txt:9');
       expect(results).toBe(8);
     } finally {
       await coord.close();
@@ -122,12 +174,19 @@ describe('the worker pool', () => {
   });
 
   test('a failing result handler aborts the run, which drains and rejects with that error', async () => {
-    const coord = new Coordinator({ client: { endpoint: emulator.url, region: 'us-east-1' }, workers: 1, batchSize: 4, rates: 'off' });
+    const coord = new Coordinator({
+      client: { endpoint: emulator.url, region: 'us-east-1' },
+      workers: 1,
+      batchSize: 4,
+      rates: 'off',
+    });
     try {
       const items = Array.from({ length: 40 }, (_, i) => ({ thingName: `rh-${i}` }));
-      await expect(coord.run<RolloutTaskConfig>('rollout', { desired: { a: 1 }, dryRun: true }, items, () => {
-        throw new Error('disk full');
-      })).rejects.toThrow('disk full');
+      await expect(
+        coord.run<RolloutTaskConfig>('rollout', { desired: { a: 1 }, dryRun: true }, items, () => {
+          throw new Error('disk full');
+        }),
+      ).rejects.toThrow('disk full');
       expect(coord.aborted).toBe(true);
       expect(coord.stats().done).toBe(coord.stats().read);
       expect(coord.stats().read).toBeLessThan(40);

@@ -27,7 +27,9 @@ describe('rate gates against the emulator with quotas on', () => {
       expect(throttled / requests).toBeLessThan(0.05);
       expect(stats.throttles).toBe(throttled); // every throttle is counted per item
       const secs = stats.elapsedMs / 1000;
-      console.log(`quota ${rps}/s per op: GET ${(em.operations.GetThingShadow.requests / secs).toFixed(0)}/s, UPDATE ${(em.operations.UpdateThingShadow.requests / secs).toFixed(0)}/s over ${secs.toFixed(2)} s (incl. pool start), throttled ${throttled}/${requests}`);
+      console.log(
+        `quota ${rps}/s per op: GET ${(em.operations.GetThingShadow.requests / secs).toFixed(0)}/s, UPDATE ${(em.operations.UpdateThingShadow.requests / secs).toFixed(0)}/s over ${secs.toFixed(2)} s (incl. pool start), throttled ${throttled}/${requests}`,
+      );
     } finally {
       await coord.close();
       await emulator.close();
@@ -62,10 +64,23 @@ describe('rate gates against the emulator with quotas on', () => {
 
   test('many shadows of one thing in one batch stay within the per-thing limit (20/s, 10 in flight): no per-thing throttles', async () => {
     const emulator = await startEmulator({ port: 0, quotas: { accountRps: 10_000, thingRps: 20, thingInFlight: 10 } });
-    const coord = new Coordinator({ client: { endpoint: emulator.url, region: 'us-east-1', maxAttempts: 1 }, workers: 1, batchSize: 30, rates: { accountRps: 'off' } });
+    const coord = new Coordinator({
+      client: { endpoint: emulator.url, region: 'us-east-1', maxAttempts: 1 },
+      workers: 1,
+      batchSize: 30,
+      rates: { accountRps: 'off' },
+    });
     try {
-      const items: TargetItem[] = Array.from({ length: 30 }, (_, i) => ({ thingName: 'one-thing', shadowName: `s${i}` }));
-      const stats = await coord.run<RolloutTaskConfig>('rollout', { desired: { a: 1 }, dryRun: true }, items, () => undefined);
+      const items: TargetItem[] = Array.from({ length: 30 }, (_, i) => ({
+        thingName: 'one-thing',
+        shadowName: `s${i}`,
+      }));
+      const stats = await coord.run<RolloutTaskConfig>(
+        'rollout',
+        { desired: { a: 1 }, dryRun: true },
+        items,
+        () => undefined,
+      );
       expect(stats.byOutcome).toEqual({ 'would-write': 30 });
       expect(emulator.stats().operations.GetThingShadow).toMatchObject({ requests: 30, throttled: 0 });
     } finally {

@@ -17,27 +17,51 @@ describe('resolveRateGateOptions', () => {
   test("'off' turns off every gate and per-operation 'off' removes one", () => {
     expect(resolveRateGateOptions('off').rates).toEqual({});
     expect(resolveRateGateOptions('off').thingRps).toBe(0);
-    const o = resolveRateGateOptions({ accountRps: 400, operations: { DeleteThingShadow: 'off', Publish: 100 }, thingRps: 'off' });
+    const o = resolveRateGateOptions({
+      accountRps: 400,
+      operations: { DeleteThingShadow: 'off', Publish: 100 },
+      thingRps: 'off',
+    });
     expect(o.rates).toEqual({ GetThingShadow: 400, UpdateThingShadow: 400, Publish: 100 });
     expect(o.thingRps).toBe(0);
   });
 
   test('bad values are refused with messages naming the option', () => {
-    expect(() => resolveRateGateOptions({ accountRps: -1 })).toThrow("rates.accountRps: expected a positive number or 'off', got -1");
-    expect(() => resolveRateGateOptions({ operations: { Nope: 1 } as never })).toThrow('rates.operations: unknown operation "Nope"');
-    expect(() => resolveRateGateOptions({ permitBatch: 0 })).toThrow('rates.permitBatch: expected a positive integer, got 0');
-    expect(() => resolveRateGateOptions({ decreaseFactor: 2 })).toThrow('rates.decreaseFactor must be a number in (0, 1], got 2');
+    expect(() => resolveRateGateOptions({ accountRps: -1 })).toThrow(
+      "rates.accountRps: expected a positive number or 'off', got -1",
+    );
+    expect(() => resolveRateGateOptions({ operations: { Nope: 1 } as never })).toThrow(
+      'rates.operations: unknown operation "Nope"',
+    );
+    expect(() => resolveRateGateOptions({ permitBatch: 0 })).toThrow(
+      'rates.permitBatch: expected a positive integer, got 0',
+    );
+    expect(() => resolveRateGateOptions({ decreaseFactor: 2 })).toThrow(
+      'rates.decreaseFactor must be a number in (0, 1], got 2',
+    );
   });
 
   test('the permit batch grows with the rate within 1..64', () => {
-    expect([defaultPermitBatch(20), defaultPermitBatch(400), defaultPermitBatch(4000), defaultPermitBatch(100000)]).toEqual([1, 4, 40, 64]);
+    expect([
+      defaultPermitBatch(20),
+      defaultPermitBatch(400),
+      defaultPermitBatch(4000),
+      defaultPermitBatch(100000),
+    ]).toEqual([1, 4, 40, 64]);
   });
 });
 
 describe('AimdRate', () => {
   test('a throttle multiplies the rate by 0.7, once per cooldown, and the rate climbs back additively to the ceiling', () => {
     let now = 0;
-    const r = new AimdRate({ ceiling: 1000, decreaseFactor: 0.7, decreaseCooldownMs: 1000, increaseShare: 0.05, minShare: 0.05, now: () => now });
+    const r = new AimdRate({
+      ceiling: 1000,
+      decreaseFactor: 0.7,
+      decreaseCooldownMs: 1000,
+      increaseShare: 0.05,
+      minShare: 0.05,
+      now: () => now,
+    });
     expect(r.throttled()).toBe(true);
     expect(r.rate).toBeCloseTo(700);
     now = 500;
@@ -54,7 +78,14 @@ describe('AimdRate', () => {
 
   test('repeated throttles never push the rate below the floor share', () => {
     let now = 0;
-    const r = new AimdRate({ ceiling: 100, decreaseFactor: 0.5, decreaseCooldownMs: 10, increaseShare: 0.05, minShare: 0.1, now: () => now });
+    const r = new AimdRate({
+      ceiling: 100,
+      decreaseFactor: 0.5,
+      decreaseCooldownMs: 10,
+      increaseShare: 0.05,
+      minShare: 0.1,
+      now: () => now,
+    });
     for (let i = 0; i < 20; i++) {
       r.throttled();
       now += 10;

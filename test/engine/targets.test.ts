@@ -22,7 +22,11 @@ async function file(text: string): Promise<string> {
 describe('readTargets', () => {
   test('reads one thing name per line, skipping blank lines and # comments', async () => {
     const p = await file('# fleet A\npump-1\n\n  pump-2  \r\n# done\npump:3\n');
-    expect(await collect(readTargets({ path: p }))).toEqual([{ thingName: 'pump-1' }, { thingName: 'pump-2' }, { thingName: 'pump:3' }]);
+    expect(await collect(readTargets({ path: p }))).toEqual([
+      { thingName: 'pump-1' },
+      { thingName: 'pump-2' },
+      { thingName: 'pump:3' },
+    ]);
   });
 
   test('reads CSV with a thingName column, a shadow column and extra columns as data', async () => {
@@ -35,7 +39,9 @@ describe('readTargets', () => {
 
   test('accepts thing and name as the CSV name column', async () => {
     expect(await collect(readTargets({ path: await file('thing\na-1\n') }))).toEqual([{ thingName: 'a-1' }]);
-    expect(await collect(readTargets({ path: await file('name,x\na-2,1\n') }))).toEqual([{ thingName: 'a-2', data: { x: '1' } }]);
+    expect(await collect(readTargets({ path: await file('name,x\na-2,1\n') }))).toEqual([
+      { thingName: 'a-2', data: { x: '1' } },
+    ]);
   });
 
   test('reads JSON lines with a name field, keeping scalar fields as data', async () => {
@@ -64,7 +70,9 @@ describe('readTargets', () => {
 
   test('a CSV header without a name column is refused', async () => {
     const p = await file('a,b\n1,2\n');
-    await expect(collect(readTargets({ path: p }))).rejects.toThrow(`${p}:1: the CSV header needs a thingName, thing or name column`);
+    await expect(collect(readTargets({ path: p }))).rejects.toThrow(
+      `${p}:1: the CSV header needs a thingName, thing or name column`,
+    );
   });
 
   test("reads '-' from the given input stream (stdin)", async () => {

@@ -93,7 +93,15 @@ describe('PortWorkerGate with the coordinator gate', () => {
         gate.release('UpdateThingShadow', ref, { statusCode: 200, durationMs: 1 });
       }
       await gate.acquire('UpdateThingShadow', ref);
-      gate.release('UpdateThingShadow', ref, { statusCode: 429, error: new ThrottlingError({ operation: 'UpdateThingShadow', statusCode: 429, awsErrorType: 'ThrottlingException' }), durationMs: 1 });
+      gate.release('UpdateThingShadow', ref, {
+        statusCode: 429,
+        error: new ThrottlingError({
+          operation: 'UpdateThingShadow',
+          statusCode: 429,
+          awsErrorType: 'ThrottlingException',
+        }),
+        durationMs: 1,
+      });
       expect(gate.takeUsage(ref)).toEqual({ requests: 6, throttles: 1 });
       expect(gate.takeUsage(ref)).toEqual({ requests: 0, throttles: 0 });
       // Ungated ops pass without permits.

@@ -39,10 +39,14 @@ describe('AtomicFileWriter', () => {
 
   it('removes the temporary file a killed process left beside the same report, on the next open', async () => {
     const path = join(dir, 'killed.ndjson');
-    const dead = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+    const dead = Number(
+      spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout,
+    );
     await writeFile(join(dir, `.killed.ndjson.${dead}.partial`), 'half');
     const w = await AtomicFileWriter.open(path);
-    expect((await readdir(dir)).filter((n) => n.startsWith('.killed.ndjson.'))).toEqual([`.killed.ndjson.${process.pid}.partial`]);
+    expect((await readdir(dir)).filter((n) => n.startsWith('.killed.ndjson.'))).toEqual([
+      `.killed.ndjson.${process.pid}.partial`,
+    ]);
     await w.abort();
   });
 });

@@ -17,14 +17,25 @@ describe('goal checks', () => {
     expect(check({ scenario: 's', metric: 'm', value: 3.2, op: '>=', target: 3 }).status).toBe('PASS');
     expect(check({ scenario: 's', metric: 'm', value: 2.9, op: '>=', target: 3 }).status).toBe('MISS');
     expect(check({ scenario: 's', metric: 'm', value: 0.2, op: '<=', target: 0.25 }).status).toBe('PASS');
-    expect(check({ scenario: 's', metric: 'm', value: undefined, op: '<=', target: 0.25 })).toMatchObject({ status: 'ERROR', note: 'not measured' });
+    expect(check({ scenario: 's', metric: 'm', value: undefined, op: '<=', target: 0.25 })).toMatchObject({
+      status: 'ERROR',
+      note: 'not measured',
+    });
     expect(check({ scenario: 's', metric: 'm', value: 5, op: 'info' }).status).toBe('INFO');
   });
 
   it('reads the rollout bench result into its five goals', () => {
     const rows = rolloutGoals({
-      throughput: { shadowfleet: { things: 10000, thingsPerSecond: 5000 }, baseline: { thingsPerSecond: 1000 }, ratio: 5 },
-      quota: { quota: 2000, shadowfleet: { achievedRps: 1960, achievedShare: 0.98, throttledShare: 0.001 }, baseline: { achievedRps: 1500, throttledShare: 0.2 } },
+      throughput: {
+        shadowfleet: { things: 10000, thingsPerSecond: 5000 },
+        baseline: { thingsPerSecond: 1000 },
+        ratio: 5,
+      },
+      quota: {
+        quota: 2000,
+        shadowfleet: { achievedRps: 1960, achievedShare: 0.98, throttledShare: 0.001 },
+        baseline: { achievedRps: 1500, throttledShare: 0.2 },
+      },
       memory: { things: 1_000_000, peakRssMb: 180 },
       bytes: { documentBytes: 2048, shadowfleetBytesPerThing: 60, baselineBytesPerThing: 2100, sentShare: 0.03 },
     });
@@ -40,12 +51,31 @@ describe('goal checks', () => {
   });
 
   it('reads the snapshot bench result into its goals', () => {
-    const rows = snapshotGoals({ shadows: 100_000, shadowfleet: { shadowsPerSecond: 9000, peakRssBytes: 150 * 2 ** 20 }, baseline: { shadowsPerSecond: 2000, peakRssBytes: 400 * 2 ** 20 }, ratio: 4.5 });
-    expect(rows.map((r) => [r.value, r.status])).toEqual([[4.5, 'PASS'], [150, 'PASS']]);
+    const rows = snapshotGoals({
+      shadows: 100_000,
+      shadowfleet: { shadowsPerSecond: 9000, peakRssBytes: 150 * 2 ** 20 },
+      baseline: { shadowsPerSecond: 2000, peakRssBytes: 400 * 2 ** 20 },
+      ratio: 4.5,
+    });
+    expect(rows.map((r) => [r.value, r.status])).toEqual([
+      [4.5, 'PASS'],
+      [150, 'PASS'],
+    ]);
   });
 
   it('lists every scenario the issues ask for', () => {
-    expect(SCENARIOS.map((s) => s.id)).toEqual(['emulator', 'client', 'sign', 'rollout', 'startup', 'gate', 'snapshot', 'sync', 'bench-command', 'distributed']);
+    expect(SCENARIOS.map((s) => s.id)).toEqual([
+      'emulator',
+      'client',
+      'sign',
+      'rollout',
+      'startup',
+      'gate',
+      'snapshot',
+      'sync',
+      'bench-command',
+      'distributed',
+    ]);
     for (const s of SCENARIOS) expect(s.isolates.length).toBeGreaterThan(40);
   });
 });
@@ -56,8 +86,26 @@ describe('results files', () => {
     quick: true,
     durationMs: 123_000,
     goals: [
-      check({ scenario: 'client', metric: 'GetThingShadow ops/s vs SDK v3', ours: 9000, baseline: 2000, value: 4.5, unit: 'x', op: '>=', target: 3, goal: '>= 3x' }),
-      check({ scenario: 'quota', metric: 'throttled | share', value: 0.7, unit: '%', op: '<=', target: 0.5, goal: '< 0.5%' }),
+      check({
+        scenario: 'client',
+        metric: 'GetThingShadow ops/s vs SDK v3',
+        ours: 9000,
+        baseline: 2000,
+        value: 4.5,
+        unit: 'x',
+        op: '>=',
+        target: 3,
+        goal: '>= 3x',
+      }),
+      check({
+        scenario: 'quota',
+        metric: 'throttled | share',
+        value: 0.7,
+        unit: '%',
+        op: '<=',
+        target: 0.5,
+        goal: '< 0.5%',
+      }),
     ],
     scenarios: {},
   };

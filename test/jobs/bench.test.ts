@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { ConfigError, InvalidArgumentError } from '../../src/errors.js';
-import { loadBenchScenario, operationCycle, parseBenchScenario, resolveBenchOptions, runBench } from '../../src/jobs/bench/bench.js';
+import {
+  loadBenchScenario,
+  operationCycle,
+  parseBenchScenario,
+  resolveBenchOptions,
+  runBench,
+} from '../../src/jobs/bench/bench.js';
 
 let emulator: Emulator;
 let dir: string;
@@ -39,7 +45,13 @@ describe('runBench against the emulator', () => {
     expect(r.ok + r.failed + (r.byOutcome['not-found'] ?? 0) + (r.byOutcome.throttled ?? 0)).toBe(400);
     expect(r.failed).toBe(0);
     // The mix is followed exactly: 400 operations of weights 4:3:1:1:1.
-    expect(Object.fromEntries(Object.entries(r.byOperation).map(([op, s]) => [op, s!.count]))).toEqual({ get: 160, update: 120, delete: 40, list: 40, publish: 40 });
+    expect(Object.fromEntries(Object.entries(r.byOperation).map(([op, s]) => [op, s!.count]))).toEqual({
+      get: 160,
+      update: 120,
+      delete: 40,
+      list: 40,
+      publish: 40,
+    });
     expect(r.latency.count).toBe(400);
     expect(r.latency.p50).toBeGreaterThan(0);
     expect(r.latency.p50).toBeLessThanOrEqual(r.latency.p99);
@@ -65,8 +77,20 @@ describe('runBench against the emulator', () => {
   });
 
   it('touches only the prefixed things and deletes their shadows with cleanup', async () => {
-    await fetch(`${emulator.url}/things/keep-me/shadow`, { method: 'POST', body: JSON.stringify({ state: { desired: { x: 1 } } }) });
-    const r = await runBench({ endpoint: emulator.url, operations: { update: 1, get: 1 }, things: 10, prefix: 'tmp-', count: 60, concurrency: 4, workers: 1, cleanup: true });
+    await fetch(`${emulator.url}/things/keep-me/shadow`, {
+      method: 'POST',
+      body: JSON.stringify({ state: { desired: { x: 1 } } }),
+    });
+    const r = await runBench({
+      endpoint: emulator.url,
+      operations: { update: 1, get: 1 },
+      things: 10,
+      prefix: 'tmp-',
+      count: 60,
+      concurrency: 4,
+      workers: 1,
+      cleanup: true,
+    });
     expect(r.operations).toBe(60);
     expect(r.cleanup).toEqual({ deleted: 10, notFound: 0, failed: 0, durationMs: expect.any(Number) });
     for (let i = 0; i < 10; i++) expect(emulator.store.get(`tmp-${i}`)).toBeUndefined();
@@ -76,7 +100,17 @@ describe('runBench against the emulator', () => {
   it('counts throttles and reports them by AWS name when the account quota is exceeded', async () => {
     const tight = await startEmulator({ quotas: { accountRps: 20 } });
     try {
-      const r = await runBench({ endpoint: tight.url, operations: { get: 1 }, things: 50, count: 150, concurrency: 16, workers: 1, rate: 'off', prepare: false, requestAttempts: 1 });
+      const r = await runBench({
+        endpoint: tight.url,
+        operations: { get: 1 },
+        things: 50,
+        count: 150,
+        concurrency: 16,
+        workers: 1,
+        rate: 'off',
+        prepare: false,
+        requestAttempts: 1,
+      });
       expect(r.operations).toBe(150);
       expect(r.throttles).toBeGreaterThan(0);
       expect(r.errors.ThrottlingException).toBe(r.byOutcome.throttled);
@@ -90,7 +124,16 @@ describe('runBench against the emulator', () => {
 
 describe('runBench over a duration', () => {
   it('measures only after the warm-up and charts whole seconds', async () => {
-    const r = await runBench({ endpoint: emulator.url, operations: { get: 1 }, things: 10, durationMs: 1200, warmupMs: 300, concurrency: 2, workers: 1, rate: 50 });
+    const r = await runBench({
+      endpoint: emulator.url,
+      operations: { get: 1 },
+      things: 10,
+      durationMs: 1200,
+      warmupMs: 300,
+      concurrency: 2,
+      workers: 1,
+      rate: 50,
+    });
     expect(r.warmup?.operations).toBeGreaterThan(0);
     expect(r.durationMs).toBeGreaterThanOrEqual(1200);
     expect(r.operations).toBeGreaterThan(0);
@@ -116,7 +159,10 @@ describe('bench options and scenarios', () => {
 
   it('reads a YAML scenario into options', async () => {
     const file = join(dir, 'load.yaml');
-    await writeFile(file, 'operations: { get: 3, update: 1 }\nthings: 500\nprefix: fleet-a-\nshadow: config\ndocumentBytes: [256, 1024]\nrate: 800\nduration: 1m30s\nworkers: 2\ncleanup: true\npricing: { perMillion: 1.5 }\n');
+    await writeFile(
+      file,
+      'operations: { get: 3, update: 1 }\nthings: 500\nprefix: fleet-a-\nshadow: config\ndocumentBytes: [256, 1024]\nrate: 800\nduration: 1m30s\nworkers: 2\ncleanup: true\npricing: { perMillion: 1.5 }\n',
+    );
     expect(await loadBenchScenario(file)).toEqual({
       operations: { get: 3, update: 1 },
       things: 500,
@@ -132,33 +178,64 @@ describe('bench options and scenarios', () => {
   });
 
   it('names the file and every bad field of a scenario', () => {
-    expect(() => parseBenchScenario('operations: { get: -1, fetch: 2 }\nthings: 0\ndocumentBytes: 9000\nduration: soon\n', 'load.yaml')).toThrow(
+    expect(() =>
+      parseBenchScenario(
+        'operations: { get: -1, fetch: 2 }\nthings: 0\ndocumentBytes: 9000\nduration: soon\n',
+        'load.yaml',
+      ),
+    ).toThrow(
       /load\.yaml: operations\.get: expected a weight >= 0\nload\.yaml: operations\.fetch: unknown field\nload\.yaml: things: expected a positive integer, got 0\nload\.yaml: documentBytes: expected a document size in bytes from 64 to 8000/,
     );
-    expect(() => parseBenchScenario('duration: soon\n', 'x.json')).toThrow('x.json: duration: expected a duration like 30s or 2m');
-    expect(() => parseBenchScenario('operations: { get: 0 }\n', 'x.yaml')).toThrow('x.yaml: operations: expected at least one operation with a weight above 0');
+    expect(() => parseBenchScenario('duration: soon\n', 'x.json')).toThrow(
+      'x.json: duration: expected a duration like 30s or 2m',
+    );
+    expect(() => parseBenchScenario('operations: { get: 0 }\n', 'x.yaml')).toThrow(
+      'x.yaml: operations: expected at least one operation with a weight above 0',
+    );
     expect(() => parseBenchScenario('things: [1\n', 'bad.yaml')).toThrow(/^bad\.yaml:/);
   });
 
   it('words a bad count or rate the same in a scenario file and in the options, the file named in front', () => {
-    expect(() => parseBenchScenario('things: 0\n', 'load.yaml')).toThrow(new ConfigError('load.yaml: things: expected a positive integer, got 0'));
-    expect(() => resolveBenchOptions({ things: 0 })).toThrow(new InvalidArgumentError('things: expected a positive integer, got 0'));
-    expect(() => parseBenchScenario('rate: -5\n', 'load.yaml')).toThrow('load.yaml: rate: expected a rate in operations per second, got -5');
-    expect(() => resolveBenchOptions({ workers: 1.5, concurrency: 0 })).toThrow('concurrency: expected a positive integer, got 0\nworkers: expected a positive integer, got 1.5');
+    expect(() => parseBenchScenario('things: 0\n', 'load.yaml')).toThrow(
+      new ConfigError('load.yaml: things: expected a positive integer, got 0'),
+    );
+    expect(() => resolveBenchOptions({ things: 0 })).toThrow(
+      new InvalidArgumentError('things: expected a positive integer, got 0'),
+    );
+    expect(() => parseBenchScenario('rate: -5\n', 'load.yaml')).toThrow(
+      'load.yaml: rate: expected a rate in operations per second, got -5',
+    );
+    expect(() => resolveBenchOptions({ workers: 1.5, concurrency: 0 })).toThrow(
+      'concurrency: expected a positive integer, got 0\nworkers: expected a positive integer, got 1.5',
+    );
   });
 
   it('refuses bad options with messages that name the option', () => {
     expect(() => resolveBenchOptions({ things: 0 })).toThrow('things: expected a positive integer, got 0');
     expect(() => resolveBenchOptions({ prefix: 'a b' })).toThrow('prefix: expected 1-100 characters');
     expect(() => resolveBenchOptions({ rate: -5 })).toThrow('rate: expected a rate in operations per second, got -5');
-    expect(() => resolveBenchOptions({ documentBytes: [10] })).toThrow('documentBytes: expected sizes in bytes from 64 to 8000');
-    expect(() => resolveBenchOptions({ operations: { get: 0 } })).toThrow('operations: expected at least one operation with a weight above 0');
-    expect(() => resolveBenchOptions({ pricing: { perMillion: -1 } })).toThrow('pricing.perMillion: expected a number >= 0, got -1');
+    expect(() => resolveBenchOptions({ documentBytes: [10] })).toThrow(
+      'documentBytes: expected sizes in bytes from 64 to 8000',
+    );
+    expect(() => resolveBenchOptions({ operations: { get: 0 } })).toThrow(
+      'operations: expected at least one operation with a weight above 0',
+    );
+    expect(() => resolveBenchOptions({ pricing: { perMillion: -1 } })).toThrow(
+      'pricing.perMillion: expected a number >= 0, got -1',
+    );
   });
 
   it('defaults to a 10 second run of half gets and half updates at 64 in flight', () => {
     const o = resolveBenchOptions({});
-    expect(o).toMatchObject({ things: 1000, prefix: 'shadowfleet-bench-', durationMs: 10_000, concurrency: 64, documentBytes: [512], prepare: true, cleanup: false });
+    expect(o).toMatchObject({
+      things: 1000,
+      prefix: 'shadowfleet-bench-',
+      durationMs: 10_000,
+      concurrency: 64,
+      documentBytes: [512],
+      prepare: true,
+      cleanup: false,
+    });
     expect(o.operations).toEqual({ get: 50, update: 50, delete: 0, list: 0, publish: 0 });
     expect(o.pricing).toEqual({ perMillion: 1.25, meterBytes: 1024, publishPerMillion: 1.0, publishMeterBytes: 5120 });
     // a count alone runs to the count

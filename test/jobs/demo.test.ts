@@ -19,11 +19,21 @@ describe('runDemo', () => {
   // Fixed work: an emulator process, 200 things seeded, written, watched for 6 s (the offline 5%
   // never converge, so the wait runs to its end), snapshotted and reported. 37 s on a loaded
   // two-core machine; the timeout is there to catch a hang, not to time the machine.
-  it('rolls a change out to a small simulated fleet, waits for it, snapshots it and writes the report page', { timeout: 300_000 }, async () => {
+  it('rolls a change out to a small simulated fleet, waits for it, snapshots it and writes the report page', {
+    timeout: 300_000,
+  }, async () => {
     const outDir = await mkdtemp(join(tmpdir(), 'shadowfleet-demo-'));
     dirs.push(outDir);
     const events: DemoProgress[] = [];
-    const r = await runDemo({ things: 200, outDir, deviceDelayMs: 100, silentShare: 0.05, waitConvergedMs: 6000, workers: 1, onProgress: (p) => events.push(p) });
+    const r = await runDemo({
+      things: 200,
+      outDir,
+      deviceDelayMs: 100,
+      silentShare: 0.05,
+      waitConvergedMs: 6000,
+      workers: 1,
+      onProgress: (p) => events.push(p),
+    });
 
     expect(r.interrupted).toBe(false);
     expect(r.things).toBe(200);
@@ -52,7 +62,10 @@ describe('runDemo', () => {
     const html = await readFile(r.reportPage, 'utf8');
     for (const chart of ['rate', 'latency', 'outcomes', 'convergence']) expect(html).toContain(`data-chart="${chart}"`);
     // the change went out in waves: a canary wave, gated, then everyone
-    expect(r.rollout.waves!.map((w) => [w.label, w.gate?.decision.verdict])).toEqual([['10%', 'pass'], ['100%', undefined]]);
+    expect(r.rollout.waves!.map((w) => [w.label, w.gate?.decision.verdict])).toEqual([
+      ['10%', 'pass'],
+      ['100%', undefined],
+    ]);
     expect(r.rollout.waves![0]!.written).toBeGreaterThan(0);
     expect(html).toContain('data-section="waves"');
     expect(html).toContain(r.snapshot!.dir);

@@ -38,9 +38,23 @@ describe('runDiff of two snapshots', () => {
     ]);
     const seen: ShadowChange[] = [];
     const res = await runDiff({ a, b, onChange: (c) => seen.push(c) });
-    expect(res.summary).toEqual({ shadowsA: 4, shadowsB: 4, added: 1, removed: 1, changed: 1, unchanged: 2, thingsChanged: 3, unreadable: 0 });
+    expect(res.summary).toEqual({
+      shadowsA: 4,
+      shadowsB: 4,
+      added: 1,
+      removed: 1,
+      changed: 1,
+      unchanged: 2,
+      thingsChanged: 3,
+      unreadable: 0,
+    });
     expect(res.changes.map(brief)).toEqual([
-      ['pump-1', null, 'changed', ['changed:desired.speed', 'removed:desired.mode', 'changed:desired.list', 'added:desired.extra']],
+      [
+        'pump-1',
+        null,
+        'changed',
+        ['changed:desired.speed', 'removed:desired.mode', 'changed:desired.list', 'added:desired.extra'],
+      ],
       ['pump-4', 'ota', 'added', ['added:desired']],
       ['pump-2', null, 'removed', ['removed:desired']],
     ]);
@@ -53,9 +67,14 @@ describe('runDiff of two snapshots', () => {
     const a = join(root, 'big-a');
     const b = join(root, 'big-b');
     const n = 3000;
-    await writeRecords(new LocalSink({ dir: a }), Array.from({ length: n }, (_, i) => record(`t-${i}`, i % 2 ? 'cfg' : null, { i, v: i % 7 })));
+    await writeRecords(
+      new LocalSink({ dir: a }),
+      Array.from({ length: n }, (_, i) => record(`t-${i}`, i % 2 ? 'cfg' : null, { i, v: i % 7 })),
+    );
     // b: in another order, every 10th changed, the last 100 removed, 50 new.
-    const bRecords = Array.from({ length: n - 100 }, (_, i) => record(`t-${i}`, i % 2 ? 'cfg' : null, { i, v: i % 10 === 0 ? -1 : i % 7 })).reverse();
+    const bRecords = Array.from({ length: n - 100 }, (_, i) =>
+      record(`t-${i}`, i % 2 ? 'cfg' : null, { i, v: i % 10 === 0 ? -1 : i % 7 }),
+    ).reverse();
     for (let i = 0; i < 50; i++) bRecords.push(record(`new-${i}`, null, { i }));
     await writeRecords(new LocalSink({ dir: b }), bRecords);
     const inMemory = await runDiff({ a, b, maxChanges: 0 });
@@ -67,8 +86,12 @@ describe('runDiff of two snapshots', () => {
   });
 
   it('validates its options with messages that name the option', async () => {
-    await expect(runDiff({ a: join(root, 'a') })).rejects.toThrow('DiffOptions: give exactly one of b (a second snapshot) and live');
-    await expect(runDiff({ a: join(root, 'a'), b: join(root, 'b'), memoryRecords: 0 })).rejects.toThrow('memoryRecords: expected a positive integer, got 0');
+    await expect(runDiff({ a: join(root, 'a') })).rejects.toThrow(
+      'DiffOptions: give exactly one of b (a second snapshot) and live',
+    );
+    await expect(runDiff({ a: join(root, 'a'), b: join(root, 'b'), memoryRecords: 0 })).rejects.toThrow(
+      'memoryRecords: expected a positive integer, got 0',
+    );
   });
 });
 
@@ -85,7 +108,11 @@ describe('runDiff against the live fleet', () => {
     const a = join(root, 'live-a');
     await runSnapshot({ endpoint: emu.url, workers: 1, rates: 'off', allThings: true, out: a });
     const client = new IotDataClient({ endpoint: emu.url });
-    await client.updateThingShadow({ thingName: 'device-000002', shadowName: 'config', payload: { state: { desired: { logLevel: 'debug' } } } });
+    await client.updateThingShadow({
+      thingName: 'device-000002',
+      shadowName: 'config',
+      payload: { state: { desired: { logLevel: 'debug' } } },
+    });
     await client.deleteThingShadow({ thingName: 'device-000003' });
     await client.close();
     const res = await runDiff({ a, live: true, endpoint: emu.url, workers: 1, rates: 'off' });
@@ -96,7 +123,9 @@ describe('runDiff against the live fleet', () => {
         ['device-000003', null, 'removed'],
       ]),
     );
-    expect(res.changes.find((c) => c.change === 'changed')!.paths).toEqual([{ path: 'desired.logLevel', op: 'changed' }]);
+    expect(res.changes.find((c) => c.change === 'changed')!.paths).toEqual([
+      { path: 'desired.logLevel', op: 'changed' },
+    ]);
     expect(res.summary.changed + res.summary.removed + res.summary.added).toBe(2);
   });
 });

@@ -27,12 +27,16 @@ const CREDS = { AWS_ACCESS_KEY_ID: 'AKIDEXACT', AWS_SECRET_ACCESS_KEY: 'exact-se
 /** One request with node:http alone: an independent client. */
 function raw(url: string, method: string, path: string, body?: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(new URL(path, url), { method, headers: body === undefined ? {} : { 'content-type': 'application/json' } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      new URL(path, url),
+      { method, headers: body === undefined ? {} : { 'content-type': 'application/json' } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -47,15 +51,27 @@ async function rawState(url: string, thing: string): Promise<string> {
 
 const exec = promisify(execFile);
 function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  return exec(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', ...args], { env: { ...process.env, ...CREDS }, timeout: 60_000 }).then(
+  return exec(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', ...args], {
+    env: { ...process.env, ...CREDS },
+    timeout: 60_000,
+  }).then(
     (r) => ({ code: 0, out: r.stdout, err: r.stderr }),
-    (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: typeof e.code === 'number' ? e.code : -1, out: e.stdout ?? '', err: e.stderr ?? '' }),
+    (e: { code?: number; stdout?: string; stderr?: string }) => ({
+      code: typeof e.code === 'number' ? e.code : -1,
+      out: e.stdout ?? '',
+      err: e.stderr ?? '',
+    }),
   );
 }
 
 let emu: Emulator;
 let dir: string;
-const base = () => ({ endpoint: emu.url, workers: 1, rates: 'off' as const, credentials: { accessKeyId: CREDS.AWS_ACCESS_KEY_ID, secretAccessKey: CREDS.AWS_SECRET_ACCESS_KEY } });
+const base = () => ({
+  endpoint: emu.url,
+  workers: 1,
+  rates: 'off' as const,
+  credentials: { accessKeyId: CREDS.AWS_ACCESS_KEY_ID, secretAccessKey: CREDS.AWS_SECRET_ACCESS_KEY },
+});
 
 beforeAll(async () => {
   [emu, dir] = await Promise.all([startEmulator({ port: 0, quotas: 'off' }), mkdtemp(join(tmpdir(), 'sf-exact-'))]);
@@ -83,12 +99,20 @@ describe('numbers a double cannot hold, end to end', () => {
   it('are in a snapshot record line as sent, are put back exactly by a restore, and a change in the last digit shows in diff --live', async () => {
     const snap = join(dir, 'snap');
     await runSnapshot({ ...base(), things: join(dir, 'things.txt'), out: snap });
-    const lines = gunzipSync(await readFile(join(snap, 'shadows.jsonl.gz'))).toString('utf8').split('\n').filter((l) => l !== '');
+    const lines = gunzipSync(await readFile(join(snap, 'shadows.jsonl.gz')))
+      .toString('utf8')
+      .split('\n')
+      .filter((l) => l !== '');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain(`"state":${STATE}`);
 
     // A device changes the last digit of each number; a diff against the live fleet sees both.
-    await raw(emu.url, 'POST', '/things/exact-1/shadow', '{"state":{"desired":{"counter":12345678901234567892,"ratio":0.1000000000000000055511151231257828}}}');
+    await raw(
+      emu.url,
+      'POST',
+      '/things/exact-1/shadow',
+      '{"state":{"desired":{"counter":12345678901234567892,"ratio":0.1000000000000000055511151231257828}}}',
+    );
     const diff = await runDiff({ ...base(), a: snap, live: true, tempDir: dir });
     expect(diff.summary.changed).toBe(1);
     expect(diff.changes[0]?.paths).toEqual([
@@ -110,7 +134,14 @@ describe('numbers a double cannot hold, end to end', () => {
     const { desired } = await loadRolloutSpec(spec);
     const targets = join(dir, 'rollout-things.txt');
     await writeFile(targets, 'exact-r1\nexact-r2\n');
-    const result = await runRollout({ endpoint: emu.url, credentials: base().credentials, workers: 1, rate: 'off', desired: desired!, targets });
+    const result = await runRollout({
+      endpoint: emu.url,
+      credentials: base().credentials,
+      workers: 1,
+      rate: 'off',
+      desired: desired!,
+      targets,
+    });
     expect(result.summary.byOutcome.written).toBe(2);
     const sent = `{"serial":98765432109876543210,"gain":${FINE},"hex":4722366482869645213695}`;
     for (const thing of ['exact-r1', 'exact-r2']) {

@@ -23,7 +23,11 @@ const base = () => ({ endpoint: emu.url, workers: 1, rates: 'off' as const });
 const updates = () => emu.stats().operations.UpdateThingShadow.requests;
 
 beforeAll(async () => {
-  [emu, s3, root] = await Promise.all([startEmulator({ port: 0, quotas: 'off', seedThings: 6 }), startS3(), mkdtemp(join(tmpdir(), 'shadowfleet-restore-'))]);
+  [emu, s3, root] = await Promise.all([
+    startEmulator({ port: 0, quotas: 'off', seedThings: 6 }),
+    startS3(),
+    mkdtemp(join(tmpdir(), 'shadowfleet-restore-')),
+  ]);
   await s3.createBucket('snaps');
   client = new IotDataClient({ endpoint: emu.url });
 });
@@ -34,11 +38,25 @@ afterAll(async () => {
 
 /** What a bad rollout and the devices do to the fleet after the "before" snapshot. */
 async function changeFleet(): Promise<void> {
-  await client.updateThingShadow({ thingName: 'device-000001', payload: { state: { desired: { mode: 'turbo', newKey: { a: 1 } } } } });
-  await client.updateThingShadow({ thingName: 'device-000002', payload: { state: { desired: { thresholds: { tempHigh: null } } } } });
-  await client.updateThingShadow({ thingName: 'device-000003', shadowName: 'config', payload: { state: { desired: { features: { ota: false } } } } });
+  await client.updateThingShadow({
+    thingName: 'device-000001',
+    payload: { state: { desired: { mode: 'turbo', newKey: { a: 1 } } } },
+  });
+  await client.updateThingShadow({
+    thingName: 'device-000002',
+    payload: { state: { desired: { thresholds: { tempHigh: null } } } },
+  });
+  await client.updateThingShadow({
+    thingName: 'device-000003',
+    shadowName: 'config',
+    payload: { state: { desired: { features: { ota: false } } } },
+  });
   await client.updateThingShadow({ thingName: 'device-000004', payload: { state: { reported: { battery: 1 } } } });
-  await client.updateThingShadow({ thingName: 'device-000005', shadowName: 'added-later', payload: { state: { desired: { x: 1 } } } });
+  await client.updateThingShadow({
+    thingName: 'device-000005',
+    shadowName: 'added-later',
+    payload: { state: { desired: { x: 1 } } },
+  });
 }
 
 describe('runRestore against the emulator', () => {
@@ -82,7 +100,10 @@ describe('runRestore against the emulator', () => {
   it('restores reported too when asked', async () => {
     const out = join(root, 'with-reported');
     await runSnapshot({ ...base(), things: ['device-000006'], out, shadows: 'classic' });
-    await client.updateThingShadow({ thingName: 'device-000006', payload: { state: { reported: { battery: 2, extra: true } } } });
+    await client.updateThingShadow({
+      thingName: 'device-000006',
+      payload: { state: { reported: { battery: 2, extra: true } } },
+    });
     const desiredOnly = await runRestore({ ...base(), from: out });
     expect(desiredOnly.unchanged).toBe(1);
     const res = await runRestore({ ...base(), from: out, reported: true });
@@ -96,7 +117,9 @@ describe('runRestore against the emulator', () => {
     const before = emu.stats().totals.requests;
     const err = await runRestore({ ...base(), from: out, safety: { maxThings: 2 } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidArgumentError);
-    expect((err as Error).message).toMatch(/more than 2 \(the blast-radius cap, safety.maxThings\): confirm with --yes/);
+    expect((err as Error).message).toMatch(
+      /more than 2 \(the blast-radius cap, safety.maxThings\): confirm with --yes/,
+    );
     expect(emu.stats().totals.requests).toBe(before);
     const ok = await runRestore({ ...base(), from: out, safety: { maxThings: 2 }, yes: true });
     expect(ok.failed).toBe(0);
@@ -116,7 +139,11 @@ describe('runRestore against the emulator', () => {
 
 describe('the restore handler', () => {
   it('re-reads and rebases when a device writes between the read and the guarded write', async () => {
-    emu.store.update('conflict-1', undefined, JSON.stringify({ state: { desired: { a: 2, b: 1 }, reported: { r: 1 } } }));
+    emu.store.update(
+      'conflict-1',
+      undefined,
+      JSON.stringify({ state: { desired: { a: 2, b: 1 }, reported: { r: 1 } } }),
+    );
     let deviceWrites = 0;
     const c = new IotDataClient({
       endpoint: emu.url,
@@ -130,9 +157,16 @@ describe('the restore handler', () => {
         },
       },
     });
-    const gate: WorkerGate = { acquire: async () => {}, release: () => {}, takeUsage: () => ({ requests: 0, throttles: 0 }) };
+    const gate: WorkerGate = {
+      acquire: async () => {},
+      release: () => {},
+      takeUsage: () => ({ requests: 0, throttles: 0 }),
+    };
     try {
-      const [r] = await restoreHandler([{ thingName: 'conflict-1', data: { state: JSON.stringify({ desired: { a: 1 } }) } }], { config: { reported: false, dryRun: false }, client: c, gate });
+      const [r] = await restoreHandler(
+        [{ thingName: 'conflict-1', data: { state: JSON.stringify({ desired: { a: 1 } }) } }],
+        { config: { reported: false, dryRun: false }, client: c, gate },
+      );
       expect(r).toMatchObject({ thingName: 'conflict-1', outcome: 'rebased', attempts: 2, detail: { conflicts: 1 } });
       expect(emu.store.get('conflict-1')!.state).toMatchObject({ desired: { a: 1 }, reported: { r: 2 } });
     } finally {
@@ -142,18 +176,28 @@ describe('the restore handler', () => {
 });
 
 describe('restoreUpdate', () => {
-  const doc = (desired?: object, reported?: object) => ({ state: { ...(desired ? { desired } : {}), ...(reported ? { reported } : {}) }, metadata: {}, version: 3, timestamp: 1 }) as never;
+  const doc = (desired?: object, reported?: object) =>
+    ({
+      state: { ...(desired ? { desired } : {}), ...(reported ? { reported } : {}) },
+      metadata: {},
+      version: 3,
+      timestamp: 1,
+    }) as never;
 
   it('returns nothing when the live shadow already matches the snapshot', () => {
     expect(restoreUpdate(doc({ a: 1 }), { desired: { a: 1 } }, ['desired'])).toBeUndefined();
   });
 
   it('sends only changed keys and nulls keys added since the snapshot', () => {
-    expect(restoreUpdate(doc({ a: 2, b: 1, keep: [1] }), { desired: { a: 1, keep: [1] } }, ['desired'])).toEqual({ desired: { a: 1, b: null } });
+    expect(restoreUpdate(doc({ a: 2, b: 1, keep: [1] }), { desired: { a: 1, keep: [1] } }, ['desired'])).toEqual({
+      desired: { a: 1, b: null },
+    });
   });
 
   it('removes a section the snapshot did not have', () => {
-    expect(restoreUpdate(doc({ a: 1 }, { r: 1 }), { reported: { r: 1 } }, ['desired', 'reported'])).toEqual({ desired: null });
+    expect(restoreUpdate(doc({ a: 1 }, { r: 1 }), { reported: { r: 1 } }, ['desired', 'reported'])).toEqual({
+      desired: null,
+    });
   });
 
   it('recreates a shadow deleted since the snapshot', () => {

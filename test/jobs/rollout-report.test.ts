@@ -4,7 +4,17 @@ import { estimateSeconds, failureType } from '../../src/jobs/rollout/rollout.js'
 import { billedOperations, outcomeLine, RolloutReport } from '../../src/jobs/rollout/rollout-report.js';
 
 function result(over: Partial<ItemResult>): ItemResult {
-  return { thingName: 't', outcome: 'written', attempts: 1, requests: 2, throttles: 0, latencyMs: 10, bytesSent: 100, wholeBytes: 1000, ...over };
+  return {
+    thingName: 't',
+    outcome: 'written',
+    attempts: 1,
+    requests: 2,
+    throttles: 0,
+    latencyMs: 10,
+    bytesSent: 100,
+    wholeBytes: 1000,
+    ...over,
+  };
 }
 
 describe('rollout report', () => {
@@ -24,7 +34,11 @@ describe('rollout report', () => {
   it('counts outcomes, errors by AWS name, retries, throttles, bytes and billed operations', () => {
     const report = new RolloutReport(0);
     report.record(result({ thingName: 'a' }), false, 100);
-    report.record(result({ thingName: 'b', outcome: 'rebased', attempts: 3, requests: 6, throttles: 1, bytesSent: 2500 }), false, 1500);
+    report.record(
+      result({ thingName: 'b', outcome: 'rebased', attempts: 3, requests: 6, throttles: 1, bytesSent: 2500 }),
+      false,
+      1500,
+    );
     report.record(result({ thingName: 'c', outcome: 'unchanged', requests: 1, bytesSent: 0 }), false, 1600);
     report.record(
       result({
@@ -33,12 +47,21 @@ describe('rollout report', () => {
         requests: 3,
         throttles: 3,
         bytesSent: 0,
-        error: { name: 'ThrottlingError', code: 'SHADOW_ERR_THROTTLED', message: 'x', awsErrorType: 'ThrottlingException' },
+        error: {
+          name: 'ThrottlingError',
+          code: 'SHADOW_ERR_THROTTLED',
+          message: 'x',
+          awsErrorType: 'ThrottlingException',
+        },
       }),
       false,
       1700,
     );
-    report.record(result({ thingName: 'e', outcome: 'unchanged', requests: 1, bytesSent: 0, latencyMs: 5 }), true, 1800);
+    report.record(
+      result({ thingName: 'e', outcome: 'unchanged', requests: 1, bytesSent: 0, latencyMs: 5 }),
+      true,
+      1800,
+    );
     report.end(2000);
     const s = report.summary(5000);
     expect(s.things).toBe(5);
@@ -76,20 +99,50 @@ describe('rollout report', () => {
     expect(billedOperations({ requests: 1, bytesSent: 5000, outcome: 'would-write' })).toBe(1);
     expect(billedOperations({ requests: 2, bytesSent: 1024, outcome: 'written' })).toBe(2);
     expect(billedOperations({ requests: 2, bytesSent: 1025, outcome: 'written' })).toBe(3);
-    expect(billedOperations({ requests: 2, bytesSent: 0, outcome: 'written', detail: { billedOperations: 7 } })).toBe(7);
+    expect(billedOperations({ requests: 2, bytesSent: 0, outcome: 'written', detail: { billedOperations: 7 } })).toBe(
+      7,
+    );
   });
 
   it('writes outcome lines with the AWS error name', () => {
     const line = outcomeLine(
-      result({ thingName: 'x', shadowName: 'cfg', outcome: 'failed', error: { name: 'ServiceError', code: 'SHADOW_ERR_SERVICE', message: 'boom', awsErrorType: 'InternalFailureException' } }),
+      result({
+        thingName: 'x',
+        shadowName: 'cfg',
+        outcome: 'failed',
+        error: {
+          name: 'ServiceError',
+          code: 'SHADOW_ERR_SERVICE',
+          message: 'boom',
+          awsErrorType: 'InternalFailureException',
+        },
+      }),
     );
-    expect(line).toMatchObject({ thing: 'x', shadow: 'cfg', outcome: 'failed', error: 'InternalFailureException', message: 'boom' });
+    expect(line).toMatchObject({
+      thing: 'x',
+      shadow: 'cfg',
+      outcome: 'failed',
+      error: 'InternalFailureException',
+      message: 'boom',
+    });
   });
 
   it('classifies failures for abort criteria', () => {
-    expect(failureType(result({ outcome: 'failed', error: { name: 'ThrottlingError', code: 'SHADOW_ERR_THROTTLED', message: '' } }))).toBe('throttled');
-    expect(failureType(result({ outcome: 'failed', error: { name: 'TimeoutError', code: 'SHADOW_ERR_TIMEOUT', message: '' } }))).toBe('timed-out');
-    expect(failureType(result({ outcome: 'failed', error: { name: 'ServiceError', code: 'SHADOW_ERR_SERVICE', message: '' } }))).toBe('failed');
+    expect(
+      failureType(
+        result({ outcome: 'failed', error: { name: 'ThrottlingError', code: 'SHADOW_ERR_THROTTLED', message: '' } }),
+      ),
+    ).toBe('throttled');
+    expect(
+      failureType(
+        result({ outcome: 'failed', error: { name: 'TimeoutError', code: 'SHADOW_ERR_TIMEOUT', message: '' } }),
+      ),
+    ).toBe('timed-out');
+    expect(
+      failureType(
+        result({ outcome: 'failed', error: { name: 'ServiceError', code: 'SHADOW_ERR_SERVICE', message: '' } }),
+      ),
+    ).toBe('failed');
   });
 
   it('estimates the time of a run at the rate, with a ramp', () => {

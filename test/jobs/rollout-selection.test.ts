@@ -5,7 +5,12 @@
  * then select by group, query and condition. Each test checks that exactly the selected shadows
  * changed, by their versions: a thing outside the selection is never written.
  */
-import { AddThingToThingGroupCommand, CreateThingCommand, CreateThingGroupCommand, IoTClient } from '@aws-sdk/client-iot';
+import {
+  AddThingToThingGroupCommand,
+  CreateThingCommand,
+  CreateThingGroupCommand,
+  IoTClient,
+} from '@aws-sdk/client-iot';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,7 +36,12 @@ const FLEET: Record<string, [string, string, string]> = {
   'u-2': ['boston', 'y', '1.4.0'],
 };
 const GROUPS: Record<string, string | undefined> = { eu: undefined, berlin: 'eu', paris: 'eu', us: undefined };
-const MEMBERS: Record<string, string[]> = { eu: ['e-1'], berlin: ['b-1', 'b-2', 'b-3'], paris: ['p-1', 'p-2'], us: ['u-1', 'u-2'] };
+const MEMBERS: Record<string, string[]> = {
+  eu: ['e-1'],
+  berlin: ['b-1', 'b-2', 'b-3'],
+  paris: ['p-1', 'p-2'],
+  us: ['u-1', 'u-2'],
+};
 const ALL = Object.keys(FLEET);
 
 let emu: Emulator;
@@ -44,13 +54,18 @@ beforeAll(async () => {
   iot = new IoTClient({ endpoint: emu.url, region: 'us-east-1', credentials: { ...CREDENTIALS }, maxAttempts: 1 });
   dir = await mkdtemp(join(tmpdir(), 'sf-selection-'));
   for (const [group, parent] of Object.entries(GROUPS)) {
-    await iot.send(new CreateThingGroupCommand(parent === undefined ? { thingGroupName: group } : { thingGroupName: group, parentGroupName: parent }));
+    await iot.send(
+      new CreateThingGroupCommand(
+        parent === undefined ? { thingGroupName: group } : { thingGroupName: group, parentGroupName: parent },
+      ),
+    );
   }
   for (const [thing, [site, model]] of Object.entries(FLEET)) {
     await iot.send(new CreateThingCommand({ thingName: thing, attributePayload: { attributes: { site, model } } }));
   }
   for (const [group, things] of Object.entries(MEMBERS)) {
-    for (const thing of things) await iot.send(new AddThingToThingGroupCommand({ thingGroupName: group, thingName: thing }));
+    for (const thing of things)
+      await iot.send(new AddThingToThingGroupCommand({ thingGroupName: group, thingName: thing }));
   }
 });
 afterAll(async () => {
@@ -72,7 +87,8 @@ async function post(thing: string, body: unknown): Promise<void> {
   if (!res.ok) throw new Error(`write ${thing}: ${res.status}`);
 }
 
-const versions = (): Record<string, number | undefined> => Object.fromEntries(ALL.map((t) => [t, emu.store.get(t)?.version]));
+const versions = (): Record<string, number | undefined> =>
+  Object.fromEntries(ALL.map((t) => [t, emu.store.get(t)?.version]));
 
 /** The things whose version moved between `before` and now. */
 function changed(before: Record<string, number | undefined>): string[] {
@@ -81,7 +97,17 @@ function changed(before: Record<string, number | undefined>): string[] {
 }
 
 function options(extra: Partial<RolloutOptions>): RolloutOptions {
-  return { endpoint: emu.url, region: 'us-east-1', credentials: CREDENTIALS, targets: [], desired: { cfg: 'v2' }, workers: 1, rate: 'off', yes: true, ...extra };
+  return {
+    endpoint: emu.url,
+    region: 'us-east-1',
+    credentials: CREDENTIALS,
+    targets: [],
+    desired: { cfg: 'v2' },
+    workers: 1,
+    rate: 'off',
+    yes: true,
+    ...extra,
+  };
 }
 
 describe('rollouts by thing group and query', () => {
@@ -104,7 +130,9 @@ describe('rollouts by thing group and query', () => {
 
   it('writes exactly the things a fleet indexing query finds, over attributes and the reported shadow', async () => {
     const before = versions();
-    const r = await runRollout(options({ targets: { query: 'attributes.site:berlin AND shadow.reported.model:x', index: 'AWS_Things' } }));
+    const r = await runRollout(
+      options({ targets: { query: 'attributes.site:berlin AND shadow.reported.model:x', index: 'AWS_Things' } }),
+    );
     expect(r.summary.things).toBe(2);
     expect(changed(before)).toEqual(['b-1', 'b-2']);
   });
@@ -118,15 +146,24 @@ describe('rollouts by thing group and query', () => {
   });
 
   it('refuses a selection with two kinds of targets, naming the field', async () => {
-    await expect(runRollout(options({ targets: { thingGroup: 'eu', query: 'x' } as never }))).rejects.toThrow('targets: give one of thingGroup, query and allThings, not thingGroup and query');
-    await expect(runRollout(options({ targets: { query: 'x', index: 'AWS_ThingGroups' } }))).rejects.toThrow('targets.index: only AWS_Things');
+    await expect(runRollout(options({ targets: { thingGroup: 'eu', query: 'x' } as never }))).rejects.toThrow(
+      'targets: give one of thingGroup, query and allThings, not thingGroup and query',
+    );
+    await expect(runRollout(options({ targets: { query: 'x', index: 'AWS_ThingGroups' } }))).rejects.toThrow(
+      'targets.index: only AWS_Things',
+    );
   });
 });
 
 describe('conditions on the current shadow (where)', () => {
   it('writes only the selected things whose shadow meets the condition; the others are skipped (condition), unwritten', async () => {
     const before = versions();
-    const r = await runRollout(options({ targets: { thingGroup: 'eu', recursive: true }, where: 'reported.firmware < "1.5.0" and reported.model == "x"' }));
+    const r = await runRollout(
+      options({
+        targets: { thingGroup: 'eu', recursive: true },
+        where: 'reported.firmware < "1.5.0" and reported.model == "x"',
+      }),
+    );
     // b-1 (1.4.2, x), e-1 (1.3.0, x) and p-1 (1.4.10, x) meet it; b-2 is at 1.5.0, b-3 and p-2 are model y.
     expect(changed(before)).toEqual(['b-1', 'e-1', 'p-1']);
     expect(r.summary.byOutcome).toEqual({ written: 3, 'skipped-condition': 3 });
@@ -141,7 +178,9 @@ describe('conditions on the current shadow (where)', () => {
 
   it('counts the matches in a dry run and writes nothing', async () => {
     const before = versions();
-    const r = await runRollout(options({ targets: { query: 'attributes.site:*' }, where: 'reported.model == "y"', dryRun: true }));
+    const r = await runRollout(
+      options({ targets: { query: 'attributes.site:*' }, where: 'reported.model == "y"', dryRun: true }),
+    );
     expect(changed(before)).toEqual([]);
     expect(r.plan).toMatchObject({ wouldWrite: 3, skippedCondition: 5 });
   });
@@ -175,7 +214,9 @@ export default async function (doc, thingName, item) {
     const before = versions();
     const targets = ['b-1', 'b-3'].map((thingName) => ({ thingName, data: { url: emu.url } }));
     const report = join(dir, 'conflict.ndjson');
-    const r = await runRollout(options({ targets, desired: undefined, transform, where: 'reported.firmware < "1.5.0"', report }));
+    const r = await runRollout(
+      options({ targets, desired: undefined, transform, where: 'reported.firmware < "1.5.0"', report }),
+    );
     expect(r.summary.byOutcome).toEqual({ written: 1, 'skipped-condition': 1 });
     // b-1 moved once, by the device's write; the rollout wrote nothing there.
     expect(emu.store.get('b-1')!.version).toBe(before['b-1']! + 1);
@@ -188,16 +229,33 @@ export default async function (doc, thingName, item) {
   it('selects by a named shadow in a query, and checks where on the named shadow being changed', async () => {
     const level: Record<string, string> = { 'b-1': 'low', 'b-2': 'high', 'p-1': 'low', 'u-1': 'low' };
     for (const [thing, l] of Object.entries(level)) {
-      const res = await fetch(`${emu.url}/things/${thing}/shadow?name=cfg`, { method: 'POST', body: JSON.stringify({ state: { reported: { level: l } } }) });
+      const res = await fetch(`${emu.url}/things/${thing}/shadow?name=cfg`, {
+        method: 'POST',
+        body: JSON.stringify({ state: { reported: { level: l } } }),
+      });
       await res.arrayBuffer();
     }
-    const named = (): Record<string, number | undefined> => Object.fromEntries(ALL.map((t) => [t, emu.store.get(t, 'cfg')?.version]));
+    const named = (): Record<string, number | undefined> =>
+      Object.fromEntries(ALL.map((t) => [t, emu.store.get(t, 'cfg')?.version]));
     const before = named();
     const classic = versions();
     // The query finds the things by their named shadow; where reads the named shadow, not the classic one.
-    const byQuery = await runRollout(options({ targets: { query: 'shadow.name.cfg.reported.level:low' }, shadowName: 'cfg', desired: { boost: true } }));
+    const byQuery = await runRollout(
+      options({
+        targets: { query: 'shadow.name.cfg.reported.level:low' },
+        shadowName: 'cfg',
+        desired: { boost: true },
+      }),
+    );
     expect(byQuery.summary.things).toBe(3);
-    const byGroup = await runRollout(options({ targets: { thingGroup: 'eu', recursive: true }, shadowName: 'cfg', where: 'reported.level == "high"', desired: { boost: false } }));
+    const byGroup = await runRollout(
+      options({
+        targets: { thingGroup: 'eu', recursive: true },
+        shadowName: 'cfg',
+        where: 'reported.level == "high"',
+        desired: { boost: false },
+      }),
+    );
     expect(byGroup.summary.byOutcome).toEqual({ written: 1, 'skipped-condition': 5 });
     const after = named();
     expect(ALL.filter((t) => after[t] !== before[t]).sort()).toEqual(['b-1', 'b-2', 'p-1', 'u-1']);
@@ -207,19 +265,39 @@ export default async function (doc, thingName, item) {
   });
 
   it('takes the selection and the condition from the spec, and names the file and field of a bad condition', () => {
-    const spec = parseRolloutSpec('targets: { thingGroup: berlin }\nwhere: reported.model == "x"\ndesired: { cfg: v2 }\n', 'rollout.yaml');
+    const spec = parseRolloutSpec(
+      'targets: { thingGroup: berlin }\nwhere: reported.model == "x"\ndesired: { cfg: v2 }\n',
+      'rollout.yaml',
+    );
     expect(spec.targets).toEqual({ thingGroup: 'berlin' });
     expect(spec.where).toBe('reported.model == "x"');
-    expect(() => parseRolloutSpec('where: reported.model ==\ndesired: { a: 1 }\n', 'bad.yaml')).toThrow(/^bad\.yaml: where: /);
-    expect(() => parseRolloutSpec('targets: { recursive: true }\ndesired: { a: 1 }\n', 'bad.yaml')).toThrow('bad.yaml: targets: expected one of thingGroup, query or allThings');
-    expect(() => parseRolloutSpec('targets: { thingGroup: a, query: b }\ndesired: { a: 1 }\n', 'bad.yaml')).toThrow('bad.yaml: targets: give one of thingGroup, query and allThings, not thingGroup and query');
+    expect(() => parseRolloutSpec('where: reported.model ==\ndesired: { a: 1 }\n', 'bad.yaml')).toThrow(
+      /^bad\.yaml: where: /,
+    );
+    expect(() => parseRolloutSpec('targets: { recursive: true }\ndesired: { a: 1 }\n', 'bad.yaml')).toThrow(
+      'bad.yaml: targets: expected one of thingGroup, query or allThings',
+    );
+    expect(() => parseRolloutSpec('targets: { thingGroup: a, query: b }\ndesired: { a: 1 }\n', 'bad.yaml')).toThrow(
+      'bad.yaml: targets: give one of thingGroup, query and allThings, not thingGroup and query',
+    );
   });
 });
 
 describe('snapshots by selection', () => {
   it('reads exactly the things of a recursive thing group and of a query', async () => {
-    const things = async (out: string, selection: NonNullable<Parameters<typeof runSnapshot>[0]['things']>): Promise<string[]> => {
-      await runSnapshot({ endpoint: emu.url, region: 'us-east-1', credentials: CREDENTIALS, out, things: selection, shadows: 'classic', rates: 'off' });
+    const things = async (
+      out: string,
+      selection: NonNullable<Parameters<typeof runSnapshot>[0]['things']>,
+    ): Promise<string[]> => {
+      await runSnapshot({
+        endpoint: emu.url,
+        region: 'us-east-1',
+        credentials: CREDENTIALS,
+        out,
+        things: selection,
+        shadows: 'classic',
+        rates: 'off',
+      });
       const reader = await SnapshotReader.open(out);
       const names: string[] = [];
       try {
@@ -229,24 +307,60 @@ describe('snapshots by selection', () => {
       }
       return names.sort();
     };
-    expect(await things(join(dir, 'snap-group'), { thingGroup: 'eu', recursive: true })).toEqual(['b-1', 'b-2', 'b-3', 'e-1', 'p-1', 'p-2']);
-    expect(await things(join(dir, 'snap-query'), { query: 'shadow.reported.firmware:1.4*' })).toEqual(['b-1', 'b-3', 'p-1', 'u-1', 'u-2']);
+    expect(await things(join(dir, 'snap-group'), { thingGroup: 'eu', recursive: true })).toEqual([
+      'b-1',
+      'b-2',
+      'b-3',
+      'e-1',
+      'p-1',
+      'p-2',
+    ]);
+    expect(await things(join(dir, 'snap-query'), { query: 'shadow.reported.firmware:1.4*' })).toEqual([
+      'b-1',
+      'b-3',
+      'p-1',
+      'u-1',
+      'u-2',
+    ]);
   });
 });
 
 describe('diff --live by selection', () => {
   it('compares a snapshot with the live shadows of a thing group only', async () => {
     const a = join(dir, 'diff-a');
-    await runSnapshot({ endpoint: emu.url, region: 'us-east-1', credentials: CREDENTIALS, out: a, things: { thingGroup: 'eu', recursive: true }, shadows: 'classic', rates: 'off' });
+    await runSnapshot({
+      endpoint: emu.url,
+      region: 'us-east-1',
+      credentials: CREDENTIALS,
+      out: a,
+      things: { thingGroup: 'eu', recursive: true },
+      shadows: 'classic',
+      rates: 'off',
+    });
     await post('b-1', { state: { reported: { firmware: '1.5.0' } } });
     await post('p-1', { state: { reported: { firmware: '1.5.0' } } });
     const changes: Array<{ thing: string; change: string }> = [];
-    const r = await runDiff({ a, live: true, endpoint: emu.url, region: 'us-east-1', credentials: CREDENTIALS, things: { thingGroup: 'berlin' }, rates: 'off', workers: 1, onChange: (c) => changes.push({ thing: c.thing, change: c.change }) });
+    const r = await runDiff({
+      a,
+      live: true,
+      endpoint: emu.url,
+      region: 'us-east-1',
+      credentials: CREDENTIALS,
+      things: { thingGroup: 'berlin' },
+      rates: 'off',
+      workers: 1,
+      onChange: (c) => changes.push({ thing: c.thing, change: c.change }),
+    });
     // B is the selection as it is live: berlin's three things, of which b-1 moved. The snapshot's
     // things outside berlin are not in B, so they show as removed (as with allThings, B is what was selected).
     expect(r.summary.shadowsB).toBe(3);
     expect(changes.filter((c) => c.change === 'changed').map((c) => c.thing)).toEqual(['b-1']);
-    expect(changes.filter((c) => c.change === 'removed').map((c) => c.thing).sort()).toEqual(['e-1', 'p-1', 'p-2']);
+    expect(
+      changes
+        .filter((c) => c.change === 'removed')
+        .map((c) => c.thing)
+        .sort(),
+    ).toEqual(['e-1', 'p-1', 'p-2']);
   });
 });
 
@@ -254,14 +368,30 @@ describe('benchmarks by selection', () => {
   it('reads only the things of a thing group, writing nothing, and refuses a mix that would write', async () => {
     const before = versions();
     // The bench's own prefixed things do not exist here: a read of one would be not-found.
-    const r = await runBench({ endpoint: emu.url, credentials: CREDENTIALS, targets: { thingGroup: 'berlin' }, operations: { get: 1 }, count: 30, concurrency: 4, workers: 1, rate: 'off' });
+    const r = await runBench({
+      endpoint: emu.url,
+      credentials: CREDENTIALS,
+      targets: { thingGroup: 'berlin' },
+      operations: { get: 1 },
+      count: 30,
+      concurrency: 4,
+      workers: 1,
+      rate: 'off',
+    });
     expect(r.operations).toBe(30);
     expect(r.byOutcome).toEqual({ ok: 30 });
     expect(r.options.things).toBe(3);
     expect(changed(before)).toEqual([]);
-    await expect(runBench({ endpoint: emu.url, credentials: CREDENTIALS, targets: { thingGroup: 'berlin' }, operations: { get: 1, update: 1 }, count: 2, workers: 1 })).rejects.toThrow(
-      'targets: a selection benchmarks reads of real things',
-    );
+    await expect(
+      runBench({
+        endpoint: emu.url,
+        credentials: CREDENTIALS,
+        targets: { thingGroup: 'berlin' },
+        operations: { get: 1, update: 1 },
+        count: 2,
+        workers: 1,
+      }),
+    ).rejects.toThrow('targets: a selection benchmarks reads of real things');
     expect(changed(before)).toEqual([]);
   });
 });
@@ -272,7 +402,9 @@ describe('fleet indexing switched off', () => {
     try {
       await post0(off.url, 'x-1');
       const v = off.store.get('x-1')!.version;
-      const err = await runRollout({ ...options({ targets: { query: 'thingName:x-*' } }), endpoint: off.url }).catch((e: unknown) => e);
+      const err = await runRollout({ ...options({ targets: { query: 'thingName:x-*' } }), endpoint: off.url }).catch(
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(ConfigError);
       expect((err as Error).message).toMatch(/fleet indexing is not switched on/);
       expect(off.store.get('x-1')!.version).toBe(v);
@@ -283,6 +415,9 @@ describe('fleet indexing switched off', () => {
 });
 
 async function post0(url: string, thing: string): Promise<void> {
-  const res = await fetch(`${url}/things/${thing}/shadow`, { method: 'POST', body: JSON.stringify({ state: { reported: { firmware: '1.0.0' } } }) });
+  const res = await fetch(`${url}/things/${thing}/shadow`, {
+    method: 'POST',
+    body: JSON.stringify({ state: { reported: { firmware: '1.0.0' } } }),
+  });
   await res.arrayBuffer();
 }

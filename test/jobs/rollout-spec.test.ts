@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, InvalidArgumentError } from '../../src/errors.js';
-import { loadRolloutSpec, parseDuration, parseInlineDesired, parseRolloutSpec } from '../../src/jobs/rollout/rollout-spec.js';
+import {
+  loadRolloutSpec,
+  parseDuration,
+  parseInlineDesired,
+  parseRolloutSpec,
+} from '../../src/jobs/rollout/rollout-spec.js';
 
 function specError(text: string, file = 'rollout.yaml'): string {
   try {
@@ -61,10 +66,17 @@ describe('rollout spec', () => {
 
   it('accepts JSON, treats shadow classic as the classic shadow and a single abort mapping as a list', () => {
     const spec = parseRolloutSpec(
-      JSON.stringify({ shadow: 'classic', desired: { a: 1 }, abort: { failureType: 'failed', thresholdPercentage: 10, minThings: 5 } }),
+      JSON.stringify({
+        shadow: 'classic',
+        desired: { a: 1 },
+        abort: { failureType: 'failed', thresholdPercentage: 10, minThings: 5 },
+      }),
       'rollout.json',
     );
-    expect(spec).toEqual({ desired: { a: 1 }, abort: [{ failureType: 'failed', thresholdPercentage: 10, minThings: 5 }] });
+    expect(spec).toEqual({
+      desired: { a: 1 },
+      abort: [{ failureType: 'failed', thresholdPercentage: 10, minThings: 5 }],
+    });
   });
 
   it('resolves a transform module path relative to the spec file', () => {
@@ -74,8 +86,12 @@ describe('rollout spec', () => {
   });
 
   it('names the file and the field path of a bad rate', () => {
-    expect(specError('desired: {a: 1}\nrate:\n  perSecond: -1\n')).toBe('rollout.yaml: rate.perSecond: expected a positive number, got -1');
-    expect(specError('desired: {a: 1}\nrate:\n  perSecond: fast\n')).toBe('rollout.yaml: rate.perSecond: expected a positive number, got "fast"');
+    expect(specError('desired: {a: 1}\nrate:\n  perSecond: -1\n')).toBe(
+      'rollout.yaml: rate.perSecond: expected a positive number, got -1',
+    );
+    expect(specError('desired: {a: 1}\nrate:\n  perSecond: fast\n')).toBe(
+      'rollout.yaml: rate.perSecond: expected a positive number, got "fast"',
+    );
   });
 
   it('lists every problem of a spec, one per line, with list indexes in the path', () => {
@@ -97,19 +113,31 @@ describe('rollout spec', () => {
   });
 
   it('requires exactly one of desired and transform', () => {
-    expect(specError('shadow: config\n')).toBe('rollout.yaml: (root): expected desired (a merge document) or transform (a module path)');
-    expect(specError('desired: {a: 1}\ntransform: ./t.mjs\n')).toBe('rollout.yaml: (root): give either desired or transform, not both');
+    expect(specError('shadow: config\n')).toBe(
+      'rollout.yaml: (root): expected desired (a merge document) or transform (a module path)',
+    );
+    expect(specError('desired: {a: 1}\ntransform: ./t.mjs\n')).toBe(
+      'rollout.yaml: (root): give either desired or transform, not both',
+    );
     expect(specError('desired: [1, 2]\n')).toBe('rollout.yaml: desired: expected an object (a desired merge document)');
   });
 
   it('rejects unknown top-level fields, bad durations, and a ramp above the quota', () => {
     expect(specError('desired: {a: 1}\nworkerz: 2\n')).toBe('rollout.yaml: workerz: unknown field');
-    expect(specError('desired: {a: 1}\ntimeouts: {request: 10x}\n')).toBe('rollout.yaml: timeouts.request: expected a duration like 90s or 5m, got "10x"');
-    expect(specError('desired: {a: 1}\nwaitConverged: soon\n')).toBe('rollout.yaml: waitConverged: expected a duration like 90s or 5m, got "soon"');
-    expect(specError('desired: {a: 1}\nrate: {perSecond: 100}\nramp: {baseRate: 10, factor: 2, everySucceeded: 5, maxRate: 200}\n')).toBe(
-      'rollout.yaml: ramp.maxRate: expected at most rate.perSecond',
+    expect(specError('desired: {a: 1}\ntimeouts: {request: 10x}\n')).toBe(
+      'rollout.yaml: timeouts.request: expected a duration like 90s or 5m, got "10x"',
     );
-    expect(specError('desired: {a: 1}\nsafety: {maxThings: -3}\n')).toBe('rollout.yaml: safety.maxThings: expected a whole number >= 0, got -3');
+    expect(specError('desired: {a: 1}\nwaitConverged: soon\n')).toBe(
+      'rollout.yaml: waitConverged: expected a duration like 90s or 5m, got "soon"',
+    );
+    expect(
+      specError(
+        'desired: {a: 1}\nrate: {perSecond: 100}\nramp: {baseRate: 10, factor: 2, everySucceeded: 5, maxRate: 200}\n',
+      ),
+    ).toBe('rollout.yaml: ramp.maxRate: expected at most rate.perSecond');
+    expect(specError('desired: {a: 1}\nsafety: {maxThings: -3}\n')).toBe(
+      'rollout.yaml: safety.maxThings: expected a whole number >= 0, got -3',
+    );
   });
 
   it('rejects a document that is not a mapping and YAML syntax errors with the line', () => {
@@ -122,7 +150,9 @@ describe('rollout spec', () => {
     const file = join(dir, 'rollout.yaml');
     await writeFile(file, 'desired: {a: 1}\nattempts: 0\n');
     await expect(loadRolloutSpec(file)).rejects.toThrow(`${file}: attempts: expected a positive integer, got 0`);
-    await expect(loadRolloutSpec(join(dir, 'missing.yaml'))).rejects.toThrow(`${join(dir, 'missing.yaml')}: cannot read the rollout spec (ENOENT)`);
+    await expect(loadRolloutSpec(join(dir, 'missing.yaml'))).rejects.toThrow(
+      `${join(dir, 'missing.yaml')}: cannot read the rollout spec (ENOENT)`,
+    );
   });
 
   it('parses durations with units, compounds and bare seconds', () => {

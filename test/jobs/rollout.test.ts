@@ -32,7 +32,11 @@ async function post(emu: Emulator, thing: string, body: unknown, shadow?: string
   const url = `${emu.url}/things/${encodeURIComponent(thing)}/shadow${shadow === undefined ? '' : `?name=${encodeURIComponent(shadow)}`}`;
   for (let attempt = 0; attempt < 50; attempt++) {
     try {
-      const res = await fetch(url, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+      const res = await fetch(url, {
+        method: 'POST',
+        body: JSON.stringify(body),
+        headers: { 'content-type': 'application/json' },
+      });
       await res.arrayBuffer();
       if (res.ok) return;
       if (res.status !== 429 && res.status < 500) throw new Error(`seed ${thing}: ${res.status}`);
@@ -76,22 +80,37 @@ function sumOutcomes(r: RolloutResult): number {
 
 async function readLines(file: string): Promise<Array<Record<string, unknown>>> {
   const text = await readFile(file, 'utf8');
-  return text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+  return text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 describe('runRollout', { timeout: 120_000 }, () => {
   it('validates its options once, with messages that name the option', async () => {
     const ok = { endpoint: 'http://127.0.0.1:9', targets: ['a'], desired: { a: 1 } };
-    await expect(runRollout({ ...ok, desired: undefined } as RolloutOptions)).rejects.toThrow('rollout: give the change as desired (a merge document) or transform (a module path)');
-    await expect(runRollout({ ...ok, transform: '/x.mjs' })).rejects.toThrow('rollout: give either desired or transform, not both');
-    await expect(runRollout({ ...ok, endpoint: '' })).rejects.toThrow('endpoint: required (the data plane endpoint URL)');
-    await expect(runRollout({ ...ok, rate: { perSecond: 0 } })).rejects.toThrow('rate.perSecond: expected a positive number');
-    await expect(runRollout({ ...ok, workers: 1.5 })).rejects.toThrow('workers: expected a positive integer');
-    await expect(runRollout({ ...ok, resume: true })).rejects.toThrow('resume: needs the journal of the earlier run (journal option / --journal)');
-    await expect(runRollout({ ...ok, rate: 'off', ramp: { baseRate: 1, factor: 2, everySucceeded: 1 } })).rejects.toThrow("ramp: needs a rate limit to ramp up to (rate is 'off')");
-    await expect(runRollout({ ...ok, abort: [{ failureType: 'all', thresholdPercentage: 101, minThings: 0 }] })).rejects.toThrow(
-      'abort[0].thresholdPercentage: expected a percentage from 0 to 100',
+    await expect(runRollout({ ...ok, desired: undefined } as RolloutOptions)).rejects.toThrow(
+      'rollout: give the change as desired (a merge document) or transform (a module path)',
     );
+    await expect(runRollout({ ...ok, transform: '/x.mjs' })).rejects.toThrow(
+      'rollout: give either desired or transform, not both',
+    );
+    await expect(runRollout({ ...ok, endpoint: '' })).rejects.toThrow(
+      'endpoint: required (the data plane endpoint URL)',
+    );
+    await expect(runRollout({ ...ok, rate: { perSecond: 0 } })).rejects.toThrow(
+      'rate.perSecond: expected a positive number',
+    );
+    await expect(runRollout({ ...ok, workers: 1.5 })).rejects.toThrow('workers: expected a positive integer');
+    await expect(runRollout({ ...ok, resume: true })).rejects.toThrow(
+      'resume: needs the journal of the earlier run (journal option / --journal)',
+    );
+    await expect(
+      runRollout({ ...ok, rate: 'off', ramp: { baseRate: 1, factor: 2, everySucceeded: 1 } }),
+    ).rejects.toThrow("ramp: needs a rate limit to ramp up to (rate is 'off')");
+    await expect(
+      runRollout({ ...ok, abort: [{ failureType: 'all', thresholdPercentage: 101, minThings: 0 }] }),
+    ).rejects.toThrow('abort[0].thresholdPercentage: expected a percentage from 0 to 100');
   });
 
   it('reaches the goal on every target despite faults, throttling and devices writing meanwhile, losing no device write', async () => {
@@ -102,7 +121,9 @@ describe('runRollout', { timeout: 120_000 }, () => {
       { faults: { rate: 0.04, seed: 11, kinds: { throttled: 1 } }, accountRps: 100, simulateDevices: { delayMs: 5 } },
       async (emu) => {
         const things = names(150);
-        await seed(emu, things, (_n, i) => ({ state: { desired: { fw: '1.0.0', keep: i }, reported: { fw: '1.0.0' } } }));
+        await seed(emu, things, (_n, i) => ({
+          state: { desired: { fw: '1.0.0', keep: i }, reported: { fw: '1.0.0' } },
+        }));
         // A device per thing keeps writing its own keys (desired.pref and reported.counter) during the rollout.
         const lastPref = new Map<string, number>();
         const lastCounter = new Map<string, number>();
@@ -118,7 +139,9 @@ describe('runRollout', { timeout: 120_000 }, () => {
         const report = join(dir, 'faults.ndjson');
         let result: RolloutResult;
         try {
-          result = await runRollout(base(emu, { targets: things, desired: GOAL, rate: { perSecond: 400 }, report, batchSize: 25 }));
+          result = await runRollout(
+            base(emu, { targets: things, desired: GOAL, rate: { perSecond: 400 }, report, batchSize: 25 }),
+          );
         } finally {
           stop = true;
           await device;
@@ -162,7 +185,9 @@ describe('runRollout', { timeout: 120_000 }, () => {
       // it, however fast or slow the machine (at 150/s a fast one used to beat the progress timer).
       async function* heldTargets(): AsyncIterable<string> {
         yield* things.slice(0, 40);
-        await new Promise<void>((resolve) => controller.signal.addEventListener('abort', () => resolve(), { once: true }));
+        await new Promise<void>((resolve) =>
+          controller.signal.addEventListener('abort', () => resolve(), { once: true }),
+        );
         yield* things.slice(40);
       }
       const first = await runRollout(
@@ -187,7 +212,9 @@ describe('runRollout', { timeout: 120_000 }, () => {
       expect(first.summary.things).toBe(sumOutcomes(first));
       expect(await readLines(report)).toHaveLength(first.summary.things);
 
-      const second = await runRollout(base(emu, { targets: things, desired: GOAL, journal, report, resume: true, rate: { perSecond: 4000 } }));
+      const second = await runRollout(
+        base(emu, { targets: things, desired: GOAL, journal, report, resume: true, rate: { perSecond: 4000 } }),
+      );
       expect(second.interrupted).toBe(false);
       expect(second.summary.things).toBe(240);
       expect(second.summary.resumed).toBe(first.summary.things);
@@ -207,7 +234,13 @@ describe('runRollout', { timeout: 120_000 }, () => {
       await post(emu, things[0]!, { state: { desired: { mode: 'eco' } } }, 'config');
       await post(emu, things[0]!, { state: { desired: { mode: 'eco' } } }, 'firmware');
       const snapshot = join(dir, 'targets-snapshot');
-      const snap = await runSnapshot({ endpoint: emu.url, workers: 1, rates: 'off', things: await writeTargets(things.slice(0, 4)), out: snapshot });
+      const snap = await runSnapshot({
+        endpoint: emu.url,
+        workers: 1,
+        rates: 'off',
+        things: await writeTargets(things.slice(0, 4)),
+        out: snapshot,
+      });
       expect(snap.records).toBe(6);
       const r = await runRollout(base(emu, { targets: snapshot, desired: GOAL }));
       expect(r.summary).toMatchObject({ things: 4, byOutcome: { written: 4 } });
@@ -220,7 +253,9 @@ describe('runRollout', { timeout: 120_000 }, () => {
   it('refuses a directory that holds no complete snapshot as targets', async () => {
     await withEmulator({ quotas: 'off' }, async (emu) => {
       const empty = await mkdtemp(join(dir, 'not-a-snapshot-'));
-      await expect(runRollout(base(emu, { targets: empty, desired: GOAL }))).rejects.toThrow(`${join(empty, 'manifest.json')}: no manifest, so ${empty} is not a complete snapshot`);
+      await expect(runRollout(base(emu, { targets: empty, desired: GOAL }))).rejects.toThrow(
+        `${join(empty, 'manifest.json')}: no manifest, so ${empty} is not a complete snapshot`,
+      );
     });
   });
 
@@ -228,10 +263,14 @@ describe('runRollout', { timeout: 120_000 }, () => {
     await withEmulator({ quotas: 'off' }, async (emu) => {
       const journal = join(dir, 'change.journal');
       await runRollout(base(emu, { targets: ['c-1', 'c-2'], desired: GOAL, journal }));
-      await expect(runRollout(base(emu, { targets: ['c-1', 'c-2'], desired: { fw: '9' }, journal, resume: true }))).rejects.toThrow(
+      await expect(
+        runRollout(base(emu, { targets: ['c-1', 'c-2'], desired: { fw: '9' }, journal, resume: true })),
+      ).rejects.toThrow(
         `${journal}: the journal was written for a different change (shadow, desired, transform or dry run); resume with the same change, or start a new journal`,
       );
-      const again = await runRollout(base(emu, { targets: ['c-1', 'c-2', 'c-3'], desired: GOAL, journal, resume: true }));
+      const again = await runRollout(
+        base(emu, { targets: ['c-1', 'c-2', 'c-3'], desired: GOAL, journal, resume: true }),
+      );
       expect(again.summary).toMatchObject({ things: 3, resumed: 2, byOutcome: { written: 3 } });
     });
   });
@@ -243,7 +282,9 @@ describe('runRollout', { timeout: 120_000 }, () => {
       await writeFile(transform, 'export default () => ({ fw: "1" });\n');
       await runRollout(base(emu, { targets: ['t-1', 't-2'], transform, journal }));
       await writeFile(transform, 'export default () => ({ fw: "2" });\n');
-      await expect(runRollout(base(emu, { targets: ['t-1', 't-2', 't-3'], transform, journal, resume: true }))).rejects.toThrow(
+      await expect(
+        runRollout(base(emu, { targets: ['t-1', 't-2', 't-3'], transform, journal, resume: true })),
+      ).rejects.toThrow(
         `${journal}: the journal was written for a different change (shadow, desired, transform or dry run); resume with the same change, or start a new journal`,
       );
       expect(emu.store.get('t-3')).toBeUndefined();
@@ -252,7 +293,9 @@ describe('runRollout', { timeout: 120_000 }, () => {
 
   it('stops at the run timeout and says so', async () => {
     await withEmulator({ quotas: 'off' }, async (emu) => {
-      const result = await runRollout(base(emu, { targets: names(200, 'slow'), desired: GOAL, rate: { perSecond: 50 }, timeouts: { runMs: 300 } }));
+      const result = await runRollout(
+        base(emu, { targets: names(200, 'slow'), desired: GOAL, rate: { perSecond: 50 }, timeouts: { runMs: 300 } }),
+      );
       expect(result.aborted).toEqual({ reason: 'run timeout: 300 ms passed' });
       expect(result.summary.things).toBeLessThan(200);
       expect(result.interrupted).toBe(false);
@@ -264,15 +307,29 @@ describe('runRollout', { timeout: 120_000 }, () => {
       const things = names(30);
       const big = 'x'.repeat(8150);
       await seed(emu, things, (_n, i) =>
-        i < 10 ? { state: { desired: GOAL } } : i < 12 ? { state: { desired: { fw: '1' }, reported: { blob: big } } } : { state: { desired: { fw: '1.0.0' } } },
+        i < 10
+          ? { state: { desired: GOAL } }
+          : i < 12
+            ? { state: { desired: { fw: '1' }, reported: { blob: big } } }
+            : { state: { desired: { fw: '1.0.0' } } },
       );
       emu.resetStats();
-      const result = await runRollout(base(emu, { targets: [...things, 'never-seen'], desired: GOAL, dryRun: true, rate: { perSecond: 100 } }));
+      const result = await runRollout(
+        base(emu, { targets: [...things, 'never-seen'], desired: GOAL, dryRun: true, rate: { perSecond: 100 } }),
+      );
       const stats = emu.stats();
       expect(stats.operations.UpdateThingShadow.requests).toBe(0);
       expect(stats.operations.GetThingShadow.requests).toBe(31);
       expect(result.dryRun).toBe(true);
-      expect(result.plan).toMatchObject({ wouldWrite: 19, unchanged: 10, tooLarge: 2, skipped: 0, invalid: 0, failed: 0, ratePerSecond: 100 });
+      expect(result.plan).toMatchObject({
+        wouldWrite: 19,
+        unchanged: 10,
+        tooLarge: 2,
+        skipped: 0,
+        invalid: 0,
+        failed: 0,
+        ratePerSecond: 100,
+      });
       expect(result.plan!.bytesToSend).toBeGreaterThan(0);
       expect(result.plan!.billedOperations).toBe(31 + 19);
       expect(result.plan!.estimatedSeconds).toBe(0.31);
@@ -284,7 +341,9 @@ describe('runRollout', { timeout: 120_000 }, () => {
   it('plans a transform that skips some things and returns an invalid document for others', async () => {
     await withEmulator({ quotas: 'off' }, async (emu) => {
       const things = names(9, 'tf');
-      await seed(emu, things, (_n, i) => ({ state: { desired: { ring: i % 3 === 0 ? 'frozen' : i % 3 === 1 ? 'bad' : 'ok' } } }));
+      await seed(emu, things, (_n, i) => ({
+        state: { desired: { ring: i % 3 === 0 ? 'frozen' : i % 3 === 1 ? 'bad' : 'ok' } },
+      }));
       const transform = join(dir, 'plan-transform.mjs');
       await writeFile(
         transform,
@@ -298,10 +357,14 @@ describe('runRollout', { timeout: 120_000 }, () => {
         ].join('\n'),
       );
       emu.resetStats();
-      const result = await runRollout(base(emu, { targets: things.map((thingName) => ({ thingName, data: { fw: '3' } })), transform, dryRun: true }));
+      const result = await runRollout(
+        base(emu, { targets: things.map((thingName) => ({ thingName, data: { fw: '3' } })), transform, dryRun: true }),
+      );
       expect(result.plan).toMatchObject({ wouldWrite: 3, skipped: 3, invalid: 3, unchanged: 0 });
       expect(emu.stats().operations.UpdateThingShadow.requests).toBe(0);
-      const real = await runRollout(base(emu, { targets: things.map((thingName) => ({ thingName, data: { fw: '3' } })), transform }));
+      const real = await runRollout(
+        base(emu, { targets: things.map((thingName) => ({ thingName, data: { fw: '3' } })), transform }),
+      );
       expect(real.summary.byOutcome).toEqual({ written: 3, skipped: 3, invalid: 3 });
       expect(emu.store.get(things[2]!)!.state.desired).toEqual({ ring: 'ok', fw: '3' });
     });
@@ -344,53 +407,68 @@ describe('runRollout', { timeout: 120_000 }, () => {
       const things = names(60);
       await seed(emu, things, () => ({ state: { desired: { fw: '1', legacy: true } } }));
       const transform = join(dir, 'drop-legacy.mjs');
-      await writeFile(transform, 'export default (shadow) => { const d = { ...(shadow?.state.desired ?? {}) }; delete d.legacy; d.fw = "2"; return d; };\n');
-      const result = await runRollout(base(emu, { targets: things, transform, safety: { maxDeletes: 3 }, batchSize: 4 }));
-      expect(result.aborted?.reason).toBe('the change deleted keys on more than 3 things (safety.maxDeletes); rerun with --allow-deletes to continue');
+      await writeFile(
+        transform,
+        'export default (shadow) => { const d = { ...(shadow?.state.desired ?? {}) }; delete d.legacy; d.fw = "2"; return d; };\n',
+      );
+      const result = await runRollout(
+        base(emu, { targets: things, transform, safety: { maxDeletes: 3 }, batchSize: 4 }),
+      );
+      expect(result.aborted?.reason).toBe(
+        'the change deleted keys on more than 3 things (safety.maxDeletes); rerun with --allow-deletes to continue',
+      );
       expect(result.ok).toBe(false);
       expect(result.summary.things).toBeLessThan(60);
     });
   });
 
   it('aborts when failures pass the threshold percentage once the minimum number of things is done', async () => {
-    await withEmulator({ quotas: 'off', faults: { rate: 0, seed: 3, perOperation: { UpdateThingShadow: { rate: 1 } } } }, async (emu) => {
-      const things = names(400);
-      const result = await runRollout(
-        base(emu, {
-          targets: things,
-          desired: GOAL,
-          batchSize: 5,
-          requestAttempts: 1,
-          abort: [{ failureType: 'all', thresholdPercentage: 50, minThings: 30 }],
-        }),
-      );
-      expect(result.aborted).toBeDefined();
-      expect(result.aborted!.reason).toMatch(/^abort criterion: \d+ of \d+ things \(100\.0%\) failed > 50% \(failureType all, minThings 30\)$/);
-      expect(result.summary.things).toBeGreaterThanOrEqual(30);
-      expect(result.summary.things).toBeLessThan(400);
-      expect(result.summary.failed).toBe(result.summary.things);
-      expect(Object.keys(result.summary.byError).length).toBeGreaterThan(0);
-    });
+    await withEmulator(
+      { quotas: 'off', faults: { rate: 0, seed: 3, perOperation: { UpdateThingShadow: { rate: 1 } } } },
+      async (emu) => {
+        const things = names(400);
+        const result = await runRollout(
+          base(emu, {
+            targets: things,
+            desired: GOAL,
+            batchSize: 5,
+            requestAttempts: 1,
+            abort: [{ failureType: 'all', thresholdPercentage: 50, minThings: 30 }],
+          }),
+        );
+        expect(result.aborted).toBeDefined();
+        expect(result.aborted!.reason).toMatch(
+          /^abort criterion: \d+ of \d+ things \(100\.0%\) failed > 50% \(failureType all, minThings 30\)$/,
+        );
+        expect(result.summary.things).toBeGreaterThanOrEqual(30);
+        expect(result.summary.things).toBeLessThan(400);
+        expect(result.summary.failed).toBe(result.summary.things);
+        expect(Object.keys(result.summary.byError).length).toBeGreaterThan(0);
+      },
+    );
   });
 
   it('does not abort before the minimum number of things, nor on a failure type that did not occur', async () => {
-    await withEmulator({ quotas: 'off', faults: { rate: 0, seed: 3, perOperation: { UpdateThingShadow: { rate: 1 } } } }, async (emu) => {
-      const things = names(20);
-      const result = await runRollout(
-        base(emu, {
-          targets: things,
-          desired: GOAL,
-          batchSize: 5,
-          requestAttempts: 1,
-          abort: [
-            { failureType: 'all', thresholdPercentage: 50, minThings: 100 },
-            { failureType: 'throttled', thresholdPercentage: 1, minThings: 0 },
-          ],
-        }),
-      );
-      expect(result.aborted).toBeUndefined();
-      expect(result.summary.failed).toBe(20);
-    });
+    await withEmulator(
+      { quotas: 'off', faults: { rate: 0, seed: 3, perOperation: { UpdateThingShadow: { rate: 1 } } } },
+      async (emu) => {
+        const things = names(20);
+        const result = await runRollout(
+          base(emu, {
+            targets: things,
+            desired: GOAL,
+            batchSize: 5,
+            requestAttempts: 1,
+            abort: [
+              { failureType: 'all', thresholdPercentage: 50, minThings: 100 },
+              { failureType: 'throttled', thresholdPercentage: 1, minThings: 0 },
+            ],
+          }),
+        );
+        expect(result.aborted).toBeUndefined();
+        expect(result.summary.failed).toBe(20);
+      },
+    );
   });
 
   it('ramps the rate by the factor after every N successful things, up to the quota', async () => {
@@ -430,7 +508,9 @@ describe('runRollout', { timeout: 120_000 }, () => {
 
   it('catches documents over 8 KB before sending them', async () => {
     await withEmulator({ quotas: 'off' }, async (emu) => {
-      await seed(emu, ['big-1', 'ok-1'], (n) => ({ state: { reported: { blob: n === 'big-1' ? 'x'.repeat(8100) : 'y' } } }));
+      await seed(emu, ['big-1', 'ok-1'], (n) => ({
+        state: { reported: { blob: n === 'big-1' ? 'x'.repeat(8100) : 'y' } },
+      }));
       emu.resetStats();
       const result = await runRollout(base(emu, { targets: ['big-1', 'ok-1'], desired: { note: 'z'.repeat(200) } }));
       expect(result.summary.byOutcome).toEqual({ 'too-large': 1, written: 1 });
@@ -476,7 +556,10 @@ describe('runRollout', { timeout: 120_000 }, () => {
   it('reads targets from a CSV file with a shadow column and names bad lines', async () => {
     await withEmulator({ quotas: 'off' }, async (emu) => {
       const file = join(dir, 'things.csv');
-      await writeFile(file, 'thingName,shadowName,ring\npump-a,config,canary\npump-b,,stable\nbad name!,config,x\npump-a,config,dup\n');
+      await writeFile(
+        file,
+        'thingName,shadowName,ring\npump-a,config,canary\npump-b,,stable\nbad name!,config,x\npump-a,config,dup\n',
+      );
       const result = await runRollout(base(emu, { targets: file, shadowName: 'cfg', desired: GOAL }));
       expect(result.summary.byOutcome.written).toBe(2);
       expect(result.duplicates).toBe(1);

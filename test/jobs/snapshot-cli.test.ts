@@ -13,7 +13,11 @@ let s3: S3Fixture;
 let root: string;
 
 beforeAll(async () => {
-  [emu, s3, root] = await Promise.all([startEmulator({ port: 0, quotas: 'off', seedThings: 5 }), startS3(), mkdtemp(join(tmpdir(), 'shadowfleet-cli-'))]);
+  [emu, s3, root] = await Promise.all([
+    startEmulator({ port: 0, quotas: 'off', seedThings: 5 }),
+    startS3(),
+    mkdtemp(join(tmpdir(), 'shadowfleet-cli-')),
+  ]);
   await s3.createBucket('cli-snaps');
 });
 afterAll(async () => {
@@ -35,10 +39,26 @@ async function cli(...argv: string[]): Promise<{ code: number; stdout: string; s
 describe('shadowfleet snapshot, restore and diff commands', () => {
   it('snapshots to a directory, prints one JSON result on stdout and exits 0', async () => {
     const out = join(root, 'one');
-    const r = await cli('snapshot', '--endpoint', emu.url, '--all-things', '--out', out, '--rate', 'off', '--workers', '1', '--json');
+    const r = await cli(
+      'snapshot',
+      '--endpoint',
+      emu.url,
+      '--all-things',
+      '--out',
+      out,
+      '--rate',
+      'off',
+      '--workers',
+      '1',
+      '--json',
+    );
     expect(r.code).toBe(0);
     const result = JSON.parse(r.stdout);
-    expect(result).toMatchObject({ things: 5, failed: 0, manifest: { format: 'shadowfleet-snapshot', records: result.records } });
+    expect(result).toMatchObject({
+      things: 5,
+      failed: 0,
+      manifest: { format: 'shadowfleet-snapshot', records: result.records },
+    });
     expect(result.records).toBeGreaterThanOrEqual(10);
   });
 
@@ -49,16 +69,50 @@ describe('shadowfleet snapshot, restore and diff commands', () => {
     try {
       const things = join(root, 'things.txt');
       await writeFile(things, 'device-000001\ndevice-000002\n');
-      const snap = await cli('snapshot', '--endpoint', emu.url, '--things', things, '--out', 's3://cli-snaps/n1/', '--s3-endpoint', s3.endpoint, '--sse', 'AES256', '--rate', 'off', '--workers', '1');
+      const snap = await cli(
+        'snapshot',
+        '--endpoint',
+        emu.url,
+        '--things',
+        things,
+        '--out',
+        's3://cli-snaps/n1/',
+        '--s3-endpoint',
+        s3.endpoint,
+        '--sse',
+        'AES256',
+        '--rate',
+        'off',
+        '--workers',
+        '1',
+      );
       expect(snap.code).toBe(0);
       expect(snap.stdout).toMatch(/^snapshot written to s3:\/\/cli-snaps\/n1\/\n {2}things {4}2\n/);
       expect(await s3.keys('cli-snaps', 'n1/')).toEqual(['n1/manifest.json', 'n1/shadows.jsonl.gz']);
       const client = new IotDataClient({ endpoint: emu.url });
-      await client.updateThingShadow({ thingName: 'device-000002', payload: { state: { desired: { mode: 'manual' } } } });
+      await client.updateThingShadow({
+        thingName: 'device-000002',
+        payload: { state: { desired: { mode: 'manual' } } },
+      });
       await client.close();
-      const dry = await cli('restore', '--endpoint', emu.url, '--from', 's3://cli-snaps/n1/', '--s3-endpoint', s3.endpoint, '--dry-run', '--rate', 'off', '--workers', '1');
+      const dry = await cli(
+        'restore',
+        '--endpoint',
+        emu.url,
+        '--from',
+        's3://cli-snaps/n1/',
+        '--s3-endpoint',
+        s3.endpoint,
+        '--dry-run',
+        '--rate',
+        'off',
+        '--workers',
+        '1',
+      );
       expect(dry.code).toBe(0);
-      expect(dry.stdout).toMatch(/dry run of a restore from s3:\/\/cli-snaps\/n1\/\n {2}shadows {6}\d+\n {2}would write {2}1\n/);
+      expect(dry.stdout).toMatch(
+        /dry run of a restore from s3:\/\/cli-snaps\/n1\/\n {2}shadows {6}\d+\n {2}would write {2}1\n/,
+      );
     } finally {
       process.env = env;
     }
@@ -69,7 +123,11 @@ describe('shadowfleet snapshot, restore and diff commands', () => {
     const b = join(root, 'diff-b');
     await cli('snapshot', '--endpoint', emu.url, '--all-things', '--out', a, '--rate', 'off', '--workers', '1');
     const client = new IotDataClient({ endpoint: emu.url });
-    await client.updateThingShadow({ thingName: 'device-000003', shadowName: 'config', payload: { state: { desired: { logLevel: 'trace' } } } });
+    await client.updateThingShadow({
+      thingName: 'device-000003',
+      shadowName: 'config',
+      payload: { state: { desired: { logLevel: 'trace' } } },
+    });
     await client.close();
     await cli('snapshot', '--endpoint', emu.url, '--all-things', '--out', b, '--rate', 'off', '--workers', '1');
     const same = await cli('diff', a, a, '--exit-code');

@@ -15,7 +15,11 @@ let s3: S3Fixture;
 let root: string;
 
 beforeAll(async () => {
-  [emu, s3, root] = await Promise.all([startEmulator({ port: 0, quotas: 'off', seedThings: THINGS }), startS3(), mkdtemp(join(tmpdir(), 'shadowfleet-snap-'))]);
+  [emu, s3, root] = await Promise.all([
+    startEmulator({ port: 0, quotas: 'off', seedThings: THINGS }),
+    startS3(),
+    mkdtemp(join(tmpdir(), 'shadowfleet-snap-')),
+  ]);
   await s3.createBucket('fleet-snapshots');
 });
 afterAll(async () => {
@@ -40,7 +44,15 @@ describe('runSnapshot against the emulator', () => {
     expect(res.things).toBe(THINGS);
     expect(res.records).toBe(expected);
     expect(res.failed).toBe(0);
-    expect(res.manifest).toMatchObject({ format: 'shadowfleet-snapshot', formatVersion: 1, endpoint: emu.url, records: expected, things: THINGS, counts: { read: THINGS }, failures: { total: 0, items: [] } });
+    expect(res.manifest).toMatchObject({
+      format: 'shadowfleet-snapshot',
+      formatVersion: 1,
+      endpoint: emu.url,
+      records: expected,
+      things: THINGS,
+      counts: { read: THINGS },
+      failures: { total: 0, items: [] },
+    });
     expect((await readdir(out)).sort()).toEqual(['manifest.json', 'shadows.jsonl.gz']);
     const records = await readAll(out);
     expect(records).toHaveLength(expected);
@@ -63,19 +75,41 @@ describe('runSnapshot against the emulator', () => {
     expect(res.things).toBe(4);
     expect(res.records).toBe(7);
     expect(res.manifest.counts).toEqual({ read: 3, 'no-shadows': 1 });
-    expect(await s3.keys('fleet-snapshots', 'nightly/2026-11-26/')).toEqual(['nightly/2026-11-26/manifest.json', 'nightly/2026-11-26/shadows.jsonl.gz']);
+    expect(await s3.keys('fleet-snapshots', 'nightly/2026-11-26/')).toEqual([
+      'nightly/2026-11-26/manifest.json',
+      'nightly/2026-11-26/shadows.jsonl.gz',
+    ]);
     const records = await readAll('s3://fleet-snapshots/nightly/2026-11-26/');
     expect(records.map((r) => `${r.thing}/${r.shadow ?? '-'}`).sort()).toEqual([
-      'device-000001/-', 'device-000001/config', 'device-000001/firmware', 'device-000002/-', 'device-000002/config', 'device-000003/-', 'device-000003/config',
+      'device-000001/-',
+      'device-000001/config',
+      'device-000001/firmware',
+      'device-000002/-',
+      'device-000002/config',
+      'device-000003/-',
+      'device-000003/config',
     ]);
   });
 
   it('reads only the shadows the filter chooses', async () => {
-    const classic = await runSnapshot({ ...base(), out: join(root, 'classic'), things: ['device-000001', 'device-000003'], shadows: 'classic' });
+    const classic = await runSnapshot({
+      ...base(),
+      out: join(root, 'classic'),
+      things: ['device-000001', 'device-000003'],
+      shadows: 'classic',
+    });
     expect(classic.records).toBe(2);
     expect(classic.manifest.shadows).toBe('classic');
-    const fw = await runSnapshot({ ...base(), out: join(root, 'fw'), things: ['device-000001', 'device-000003', 'device-000004'], shadows: 'firm*' });
-    expect((await readAll(join(root, 'fw'))).map((r) => `${r.thing}/${r.shadow}`).sort()).toEqual(['device-000001/firmware', 'device-000004/firmware']);
+    const fw = await runSnapshot({
+      ...base(),
+      out: join(root, 'fw'),
+      things: ['device-000001', 'device-000003', 'device-000004'],
+      shadows: 'firm*',
+    });
+    expect((await readAll(join(root, 'fw'))).map((r) => `${r.thing}/${r.shadow}`).sort()).toEqual([
+      'device-000001/firmware',
+      'device-000004/firmware',
+    ]);
     expect(fw.records).toBe(2);
   });
 
@@ -84,8 +118,17 @@ describe('runSnapshot against the emulator', () => {
     await writeFile(blocker, 'not a directory');
     const before = emu.stats().totals.requests;
     const listBefore = emu.stats().operations.ListThings.requests;
-    await expect(runSnapshot({ ...base(), out: join(blocker, 'snap'), allThings: true })).rejects.toBeInstanceOf(ConfigError);
-    await expect(runSnapshot({ ...base(), out: 's3://no-such-bucket/x/', things: ['device-000001'], s3: { endpoint: s3.endpoint, credentials: { ...S3_CREDENTIALS }, maxAttempts: 1 } })).rejects.toThrow(/not writable.*NoSuchBucket/);
+    await expect(runSnapshot({ ...base(), out: join(blocker, 'snap'), allThings: true })).rejects.toBeInstanceOf(
+      ConfigError,
+    );
+    await expect(
+      runSnapshot({
+        ...base(),
+        out: 's3://no-such-bucket/x/',
+        things: ['device-000001'],
+        s3: { endpoint: s3.endpoint, credentials: { ...S3_CREDENTIALS }, maxAttempts: 1 },
+      }),
+    ).rejects.toThrow(/not writable.*NoSuchBucket/);
     expect(emu.stats().totals.requests).toBe(before);
     expect(emu.stats().operations.ListThings.requests).toBe(listBefore);
   });
@@ -108,7 +151,9 @@ describe('runSnapshot against the emulator', () => {
         },
       }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(AbortError);
-      expect((err as Error).message).toMatch(/snapshot interrupted after \d+ things; nothing was written to s3:\/\/fleet-snapshots\/interrupted\//);
+      expect((err as Error).message).toMatch(
+        /snapshot interrupted after \d+ things; nothing was written to s3:\/\/fleet-snapshots\/interrupted\//,
+      );
       expect(big.stats().operations.GetThingShadow.requests).toBeGreaterThan(0);
       expect(await s3.keys('fleet-snapshots', 'interrupted/')).toEqual([]);
     } finally {
@@ -117,19 +162,47 @@ describe('runSnapshot against the emulator', () => {
   });
 
   it('lists the shadows it could not read, and why, in the manifest', async () => {
-    const faulty = await startEmulator({ port: 0, quotas: 'off', seedThings: 3, faults: { kinds: { internalError: 1, unavailable: 0, reset: 0 }, perOperation: { ListNamedShadowsForThing: { rate: 1 } } } });
+    const faulty = await startEmulator({
+      port: 0,
+      quotas: 'off',
+      seedThings: 3,
+      faults: {
+        kinds: { internalError: 1, unavailable: 0, reset: 0 },
+        perOperation: { ListNamedShadowsForThing: { rate: 1 } },
+      },
+    });
     try {
       const out = join(root, 'partial');
-      const res = await runSnapshot({ endpoint: faulty.url, workers: 1, rates: 'off', things: ['device-000001', 'device-000002', 'device-000003'], out, requestAttempts: 1 });
+      const res = await runSnapshot({
+        endpoint: faulty.url,
+        workers: 1,
+        rates: 'off',
+        things: ['device-000001', 'device-000002', 'device-000003'],
+        out,
+        requestAttempts: 1,
+      });
       expect(res.failed).toBe(3);
       expect(res.records).toBe(3); // the classic shadows
       expect(res.manifest.counts).toEqual({ partial: 3 });
       expect(res.manifest.failures.total).toBe(3);
-      expect(res.manifest.failures.items[0]).toMatchObject({ thing: expect.stringMatching(/^device-00000[123]$/), code: 'InternalFailureException' });
+      expect(res.manifest.failures.items[0]).toMatchObject({
+        thing: expect.stringMatching(/^device-00000[123]$/),
+        code: 'InternalFailureException',
+      });
       expect(res.manifest.failures.items[0]!.message).toMatch(/ListNamedShadowsForThing failed with 500/);
       expect((await readAll(out)).every((r) => r.shadow === null)).toBe(true);
       const strict = join(root, 'strict');
-      await expect(runSnapshot({ endpoint: faulty.url, workers: 1, rates: 'off', things: ['device-000001', 'device-000002'], out: strict, requestAttempts: 1, maxFailures: 0 })).rejects.toThrow(
+      await expect(
+        runSnapshot({
+          endpoint: faulty.url,
+          workers: 1,
+          rates: 'off',
+          things: ['device-000001', 'device-000002'],
+          out: strict,
+          requestAttempts: 1,
+          maxFailures: 0,
+        }),
+      ).rejects.toThrow(
         /snapshot aborted: more than 0 things could not be read \(first: device-00000[12]: ListNamedShadowsForThing failed with 500/,
       );
       expect(await readdir(strict)).toEqual([]);
@@ -142,13 +215,21 @@ describe('runSnapshot against the emulator', () => {
     const ac = new AbortController();
     ac.abort(new Error('SIGINT'));
     const out = join(root, 'interrupted');
-    await expect(runSnapshot({ ...base(), out, allThings: true, signal: ac.signal })).rejects.toBeInstanceOf(AbortError);
+    await expect(runSnapshot({ ...base(), out, allThings: true, signal: ac.signal })).rejects.toBeInstanceOf(
+      AbortError,
+    );
     expect(await readdir(out)).toEqual([]);
   });
 
   it('validates its options with messages that name the option', async () => {
-    await expect(runSnapshot({ ...base(), out: join(root, 'x') } as never)).rejects.toThrow('snapshot: give exactly one of things (a file, - for stdin, or names) and allThings');
-    await expect(runSnapshot({ ...base(), out: join(root, 'x'), allThings: true, shadows: 'classic,/bad' })).rejects.toThrow('shadows: "/bad" is neither classic, named nor a shadow name pattern');
-    await expect(runSnapshot({ ...base(), endpoint: undefined, out: join(root, 'x'), allThings: true })).rejects.toThrow(/endpoint: required/);
+    await expect(runSnapshot({ ...base(), out: join(root, 'x') } as never)).rejects.toThrow(
+      'snapshot: give exactly one of things (a file, - for stdin, or names) and allThings',
+    );
+    await expect(
+      runSnapshot({ ...base(), out: join(root, 'x'), allThings: true, shadows: 'classic,/bad' }),
+    ).rejects.toThrow('shadows: "/bad" is neither classic, named nor a shadow name pattern');
+    await expect(
+      runSnapshot({ ...base(), endpoint: undefined, out: join(root, 'x'), allThings: true }),
+    ).rejects.toThrow(/endpoint: required/);
   });
 });

@@ -31,7 +31,8 @@ describe('LatencyHistogram', () => {
     const orig = h.summary();
     expect(back.count).toBe(orig.count);
     // values come back within the histogram's 3 significant digits
-    for (const k of ['min', 'mean', 'p50', 'p90', 'p99', 'max'] as const) expect(Math.abs(back[k] - orig[k])).toBeLessThanOrEqual(orig[k] * 0.002 + 0.001);
+    for (const k of ['min', 'mean', 'p50', 'p90', 'p99', 'max'] as const)
+      expect(Math.abs(back[k] - orig[k])).toBeLessThanOrEqual(orig[k] * 0.002 + 0.001);
   });
 
   it('adds another histogram and ignores negative or missing values', () => {

@@ -16,7 +16,16 @@ import { ensureChromium } from './ensure-chromium.js';
 import { sampleModel } from './sample-model.js';
 
 const CHROMIUM = process.env.SHADOWFLEET_CHROMIUM ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 /** Where the screenshot is kept (outside the source tree unless asked). */
 const SHOT_DIR = process.env.SHADOWFLEET_SCREENSHOT_DIR ?? join(tmpdir(), 'shadowfleet-screenshots');
 
@@ -77,13 +86,20 @@ describe('the report page in a headless browser', () => {
     expect(counts.scripts).toBe(0);
 
     // Every chart is laid out with a real size, and its marks sit inside it.
-    const boxes = await page.$$eval('svg.chart', (svgs) => svgs.map((s) => { const r = s.getBoundingClientRect(); return { chart: s.getAttribute('data-chart'), w: r.width, h: r.height }; }));
+    const boxes = await page.$$eval('svg.chart', (svgs) =>
+      svgs.map((s) => {
+        const r = s.getBoundingClientRect();
+        return { chart: s.getAttribute('data-chart'), w: r.width, h: r.height };
+      }),
+    );
     expect(boxes.map((b) => b.chart).sort()).toEqual(['convergence', 'errors', 'latency', 'outcomes', 'rate']);
     for (const b of boxes) {
       expect(b.w).toBeGreaterThan(300);
       expect(b.h).toBeGreaterThan(60);
     }
-    const tallest = await page.$$eval('svg[data-chart="latency"] rect.pt', (rects) => Math.max(...rects.map((r) => r.getBoundingClientRect().height)));
+    const tallest = await page.$$eval('svg[data-chart="latency"] rect.pt', (rects) =>
+      Math.max(...rects.map((r) => r.getBoundingClientRect().height)),
+    );
     expect(tallest).toBeGreaterThan(50);
 
     // User text stays text.
@@ -106,15 +122,29 @@ describe('the report page in a headless browser', () => {
     const emulator = await startEmulator({ quotas: { accountRps: 2 } });
     let path: string;
     try {
-      const r = await runBench({ endpoint: emulator.url, operations: { get: 2, update: 2, list: 1 }, things: 30, durationMs: 2500, concurrency: 8, workers: 1, rate: 'off', requestAttempts: 1, report: join(dir, 'bench.html') });
+      const r = await runBench({
+        endpoint: emulator.url,
+        operations: { get: 2, update: 2, list: 1 },
+        things: 30,
+        durationMs: 2500,
+        concurrency: 8,
+        workers: 1,
+        rate: 'off',
+        requestAttempts: 1,
+        report: join(dir, 'bench.html'),
+      });
       path = r.report!;
       expect(r.throttles).toBeGreaterThan(0);
     } finally {
       await emulator.close();
     }
     const { page, problems, requests, url } = await open(path);
-    expect(await page.locator('svg[data-chart="rate"] circle.pt[data-series="ops/s"]').count()).toBeGreaterThanOrEqual(2);
-    expect(await page.locator('svg[data-chart="rate"] circle.pt[data-series="throttles/s"]').count()).toBeGreaterThanOrEqual(2);
+    expect(await page.locator('svg[data-chart="rate"] circle.pt[data-series="ops/s"]').count()).toBeGreaterThanOrEqual(
+      2,
+    );
+    expect(
+      await page.locator('svg[data-chart="rate"] circle.pt[data-series="throttles/s"]').count(),
+    ).toBeGreaterThanOrEqual(2);
     expect(await page.locator('svg[data-chart="latency"] rect.pt').count()).toBeGreaterThan(1);
     expect(await page.locator('svg[data-chart="errors"] rect.pt[data-x="ThrottlingException"]').count()).toBe(1);
     expect(await page.locator('[data-section="table"] tbody tr').count()).toBe(3);
@@ -126,7 +156,11 @@ describe('the report page in a headless browser', () => {
   });
 
   it('shows a page without charts cleanly when a run recorded nothing', async () => {
-    const path = await writeReportPage(join(dir, 'empty.html'), { kind: 'bench', title: 'nothing ran', summary: [{ label: 'operations', value: 0 }] });
+    const path = await writeReportPage(join(dir, 'empty.html'), {
+      kind: 'bench',
+      title: 'nothing ran',
+      summary: [{ label: 'operations', value: 0 }],
+    });
     const { page, problems, requests, url } = await open(path);
     expect(await page.locator('svg.chart').count()).toBe(0);
     expect(await page.locator('[data-section="summary"] td').first().innerText()).toBe('operations');

@@ -33,7 +33,8 @@ describe('renderReportPage', () => {
 
   it('draws one chart per kind of data the model carries', () => {
     const html = renderReportPage(sampleModel());
-    for (const chart of ['rate', 'latency', 'outcomes', 'errors', 'convergence']) expect(html).toContain(`data-chart="${chart}"`);
+    for (const chart of ['rate', 'latency', 'outcomes', 'errors', 'convergence'])
+      expect(html).toContain(`data-chart="${chart}"`);
     expect(html).toContain('data-series="throttles/s"');
     expect(html).toContain('data-series="rate limit"');
     expect(html).toContain('data-marker="p99"');
@@ -68,7 +69,10 @@ describe('writeReportPage', () => {
       ['/dev/full', '/dev/full is not a regular file'],
       [tmpdir(), `${tmpdir()} is a directory`],
     ] as const) {
-      await expect(checkReportPageDestination(path)).rejects.toMatchObject({ code: 'SHADOW_ERR_CONFIG', message: expect.stringContaining(message) });
+      await expect(checkReportPageDestination(path)).rejects.toMatchObject({
+        code: 'SHADOW_ERR_CONFIG',
+        message: expect.stringContaining(message),
+      });
     }
   });
 

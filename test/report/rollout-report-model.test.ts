@@ -43,7 +43,18 @@ function result(overrides: Partial<RolloutResult> = {}): RolloutResult {
         { second: 2, done: 110, written: 90, failed: 2, requests: 210, throttles: 0, rate: 200 },
       ],
     },
-    convergence: { checked: 250, converged: 240, share: 0.96, notConverged: ['a', 'b'], notConvergedCount: 10, waitedMs: 4000, series: [{ elapsedMs: 1000, converged: 100, pending: 150, share: 0.4 }, { elapsedMs: 3000, converged: 240, pending: 10, share: 0.96 }] },
+    convergence: {
+      checked: 250,
+      converged: 240,
+      share: 0.96,
+      notConverged: ['a', 'b'],
+      notConvergedCount: 10,
+      waitedMs: 4000,
+      series: [
+        { elapsedMs: 1000, converged: 100, pending: 150, share: 0.4 },
+        { elapsedMs: 3000, converged: 240, pending: 10, share: 0.96 },
+      ],
+    },
     rampSteps: [],
     duplicates: 0,
     invalidTargets: 0,
@@ -65,18 +76,41 @@ describe('rolloutReportModel', () => {
     ]);
     expect(m.outcomes).toEqual({ written: 250, unchanged: 45, failed: 5 });
     expect(m.errors).toEqual({ ServiceUnavailableException: 5 });
-    expect(m.convergence).toEqual({ total: 250, points: [{ t: 4, converged: 100 }, { t: 6, converged: 240 }] });
+    expect(m.convergence).toEqual({
+      total: 250,
+      points: [
+        { t: 4, converged: 100 },
+        { t: 6, converged: 240 },
+      ],
+    });
     expect(m.summary.find((r) => r.label === 'converged')?.value).toBe('240 of 250');
   });
 
-  it('takes a rollout result as it is, through the report layer\'s own input type', () => {
+  it("takes a rollout result as it is, through the report layer's own input type", () => {
     expectTypeOf<RolloutResult>().toExtend<RolloutReportInput>();
     const input: RolloutReportInput = result();
     expect(rolloutReportModel(input).kind).toBe('rollout');
   });
 
   it('shows a plan table for a dry run', () => {
-    const m = rolloutReportModel(result({ dryRun: true, plan: { wouldWrite: 10, unchanged: 2, skipped: 0, tooLarge: 1, invalid: 0, failed: 0, bytesToSend: 900, wholeBytes: 4000, billedOperations: 22, estimatedSeconds: 0.1, ratePerSecond: 4000 } }));
+    const m = rolloutReportModel(
+      result({
+        dryRun: true,
+        plan: {
+          wouldWrite: 10,
+          unchanged: 2,
+          skipped: 0,
+          tooLarge: 1,
+          invalid: 0,
+          failed: 0,
+          bytesToSend: 900,
+          wholeBytes: 4000,
+          billedOperations: 22,
+          estimatedSeconds: 0.1,
+          ratePerSecond: 4000,
+        },
+      }),
+    );
     expect(m.kind).toBe('plan');
     expect(m.tables![0]!.rows[0]).toEqual([10, 2, 0, 1, 0, 0, 900, 22, 0.1]);
   });
@@ -85,7 +119,9 @@ describe('rolloutReportModel', () => {
 describe('writeRolloutReportPage', () => {
   it('reads the latency distribution back from the per-thing outcome file', async () => {
     const outcomes = join(dir, 'outcomes.ndjson');
-    const lines = Array.from({ length: 300 }, (_, i) => JSON.stringify({ thing: `t-${i}`, outcome: 'written', latencyMs: 1 + (i % 30) }));
+    const lines = Array.from({ length: 300 }, (_, i) =>
+      JSON.stringify({ thing: `t-${i}`, outcome: 'written', latencyMs: 1 + (i % 30) }),
+    );
     await writeFile(outcomes, `${lines.join('\n')}\n{"thing":"torn`);
     const latency = await latencyFromOutcomeFile(outcomes);
     expect(latency.count).toBe(300);

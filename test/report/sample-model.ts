@@ -32,8 +32,23 @@ export function sampleModel(overrides: Partial<ReportModel> = {}): ReportModel {
     latency: h.report(),
     outcomes: { written: 9200, unchanged: 640, rebased: 120, failed: 40 },
     errors: { ThrottlingException: 27, ConflictException: 120, InternalFailureException: 3 },
-    convergence: { total: 10000, points: Array.from({ length: 20 }, (_, i) => ({ t: i * 2, converged: Math.round(10000 * (1 - Math.exp(-i / 4)) * 0.98) })) },
-    tables: [{ title: 'Scenarios', columns: ['scenario', 'ops/s', 'goal'], rows: [['update', 8123.4, '>= 3x'], ['get', 9999, null]] }],
+    convergence: {
+      total: 10000,
+      points: Array.from({ length: 20 }, (_, i) => ({
+        t: i * 2,
+        converged: Math.round(10000 * (1 - Math.exp(-i / 4)) * 0.98),
+      })),
+    },
+    tables: [
+      {
+        title: 'Scenarios',
+        columns: ['scenario', 'ops/s', 'goal'],
+        rows: [
+          ['update', 8123.4, '>= 3x'],
+          ['get', 9999, null],
+        ],
+      },
+    ],
     notes: ['Estimated cost uses US$1.25 per million operations.'],
     ...overrides,
   };

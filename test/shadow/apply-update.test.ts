@@ -66,7 +66,9 @@ describe('parseUpdateRequest', () => {
 
   it('rejects a clientToken longer than 64 bytes or not a string', () => {
     expect(rejection(JSON.stringify({ state: {}, clientToken: 'x'.repeat(64) }))).toBeUndefined();
-    expect(rejection(JSON.stringify({ state: {}, clientToken: 'x'.repeat(65) }))).toMatchObject({ message: 'Invalid clientToken' });
+    expect(rejection(JSON.stringify({ state: {}, clientToken: 'x'.repeat(65) }))).toMatchObject({
+      message: 'Invalid clientToken',
+    });
     expect(rejection(JSON.stringify({ state: {}, clientToken: 5 }))).toMatchObject({ message: 'Invalid clientToken' });
   });
 
@@ -80,12 +82,18 @@ describe('parseUpdateRequest', () => {
     const six = { state: { desired: { one: { two: { three: { four: { five: {} } } } } } } };
     const seven = { state: { desired: { one: { two: { three: { four: { five: { six: {} } } } } } } } };
     expect(rejection(JSON.stringify(six))).toBeUndefined();
-    expect(rejection(JSON.stringify(seven))).toMatchObject({ status: 400, message: 'JSON contains too many levels of nesting; maximum is 6' });
+    expect(rejection(JSON.stringify(seven))).toMatchObject({
+      status: 400,
+      message: 'JSON contains too many levels of nesting; maximum is 6',
+    });
     expect(rejection(JSON.stringify(seven), { ...DEFAULT_SHADOW_LIMITS, maxDepth: 8 })).toBeUndefined();
   });
 
   it('rejects null inside arrays', () => {
-    expect(rejection('{"state":{"reported":{"a":[1,null]}}}')).toMatchObject({ status: 400, type: 'InvalidRequestException' });
+    expect(rejection('{"state":{"reported":{"a":[1,null]}}}')).toMatchObject({
+      status: 400,
+      type: 'InvalidRequestException',
+    });
   });
 });
 
@@ -97,7 +105,12 @@ describe('applyUpdate', () => {
     if (!r.ok) return;
     expect(JSON.parse(r.body)).toEqual({
       state: { desired: { color: 'red', cfg: { levels: [1, 2] } } },
-      metadata: { desired: { color: { timestamp: 1700000000 }, cfg: { levels: [{ timestamp: 1700000000 }, { timestamp: 1700000000 }] } } },
+      metadata: {
+        desired: {
+          color: { timestamp: 1700000000 },
+          cfg: { levels: [{ timestamp: 1700000000 }, { timestamp: 1700000000 }] },
+        },
+      },
       version: 1,
       timestamp: 1700000000,
       clientToken: 'c-1',
@@ -108,7 +121,12 @@ describe('applyUpdate', () => {
     const rec = new ShadowRecord();
     update(rec, { state: { reported: { a: 1, b: 2 } } });
     const r = update(rec, { state: { reported: { a: null } } }, T2);
-    expect(r.ok && JSON.parse(r.body)).toEqual({ state: { reported: { a: null } }, metadata: { reported: { a: { timestamp: 1700000050 } } }, version: 2, timestamp: 1700000050 });
+    expect(r.ok && JSON.parse(r.body)).toEqual({
+      state: { reported: { a: null } },
+      metadata: { reported: { a: { timestamp: 1700000050 } } },
+      version: 2,
+      timestamp: 1700000050,
+    });
   });
 
   it('renders the GET document with delta, per-leaf metadata and the response time', () => {
@@ -123,8 +141,15 @@ describe('applyUpdate', () => {
         delta: { color: 'red', cfg: { levels: [1, 2] } },
       },
       metadata: {
-        desired: { color: { timestamp: 1700000000 }, cfg: { mode: { timestamp: 1700000000 }, levels: [{ timestamp: 1700000000 }, { timestamp: 1700000000 }] } },
-        reported: { color: { timestamp: 1700000050 }, cfg: { mode: { timestamp: 1700000050 } }, fw: { timestamp: 1700000050 } },
+        desired: {
+          color: { timestamp: 1700000000 },
+          cfg: { mode: { timestamp: 1700000000 }, levels: [{ timestamp: 1700000000 }, { timestamp: 1700000000 }] },
+        },
+        reported: {
+          color: { timestamp: 1700000050 },
+          cfg: { mode: { timestamp: 1700000050 } },
+          fw: { timestamp: 1700000050 },
+        },
       },
       version: 2,
       timestamp: 1700000100,
@@ -137,7 +162,10 @@ describe('applyUpdate', () => {
     update(rec, { state: { desired: { a: 1 } } });
     update(rec, { state: { desired: { a: 2 } } });
     const r = update(rec, { state: { desired: { a: 3 } }, version: 1 });
-    expect(r).toEqual({ ok: false, fault: { status: 409, errorType: 'ConflictException', message: 'Version conflict' } });
+    expect(r).toEqual({
+      ok: false,
+      fault: { status: 409, errorType: 'ConflictException', message: 'Version conflict' },
+    });
     expect(rec.version).toBe(2);
     expect(update(rec, { state: { desired: { a: 3 } }, version: 2 }).ok).toBe(true);
   });
@@ -146,7 +174,11 @@ describe('applyUpdate', () => {
     const rec = new ShadowRecord();
     update(rec, { state: { desired: { a: 'x'.repeat(4000) } } });
     const r = update(rec, { state: { reported: { b: 'y'.repeat(4200) } } });
-    expect(r.ok ? undefined : r.fault).toEqual({ status: 413, errorType: 'RequestEntityTooLargeException', message: 'The payload exceeds the maximum size allowed' });
+    expect(r.ok ? undefined : r.fault).toEqual({
+      status: 413,
+      errorType: 'RequestEntityTooLargeException',
+      message: 'The payload exceeds the maximum size allowed',
+    });
     expect(rec.version).toBe(1);
   });
 
@@ -154,8 +186,18 @@ describe('applyUpdate', () => {
     const rec = new ShadowRecord();
     update(rec, { state: { desired: { a: 1 }, reported: { a: 2 } } });
     const r = update(rec, { state: null }, T2);
-    expect(r.ok && JSON.parse(r.body)).toEqual({ state: null, metadata: { timestamp: 1700000050 }, version: 2, timestamp: 1700000050 });
-    expect(JSON.parse(renderShadowDocument(rec, T2))).toEqual({ state: {}, metadata: {}, version: 2, timestamp: 1700000050 });
+    expect(r.ok && JSON.parse(r.body)).toEqual({
+      state: null,
+      metadata: { timestamp: 1700000050 },
+      version: 2,
+      timestamp: 1700000050,
+    });
+    expect(JSON.parse(renderShadowDocument(rec, T2))).toEqual({
+      state: {},
+      metadata: {},
+      version: 2,
+      timestamp: 1700000050,
+    });
   });
 
   it('drops a section set to null and a section emptied by null leaves', () => {

@@ -7,7 +7,12 @@ describe('computeDelta', () => {
   });
 
   it('recurses into objects and keeps only differing paths with the full path', () => {
-    expect(computeDelta({ color: 'red', cfg: { mode: 'eco', levels: [1, 2] } }, { color: 'blue', cfg: { mode: 'eco' }, fw: '1.2' })).toEqual({
+    expect(
+      computeDelta(
+        { color: 'red', cfg: { mode: 'eco', levels: [1, 2] } },
+        { color: 'blue', cfg: { mode: 'eco' }, fw: '1.2' },
+      ),
+    ).toEqual({
       color: 'red',
       cfg: { levels: [1, 2] },
     });

@@ -7,12 +7,18 @@ import { InvalidArgumentError } from '../../src/errors.js';
 
 // Few keys, so that random current and target documents overlap a lot; escaped-pointer keys included.
 const key = fc.constantFrom('a', 'b', 'c', 'mode', 'a/b', 'x~1y', '~', '/', '', '__proto__', 'levels');
-const scalar = fc.oneof(fc.integer({ min: -5, max: 5 }), fc.constantFrom('on', 'off', ''), fc.boolean(), fc.double({ noNaN: true, noDefaultInfinity: true }).map((x) => (x === 0 ? 0 : x)));
+const scalar = fc.oneof(
+  fc.integer({ min: -5, max: 5 }),
+  fc.constantFrom('on', 'off', ''),
+  fc.boolean(),
+  fc.double({ noNaN: true, noDefaultInfinity: true }).map((x) => (x === 0 ? 0 : x)),
+);
 
 function dict(value: fc.Arbitrary<JsonValue>, maxKeys = 4): fc.Arbitrary<JsonObject> {
   return fc.array(fc.tuple(key, value), { maxLength: maxKeys }).map((pairs) => {
     const out: JsonObject = {};
-    for (const [k, v] of pairs) Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+    for (const [k, v] of pairs)
+      Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
     return out;
   });
 }
@@ -45,7 +51,12 @@ function stripNullMembers(v: JsonValue): JsonValue {
     const out: JsonObject = {};
     for (const k of Object.keys(v)) {
       if (v[k] === null) continue;
-      Object.defineProperty(out, k, { value: stripNullMembers(v[k]!), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, k, {
+        value: stripNullMembers(v[k]!),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return out;
   }
@@ -96,7 +107,9 @@ describe('diffToUpdate', () => {
 
   test('an array that changed in any element is sent whole', () => {
     expect(diffToUpdate({ l: [1, 2, 3], o: 1 }, { l: [1, 5], o: 1 })).toStrictEqual({ l: [1, 5] });
-    expect(diffToUpdate({ l: [{ a: 1 }, { b: 2 }] }, { l: [{ a: 1 }, { b: 3 }] })).toStrictEqual({ l: [{ a: 1 }, { b: 3 }] });
+    expect(diffToUpdate({ l: [{ a: 1 }, { b: 2 }] }, { l: [{ a: 1 }, { b: 3 }] })).toStrictEqual({
+      l: [{ a: 1 }, { b: 3 }],
+    });
     expect(diffToUpdate({ l: [1, 2] }, { l: [1, 2] })).toBeUndefined();
   });
 

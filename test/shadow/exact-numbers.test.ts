@@ -38,7 +38,9 @@ describe('stored shadows keep exact numbers', () => {
     const rec = new ShadowRecord();
     const accepted = update(rec, `{"state":{"reported":{"counter":${BIG},"ratio":${FINE}}}}`);
     expect(accepted.body).toContain(`"state":{"reported":{"counter":${BIG},"ratio":${FINE}}}`);
-    expect(accepted.body).toContain('"metadata":{"reported":{"counter":{"timestamp":1700000000},"ratio":{"timestamp":1700000000}}}');
+    expect(accepted.body).toContain(
+      '"metadata":{"reported":{"counter":{"timestamp":1700000000},"ratio":{"timestamp":1700000000}}}',
+    );
     expect(renderShadowDocument(rec, T1)).toBe(
       `{"state":{"reported":{"counter":${BIG},"ratio":${FINE}}},"metadata":{"reported":{"counter":{"timestamp":1700000000},"ratio":{"timestamp":1700000000}}},"version":1,"timestamp":1700000000}`,
     );
@@ -49,14 +51,19 @@ describe('stored shadows keep exact numbers', () => {
     update(rec, `{"state":{"desired":{"counter":${BIG},"mode":"a"}}}`);
     update(rec, '{"state":{"desired":{"mode":"b"}}}', T2);
     expect(renderShadowDocument(rec, T2)).toContain(`"desired":{"counter":${BIG},"mode":"b"}`);
-    expect(renderShadowDocument(rec, T2)).toContain('"metadata":{"desired":{"counter":{"timestamp":1700000000},"mode":{"timestamp":1700000050}}}');
+    expect(renderShadowDocument(rec, T2)).toContain(
+      '"metadata":{"desired":{"counter":{"timestamp":1700000000},"mode":{"timestamp":1700000050}}}',
+    );
     const doc = readShadowDocument(rec, T2);
     expect(isExactNumber(doc.state.desired?.counter) && doc.state.desired.counter.value).toBe(BIG);
   });
 
   it('put an exact number that differs in its last digit in the delta, and none that is equal in value', () => {
     const rec = new ShadowRecord();
-    update(rec, `{"state":{"desired":{"a":${BIG},"b":${BIG}},"reported":{"a":12345678901234567890,"b":1.2345678901234567891e19}}}`);
+    update(
+      rec,
+      `{"state":{"desired":{"a":${BIG},"b":${BIG}},"reported":{"a":12345678901234567890,"b":1.2345678901234567891e19}}}`,
+    );
     expect(renderShadowDocument(rec, T1)).toContain(`"delta":{"a":${BIG}}`);
   });
 
@@ -85,9 +92,15 @@ describe('the shadow model compares exact numbers by value', () => {
 
   it('diffToUpdate sends a changed exact number whole and nothing for one equal in value', () => {
     const current = obj(`{"counter":${BIG},"list":[1,${BIG}],"other":1}`);
-    expect(stringifyJson(diffToUpdate(current, obj(`{"counter":12345678901234567892,"list":[1,${BIG}],"other":1}`)))).toBe('{"counter":12345678901234567892}');
-    expect(diffToUpdate(current, obj('{"counter":1.2345678901234567891e19,"list":[1,12345678901234567891.0],"other":1}'))).toBeUndefined();
-    expect(stringifyJson(diffToUpdate(current, obj(`{"counter":${BIG},"list":[1,12345678901234567890],"other":1}`)))).toBe('{"list":[1,12345678901234567890]}');
+    expect(
+      stringifyJson(diffToUpdate(current, obj(`{"counter":12345678901234567892,"list":[1,${BIG}],"other":1}`))),
+    ).toBe('{"counter":12345678901234567892}');
+    expect(
+      diffToUpdate(current, obj('{"counter":1.2345678901234567891e19,"list":[1,12345678901234567891.0],"other":1}')),
+    ).toBeUndefined();
+    expect(
+      stringifyJson(diffToUpdate(current, obj(`{"counter":${BIG},"list":[1,12345678901234567890],"other":1}`))),
+    ).toBe('{"list":[1,12345678901234567890]}');
     expect(stringifyJson(diffToUpdate(obj('{"a":1}'), obj(`{"a":${BIG}}`)))).toBe(`{"a":${BIG}}`);
     expect(stringifyJson(diffToUpdate(obj(`{"a":${BIG}}`), { a: 5 }))).toBe('{"a":5}');
     expect(stringifyJson(diffToUpdate(obj(`{"a":${BIG}}`), {}))).toBe('{"a":null}');

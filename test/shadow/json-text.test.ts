@@ -38,15 +38,32 @@ function decimalValue(text: string): string {
 const numberText = fc
   .tuple(
     fc.boolean(),
-    fc.oneof(fc.constant('0'), fc.tuple(fc.integer({ min: 1, max: 9 }), fc.string({ unit: fc.constantFrom(...'0123456789'), maxLength: 30 })).map(([d, r]) => `${d}${r}`)),
+    fc.oneof(
+      fc.constant('0'),
+      fc
+        .tuple(fc.integer({ min: 1, max: 9 }), fc.string({ unit: fc.constantFrom(...'0123456789'), maxLength: 30 }))
+        .map(([d, r]) => `${d}${r}`),
+    ),
     fc.option(fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: 1, maxLength: 30 }), { nil: undefined }),
-    fc.option(fc.tuple(fc.constantFrom('e', 'E'), fc.constantFrom('', '+', '-'), fc.integer({ min: 0, max: 999 })), { nil: undefined }),
+    fc.option(fc.tuple(fc.constantFrom('e', 'E'), fc.constantFrom('', '+', '-'), fc.integer({ min: 0, max: 999 })), {
+      nil: undefined,
+    }),
   )
-  .map(([neg, int, frac, exp]) => `${neg ? '-' : ''}${int}${frac === undefined ? '' : `.${frac}`}${exp === undefined ? '' : `${exp[0]}${exp[1]}${exp[2]}`}`);
+  .map(
+    ([neg, int, frac, exp]) =>
+      `${neg ? '-' : ''}${int}${frac === undefined ? '' : `.${frac}`}${exp === undefined ? '' : `${exp[0]}${exp[1]}${exp[2]}`}`,
+  );
 
 /** The shortest texts a double cannot hold: `5e400`, `-7E-350`, `1.5e+999`. */
 const shortOverflow = fc
-  .tuple(fc.constantFrom('', '-'), fc.integer({ min: 1, max: 9 }), fc.constantFrom('', '.5'), fc.constantFrom('e', 'E'), fc.constantFrom('', '+', '-'), fc.integer({ min: 330, max: 999 }))
+  .tuple(
+    fc.constantFrom('', '-'),
+    fc.integer({ min: 1, max: 9 }),
+    fc.constantFrom('', '.5'),
+    fc.constantFrom('e', 'E'),
+    fc.constantFrom('', '+', '-'),
+    fc.integer({ min: 330, max: 999 }),
+  )
   .map((parts) => parts.join(''));
 
 describe('parseJson and stringifyJson', () => {
@@ -64,7 +81,9 @@ describe('parseJson and stringifyJson', () => {
   it('indent like JSON.stringify, with exact numbers as their text', () => {
     const doc = parseJson(`{"a":[1,${BIG},{"b":"x"}],"c":null,"d":{}}`);
     const pretty = stringifyJson(doc, 2);
-    expect(pretty).toBe(JSON.stringify(JSON.parse(`{"a":[1,0,{"b":"x"}],"c":null,"d":{}}`), null, 2).replace('  0,', `  ${BIG},`));
+    expect(pretty).toBe(
+      JSON.stringify(JSON.parse(`{"a":[1,0,{"b":"x"}],"c":null,"d":{}}`), null, 2).replace('  0,', `  ${BIG},`),
+    );
   });
 
   it('refuse what JSON.parse refuses, with its SyntaxError, also for text holding long numbers', () => {
@@ -123,12 +142,17 @@ describe('parseJson and stringifyJson', () => {
 
   it('take the plain parser only for text whose numbers a double keeps, wherever they sit (property)', () => {
     fc.assert(
-      fc.property(fc.oneof(numberText, shortOverflow), fc.string({ maxLength: 9 }), fc.string({ unit: fc.constantFrom('1', 'e', '-', '.', 'x'), maxLength: 6 }), (n, pad, tail) => {
-        const text = `{"p":${JSON.stringify(pad)},"n":${n},"t":${JSON.stringify(tail)}}`;
-        if (mayLosePrecision(text)) return;
-        const written = JSON.stringify((JSON.parse(text) as { n: number }).n);
-        expect(decimalValue(written)).toBe(decimalValue(n));
-      }),
+      fc.property(
+        fc.oneof(numberText, shortOverflow),
+        fc.string({ maxLength: 9 }),
+        fc.string({ unit: fc.constantFrom('1', 'e', '-', '.', 'x'), maxLength: 6 }),
+        (n, pad, tail) => {
+          const text = `{"p":${JSON.stringify(pad)},"n":${n},"t":${JSON.stringify(tail)}}`;
+          if (mayLosePrecision(text)) return;
+          const written = JSON.stringify((JSON.parse(text) as { n: number }).n);
+          expect(decimalValue(written)).toBe(decimalValue(n));
+        },
+      ),
       { numRuns: 3000 },
     );
   });
@@ -145,16 +169,25 @@ describe('jsonNumbersEqual', () => {
 
 describe('numbers a shadow cannot store', () => {
   it('are found with their JSON pointer, exact or plain', () => {
-    expect(findUnstorableNumber(parseJson('{"state":{"desired":{"a/b":[1,1e400]}}}'))).toEqual({ path: '/state/desired/a~1b/1', text: '1e400' });
+    expect(findUnstorableNumber(parseJson('{"state":{"desired":{"a/b":[1,1e400]}}}'))).toEqual({
+      path: '/state/desired/a~1b/1',
+      text: '1e400',
+    });
     expect(findUnstorableNumber({ x: Number.NaN })).toEqual({ path: '/x', text: 'NaN' });
     expect(findUnstorableNumber(parseJson(`{"tiny":1e-400,"big":${BIG}}`))).toBeUndefined();
   });
 
   it('make documentJson throw InvalidArgumentError naming the document and the path, before any text is made', () => {
-    expect(() => documentJson({ state: { desired: { limit: Number.POSITIVE_INFINITY } } }, 'payload')).toThrow(InvalidArgumentError);
-    expect(() => documentJson(parseJson('{"state":{"desired":{"limit":-1e400}}}'), 'payload')).toThrow('payload at /state/desired/limit: -1e400 is outside the range of a double');
+    expect(() => documentJson({ state: { desired: { limit: Number.POSITIVE_INFINITY } } }, 'payload')).toThrow(
+      InvalidArgumentError,
+    );
+    expect(() => documentJson(parseJson('{"state":{"desired":{"limit":-1e400}}}'), 'payload')).toThrow(
+      'payload at /state/desired/limit: -1e400 is outside the range of a double',
+    );
     expect(() => assertStorableNumbers(parseJson('{"a":1E+999}'), 'spec')).toThrow('spec at /a: 1E+999');
-    expect(documentJson(parseJson(`{"state":{"desired":{"a":null,"b":${BIG}}}}`), 'payload')).toBe(`{"state":{"desired":{"a":null,"b":${BIG}}}}`);
+    expect(documentJson(parseJson(`{"state":{"desired":{"a":null,"b":${BIG}}}}`), 'payload')).toBe(
+      `{"state":{"desired":{"a":null,"b":${BIG}}}}`,
+    );
   });
 });
 

@@ -16,6 +16,8 @@ describe('shadow limits', () => {
 
   it('fills partial limits and names a bad option in its message', () => {
     expect(resolveShadowLimits({ maxDepth: 8 })).toEqual({ ...DEFAULT_SHADOW_LIMITS, maxDepth: 8 });
-    expect(() => resolveShadowLimits({ maxStateBytes: 0 })).toThrow(new InvalidArgumentError('limits.maxStateBytes: expected a positive integer, got 0'));
+    expect(() => resolveShadowLimits({ maxStateBytes: 0 })).toThrow(
+      new InvalidArgumentError('limits.maxStateBytes: expected a positive integer, got 0'),
+    );
   });
 });

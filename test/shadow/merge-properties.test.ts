@@ -1,9 +1,22 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { computeDelta, expandMetadata, mergeState, mergeWithMetadata, metadataFor, type JsonObject, type JsonValue } from '../../src/shadow/index.js';
+import {
+  computeDelta,
+  expandMetadata,
+  mergeState,
+  mergeWithMetadata,
+  metadataFor,
+  type JsonObject,
+  type JsonValue,
+} from '../../src/shadow/index.js';
 
 const key = fc.constantFrom('a', 'b', 'c', 'd', 'constructor');
-const leaf = fc.oneof(fc.integer({ min: -5, max: 5 }), fc.boolean(), fc.constantFrom('x', 'y'), fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 3 }));
+const leaf = fc.oneof(
+  fc.integer({ min: -5, max: 5 }),
+  fc.boolean(),
+  fc.constantFrom('x', 'y'),
+  fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 3 }),
+);
 const { obj } = fc.letrec<{ obj: JsonObject; value: JsonValue }>((tie) => ({
   value: fc.oneof({ depthSize: 'small' }, leaf, tie('obj')) as fc.Arbitrary<JsonValue>,
   obj: fc.dictionary(key, tie('value'), { maxKeys: 4 }) as fc.Arbitrary<JsonObject>,
@@ -32,7 +45,9 @@ describe('shadow model properties', () => {
         if (c.value === undefined) return;
         const expanded = expandMetadata(c.value, c.meta);
         const shape = (v: JsonValue): JsonValue => JSON.parse(JSON.stringify(metadataFor(v, 0)));
-        expect(JSON.parse(JSON.stringify(expanded).replace(/"timestamp":\d+/g, '"timestamp":0'))).toEqual(shape(c.value));
+        expect(JSON.parse(JSON.stringify(expanded).replace(/"timestamp":\d+/g, '"timestamp":0'))).toEqual(
+          shape(c.value),
+        );
       }),
       { numRuns: 300 },
     );

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { expandMetadata, expandMetadataJson, mergeWithMetadata, metadataFor, metadataForJson } from '../../src/shadow/index.js';
+import {
+  expandMetadata,
+  expandMetadataJson,
+  mergeWithMetadata,
+  metadataFor,
+  metadataForJson,
+} from '../../src/shadow/index.js';
 
 describe('metadata', () => {
   it('maps every leaf to a timestamp and arrays element by element', () => {
@@ -23,7 +29,9 @@ describe('metadata', () => {
       id: { timestamp: 100 },
       cfg: { a: { timestamp: 200 }, b: { timestamp: 100 } },
     });
-    expect(JSON.parse(expandMetadataJson(second.value!, second.meta))).toEqual(expandMetadata(second.value!, second.meta));
+    expect(JSON.parse(expandMetadataJson(second.value!, second.meta))).toEqual(
+      expandMetadata(second.value!, second.meta),
+    );
   });
 
   it('drops the metadata of deleted keys and stamps a replaced array whole', () => {

@@ -9,7 +9,9 @@ describe('name and topic validation', () => {
   });
 
   it('rejects bad thing names with AWS constraint messages', () => {
-    expect(validateThingName('')).toBe("1 validation error detected: Value '' at 'thingName' failed to satisfy constraint: Member must have length greater than or equal to 1");
+    expect(validateThingName('')).toBe(
+      "1 validation error detected: Value '' at 'thingName' failed to satisfy constraint: Member must have length greater than or equal to 1",
+    );
     expect(validateThingName('x'.repeat(129))).toMatch(/Member must have length less than or equal to 128$/);
     expect(validateThingName('a b')).toMatch(/Member must satisfy regular expression pattern: \[a-zA-Z0-9:_-\]\+$/);
     expect(validateThingName('$a')).toBeDefined();

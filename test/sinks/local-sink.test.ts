@@ -21,7 +21,11 @@ afterAll(async () => {
 describe('LocalSink', () => {
   it('writes shadows.jsonl.gz and manifest.json whose size and SHA-256 match the data', async () => {
     const dir = join(root, 'a');
-    const records = [record('pump-1', null, { speed: 1 }), record('pump-1', 'config', { mode: 'eco' }, { mode: 'eco' }), record('pump-2', null, undefined, { t: 3 })];
+    const records = [
+      record('pump-1', null, { speed: 1 }),
+      record('pump-1', 'config', { mode: 'eco' }, { mode: 'eco' }),
+      record('pump-2', null, undefined, { t: 3 }),
+    ];
     const manifest = await writeRecords(new LocalSink({ dir }), records);
     expect((await readdir(dir)).sort()).toEqual(['manifest.json', 'shadows.jsonl.gz']);
     const data = await readFile(join(dir, 'shadows.jsonl.gz'));
@@ -76,18 +80,24 @@ describe('LocalSink', () => {
   });
 
   it('fails the destination check when the file system has less free space than required', async () => {
-    const err = await new LocalSink({ dir: join(root, 'e'), minFreeBytes: Number.MAX_SAFE_INTEGER }).check().catch((e: unknown) => e);
+    const err = await new LocalSink({ dir: join(root, 'e'), minFreeBytes: Number.MAX_SAFE_INTEGER })
+      .check()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toMatch(/bytes free, less than the \d+ required/);
   });
 
   it('leaves a refused destination as it found it: directories it made are removed, ones that were there stay', async () => {
     const made = join(root, 'e2', 'nightly', 'snap');
-    await expect(new LocalSink({ dir: made, minFreeBytes: Number.MAX_SAFE_INTEGER }).check()).rejects.toThrow(ConfigError);
+    await expect(new LocalSink({ dir: made, minFreeBytes: Number.MAX_SAFE_INTEGER }).check()).rejects.toThrow(
+      ConfigError,
+    );
     expect(existsSync(join(root, 'e2'))).toBe(false);
     const there = join(root, 'e3');
     await new LocalSink({ dir: there }).check();
-    await expect(new LocalSink({ dir: there, minFreeBytes: Number.MAX_SAFE_INTEGER }).check()).rejects.toThrow(ConfigError);
+    await expect(new LocalSink({ dir: there, minFreeBytes: Number.MAX_SAFE_INTEGER }).check()).rejects.toThrow(
+      ConfigError,
+    );
     expect(await readdir(there)).toEqual([]);
   });
 
@@ -101,7 +111,8 @@ describe('LocalSink', () => {
     await w.open();
     let err: unknown;
     try {
-      for (let i = 0; i < 2000; i++) await w.write(encodeRecord(record(`thing-${i}`, null, { pad: 'x'.repeat(200), i })));
+      for (let i = 0; i < 2000; i++)
+        await w.write(encodeRecord(record(`thing-${i}`, null, { pad: 'x'.repeat(200), i })));
       await w.commit(manifestFor(2000));
     } catch (e) {
       err = e;
@@ -162,6 +173,8 @@ describe('LocalSink', () => {
 
   it('builds a local sink from a path and an s3 sink from an s3:// URL', () => {
     expect(createSnapshotSink(join(root, 'g'))).toBeInstanceOf(LocalSink);
-    expect(createSnapshotSink('s3://bucket-x/nightly/2026-11-26', { endpoint: 'http://127.0.0.1:9' }).location).toBe('s3://bucket-x/nightly/2026-11-26');
+    expect(createSnapshotSink('s3://bucket-x/nightly/2026-11-26', { endpoint: 'http://127.0.0.1:9' }).location).toBe(
+      's3://bucket-x/nightly/2026-11-26',
+    );
   });
 });

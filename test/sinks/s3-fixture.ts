@@ -33,7 +33,12 @@ export async function startS3(): Promise<S3Fixture> {
   let server: S3rver | undefined = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: dir });
   const { port } = await server.run();
   const endpoint = `http://127.0.0.1:${port}`;
-  const client = await createS3Client({ endpoint, region: 'us-east-1', credentials: { ...S3_CREDENTIALS }, maxAttempts: 1 });
+  const client = await createS3Client({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { ...S3_CREDENTIALS },
+    maxAttempts: 1,
+  });
   const f: S3Fixture = {
     endpoint,
     port,
@@ -57,7 +62,9 @@ export async function startS3(): Promise<S3Fixture> {
       await client.send(new CreateBucketCommand({ Bucket: name }));
     },
     async keys(bucket, prefix) {
-      const res = await client.send(new ListObjectsV2Command({ Bucket: bucket, ...(prefix ? { Prefix: prefix } : {}) }));
+      const res = await client.send(
+        new ListObjectsV2Command({ Bucket: bucket, ...(prefix ? { Prefix: prefix } : {}) }),
+      );
       return (res.Contents ?? []).map((c) => c.Key!).sort();
     },
     async getText(bucket, key) {

@@ -16,23 +16,41 @@ afterAll(async () => {
 });
 
 function sink(prefix: string, extra: Partial<ConstructorParameters<typeof S3Sink>[0]> = {}): S3Sink {
-  return new S3Sink({ bucket: 'snaps', prefix, endpoint: s3.endpoint, credentials: { ...S3_CREDENTIALS }, maxAttempts: 1, ...extra });
+  return new S3Sink({
+    bucket: 'snaps',
+    prefix,
+    endpoint: s3.endpoint,
+    credentials: { ...S3_CREDENTIALS },
+    maxAttempts: 1,
+    ...extra,
+  });
 }
 
 /** ~10 MB of JSON lines that gzip cannot squeeze below two 5 MiB parts. */
 async function writeBulk(w: SnapshotWriter, lines: number, from = 0): Promise<void> {
-  for (let i = from; i < from + lines; i++) await w.write(encodeRecord(record(`thing-${i}`, null, { blob: randomBytes(600).toString('base64') })));
+  for (let i = from; i < from + lines; i++)
+    await w.write(encodeRecord(record(`thing-${i}`, null, { blob: randomBytes(600).toString('base64') })));
 }
 
 describe('S3Sink against an S3-protocol server', () => {
   it('uploads the data and then the manifest, and reads back the same records', async () => {
-    const records = [record('a', null, { x: 1 }), record('a', 'cfg', { y: [1, 2] }, { y: [1] }), record('b', null, undefined, { z: 'q' })];
+    const records = [
+      record('a', null, { x: 1 }),
+      record('a', 'cfg', { y: [1, 2] }, { y: [1] }),
+      record('b', null, undefined, { z: 'q' }),
+    ];
     const m = await writeRecords(sink('nightly/one/', { sse: 'AES256', storageClass: 'STANDARD_IA' }), records);
-    expect(await s3.keys('snaps', 'nightly/one/')).toEqual(['nightly/one/manifest.json', 'nightly/one/shadows.jsonl.gz']);
+    expect(await s3.keys('snaps', 'nightly/one/')).toEqual([
+      'nightly/one/manifest.json',
+      'nightly/one/shadows.jsonl.gz',
+    ]);
     const manifest = JSON.parse(await s3.getText('snaps', 'nightly/one/manifest.json'));
     expect(manifest.data).toEqual(m.data);
     expect((await s3.getBytes('snaps', 'nightly/one/shadows.jsonl.gz')).length).toBe(m.data.bytes);
-    const reader = await SnapshotReader.open('s3://snaps/nightly/one/', { endpoint: s3.endpoint, credentials: { ...S3_CREDENTIALS } });
+    const reader = await SnapshotReader.open('s3://snaps/nightly/one/', {
+      endpoint: s3.endpoint,
+      credentials: { ...S3_CREDENTIALS },
+    });
     const back = [];
     for await (const r of reader.records()) back.push(r);
     reader.close();
@@ -49,7 +67,10 @@ describe('S3Sink against an S3-protocol server', () => {
     expect(m.data.bytes).toBeGreaterThan(5 * 1024 * 1024);
     expect(s.uploadId).toBeTruthy();
     expect(await s3.keys('snaps', 'big/')).toEqual(['big/manifest.json', 'big/shadows.jsonl.gz']);
-    const reader = await SnapshotReader.open('s3://snaps/big/', { endpoint: s3.endpoint, credentials: { ...S3_CREDENTIALS } });
+    const reader = await SnapshotReader.open('s3://snaps/big/', {
+      endpoint: s3.endpoint,
+      credentials: { ...S3_CREDENTIALS },
+    });
     await reader.verify();
     reader.close();
   });
@@ -88,7 +109,15 @@ describe('S3Sink against an S3-protocol server', () => {
   });
 
   it('fails the destination check on a bucket that does not exist, before anything is written', async () => {
-    const err = await new S3Sink({ bucket: 'no-such-bucket', prefix: 'x/', endpoint: s3.endpoint, credentials: { ...S3_CREDENTIALS }, maxAttempts: 1 }).check().catch((e: unknown) => e);
+    const err = await new S3Sink({
+      bucket: 'no-such-bucket',
+      prefix: 'x/',
+      endpoint: s3.endpoint,
+      credentials: { ...S3_CREDENTIALS },
+      maxAttempts: 1,
+    })
+      .check()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toMatch(/snapshot destination s3:\/\/no-such-bucket\/x\/ .*NoSuchBucket/);
   });
@@ -97,7 +126,10 @@ describe('S3Sink against an S3-protocol server', () => {
     await writeRecords(sink('twice/'), [record('a', null, { v: 1 })]);
     await expect(sink('twice/').check()).rejects.toThrow(/already holds a snapshot/);
     await writeRecords(sink('twice/', { overwrite: true }), [record('a', null, { v: 2 })]);
-    const reader = await SnapshotReader.open('s3://snaps/twice/', { endpoint: s3.endpoint, credentials: { ...S3_CREDENTIALS } });
+    const reader = await SnapshotReader.open('s3://snaps/twice/', {
+      endpoint: s3.endpoint,
+      credentials: { ...S3_CREDENTIALS },
+    });
     for await (const r of reader.records()) expect(r.state.desired).toEqual({ v: 2 });
     reader.close();
   });
@@ -111,7 +143,10 @@ describe('S3Sink against an S3-protocol server', () => {
     await w.write(encodeRecord(record('a', null, { v: 2 })));
     await w.abort(new Error('endpoint unreachable'));
     const read = async (): Promise<unknown[]> => {
-      const reader = await SnapshotReader.open('s3://snaps/keep/', { endpoint: s3.endpoint, credentials: { ...S3_CREDENTIALS } });
+      const reader = await SnapshotReader.open('s3://snaps/keep/', {
+        endpoint: s3.endpoint,
+        credentials: { ...S3_CREDENTIALS },
+      });
       const out = [];
       for await (const r of reader.records()) out.push(r.state.desired);
       reader.close();
@@ -124,9 +159,17 @@ describe('S3Sink against an S3-protocol server', () => {
   });
 
   it('validates its options with messages that name the option', () => {
-    expect(() => createSnapshotSink('s3://snaps/p/', { sse: 'rot13' as never })).toThrow('S3SinkOptions.sse must be "AES256" or "aws:kms", got "rot13"');
-    expect(() => createSnapshotSink('s3://snaps/p/', { storageClass: 'FAST' })).toThrow(/S3SinkOptions.storageClass must be one of STANDARD/);
-    expect(() => createSnapshotSink('s3://snaps/p/', { partSizeBytes: 1024 })).toThrow('S3SinkOptions.partSizeBytes must be an integer >= 5 MiB (5242880)');
-    expect(() => createSnapshotSink('s3://snaps/p/', { kmsKeyId: 'k' })).toThrow('S3SinkOptions.kmsKeyId needs sse "aws:kms"');
+    expect(() => createSnapshotSink('s3://snaps/p/', { sse: 'rot13' as never })).toThrow(
+      'S3SinkOptions.sse must be "AES256" or "aws:kms", got "rot13"',
+    );
+    expect(() => createSnapshotSink('s3://snaps/p/', { storageClass: 'FAST' })).toThrow(
+      /S3SinkOptions.storageClass must be one of STANDARD/,
+    );
+    expect(() => createSnapshotSink('s3://snaps/p/', { partSizeBytes: 1024 })).toThrow(
+      'S3SinkOptions.partSizeBytes must be an integer >= 5 MiB (5242880)',
+    );
+    expect(() => createSnapshotSink('s3://snaps/p/', { kmsKeyId: 'k' })).toThrow(
+      'S3SinkOptions.kmsKeyId needs sse "aws:kms"',
+    );
   });
 });

@@ -9,7 +9,13 @@ import {
   type SnapshotRecord,
 } from '../../src/sinks/snapshot-format.js';
 
-export function record(thing: string, shadow: string | null, desired?: Record<string, unknown>, reported?: Record<string, unknown>, version = 1): SnapshotRecord {
+export function record(
+  thing: string,
+  shadow: string | null,
+  desired?: Record<string, unknown>,
+  reported?: Record<string, unknown>,
+  version = 1,
+): SnapshotRecord {
   const r: SnapshotRecord = { thing, shadow, version, state: {}, metadata: {}, timestamp: 1_700_000_000 };
   if (desired) r.state.desired = desired as never;
   if (reported) r.state.reported = reported as never;

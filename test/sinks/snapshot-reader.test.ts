@@ -35,7 +35,9 @@ async function drain(reader: SnapshotReader): Promise<number> {
   return n;
 }
 
-const many = Array.from({ length: 3000 }, (_, i) => record(`thing-${i}`, i % 3 === 0 ? 'cfg' : null, { i, pad: `${i}`.repeat(20) }));
+const many = Array.from({ length: 3000 }, (_, i) =>
+  record(`thing-${i}`, i % 3 === 0 ? 'cfg' : null, { i, pad: `${i}`.repeat(20) }),
+);
 
 describe('SnapshotReader', () => {
   it('names the file and the line when the gzip data is truncated', async () => {
@@ -44,11 +46,18 @@ describe('SnapshotReader', () => {
     const reader = await SnapshotReader.open(dir);
     const err = await drain(reader).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SnapshotError);
-    expect((err as Error).message).toMatch(new RegExp(`^${join(dir, 'shadows.jsonl.gz')}:\\d+: truncated gzip data after line \\d+`));
+    expect((err as Error).message).toMatch(
+      new RegExp(`^${join(dir, 'shadows.jsonl.gz')}:\\d+: truncated gzip data after line \\d+`),
+    );
   });
 
   it('names the file and the line of a malformed line', async () => {
-    const lines = [encodeRecord(record('a', null, { x: 1 })), encodeRecord(record('b', null, { x: 2 })), '{"thing":"c","shadow":null,"version":1,"state":{\n', encodeRecord(record('d', null))];
+    const lines = [
+      encodeRecord(record('a', null, { x: 1 })),
+      encodeRecord(record('b', null, { x: 2 })),
+      '{"thing":"c","shadow":null,"version":1,"state":{\n',
+      encodeRecord(record('d', null)),
+    ];
     const dir = await rawSnapshot('malformed', gzipSync(lines.join('')), 4);
     const err = await drain(await SnapshotReader.open(dir)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SnapshotError);
@@ -58,7 +67,9 @@ describe('SnapshotReader', () => {
   it('names the file and the line of a record with a field of the wrong type', async () => {
     const lines = [encodeRecord(record('a', null)), '{"thing":"b","shadow":7,"version":1,"state":{}}\n'];
     const dir = await rawSnapshot('bad-field', gzipSync(lines.join('')), 2);
-    await expect(drain(await SnapshotReader.open(dir))).rejects.toThrow(/shadows\.jsonl\.gz:2: malformed record: "shadow" must be a string or null/);
+    await expect(drain(await SnapshotReader.open(dir))).rejects.toThrow(
+      /shadows\.jsonl\.gz:2: malformed record: "shadow" must be a string or null/,
+    );
   });
 
   it('refuses data whose SHA-256 does not match the manifest, in verify() and at the end of records()', async () => {
@@ -68,7 +79,9 @@ describe('SnapshotReader', () => {
     m.data.sha256 = '0'.repeat(64);
     await writeFile(join(dir, 'manifest.json'), JSON.stringify(m));
     const reader = await SnapshotReader.open(dir);
-    await expect(reader.verify()).rejects.toThrow(/shadows\.jsonl\.gz: does not match the manifest .*sha256 0{64}.*refusing the snapshot/);
+    await expect(reader.verify()).rejects.toThrow(
+      /shadows\.jsonl\.gz: does not match the manifest .*sha256 0{64}.*refusing the snapshot/,
+    );
     await expect(drain(reader)).rejects.toThrow(/does not match the manifest/);
   });
 
@@ -86,7 +99,9 @@ describe('SnapshotReader', () => {
     const dir = join(root, 'no-manifest');
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, 'shadows.jsonl.gz'), gzipSync(''));
-    await expect(SnapshotReader.open(dir)).rejects.toThrow(/manifest\.json: no manifest, so .* is not a complete snapshot/);
+    await expect(SnapshotReader.open(dir)).rejects.toThrow(
+      /manifest\.json: no manifest, so .* is not a complete snapshot/,
+    );
   });
 
   it('reads a snapshot of thousands of records in order and checks the record count', async () => {
@@ -100,10 +115,16 @@ describe('SnapshotReader', () => {
   });
 
   it('parses s3:// locations into bucket and prefix', () => {
-    expect(parseSnapshotLocation('s3://my-bucket/nightly/2026-11-26')).toMatchObject({ kind: 's3', bucket: 'my-bucket', prefix: 'nightly/2026-11-26/' });
+    expect(parseSnapshotLocation('s3://my-bucket/nightly/2026-11-26')).toMatchObject({
+      kind: 's3',
+      bucket: 'my-bucket',
+      prefix: 'nightly/2026-11-26/',
+    });
     expect(parseSnapshotLocation('s3://my-bucket')).toMatchObject({ kind: 's3', bucket: 'my-bucket', prefix: '' });
     expect(parseSnapshotLocation('s3://my-bucket/p/manifest.json')).toMatchObject({ prefix: 'p/' });
-    expect(() => parseSnapshotLocation('s3://BAD_bucket/x', 'out')).toThrow('out: "BAD_bucket" is not a valid S3 bucket name (in s3://BAD_bucket/x)');
+    expect(() => parseSnapshotLocation('s3://BAD_bucket/x', 'out')).toThrow(
+      'out: "BAD_bucket" is not a valid S3 bucket name (in s3://BAD_bucket/x)',
+    );
     expect(() => parseSnapshotLocation('gs://b/x', 'out')).toThrow(/unsupported URL scheme/);
   });
 });

@@ -79,7 +79,10 @@ async function runOne(item: TargetItem, ctx: HandlerContext<BenchTaskConfig>): P
   const cfg = ctx.config;
   const op = (item.data?.op ?? 'get') as BenchItemOperation;
   const seq = Number(item.data?.seq ?? 0);
-  const ref: ShadowRef = cfg.shadowName === undefined ? { thingName: item.thingName } : { thingName: item.thingName, shadowName: cfg.shadowName };
+  const ref: ShadowRef =
+    cfg.shadowName === undefined
+      ? { thingName: item.thingName }
+      : { thingName: item.thingName, shadowName: cfg.shadowName };
   const state: AttemptState = { attempts: 0, throttles: 0, lastStart: 0 };
   const started = performance.now();
   let bytesSent = 0;

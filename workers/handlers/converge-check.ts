@@ -27,7 +27,10 @@ export function unconverged(desired: JsonObject, reported: JsonObject | undefine
   return out;
 }
 
-export default async function convergeCheck(items: TargetItem[], ctx: HandlerContext<ConvergeCheckTaskConfig>): Promise<ItemResult[]> {
+export default async function convergeCheck(
+  items: TargetItem[],
+  ctx: HandlerContext<ConvergeCheckTaskConfig>,
+): Promise<ItemResult[]> {
   const cfg = ctx.config;
   // desiredJson: the rolled-out document as text, so exact numbers survive the thread boundary.
   const desired = cfg.desiredJson !== undefined ? (parseJson(cfg.desiredJson) as JsonObject) : cfg.desired;
@@ -36,13 +39,22 @@ export default async function convergeCheck(items: TargetItem[], ctx: HandlerCon
     const started = performance.now();
     const shadowName = item.shadowName ?? cfg.shadowName;
     const ref = shadowName === undefined ? { thingName: item.thingName } : { thingName: item.thingName, shadowName };
-    const r: ItemResult = { thingName: item.thingName, outcome: 'failed', attempts: 1, requests: 0, throttles: 0, latencyMs: 0, bytesSent: 0 };
+    const r: ItemResult = {
+      thingName: item.thingName,
+      outcome: 'failed',
+      attempts: 1,
+      requests: 0,
+      throttles: 0,
+      latencyMs: 0,
+      bytesSent: 0,
+    };
     if (shadowName !== undefined) r.shadowName = shadowName;
     try {
       const doc = await ctx.client.getThingShadow(ref);
-      const pending = desired !== undefined
-        ? unconverged(desired, doc.state.reported)
-        : Object.keys(doc.state.delta ?? {}).map((k) => `/${k}`);
+      const pending =
+        desired !== undefined
+          ? unconverged(desired, doc.state.reported)
+          : Object.keys(doc.state.delta ?? {}).map((k) => `/${k}`);
       r.outcome = pending.length === 0 ? 'converged' : 'not-converged';
       if (pending.length > 0) r.detail = { pending };
     } catch (err) {

@@ -69,7 +69,10 @@ export function restoreUpdate(
   return any ? upd : undefined;
 }
 
-export const restoreHandler: TaskHandler<RestoreTaskConfig> = async (items: TargetItem[], ctx: HandlerContext<RestoreTaskConfig>) => {
+export const restoreHandler: TaskHandler<RestoreTaskConfig> = async (
+  items: TargetItem[],
+  ctx: HandlerContext<RestoreTaskConfig>,
+) => {
   const cfg = ctx.config;
   const sections: Section[] = cfg.reported ? ['desired', 'reported'] : ['desired'];
   const maxAttempts = cfg.maxAttempts ?? 5;
@@ -85,7 +88,10 @@ export const restoreHandler: TaskHandler<RestoreTaskConfig> = async (items: Targ
       includeUpdate: cfg.includeUpdate === true,
       onExhausted: 'conflict',
       prepare: (r) => {
-        target = parseJson((item.data as RestoreItemData | undefined)?.state ?? '{}') as { desired?: JsonObject; reported?: JsonObject };
+        target = parseJson((item.data as RestoreItemData | undefined)?.state ?? '{}') as {
+          desired?: JsonObject;
+          reported?: JsonObject;
+        };
         r.wholeBytes = Buffer.byteLength(stringifyJson(cfg.reported ? target : { desired: target.desired }));
       },
       plan: (doc) => {

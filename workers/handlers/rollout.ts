@@ -9,8 +9,22 @@ import { InvalidArgumentError, toErrorRecord } from '../../src/errors.js';
 import { forEachConcurrent } from '../../src/engine/for-each-concurrent.js';
 import { guardedUpdate, type GuardedUpdateOptions } from '../../src/engine/guarded-update.js';
 import { intentLogFor } from '../../src/engine/intent-log.js';
-import type { HandlerContext, ItemResult, RolloutTaskConfig, RolloutTransform, TargetItem } from '../../src/engine/task-types.js';
-import { diffToUpdate, mergeState, parseJson, parseUpdateRequest, resolveShadowLimits, stateSize, stringifyJson } from '../../src/shadow/index.js';
+import type {
+  HandlerContext,
+  ItemResult,
+  RolloutTaskConfig,
+  RolloutTransform,
+  TargetItem,
+} from '../../src/engine/task-types.js';
+import {
+  diffToUpdate,
+  mergeState,
+  parseJson,
+  parseUpdateRequest,
+  resolveShadowLimits,
+  stateSize,
+  stringifyJson,
+} from '../../src/shadow/index.js';
 import type { JsonObject } from '../../src/shadow/index.js';
 import { beforeImage } from '../../src/shadow/before-image.js';
 import { ShadowCondition } from '../../src/shadow/shadow-condition.js';
@@ -33,7 +47,8 @@ async function loadTransform(spec: string): Promise<RolloutTransform> {
   if (p === undefined) {
     p = import(url).then((mod: Record<string, unknown>) => {
       const fn = (typeof mod.default === 'function' ? mod.default : mod.transform) as unknown;
-      if (typeof fn !== 'function') throw new InvalidArgumentError(`transform module ${spec} exports no default or "transform" function`);
+      if (typeof fn !== 'function')
+        throw new InvalidArgumentError(`transform module ${spec} exports no default or "transform" function`);
       return fn as RolloutTransform;
     });
     transforms.set(url, p);
@@ -41,7 +56,10 @@ async function loadTransform(spec: string): Promise<RolloutTransform> {
   return p;
 }
 
-export default async function rollout(items: TargetItem[], ctx: HandlerContext<RolloutTaskConfig>): Promise<ItemResult[]> {
+export default async function rollout(
+  items: TargetItem[],
+  ctx: HandlerContext<RolloutTaskConfig>,
+): Promise<ItemResult[]> {
   const cfg = ctx.config;
   const limits = resolveShadowLimits(cfg.limits, 'config.limits');
   const maxAttempts = cfg.maxAttempts ?? 5;
@@ -105,14 +123,22 @@ export default async function rollout(items: TargetItem[], ctx: HandlerContext<R
             if (!parsed.ok) {
               return {
                 outcome: parsed.fault.status === 413 ? 'too-large' : 'invalid',
-                error: { name: 'InvalidArgumentError', code: 'SHADOW_ERR_INVALID_ARGUMENT', message: `update rejected before sending: ${parsed.fault.message}` },
+                error: {
+                  name: 'InvalidArgumentError',
+                  code: 'SHADOW_ERR_INVALID_ARGUMENT',
+                  message: `update rejected before sending: ${parsed.fault.message}`,
+                },
               };
             }
             const merged = mergeState(current, checked);
             if (stateSize(merged, doc?.state.reported) > limits.maxStateBytes) {
               return {
                 outcome: 'too-large',
-                error: { name: 'InvalidArgumentError', code: 'SHADOW_ERR_INVALID_ARGUMENT', message: `the desired state would exceed ${limits.maxStateBytes} bytes` },
+                error: {
+                  name: 'InvalidArgumentError',
+                  code: 'SHADOW_ERR_INVALID_ARGUMENT',
+                  message: `the desired state would exceed ${limits.maxStateBytes} bytes`,
+                },
               };
             }
             if (cfg.dryRun !== true) {
@@ -121,7 +147,8 @@ export default async function rollout(items: TargetItem[], ctx: HandlerContext<R
               // As text: the values keep their exact digits across the thread boundary and in the journal.
               const undoJson = stringifyJson({ before: beforeImage(current, checked), wrote: checked });
               r.detail = { ...(r.detail as object | undefined), undoJson };
-              if (cfg.intentLog !== undefined) intentLogFor(cfg.intentLog).append({ thingName: item.thingName, shadowName }, undoJson);
+              if (cfg.intentLog !== undefined)
+                intentLogFor(cfg.intentLog).append({ thingName: item.thingName, shadowName }, undoJson);
             }
             return undefined;
           },

@@ -47,7 +47,11 @@ export function toSnapshotRecord(thing: string, shadow: string | null, doc: Shad
   return { thing, shadow, version: doc.version, state, metadata, timestamp: doc.timestamp };
 }
 
-async function readOne(item: TargetItem, ctx: HandlerContext<SnapshotReadConfig>, matches: (n: string) => boolean): Promise<ItemResult> {
+async function readOne(
+  item: TargetItem,
+  ctx: HandlerContext<SnapshotReadConfig>,
+  matches: (n: string) => boolean,
+): Promise<ItemResult> {
   const started = performance.now();
   const { client, config, signal } = ctx;
   const o = signal ? { signal } : undefined;
@@ -77,13 +81,17 @@ async function readOne(item: TargetItem, ctx: HandlerContext<SnapshotReadConfig>
       const names: string[] = [];
       try {
         attempts += 1;
-        for await (const name of client.paginateNamedShadowsForThing({ thingName: thing, pageSize: config.pageSize ?? 100 }, o)) {
+        for await (const name of client.paginateNamedShadowsForThing(
+          { thingName: thing, pageSize: config.pageSize ?? 100 },
+          o,
+        )) {
           if (matches(name)) names.push(name);
         }
       } catch (err) {
         // AWS answers 404 to ListNamedShadowsForThing for a thing it does not know: no named
         // shadows (the outcome says so: no-shadows, or read for a classic shadow alone), not a failure.
-        if (!isNotFound(err)) failed.push({ shadow: null, error: { ...toErrorRecord(err), operation: 'ListNamedShadowsForThing' } });
+        if (!isNotFound(err))
+          failed.push({ shadow: null, error: { ...toErrorRecord(err), operation: 'ListNamedShadowsForThing' } });
       }
       for (const name of names) await get(name);
     }
@@ -100,7 +108,8 @@ async function readOne(item: TargetItem, ctx: HandlerContext<SnapshotReadConfig>
     requests += u.requests;
     throttles += u.throttles;
   }
-  const outcome = failed.length === 0 ? (lines.length === 0 ? 'no-shadows' : 'read') : lines.length === 0 ? 'failed' : 'partial';
+  const outcome =
+    failed.length === 0 ? (lines.length === 0 ? 'no-shadows' : 'read') : lines.length === 0 ? 'failed' : 'partial';
   const detail: SnapshotReadDetail = { records: lines.length };
   if (failed.length > 0) detail.failed = failed;
   const r: ItemResult = {

@@ -46,13 +46,17 @@ export function defineAttach(program: Command, run: Runner): void {
             if (Date.now() - s.submitterSeenAt > staleMs) {
               const d = s.detail as { argv?: unknown; cwd?: unknown } | null;
               if (d === null || !Array.isArray(d.argv) || typeof d.cwd !== 'string') {
-                ctx.err(`shadowfleet: job ${id}'s submitter is gone and the job does not say how it was submitted; it cannot be taken over`);
+                ctx.err(
+                  `shadowfleet: job ${id}'s submitter is gone and the job does not say how it was submitted; it cannot be taken over`,
+                );
                 return EXIT.FAILED;
               }
               takeOver = { argv: d.argv.map(String), cwd: d.cwd };
               break;
             }
-            ctx.err(`job ${id} (${s.kind}): ${s.done} of ${s.items} queued things done${s.failed > 0 ? `, ${s.failed} failed` : ''}; ${s.workers.length} worker(s)`);
+            ctx.err(
+              `job ${id} (${s.kind}): ${s.done} of ${s.items} queued things done${s.failed > 0 ? `, ${s.failed} failed` : ''}; ${s.workers.length} worker(s)`,
+            );
             if (ctx.signal.aborted) return EXIT.INTERRUPTED;
             await new Promise((r) => setTimeout(r, 1000));
           }
@@ -69,14 +73,30 @@ export function defineAttach(program: Command, run: Runner): void {
     );
 }
 
-function summary(ctx: CommandContext, s: { id: string; kind: string; state: string; done: number; items: number; failed: number; byOutcome: Record<string, number> }): number {
+function summary(
+  ctx: CommandContext,
+  s: {
+    id: string;
+    kind: string;
+    state: string;
+    done: number;
+    items: number;
+    failed: number;
+    byOutcome: Record<string, number>;
+  },
+): number {
   ctx.out(
     formatPairs([
       ['job', s.id],
       ['kind', s.kind],
       ['state', s.state],
       ['done', `${s.done} of ${s.items}${s.failed > 0 ? ` (${s.failed} failed)` : ''}`],
-      ['outcomes', Object.entries(s.byOutcome).map(([k, v]) => `${k} ${v}`).join(', ') || '-'],
+      [
+        'outcomes',
+        Object.entries(s.byOutcome)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ') || '-',
+      ],
     ]),
   );
   if (s.state === 'cancelled') return EXIT.INTERRUPTED;

@@ -4,7 +4,12 @@ import { EXIT, type CommandContext } from '../context.js';
 import { checkedFlags, durationFlag, isPositiveInt, numberFlag, requiredEndpoint } from '../flags.js';
 import { formatPairs } from '../output.js';
 import { createProgress, type Progress } from '../progress.js';
-import { addSelectionFlags, controlEndpointFromFlags, selectionFromFlags, type SelectionFlags } from '../selection-flags.js';
+import {
+  addSelectionFlags,
+  controlEndpointFromFlags,
+  selectionFromFlags,
+  type SelectionFlags,
+} from '../selection-flags.js';
 import type { BenchOptions, BenchOperation, BenchProgress, BenchResult } from '../../index.js';
 
 interface BenchFlags extends SelectionFlags {
@@ -39,18 +44,29 @@ type Lib = typeof import('../../index.js');
 export function defineBench(program: Command, run: Runner): void {
   const bench = program
     .command('bench')
-    .description('drive a known load against the data plane (or the emulator in its own process) and report throughput, latency, throttles and cost')
+    .description(
+      'drive a known load against the data plane (or the emulator in its own process) and report throughput, latency, throttles and cost',
+    )
     .option('--scenario <file>', 'load scenario (YAML or JSON); flags override its fields')
-    .option('--endpoint <url>', 'data plane endpoint (or SHADOWFLEET_ENDPOINT); default: start the emulator in a child process')
+    .option(
+      '--endpoint <url>',
+      'data plane endpoint (or SHADOWFLEET_ENDPOINT); default: start the emulator in a child process',
+    )
     .option('--region <region>', 'signing region (or AWS_REGION)')
     .option('--mix <ops>', 'operation weights, e.g. get=60,update=30,list=5,publish=5 (default get=50,update=50)')
     .option('--things <n>', 'number of things (default 1000)')
-    .option('--prefix <prefix>', 'thing name prefix: the run touches only <prefix>0..<prefix>N-1 (default shadowfleet-bench-)')
+    .option(
+      '--prefix <prefix>',
+      'thing name prefix: the run touches only <prefix>0..<prefix>N-1 (default shadowfleet-bench-)',
+    )
     .option('--shadow <name>', 'named shadow (default: the classic shadow)');
   // Reads of real things instead of the prefixed bench things (needs --endpoint; get, list, publish only).
   addSelectionFlags(bench)
     .option('--document-bytes <n[,n...]>', 'update document sizes in bytes, 64..8000 (default 512)')
-    .option('--rate <n|off>', 'target operations per second, all operations together; off = no rate gate (default: the account quota, 4000/s per operation)')
+    .option(
+      '--rate <n|off>',
+      'target operations per second, all operations together; off = no rate gate (default: the account quota, 4000/s per operation)',
+    )
     .option('--concurrency <n>', 'operations in flight (default 64)')
     .option('--duration <d>', 'measured time, e.g. 30s, 2m (default 10s)')
     .option('--count <n>', 'measured operations (instead of a duration)')
@@ -88,16 +104,23 @@ export function defineBench(program: Command, run: Runner): void {
 /** `get=60,update=40` -> { get: 60, update: 40 } */
 export function parseMix(text: string, lib: Lib): Partial<Record<BenchOperation, number>> {
   const out: Partial<Record<BenchOperation, number>> = {};
-  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [op, w = '1'] = part.split('=');
     if (!lib.BENCH_OPERATIONS.includes(op as BenchOperation)) {
-      throw new lib.InvalidArgumentError(`--mix: unknown operation "${op}" (expected ${lib.BENCH_OPERATIONS.join(', ')})`);
+      throw new lib.InvalidArgumentError(
+        `--mix: unknown operation "${op}" (expected ${lib.BENCH_OPERATIONS.join(', ')})`,
+      );
     }
     const n = Number(w);
-    if (!Number.isFinite(n) || n < 0) throw new lib.InvalidArgumentError(`--mix: expected a weight >= 0 for ${op}, got "${w}"`);
+    if (!Number.isFinite(n) || n < 0)
+      throw new lib.InvalidArgumentError(`--mix: expected a weight >= 0 for ${op}, got "${w}"`);
     out[op as BenchOperation] = n;
   }
-  if (!Object.values(out).some((v) => v > 0)) throw new lib.InvalidArgumentError('--mix: expected at least one operation with a weight above 0');
+  if (!Object.values(out).some((v) => v > 0))
+    throw new lib.InvalidArgumentError('--mix: expected at least one operation with a weight above 0');
   return out;
 }
 
@@ -122,7 +145,11 @@ function benchSettingsFromFlags(flags: BenchFlags, lib: Lib): BenchSettings {
   return set as BenchSettings;
 }
 
-export async function benchOptionsFromFlags(flags: BenchFlags, ctx: Pick<CommandContext, 'signal'>, lib: Lib): Promise<BenchOptions> {
+export async function benchOptionsFromFlags(
+  flags: BenchFlags,
+  ctx: Pick<CommandContext, 'signal'>,
+  lib: Lib,
+): Promise<BenchOptions> {
   const { InvalidArgumentError } = lib;
   const scenario = flags.scenario !== undefined ? await lib.loadBenchScenario(flags.scenario) : {};
   const o: BenchOptions = { ...scenario, signal: ctx.signal };
@@ -135,7 +162,10 @@ export async function benchOptionsFromFlags(flags: BenchFlags, ctx: Pick<Command
   if (flags.prefix !== undefined) o.prefix = flags.prefix;
   const selection = selectionFromFlags(flags);
   if (selection !== undefined) {
-    if (o.endpoint === undefined) throw new InvalidArgumentError('--thing-group, --query and --all-things benchmark the things of a fleet: give --endpoint');
+    if (o.endpoint === undefined)
+      throw new InvalidArgumentError(
+        '--thing-group, --query and --all-things benchmark the things of a fleet: give --endpoint',
+      );
     o.targets = selection;
   }
   const controlEndpoint = controlEndpointFromFlags(flags);
@@ -147,7 +177,8 @@ export async function benchOptionsFromFlags(flags: BenchFlags, ctx: Pick<Command
   if (flags.documentBytes !== undefined) {
     o.documentBytes = flags.documentBytes.split(',').map((s) => {
       const n = Number(s.trim());
-      if (!Number.isInteger(n) || n < 64 || n > 8000) throw new InvalidArgumentError(`--document-bytes: expected sizes in bytes from 64 to 8000, got "${s}"`);
+      if (!Number.isInteger(n) || n < 64 || n > 8000)
+        throw new InvalidArgumentError(`--document-bytes: expected sizes in bytes from 64 to 8000, got "${s}"`);
       return n;
     });
   }
@@ -171,15 +202,26 @@ export async function benchOptionsFromFlags(flags: BenchFlags, ctx: Pick<Command
   if (flags.cleanup) o.cleanup = true;
   const price = numberFlag('--price-per-million', flags.pricePerMillion, (n) => n >= 0, 'a price >= 0');
   const meter = numberFlag('--meter-bytes', flags.meterBytes, isPositiveInt, 'a positive integer');
-  if (price !== undefined || meter !== undefined) o.pricing = { ...o.pricing, ...(price === undefined ? {} : { perMillion: price }), ...(meter === undefined ? {} : { meterBytes: meter }) };
+  if (price !== undefined || meter !== undefined)
+    o.pricing = {
+      ...o.pricing,
+      ...(price === undefined ? {} : { perMillion: price }),
+      ...(meter === undefined ? {} : { meterBytes: meter }),
+    };
   const emu: NonNullable<BenchOptions['emulator']> = {};
   if (flags.emulatorQuotas !== undefined) {
-    if (flags.emulatorQuotas !== 'aws' && flags.emulatorQuotas !== 'off') throw new InvalidArgumentError(`--emulator-quotas: expected aws or off, got "${flags.emulatorQuotas}"`);
+    if (flags.emulatorQuotas !== 'aws' && flags.emulatorQuotas !== 'off')
+      throw new InvalidArgumentError(`--emulator-quotas: expected aws or off, got "${flags.emulatorQuotas}"`);
     emu.quotas = flags.emulatorQuotas;
   }
   const accountRps = numberFlag('--emulator-account-rps', flags.emulatorAccountRps, (n) => n > 0, 'a positive number');
   if (accountRps !== undefined) emu.accountRps = accountRps;
-  const faultRate = numberFlag('--emulator-fault-rate', flags.emulatorFaultRate, (n) => n >= 0 && n <= 1, 'a share from 0 to 1');
+  const faultRate = numberFlag(
+    '--emulator-fault-rate',
+    flags.emulatorFaultRate,
+    (n) => n >= 0 && n <= 1,
+    'a share from 0 to 1',
+  );
   if (faultRate !== undefined) emu.faults = { ...emu.faults, rate: faultRate };
   const latency = numberFlag('--emulator-latency-ms', flags.emulatorLatencyMs, (n) => n >= 0, 'a number of ms >= 0');
   if (latency !== undefined) emu.faults = { ...emu.faults, latencyMs: latency };
@@ -208,14 +250,25 @@ export function formatBenchResult(r: BenchResult, lib: Pick<Lib, 'benchReportMod
   const model = lib.benchReportModel(r);
   // Short notes are units (ms, s, ops/s); longer ones go in parentheses.
   const note = (n: string | undefined): string => (!n ? '' : n.length <= 6 ? ` ${n}` : ` (${n})`);
-  const rows = model.summary.map((row) => [row.label, `${typeof row.value === 'number' ? row.value.toLocaleString('en-US') : String(row.value)}${note(row.note)}`] as [string, string]);
-  for (const [k, v] of Object.entries(r.errors).sort((a, b) => b[1] - a[1])) rows.push([`  error ${k}`, v.toLocaleString('en-US')]);
+  const rows = model.summary.map(
+    (row) =>
+      [
+        row.label,
+        `${typeof row.value === 'number' ? row.value.toLocaleString('en-US') : String(row.value)}${note(row.note)}`,
+      ] as [string, string],
+  );
+  for (const [k, v] of Object.entries(r.errors).sort((a, b) => b[1] - a[1]))
+    rows.push([`  error ${k}`, v.toLocaleString('en-US')]);
   if (r.report !== undefined) rows.push(['report page', r.report]);
   const lines = [formatPairs(rows)];
   const table = model.tables![0]!;
-  const grid = [table.columns, ...table.rows.map((row) => row.map((c) => (typeof c === 'number' ? c.toLocaleString('en-US') : String(c ?? ''))))];
+  const grid = [
+    table.columns,
+    ...table.rows.map((row) => row.map((c) => (typeof c === 'number' ? c.toLocaleString('en-US') : String(c ?? '')))),
+  ];
   const widths = table.columns.map((_, i) => Math.max(...grid.map((row) => String(row[i]).length)));
   lines.push('');
-  for (const row of grid) lines.push(row.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]!) : String(c).padStart(widths[i]!))).join('  '));
+  for (const row of grid)
+    lines.push(row.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]!) : String(c).padStart(widths[i]!))).join('  '));
   return lines.join('\n');
 }

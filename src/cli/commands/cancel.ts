@@ -9,14 +9,16 @@ type CancelFlags = Record<string, never>;
 export function defineCancel(program: Command, run: Runner): void {
   program
     .command('cancel')
-    .description('Cancel a distributed job: its waiting batches are removed, workers abort its batches in hand, its submitter stops')
+    .description(
+      'Cancel a distributed job: its waiting batches are removed, workers abort its batches in hand, its submitter stops',
+    )
     .argument('<job>', 'job id')
     .action(
       run<CancelFlags>(async (_flags, ctx, args) => {
         const { cancelRun, redisUrlFrom } = await import('../../engine/queue/index.js');
         const url = redisUrlFrom(distributedFlags().redis) as string;
         const id = args[0] as string;
-        const { removed } = await cancelRun(url, id, { queue: (distributedFlags().queue ?? 'shadowfleet') });
+        const { removed } = await cancelRun(url, id, { queue: distributedFlags().queue ?? 'shadowfleet' });
         ctx.out(`cancelled ${id}: ${removed} waiting batch${removed === 1 ? '' : 'es'} removed`);
         return EXIT.OK;
       }),

@@ -31,13 +31,16 @@ function common(cmd: Command): Command {
 }
 
 function shadowTarget(cmd: Command): Command {
-  return cmd.requiredOption('--thing <name>', 'thing name').option('--shadow <name>', 'named shadow (omit for the classic shadow)');
+  return cmd
+    .requiredOption('--thing <name>', 'thing name')
+    .option('--shadow <name>', 'named shadow (omit for the classic shadow)');
 }
 
 function int(lib: Library, name: string, v: string | undefined, min: number, max: number): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!/^\d+$/.test(v.trim()) || n < min || n > max) throw new lib.InvalidArgumentError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  if (!/^\d+$/.test(v.trim()) || n < min || n > max)
+    throw new lib.InvalidArgumentError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -49,7 +52,9 @@ async function openClient(opts: CommonOptions): Promise<{ lib: Library; client: 
   const lib: Library = { ...client, ...input };
   const signingName = opts.signingName ?? 'iotdata';
   if (signingName !== 'iotdata' && signingName !== 'iotdevicegateway') {
-    throw new lib.InvalidArgumentError(`--signing-name must be iotdata or iotdevicegateway, got ${JSON.stringify(signingName)}`);
+    throw new lib.InvalidArgumentError(
+      `--signing-name must be iotdata or iotdevicegateway, got ${JSON.stringify(signingName)}`,
+    );
   }
   const o: ConstructorParameters<Library['IotDataClient']>[0] = { signingName, connections: 1 };
   if (opts.endpoint !== undefined) o.endpoint = opts.endpoint;
@@ -80,7 +85,13 @@ function ref(o: ShadowOptions): { thingName: string; shadowName?: string } {
 }
 
 /** Documents as the service sent them: numbers a double cannot hold keep their text. */
-function printDocument(lib: Library, ctx: CommandContext, json: boolean | undefined, doc: unknown, human: (pretty: string) => string): void {
+function printDocument(
+  lib: Library,
+  ctx: CommandContext,
+  json: boolean | undefined,
+  doc: unknown,
+  human: (pretty: string) => string,
+): void {
   ctx.out(json ? lib.stringifyJson(doc) : human(lib.stringifyJson(doc, 2)));
 }
 
@@ -120,7 +131,13 @@ export function defineDataPlaneCommands(program: Command, run: Runner): void {
           const payload = (await readPayload(lib, o.payload, true))!;
           const raw = await client.updateThingShadowRaw({ ...ref(o), payload }, { signal: ctx.signal });
           const doc = lib.parseJson(Buffer.from(raw).toString('utf8')) as { version?: number };
-          printDocument(lib, ctx, o.json, doc, (pretty) => `updated ${describeShadow(o.thing, o.shadow)}: version ${doc.version}\n${pretty}`);
+          printDocument(
+            lib,
+            ctx,
+            o.json,
+            doc,
+            (pretty) => `updated ${describeShadow(o.thing, o.shadow)}: version ${doc.version}\n${pretty}`,
+          );
           return EXIT.OK;
         }),
       ),
@@ -130,7 +147,12 @@ export function defineDataPlaneCommands(program: Command, run: Runner): void {
     run<ShadowOptions>(async (o, ctx) =>
       withClient(o, async (_lib, client) => {
         const r = await client.deleteThingShadow(ref(o), { signal: ctx.signal });
-        print(ctx, o.json, r, () => `deleted ${describeShadow(o.thing, o.shadow)} (version ${r.version}, ${formatEpoch(r.timestamp)})`);
+        print(
+          ctx,
+          o.json,
+          r,
+          () => `deleted ${describeShadow(o.thing, o.shadow)} (version ${r.version}, ${formatEpoch(r.timestamp)})`,
+        );
         return EXIT.OK;
       }),
     ),
@@ -149,7 +171,8 @@ export function defineDataPlaneCommands(program: Command, run: Runner): void {
           if (o.nextToken !== undefined) input.nextToken = o.nextToken;
           const page = await client.listNamedShadowsForThing(input, { signal: ctx.signal });
           print(ctx, o.json, page, () => {
-            const lines = page.results.length === 0 ? [`no named shadows for thing "${o.thing}"`] : page.results.slice();
+            const lines =
+              page.results.length === 0 ? [`no named shadows for thing "${o.thing}"`] : page.results.slice();
             if (page.nextToken !== undefined) lines.push(`next token: ${page.nextToken}`);
             return lines.join('\n');
           });
@@ -168,9 +191,21 @@ export function defineDataPlaneCommands(program: Command, run: Runner): void {
     .option('--message-expiry <seconds>', 'MQTT5 message expiry in seconds')
     .option('--user-property <name=value...>', 'MQTT5 user property (repeatable)')
     .action(
-      run<CommonOptions & { topic: string; payload?: string; qos: string; retain?: boolean; contentType?: string; responseTopic?: string; messageExpiry?: string; userProperty?: string[] }>(async (o, ctx) =>
+      run<
+        CommonOptions & {
+          topic: string;
+          payload?: string;
+          qos: string;
+          retain?: boolean;
+          contentType?: string;
+          responseTopic?: string;
+          messageExpiry?: string;
+          userProperty?: string[];
+        }
+      >(async (o, ctx) =>
         withClient(o, async (lib, client) => {
-          if (o.qos !== '0' && o.qos !== '1') throw new lib.InvalidArgumentError(`--qos must be 0 or 1, got ${JSON.stringify(o.qos)}`);
+          if (o.qos !== '0' && o.qos !== '1')
+            throw new lib.InvalidArgumentError(`--qos must be 0 or 1, got ${JSON.stringify(o.qos)}`);
           const input: Parameters<Client['publish']>[0] = { topic: o.topic, qos: o.qos === '1' ? 1 : 0 };
           const payload = await readPayload(lib, o.payload, false);
           if (payload !== undefined) input.payload = payload;
@@ -182,13 +217,20 @@ export function defineDataPlaneCommands(program: Command, run: Runner): void {
           if (o.userProperty !== undefined) {
             input.userProperties = o.userProperty.map((p) => {
               const eq = p.indexOf('=');
-              if (eq <= 0) throw new lib.InvalidArgumentError(`--user-property must be name=value, got ${JSON.stringify(p)}`);
+              if (eq <= 0)
+                throw new lib.InvalidArgumentError(`--user-property must be name=value, got ${JSON.stringify(p)}`);
               return { [p.slice(0, eq)]: p.slice(eq + 1) };
             });
           }
           await client.publish(input, { signal: ctx.signal });
           const result = { topic: o.topic, bytes: payload?.byteLength ?? 0, qos: input.qos, retain: Boolean(o.retain) };
-          print(ctx, o.json, result, () => `published ${result.bytes} bytes to "${o.topic}" (qos ${result.qos}${result.retain ? ', retained' : ''})`);
+          print(
+            ctx,
+            o.json,
+            result,
+            () =>
+              `published ${result.bytes} bytes to "${o.topic}" (qos ${result.qos}${result.retain ? ', retained' : ''})`,
+          );
           return EXIT.OK;
         }),
       ),
@@ -229,7 +271,12 @@ export function defineDataPlaneCommands(program: Command, run: Runner): void {
           print(ctx, o.json, page, () => {
             if (page.retainedTopics.length === 0) return 'no retained messages';
             const table = formatTable(
-              page.retainedTopics.map((t) => ({ topic: t.topic, qos: t.qos, bytes: t.payloadSize, 'last modified': formatEpoch(t.lastModifiedTime) })),
+              page.retainedTopics.map((t) => ({
+                topic: t.topic,
+                qos: t.qos,
+                bytes: t.payloadSize,
+                'last modified': formatEpoch(t.lastModifiedTime),
+              })),
               ['topic', 'qos', 'bytes', 'last modified'],
             );
             return page.nextToken !== undefined ? `${table}\nnext token: ${page.nextToken}` : table;

@@ -20,7 +20,9 @@ interface DemoFlags {
 export function defineDemo(program: Command, run: Runner): void {
   program
     .command('demo')
-    .description('the whole job on the embedded emulator: seed a fleet, roll out a change, wait for the devices, snapshot, report')
+    .description(
+      'the whole job on the embedded emulator: seed a fleet, roll out a change, wait for the devices, snapshot, report',
+    )
     .option('--things <n>', 'things to seed and roll out to', '10000')
     .option('--out <dir>', 'where the snapshot, the report page and the journal go', './shadowfleet-out')
     .option('--rate <n>', 'account quota of the emulator and the rollout, requests/s per operation (default 4000)')
@@ -33,7 +35,12 @@ export function defineDemo(program: Command, run: Runner): void {
       run<DemoFlags>(async (flags, ctx) => {
         const lib = await import('../../index.js');
         const options: DemoOptions = { outDir: flags.out, signal: ctx.signal };
-        options.things = numberFlag('--things', flags.things, (n) => Number.isInteger(n) && n > 0 && n <= 1_000_000, 'an integer from 1 to 1,000,000');
+        options.things = numberFlag(
+          '--things',
+          flags.things,
+          (n) => Number.isInteger(n) && n > 0 && n <= 1_000_000,
+          'an integer from 1 to 1,000,000',
+        );
         const rate = numberFlag('--rate', flags.rate, (n) => n > 0, 'a positive number');
         if (rate !== undefined) options.rate = rate;
         const delay = numberFlag('--device-delay-ms', flags.deviceDelayMs, (n) => n >= 0, 'a number of ms >= 0');
@@ -120,15 +127,29 @@ export function formatDemoResult(r: DemoResult): string {
     ['fleet', `${r.things.toLocaleString('en-US')} simulated devices on the emulator (AWS quotas)`],
     ['targets', `${r.targets}, listed from the emulator's control plane`],
     ['change', JSON.stringify(r.desired)],
-    ['rollout', `${by} in ${(s.elapsedMs / 1000).toFixed(1)} s (${s.thingsPerSecond.toLocaleString('en-US')} things/s)`],
+    [
+      'rollout',
+      `${by} in ${(s.elapsedMs / 1000).toFixed(1)} s (${s.thingsPerSecond.toLocaleString('en-US')} things/s)`,
+    ],
     ['requests', `${s.requests.toLocaleString('en-US')}, ${s.throttles} throttled, ${s.retries} conflict re-reads`],
     ['bytes sent', `${(s.bytesSent / 1024).toFixed(0)} KiB (${(s.sentShare * 100).toFixed(1)}% of whole documents)`],
   ];
-  if (c !== undefined) rows.push(['converged', `${c.converged.toLocaleString('en-US')} of ${c.checked.toLocaleString('en-US')} (${(c.share * 100).toFixed(1)}%) after ${(c.waitedMs / 1000).toFixed(1)} s${c.notConvergedCount > 0 ? `; ${c.notConvergedCount} ${r.interrupted ? 'not yet converged when interrupted' : 'offline devices did not answer'}, e.g. ${c.notConverged.slice(0, 3).join(', ')}` : ''}`]);
-  if (r.snapshot !== undefined) rows.push(['snapshot', `${r.snapshot.dir} (${r.snapshot.records.toLocaleString('en-US')} shadows of ${r.snapshot.things.toLocaleString('en-US')} things, gzip JSON lines + manifest)`]);
+  if (c !== undefined)
+    rows.push([
+      'converged',
+      `${c.converged.toLocaleString('en-US')} of ${c.checked.toLocaleString('en-US')} (${(c.share * 100).toFixed(1)}%) after ${(c.waitedMs / 1000).toFixed(1)} s${c.notConvergedCount > 0 ? `; ${c.notConvergedCount} ${r.interrupted ? 'not yet converged when interrupted' : 'offline devices did not answer'}, e.g. ${c.notConverged.slice(0, 3).join(', ')}` : ''}`,
+    ]);
+  if (r.snapshot !== undefined)
+    rows.push([
+      'snapshot',
+      `${r.snapshot.dir} (${r.snapshot.records.toLocaleString('en-US')} shadows of ${r.snapshot.things.toLocaleString('en-US')} things, gzip JSON lines + manifest)`,
+    ]);
   rows.push(['report page', r.reportPage]);
   rows.push(['outcomes', r.outcomesFile]);
   rows.push(['journal', r.journal]);
-  rows.push(['took', `${(r.durationMs / 1000).toFixed(1)} s (${r.steps.map((st) => `${st.step} ${(st.ms / 1000).toFixed(1)} s`).join(', ')})`]);
+  rows.push([
+    'took',
+    `${(r.durationMs / 1000).toFixed(1)} s (${r.steps.map((st) => `${st.step} ${(st.ms / 1000).toFixed(1)} s`).join(', ')})`,
+  ]);
   return `${formatPairs(rows)}\n\nOpen ${r.reportPage} in a browser to see the charts.`;
 }

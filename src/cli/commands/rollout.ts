@@ -4,7 +4,12 @@ import { EXIT, type CommandContext } from '../context.js';
 import { checkedFlags, collect, durationFlag, requiredEndpoint } from '../flags.js';
 import { formatPairs } from '../output.js';
 import { createProgress, type Progress } from '../progress.js';
-import { addSelectionFlags, controlEndpointFromFlags, selectionFromFlags, type SelectionFlags } from '../selection-flags.js';
+import {
+  addSelectionFlags,
+  controlEndpointFromFlags,
+  selectionFromFlags,
+  type SelectionFlags,
+} from '../selection-flags.js';
 import type { RolloutOptions, RolloutProgress, RolloutResult } from '../../index.js';
 
 interface RolloutFlags extends SelectionFlags {
@@ -45,20 +50,39 @@ export function defineRollout(program: Command, run: Runner): void {
     .description('change desired state on many shadows: rate-limited, version-guarded, minimal updates, resumable')
     .option('--endpoint <url>', 'data plane endpoint (or SHADOWFLEET_ENDPOINT)')
     .option('--region <region>', 'signing region (or AWS_REGION)')
-    .option('--things <file|-|snapshot>', 'targets: one thing name a line, CSV with a thingName column, or JSON lines; - for stdin; or a snapshot (directory or s3://bucket/prefix/): its things');
+    .option(
+      '--things <file|-|snapshot>',
+      'targets: one thing name a line, CSV with a thingName column, or JSON lines; - for stdin; or a snapshot (directory or s3://bucket/prefix/): its things',
+    );
   addSelectionFlags(command)
-    .option('--where <expr>', 'only things whose shadow, as read just before the write, meets this condition, e.g. \'reported.firmware < "1.5.0" and reported.model == "x"\'')
+    .option(
+      '--where <expr>',
+      'only things whose shadow, as read just before the write, meets this condition, e.g. \'reported.firmware < "1.5.0" and reported.model == "x"\'',
+    )
     .option('--shadow <name>', 'named shadow to change (default: the classic shadow)')
     .option('--spec <file>', 'rollout spec (YAML or JSON)')
     .option('--set <json>', 'inline desired merge document, e.g. \'{"fw":"2.4.1"}\'')
-    .option('--transform <module>', 'transform module: (shadow, thingName, item) => the whole new desired state, or undefined to skip')
+    .option(
+      '--transform <module>',
+      'transform module: (shadow, thingName, item) => the whole new desired state, or undefined to skip',
+    )
     .option('--rate <n|off>', 'requests per second per operation (account quota); off = no limit')
     .option('--attempts <n>', 'conflict re-reads per thing')
-    .option('--ramp <base:factor:every>', 'start at base requests/s, multiply by factor after every N successful things (e.g. 50:2:500)')
-    .option('--abort <type:percent:min>', 'stop when failures of type (failed|throttled|timed-out|all) pass percent after min things (repeatable, e.g. all:5:200)', collect)
+    .option(
+      '--ramp <base:factor:every>',
+      'start at base requests/s, multiply by factor after every N successful things (e.g. 50:2:500)',
+    )
+    .option(
+      '--abort <type:percent:min>',
+      'stop when failures of type (failed|throttled|timed-out|all) pass percent after min things (repeatable, e.g. all:5:200)',
+      collect,
+    )
     .option('--request-timeout <duration>', 'per request (e.g. 10s)')
     .option('--timeout <duration>', 'stop the run after this long (e.g. 30m)')
-    .option('--journal <file>', `append-only journal of outcomes, for --resume (default ${DEFAULT_ROLLOUT_JOURNAL}; none for --dry-run)`)
+    .option(
+      '--journal <file>',
+      `append-only journal of outcomes, for --resume (default ${DEFAULT_ROLLOUT_JOURNAL}; none for --dry-run)`,
+    )
     .option('--resume', 'skip the things the journal already finished')
     .option('--report <file>', 'per-thing outcomes (NDJSON); the summary goes to <file>.summary.json')
     .option('--report-page <file.html>', 'also write the report page: one self-contained HTML file with charts')
@@ -96,24 +120,43 @@ export function defineRollout(program: Command, run: Runner): void {
 }
 
 /** `--ramp base:factor:every` (also used by `apply`). */
-export function rampFlag(text: string, InvalidArgumentError: new (m: string) => Error): NonNullable<RolloutOptions['ramp']> {
+export function rampFlag(
+  text: string,
+  InvalidArgumentError: new (m: string) => Error,
+): NonNullable<RolloutOptions['ramp']> {
   const parts = text.split(':').map(Number);
   if (parts.length !== 3 || !(parts[0]! > 0) || !(parts[1]! > 1) || !Number.isInteger(parts[2]) || !(parts[2]! > 0)) {
-    throw new InvalidArgumentError(`--ramp: expected base:factor:every with base > 0, factor > 1 and a whole every > 0, got "${text}"`);
+    throw new InvalidArgumentError(
+      `--ramp: expected base:factor:every with base > 0, factor > 1 and a whole every > 0, got "${text}"`,
+    );
   }
   return { baseRate: parts[0]!, factor: parts[1]!, everySucceeded: parts[2]! };
 }
 
 /** Repeated `--abort type:percent:min` (also used by `apply`). */
-export function abortFlags(list: readonly string[], InvalidArgumentError: new (m: string) => Error): NonNullable<RolloutOptions['abort']> {
+export function abortFlags(
+  list: readonly string[],
+  InvalidArgumentError: new (m: string) => Error,
+): NonNullable<RolloutOptions['abort']> {
   return list.map((text) => {
     const [type, pct, min] = text.split(':');
     const percent = Number(pct);
     const minThings = min === undefined ? 0 : Number(min);
-    if (!['failed', 'throttled', 'timed-out', 'all'].includes(type ?? '') || !(percent >= 0 && percent <= 100) || !Number.isInteger(minThings) || minThings < 0) {
-      throw new InvalidArgumentError(`--abort: expected type:percent:min with type failed, throttled, timed-out or all, got "${text}"`);
+    if (
+      !['failed', 'throttled', 'timed-out', 'all'].includes(type ?? '') ||
+      !(percent >= 0 && percent <= 100) ||
+      !Number.isInteger(minThings) ||
+      minThings < 0
+    ) {
+      throw new InvalidArgumentError(
+        `--abort: expected type:percent:min with type failed, throttled, timed-out or all, got "${text}"`,
+      );
     }
-    return { failureType: type as 'failed' | 'throttled' | 'timed-out' | 'all', thresholdPercentage: percent, minThings };
+    return {
+      failureType: type as 'failed' | 'throttled' | 'timed-out' | 'all',
+      thresholdPercentage: percent,
+      minThings,
+    };
   });
 }
 
@@ -140,7 +183,10 @@ async function rolloutOptionsFromFlags(flags: RolloutFlags, ctx: CommandContext,
   const { InvalidArgumentError } = lib;
   const endpoint = requiredEndpoint(flags.endpoint);
   const selection = selectionFromFlags(flags);
-  if (flags.things !== undefined && selection !== undefined) throw new InvalidArgumentError('give the targets once: --things or a selection (--thing-group, --query, --all-things), not both');
+  if (flags.things !== undefined && selection !== undefined)
+    throw new InvalidArgumentError(
+      'give the targets once: --things or a selection (--thing-group, --query, --all-things), not both',
+    );
   const controlEndpoint = controlEndpointFromFlags(flags);
   // Compiled before anything else is read or sent: a syntax error is a usage error naming the flag.
   if (flags.where !== undefined) {
@@ -157,7 +203,10 @@ async function rolloutOptionsFromFlags(flags: RolloutFlags, ctx: CommandContext,
   const spec = flags.spec !== undefined ? await lib.loadRolloutSpec(flags.spec) : {};
   // Targets on the command line replace the spec's selection (targets:).
   const targets = flags.things ?? selection ?? spec.targets;
-  if (targets === undefined) throw new InvalidArgumentError('--things: required (a file of thing names, - for stdin, or a snapshot), or a selection: --thing-group, --query, --all-things, or targets: in the spec');
+  if (targets === undefined)
+    throw new InvalidArgumentError(
+      '--things: required (a file of thing names, - for stdin, or a snapshot), or a selection: --thing-group, --query, --all-things, or targets: in the spec',
+    );
   const options: RolloutOptions = { ...spec, endpoint, targets, signal: ctx.signal };
   if (controlEndpoint !== undefined) options.controlEndpoint = controlEndpoint;
   if (flags.where !== undefined) options.where = flags.where;
@@ -210,7 +259,10 @@ async function rolloutOptionsFromFlags(flags: RolloutFlags, ctx: CommandContext,
  * and `runRollout({ rate: { perSecond: 0 } })` get the same message, each naming its source
  * (`--rate: rate.perSecond: expected a positive number, got 0`).
  */
-function settingsFromFlags(flags: RolloutFlags, lib: Lib): Pick<RolloutOptions, 'rate' | 'attempts' | 'workers' | 'batchSize' | 'safety'> {
+function settingsFromFlags(
+  flags: RolloutFlags,
+  lib: Lib,
+): Pick<RolloutOptions, 'rate' | 'attempts' | 'workers' | 'batchSize' | 'safety'> {
   const set = checkedFlags(
     [
       ['--rate', 'rate.perSecond', flags.rate === 'off' ? undefined : flags.rate],
@@ -235,8 +287,8 @@ function rolloutProgress(flags: RolloutFlags, ctx: CommandContext): Promise<Prog
         p.phase === 'gate' && p.gate !== undefined
           ? `rollout gate of wave ${p.gate.wave + 1} (${p.gate.label}): ${p.gate.converged}/${p.gate.things} converged, ${p.gate.healthy} healthy, ${p.gate.unhealthy} unhealthy: ${p.gate.verdict}`
           : p.phase === 'converge'
-          ? `rollout converge: ${p.done}${p.total === undefined ? '' : `/${p.total}`} things converged`
-          : `rollout ${p.phase}: ${p.done}${p.total === undefined ? '' : `/${p.total}`} things, ${p.thingsPerSecond.toFixed(0)}/s, ${p.failed} failed, ${p.throttles} throttled`,
+            ? `rollout converge: ${p.done}${p.total === undefined ? '' : `/${p.total}`} things converged`
+            : `rollout ${p.phase}: ${p.done}${p.total === undefined ? '' : `/${p.total}`} things, ${p.thingsPerSecond.toFixed(0)}/s, ${p.failed} failed, ${p.throttles} throttled`,
       bar: (p) => ({
         phase: p.phase,
         format:
@@ -245,7 +297,12 @@ function rolloutProgress(flags: RolloutFlags, ctx: CommandContext): Promise<Prog
             : `${p.phase} [{bar}] {percentage}% | {value}/{total} things | {rate}/s | ETA {etaText} | failed {failed} | throttled {throttles}`,
         done: p.done,
         total: p.total,
-        payload: { rate: p.thingsPerSecond.toFixed(0), failed: p.failed, throttles: p.throttles, etaText: formatEta(p.etaSeconds) },
+        payload: {
+          rate: p.thingsPerSecond.toFixed(0),
+          failed: p.failed,
+          throttles: p.throttles,
+          etaText: formatEta(p.etaSeconds),
+        },
       }),
     },
     flags.json === true ? { json: true } : {},
@@ -265,7 +322,6 @@ function fmtBytes(n: number): string {
   return `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
 
-
 /** The human summary printed on stdout. */
 const pct = (x: number): string => `${Math.round(x * 1000) / 10}%`;
 
@@ -278,16 +334,30 @@ function waveRows(r: RolloutResult): Array<[string, string]> {
     else if (w.skipped === true) rows.push([name, 'not run']);
     else {
       const d = w.gate?.decision;
-      const gate = d === undefined ? 'no gate' : `gate ${d.verdict}: ${d.converged}/${d.things} converged (${pct(d.convergedShare)}), ${d.healthy} healthy (${pct(d.healthyShare)})`;
+      const gate =
+        d === undefined
+          ? 'no gate'
+          : `gate ${d.verdict}: ${d.converged}/${d.things} converged (${pct(d.convergedShare)}), ${d.healthy} healthy (${pct(d.healthyShare)})`;
       rows.push([name, `${w.written} written of ${w.targets}; ${gate}`]);
     }
   }
-  if (r.gateFailure !== undefined) rows.push(['gate failed', `wave ${r.gateFailure.wave + 1} (${r.gateFailure.label}): ${r.gateFailure.decision.reason}; ${r.gateFailure.action === 'rollback' ? 'rolled back' : 'stopped (the written things keep the change)'}`]);
+  if (r.gateFailure !== undefined)
+    rows.push([
+      'gate failed',
+      `wave ${r.gateFailure.wave + 1} (${r.gateFailure.label}): ${r.gateFailure.decision.reason}; ${r.gateFailure.action === 'rollback' ? 'rolled back' : 'stopped (the written things keep the change)'}`,
+    ]);
   const b = r.rollback;
   if (b !== undefined) {
-    rows.push(['rolled back', `${b.rolledBack} of ${b.things} written things${b.unchanged > 0 ? `, ${b.unchanged} already as before` : ''}${b.failed > 0 ? `, ${b.failed} failed (run shadowfleet rollback --journal to retry)` : ''}`]);
+    rows.push([
+      'rolled back',
+      `${b.rolledBack} of ${b.things} written things${b.unchanged > 0 ? `, ${b.unchanged} already as before` : ''}${b.failed > 0 ? `, ${b.failed} failed (run shadowfleet rollback --journal to retry)` : ''}`,
+    ]);
     if (b.keptKeyCount > 0) rows.push(['kept (changed since)', `${b.keptKeyCount} keys on ${b.keptThings} things`]);
-    for (const k of b.keptKeys.slice(0, 10)) rows.push(['', `${k.thing}${k.shadow === undefined ? '' : ` "${k.shadow}"`} ${k.path.join('.')}: now ${k.current === undefined ? 'deleted' : JSON.stringify(k.current)}`]);
+    for (const k of b.keptKeys.slice(0, 10))
+      rows.push([
+        '',
+        `${k.thing}${k.shadow === undefined ? '' : ` "${k.shadow}"`} ${k.path.join('.')}: now ${k.current === undefined ? 'deleted' : JSON.stringify(k.current)}`,
+      ]);
   }
   return rows;
 }
@@ -297,11 +367,18 @@ const OUTCOME_LABELS: Readonly<Record<string, string>> = Object.freeze({ 'skippe
 
 export function formatRolloutResult(r: RolloutResult): string {
   const s = r.summary;
-  const status = r.interrupted ? 'interrupted (partial report written)' : r.aborted !== undefined ? `aborted: ${r.aborted.reason}` : s.failed > 0 || r.invalidTargets > 0 ? 'finished with failures' : 'done';
+  const status = r.interrupted
+    ? 'interrupted (partial report written)'
+    : r.aborted !== undefined
+      ? `aborted: ${r.aborted.reason}`
+      : s.failed > 0 || r.invalidTargets > 0
+        ? 'finished with failures'
+        : 'done';
   const rows: Array<[string, string]> = [];
   rows.push([r.dryRun ? 'plan' : 'rollout', status]);
   rows.push(['things', `${s.things}${s.resumed > 0 ? ` (${s.resumed} from an earlier run)` : ''}`]);
-  for (const [k, v] of Object.entries(s.byOutcome).sort((a, b) => b[1] - a[1])) rows.push([`  ${OUTCOME_LABELS[k] ?? k}`, String(v)]);
+  for (const [k, v] of Object.entries(s.byOutcome).sort((a, b) => b[1] - a[1]))
+    rows.push([`  ${OUTCOME_LABELS[k] ?? k}`, String(v)]);
   if (r.invalidTargets > 0) {
     rows.push(['invalid targets', `${r.invalidTargets} skipped (names AWS would reject)`]);
     for (const line of r.invalidTargetLines.slice(0, 5)) rows.push(['', line]);
@@ -311,13 +388,17 @@ export function formatRolloutResult(r: RolloutResult): string {
   rows.push(['things/s', String(s.thingsPerSecond)]);
   rows.push(['latency p50 / p99', `${s.latencyMs.p50} ms / ${s.latencyMs.p99} ms`]);
   rows.push(['requests', `${s.requests} (${s.retries} conflict retries, ${s.throttles} throttled)`]);
-  rows.push([r.dryRun ? 'bytes (would send)' : 'bytes sent', `${fmtBytes(s.bytesSent)}${s.wholeBytes > 0 ? ` (whole documents would be ${fmtBytes(s.wholeBytes)}: ${(s.sentShare * 100).toFixed(1)}%)` : ''}`]);
+  rows.push([
+    r.dryRun ? 'bytes (would send)' : 'bytes sent',
+    `${fmtBytes(s.bytesSent)}${s.wholeBytes > 0 ? ` (whole documents would be ${fmtBytes(s.wholeBytes)}: ${(s.sentShare * 100).toFixed(1)}%)` : ''}`,
+  ]);
   rows.push(['billed operations', String(s.billedOperations)]);
   if (r.plan !== undefined) {
     const p = r.plan;
     rows.push(['would write', String(p.wouldWrite)]);
     rows.push(['unchanged / skipped', `${p.unchanged} / ${p.skipped}`]);
-    if (p.skippedCondition !== undefined && p.skippedCondition > 0) rows.push(['skipped (condition)', String(p.skippedCondition)]);
+    if (p.skippedCondition !== undefined && p.skippedCondition > 0)
+      rows.push(['skipped (condition)', String(p.skippedCondition)]);
     rows.push(['too large / invalid', `${p.tooLarge} / ${p.invalid}`]);
     rows.push(['bytes to send', fmtBytes(p.bytesToSend)]);
     rows.push(['billed operations (write phase)', String(p.billedOperations)]);
@@ -326,7 +407,11 @@ export function formatRolloutResult(r: RolloutResult): string {
   if (r.convergence !== undefined) {
     const c = r.convergence;
     rows.push(['converged', `${c.converged}/${c.checked} (${(c.share * 100).toFixed(1)}%)`]);
-    if (c.notConverged.length > 0) rows.push(['not converged', c.notConverged.slice(0, 10).join(', ') + (c.notConvergedCount > 10 ? ` ... (${c.notConvergedCount})` : '')]);
+    if (c.notConverged.length > 0)
+      rows.push([
+        'not converged',
+        c.notConverged.slice(0, 10).join(', ') + (c.notConvergedCount > 10 ? ` ... (${c.notConvergedCount})` : ''),
+      ]);
   }
   rows.push(...waveRows(r));
   if (r.journal !== undefined) rows.push(['journal', r.journal]);

@@ -29,7 +29,6 @@ interface ServeFlags {
   sigv4AllowUnsignedPayload?: boolean;
 }
 
-
 /** `shadowfleet serve`: runs the local IoT Data Plane emulator until SIGINT/SIGTERM. */
 export function defineServe(program: Command, run: Runner): void {
   program
@@ -48,10 +47,19 @@ export function defineServe(program: Command, run: Runner): void {
     .option('--device-delay-ms <n>', 'delay before a simulated device reports, ms')
     .option('--device-silent-share <r>', 'share of simulated devices that never answer (0..1)')
     .option('--device-health', 'simulated devices report a health field ("ok")')
-    .option('--device-unhealthy-when <key=value>', 'devices whose desired key takes this value report health "unhealthy" (implies --device-health)')
-    .option('--device-unhealthy-share <r>', 'share of devices --device-unhealthy-when affects, by thing name (0..1, default 1)')
+    .option(
+      '--device-unhealthy-when <key=value>',
+      'devices whose desired key takes this value report health "unhealthy" (implies --device-health)',
+    )
+    .option(
+      '--device-unhealthy-share <r>',
+      'share of devices --device-unhealthy-when affects, by thing name (0..1, default 1)',
+    )
     .option('--seed-things <n>', 'seed N things with classic and named shadows')
-    .option('--seed-registry', 'also register the seeded things (attributes site, model, region) in groups fleet > region > site')
+    .option(
+      '--seed-registry',
+      'also register the seeded things (attributes site, model, region) in groups fleet > region > site',
+    )
     .option('--no-fleet-indexing', 'start with fleet indexing off (SearchIndex answers that the index does not exist)')
     .option('--sigv4-key <id:secret>', 'verify SigV4 signatures with this key (repeatable)', collect)
     .option('--sigv4-key-env <id:VAR>', 'same, the secret read from environment variable VAR (repeatable)', collect)
@@ -60,11 +68,14 @@ export function defineServe(program: Command, run: Runner): void {
     .action(
       run<ServeFlags>(async (flags, ctx) => {
         const { startEmulator } = await import('../../emulator/index.js');
-        if (flags.quotas !== 'aws' && flags.quotas !== 'off') throw new InvalidArgumentError(`--quotas must be 'aws' or 'off', got '${flags.quotas}'`);
+        if (flags.quotas !== 'aws' && flags.quotas !== 'off')
+          throw new InvalidArgumentError(`--quotas must be 'aws' or 'off', got '${flags.quotas}'`);
         const delayMs = serveNumberFlag('--device-delay-ms', flags.deviceDelayMs);
         const silentShare = serveNumberFlag('--device-silent-share', flags.deviceSilentShare);
         if (flags.deviceUnhealthyWhen !== undefined && !/^[^=.]+(\.[^=.]+)*=/.test(flags.deviceUnhealthyWhen)) {
-          throw new InvalidArgumentError(`--device-unhealthy-when must be KEY=VALUE, e.g. firmware=1.5.0, got '${flags.deviceUnhealthyWhen}'`);
+          throw new InvalidArgumentError(
+            `--device-unhealthy-when must be KEY=VALUE, e.g. firmware=1.5.0, got '${flags.deviceUnhealthyWhen}'`,
+          );
         }
         const health = {
           reportHealth: flags.deviceHealth === true || flags.deviceUnhealthyWhen !== undefined,
@@ -74,13 +85,23 @@ export function defineServe(program: Command, run: Runner): void {
         const keyPairs = (flag: string, what: string, pairs: string[] | undefined) =>
           (pairs ?? []).map((pair) => {
             const i = pair.indexOf(':');
-            if (i <= 0 || i === pair.length - 1) throw new InvalidArgumentError(`${flag} must be ACCESS_KEY_ID:${what}, got '${pair}'`);
+            if (i <= 0 || i === pair.length - 1)
+              throw new InvalidArgumentError(`${flag} must be ACCESS_KEY_ID:${what}, got '${pair}'`);
             return [pair.slice(0, i), pair.slice(i + 1)] as const;
           });
         const credentials = [
-          ...keyPairs('--sigv4-key', 'SECRET', flags.sigv4Key).map(([accessKeyId, secretAccessKey]) => ({ accessKeyId, secretAccessKey })),
-          ...keyPairs('--sigv4-key-env', 'VAR', flags.sigv4KeyEnv).map(([accessKeyId, secretAccessKeyEnv]) => ({ accessKeyId, secretAccessKeyEnv })),
-          ...keyPairs('--sigv4-key-file', 'PATH', flags.sigv4KeyFile).map(([accessKeyId, secretAccessKeyFile]) => ({ accessKeyId, secretAccessKeyFile })),
+          ...keyPairs('--sigv4-key', 'SECRET', flags.sigv4Key).map(([accessKeyId, secretAccessKey]) => ({
+            accessKeyId,
+            secretAccessKey,
+          })),
+          ...keyPairs('--sigv4-key-env', 'VAR', flags.sigv4KeyEnv).map(([accessKeyId, secretAccessKeyEnv]) => ({
+            accessKeyId,
+            secretAccessKeyEnv,
+          })),
+          ...keyPairs('--sigv4-key-file', 'PATH', flags.sigv4KeyFile).map(([accessKeyId, secretAccessKeyFile]) => ({
+            accessKeyId,
+            secretAccessKeyFile,
+          })),
         ];
         const faultRate = serveNumberFlag('--fault-rate', flags.faultRate);
         const latencyMs = serveNumberFlag('--latency-ms', flags.latencyMs);
@@ -94,14 +115,24 @@ export function defineServe(program: Command, run: Runner): void {
           thingInFlight: serveNumberFlag('--thing-in-flight', flags.thingInFlight),
           faults: { rate: faultRate, latencyMs, seed },
           simulateDevices:
-            flags.simulateDevices || delayMs !== undefined || silentShare !== undefined || health.reportHealth || health.unhealthyShare !== undefined ? { delayMs, silentShare, ...health } : undefined,
+            flags.simulateDevices ||
+            delayMs !== undefined ||
+            silentShare !== undefined ||
+            health.reportHealth ||
+            health.unhealthyShare !== undefined
+              ? { delayMs, silentShare, ...health }
+              : undefined,
           seedThings: serveNumberFlag('--seed-things', flags.seedThings),
           seedRegistry: flags.seedRegistry === true,
           fleetIndexing: flags.fleetIndexing !== false,
-          sigv4: credentials.length > 0 ? { credentials, allowUnsignedPayload: flags.sigv4AllowUnsignedPayload === true } : undefined,
+          sigv4:
+            credentials.length > 0
+              ? { credentials, allowUnsignedPayload: flags.sigv4AllowUnsignedPayload === true }
+              : undefined,
         }).catch((err: unknown) => {
           // Options are validated in startEmulator; show them as usage errors.
-          if (err instanceof InvalidArgumentError) throw new InvalidArgumentError(err.message.replace(/^faults\./, '').replace(/^simulateDevices\./, ''));
+          if (err instanceof InvalidArgumentError)
+            throw new InvalidArgumentError(err.message.replace(/^faults\./, '').replace(/^simulateDevices\./, ''));
           throw err;
         });
         ctx.out(`listening on ${emulator.url}`);

@@ -3,8 +3,21 @@ import type { Runner } from '../main.js';
 import { EXIT, type CommandContext } from '../context.js';
 import { checkedFlags, endpointFlag, positiveIntFlag, rateFlag, requiredEndpoint, wholeNumberFlag } from '../flags.js';
 import { createProgress } from '../progress.js';
-import { addSelectionFlags, controlEndpointFromFlags, selectionFromFlags, type SelectionFlags } from '../selection-flags.js';
-import type { DiffOptions, DiffResult, RestoreOptions, RestoreResult, ShadowChange, SnapshotOptions, SnapshotResult } from '../../index.js';
+import {
+  addSelectionFlags,
+  controlEndpointFromFlags,
+  selectionFromFlags,
+  type SelectionFlags,
+} from '../selection-flags.js';
+import type {
+  DiffOptions,
+  DiffResult,
+  RestoreOptions,
+  RestoreResult,
+  ShadowChange,
+  SnapshotOptions,
+  SnapshotResult,
+} from '../../index.js';
 
 interface CommonFlags {
   endpoint?: string;
@@ -74,8 +87,16 @@ function s3Of(flags: CommonFlags): { endpoint?: string; region?: string } {
 }
 
 /** Progress on stderr: NDJSON events with --json, else a plain line every second (terminal) or few seconds (logs). */
-async function progressLine<P extends object>(flags: CommonFlags, ctx: CommandContext, line: (p: P) => string): Promise<(p: P) => void> {
-  const progress = await createProgress<P>(ctx, { line }, flags.json === true ? { json: true } : { everyMs: ctx.stderrIsTTY ? 1000 : 5000 });
+async function progressLine<P extends object>(
+  flags: CommonFlags,
+  ctx: CommandContext,
+  line: (p: P) => string,
+): Promise<(p: P) => void> {
+  const progress = await createProgress<P>(
+    ctx,
+    { line },
+    flags.json === true ? { json: true } : { everyMs: ctx.stderrIsTTY ? 1000 : 5000 },
+  );
   return progress.update;
 }
 
@@ -84,10 +105,15 @@ const MB = 1024 * 1024;
 export function defineSnapshot(program: Command, run: Runner): void {
   const snapshot = program
     .command('snapshot')
-    .description('read every chosen shadow of the fleet and store it as gzip JSON lines plus a manifest, in a directory or S3')
+    .description(
+      'read every chosen shadow of the fleet and store it as gzip JSON lines plus a manifest, in a directory or S3',
+    )
     .option('--endpoint <url>', 'data plane endpoint (or SHADOWFLEET_ENDPOINT)')
     .option('--region <region>', 'signing region (or AWS_REGION)')
-    .option('--things <file|->', 'targets: one thing name a line, CSV with a thingName column, or JSON lines; - for stdin');
+    .option(
+      '--things <file|->',
+      'targets: one thing name a line, CSV with a thingName column, or JSON lines; - for stdin',
+    );
   addSelectionFlags(snapshot)
     .option('--out <path|s3://bucket/prefix/>', 'destination: a directory, or an S3 prefix')
     .option('--s3-endpoint <url>', 'S3-compatible endpoint (path-style addressing)')
@@ -99,17 +125,28 @@ export function defineSnapshot(program: Command, run: Runner): void {
     .option('--part-size-mb <n>', 'multipart part size in MiB (>= 5; default 8): memory used by the upload')
     .option('--overwrite', 'replace a snapshot already at --out')
     .option('--gzip-level <n>', 'gzip level 1-9 (default 6)')
-    .option('--max-failures <n>', 'abort, writing no snapshot, once more than n things could not be read (default: never)')
+    .option(
+      '--max-failures <n>',
+      'abort, writing no snapshot, once more than n things could not be read (default: never)',
+    )
     .option('--rate <n|off>', 'shadow requests per second (account quota); off = no limit')
     .option('--workers <n>', 'worker threads (default 1; each reads ~10,000 shadows/s)')
     .option('--json', 'one JSON result on stdout, JSON progress events (NDJSON) on stderr')
     .action(
       run<SnapshotFlags>(async (flags, ctx) => {
         const lib = await loadLibrary();
-        if (flags.out === undefined) throw new lib.InvalidArgumentError('--out: required (a directory or s3://bucket/prefix/)');
+        if (flags.out === undefined)
+          throw new lib.InvalidArgumentError('--out: required (a directory or s3://bucket/prefix/)');
         const selection = selectionFromFlags(flags);
-        if ((flags.things === undefined) === (selection === undefined)) throw new lib.InvalidArgumentError('give exactly one of --things FILE|-, --thing-group, --query and --all-things');
-        const options: SnapshotOptions = { endpoint: requiredEndpoint(flags.endpoint), out: flags.out, signal: ctx.signal };
+        if ((flags.things === undefined) === (selection === undefined))
+          throw new lib.InvalidArgumentError(
+            'give exactly one of --things FILE|-, --thing-group, --query and --all-things',
+          );
+        const options: SnapshotOptions = {
+          endpoint: requiredEndpoint(flags.endpoint),
+          out: flags.out,
+          signal: ctx.signal,
+        };
         if (flags.things !== undefined) options.things = flags.things;
         else if (selection !== undefined && 'allThings' in selection) options.allThings = true;
         else if (selection !== undefined) options.things = selection;
@@ -126,14 +163,25 @@ export function defineSnapshot(program: Command, run: Runner): void {
         if (part !== undefined) s3.partSizeBytes = part * MB;
         options.s3 = s3;
         // Counts and caps: checked by the snapshot's one schema, naming the flag.
-        const checked = checkedFlags([['--max-failures', 'maxFailures', flags.maxFailures], ['--workers', 'workers', flags.workers]], lib.checkSnapshotOptions);
+        const checked = checkedFlags(
+          [
+            ['--max-failures', 'maxFailures', flags.maxFailures],
+            ['--workers', 'workers', flags.workers],
+          ],
+          lib.checkSnapshotOptions,
+        );
         if (checked.maxFailures !== undefined) options.maxFailures = checked.maxFailures as number;
         const level = positiveIntFlag('--gzip-level', flags.gzipLevel);
         if (level !== undefined) options.gzipLevel = level;
         const rates = ratesOf(flags);
         if (rates !== undefined) options.rates = rates;
         if (checked.workers !== undefined) options.workers = checked.workers as number;
-        options.onProgress = await progressLine(flags, ctx, (p) => `snapshot: ${p.things} things, ${p.records} shadows, ${p.recordsPerSecond.toFixed(0)} shadows/s, ${p.failed} failed, ${p.throttles} throttled`);
+        options.onProgress = await progressLine(
+          flags,
+          ctx,
+          (p) =>
+            `snapshot: ${p.things} things, ${p.records} shadows, ${p.recordsPerSecond.toFixed(0)} shadows/s, ${p.failed} failed, ${p.throttles} throttled`,
+        );
         const result = await lib.runSnapshot(options);
         for (const w of result.warnings) ctx.err(`shadowfleet: warning: ${w}`);
         ctx.out(flags.json ? JSON.stringify(result) : formatSnapshotResult(result));
@@ -149,13 +197,18 @@ export function formatSnapshotResult(r: SnapshotResult): string {
     `  things    ${r.things}`,
     `  shadows   ${r.records}`,
     `  failed    ${r.failed}`,
-    `  outcomes  ${Object.entries(m.counts).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `  outcomes  ${Object.entries(m.counts)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
     `  data      ${m.data.file}, ${m.data.bytes} bytes, sha256 ${m.data.sha256}`,
     `  time      ${(r.durationMs / 1000).toFixed(1)} s, ${r.recordsPerSecond.toFixed(0)} shadows/s, ${r.requests} requests, ${r.throttles} throttled`,
   ];
   if (m.failures.total > 0) {
     lines.push(`  could not read (${m.failures.total}, listed in manifest.json):`);
-    for (const f of m.failures.items.slice(0, 10)) lines.push(`    ${f.thing}${f.shadow === undefined ? '' : f.shadow === null ? ' (classic)' : ` "${f.shadow}"`}: ${f.message}`);
+    for (const f of m.failures.items.slice(0, 10))
+      lines.push(
+        `    ${f.thing}${f.shadow === undefined ? '' : f.shadow === null ? ' (classic)' : ` "${f.shadow}"`}: ${f.message}`,
+      );
   }
   return lines.join('\n');
 }
@@ -163,7 +216,9 @@ export function formatSnapshotResult(r: SnapshotResult): string {
 export function defineRestore(program: Command, run: Runner): void {
   const restore = program
     .command('restore')
-    .description('write a snapshot back: only the differences, version-guarded; restoring the snapshot taken before a rollout rolls it back')
+    .description(
+      'write a snapshot back: only the differences, version-guarded; restoring the snapshot taken before a rollout rolls it back',
+    )
     .option('--endpoint <url>', 'data plane endpoint (or SHADOWFLEET_ENDPOINT)')
     .option('--region <region>', 'signing region (or AWS_REGION)')
     .option('--from <path|s3://bucket/prefix/>', 'the snapshot to restore');
@@ -182,8 +237,14 @@ export function defineRestore(program: Command, run: Runner): void {
     .action(
       run<RestoreFlags>(async (flags, ctx) => {
         const lib = await loadLibrary();
-        if (flags.from === undefined) throw new lib.InvalidArgumentError('--from: required (a snapshot directory or s3://bucket/prefix/)');
-        const options: RestoreOptions = { endpoint: requiredEndpoint(flags.endpoint), from: flags.from, signal: ctx.signal, s3: s3Of(flags) };
+        if (flags.from === undefined)
+          throw new lib.InvalidArgumentError('--from: required (a snapshot directory or s3://bucket/prefix/)');
+        const options: RestoreOptions = {
+          endpoint: requiredEndpoint(flags.endpoint),
+          from: flags.from,
+          signal: ctx.signal,
+          s3: s3Of(flags),
+        };
         if (flags.region !== undefined) options.region = flags.region;
         if (flags.reported) options.reported = true;
         if (flags.shadows !== undefined) options.shadows = flags.shadows;
@@ -194,12 +255,22 @@ export function defineRestore(program: Command, run: Runner): void {
         if (flags.dryRun) options.dryRun = true;
         if (flags.yes) options.yes = true;
         // Counts and caps: checked by the restore's one schema, naming the flag.
-        const checked = checkedFlags([['--max-things', 'safety.maxThings', flags.maxThings], ['--workers', 'workers', flags.workers]], lib.checkRestoreOptions);
+        const checked = checkedFlags(
+          [
+            ['--max-things', 'safety.maxThings', flags.maxThings],
+            ['--workers', 'workers', flags.workers],
+          ],
+          lib.checkRestoreOptions,
+        );
         if (checked.safety !== undefined) options.safety = checked.safety as { maxThings: number };
         const rates = ratesOf(flags);
         if (rates !== undefined) options.rates = rates;
         if (checked.workers !== undefined) options.workers = checked.workers as number;
-        options.onProgress = await progressLine(flags, ctx, (p) => `restore: ${p.done}/${p.total} shadows, ${p.written} written, ${p.failed} failed`);
+        options.onProgress = await progressLine(
+          flags,
+          ctx,
+          (p) => `restore: ${p.done}/${p.total} shadows, ${p.written} written, ${p.failed} failed`,
+        );
         const result = await lib.runRestore(options);
         ctx.out(flags.json ? JSON.stringify(result) : formatRestoreResult(result));
         if (result.interrupted) return EXIT.INTERRUPTED;
@@ -215,19 +286,29 @@ export function formatRestoreResult(r: RestoreResult): string {
     r.dryRun ? `  would write  ${r.wouldWrite}` : `  written      ${r.written}`,
     `  unchanged    ${r.unchanged}`,
     `  failed       ${r.failed}`,
-    `  outcomes     ${Object.entries(r.byOutcome).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
+    `  outcomes     ${
+      Object.entries(r.byOutcome)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ') || 'none'
+    }`,
     `  time         ${(r.durationMs / 1000).toFixed(1)} s, ${r.requests} requests, ${r.throttles} throttled, ${r.bytesSent} bytes ${r.dryRun ? 'would be sent' : 'sent'}`,
   ];
-  for (const f of r.failures.slice(0, 10)) lines.push(`  ${f.outcome}: ${f.thing}${f.shadow === null ? '' : ` "${f.shadow}"`}: ${f.message}`);
+  for (const f of r.failures.slice(0, 10))
+    lines.push(`  ${f.outcome}: ${f.thing}${f.shadow === null ? '' : ` "${f.shadow}"`}: ${f.message}`);
   return lines.join('\n');
 }
 
 export function defineDiff(program: Command, run: Runner): void {
   const diff = program
     .command('diff')
-    .description('compare two snapshots, or a snapshot with the live fleet (--live): added, removed and changed shadows by key path')
+    .description(
+      'compare two snapshots, or a snapshot with the live fleet (--live): added, removed and changed shadows by key path',
+    )
     // One variadic argument: the runner turns an absent optional argument into the text "undefined".
-    .argument('<snapshots...>', 'A (the "before" snapshot: a directory or s3://bucket/prefix/) and B (the "after" one; omit with --live)')
+    .argument(
+      '<snapshots...>',
+      'A (the "before" snapshot: a directory or s3://bucket/prefix/) and B (the "after" one; omit with --live)',
+    )
     .option('--live', 'compare <a> with the live fleet at --endpoint')
     .option('--endpoint <url>', 'data plane endpoint for --live (or SHADOWFLEET_ENDPOINT)')
     .option('--region <region>', 'signing region (or AWS_REGION)');
@@ -245,11 +326,16 @@ export function defineDiff(program: Command, run: Runner): void {
       run<DiffFlags>(async (flags, ctx, args) => {
         const lib = await loadLibrary();
         const [a, b] = args;
-        if (a === undefined || args.length > 2) throw new lib.InvalidArgumentError('diff: give one or two snapshots (diff A B, or diff A --live)');
-        if ((b === undefined) !== (flags.live === true)) throw new lib.InvalidArgumentError('diff: give a second snapshot or --live, not both');
+        if (a === undefined || args.length > 2)
+          throw new lib.InvalidArgumentError('diff: give one or two snapshots (diff A B, or diff A --live)');
+        if ((b === undefined) !== (flags.live === true))
+          throw new lib.InvalidArgumentError('diff: give a second snapshot or --live, not both');
         const options: DiffOptions = { a, s3: s3Of(flags), signal: ctx.signal };
         if (b !== undefined) options.b = b;
-        if (!flags.live && (selectionFromFlags(flags) !== undefined || flags.controlEndpoint !== undefined)) throw new lib.InvalidArgumentError('diff: --thing-group, --query, --all-things and --control-endpoint only with --live');
+        if (!flags.live && (selectionFromFlags(flags) !== undefined || flags.controlEndpoint !== undefined))
+          throw new lib.InvalidArgumentError(
+            'diff: --thing-group, --query, --all-things and --control-endpoint only with --live',
+          );
         if (flags.live) {
           options.live = true;
           options.endpoint = requiredEndpoint(flags.endpoint);
@@ -289,7 +375,9 @@ function describeChange(c: ShadowChange): string {
   const versions = c.change === 'changed' ? ` (v${c.versionA} -> v${c.versionB})` : '';
   const head = `${sign} ${c.thing}${shadow}${versions}`;
   if (c.change !== 'changed') return head;
-  return [head, ...c.paths.map((p) => `    ${p.op === 'added' ? '+' : p.op === 'removed' ? '-' : '~'} ${p.path}`)].join('\n');
+  return [head, ...c.paths.map((p) => `    ${p.op === 'added' ? '+' : p.op === 'removed' ? '-' : '~'} ${p.path}`)].join(
+    '\n',
+  );
 }
 
 export function formatDiffResult(r: DiffResult): string {
@@ -298,8 +386,13 @@ export function formatDiffResult(r: DiffResult): string {
   if (r.truncated > 0) lines.push(`... and ${r.truncated} more changes (--max-changes)`);
   if (r.unreadable.total > 0) {
     const things = new Set(r.unreadable.items.map((f) => f.thing)).size;
-    lines.push(`could not read ${things} things of the live fleet (${r.unreadable.total} failed reads; not compared, not counted as removed):`);
-    for (const f of r.unreadable.items.slice(0, 10)) lines.push(`  ! ${f.thing}${f.shadow === undefined ? '' : f.shadow === null ? ' (classic)' : ` "${f.shadow}"`}: ${f.message}`);
+    lines.push(
+      `could not read ${things} things of the live fleet (${r.unreadable.total} failed reads; not compared, not counted as removed):`,
+    );
+    for (const f of r.unreadable.items.slice(0, 10))
+      lines.push(
+        `  ! ${f.thing}${f.shadow === undefined ? '' : f.shadow === null ? ' (classic)' : ` "${f.shadow}"`}: ${f.message}`,
+      );
     if (r.unreadable.items.length > 10) lines.push(`  ... and ${r.unreadable.total - 10} more`);
   }
   lines.push(

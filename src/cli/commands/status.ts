@@ -17,9 +17,11 @@ export function defineStatus(program: Command, run: Runner): void {
     .option('--json', 'print one JSON document')
     .action(
       run<StatusFlags>(async (flags, ctx, args) => {
-        const { connectRedis, redactRedisUrl, QueueNames, RunStore, redisUrlFrom, validateRunId } = await import('../../engine/queue/index.js');
+        const { connectRedis, redactRedisUrl, QueueNames, RunStore, redisUrlFrom, validateRunId } = await import(
+          '../../engine/queue/index.js'
+        );
         const url = redisUrlFrom(distributedFlags().redis) as string;
-        const names = new QueueNames((distributedFlags().queue ?? 'shadowfleet'));
+        const names = new QueueNames(distributedFlags().queue ?? 'shadowfleet');
         const redis = await connectRedis(url);
         try {
           const store = new RunStore(redis, names);
@@ -32,7 +34,20 @@ export function defineStatus(program: Command, run: Runner): void {
             }
             if (flags.json === true) ctx.out(formatJson(list));
             else if (list.length === 0) ctx.out(`no jobs on queue "${names.queue}"`);
-            else ctx.out(formatTable(list.map((s) => ({ job: s.id, kind: s.kind, state: s.state, done: s.done, queued: s.items, failed: s.failed, started: new Date(s.createdAt).toISOString() }))));
+            else
+              ctx.out(
+                formatTable(
+                  list.map((s) => ({
+                    job: s.id,
+                    kind: s.kind,
+                    state: s.state,
+                    done: s.done,
+                    queued: s.items,
+                    failed: s.failed,
+                    started: new Date(s.createdAt).toISOString(),
+                  })),
+                ),
+              );
             return EXIT.OK;
           }
           const s = await store.status(validateRunId(id));
@@ -53,12 +68,27 @@ export function defineStatus(program: Command, run: Runner): void {
               ['started', new Date(s.createdAt).toISOString()],
               ['queued', `${s.items} things in ${s.batches} batches${s.sourceDone ? '' : ' (still queueing)'}`],
               ['done', `${s.done}${s.failed > 0 ? ` (${s.failed} failed)` : ''}`],
-              ['outcomes', Object.entries(s.byOutcome).map(([k, v]) => `${k} ${v}`).join(', ') || '-'],
+              [
+                'outcomes',
+                Object.entries(s.byOutcome)
+                  .map(([k, v]) => `${k} ${v}`)
+                  .join(', ') || '-',
+              ],
               ['requests', `${s.requests} (${s.throttles} throttled)`],
             ]),
           );
           if (s.workers.length > 0) {
-            ctx.out(formatTable(s.workers.map((w) => ({ worker: w.worker, things: w.items, batches: w.batches, 'things/s': Math.round(w.itemsPerSecond), 'last seen': new Date(w.lastSeenAt).toISOString() }))));
+            ctx.out(
+              formatTable(
+                s.workers.map((w) => ({
+                  worker: w.worker,
+                  things: w.items,
+                  batches: w.batches,
+                  'things/s': Math.round(w.itemsPerSecond),
+                  'last seen': new Date(w.lastSeenAt).toISOString(),
+                })),
+              ),
+            );
           }
           return EXIT.OK;
         } finally {

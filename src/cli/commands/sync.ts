@@ -3,7 +3,12 @@ import type { Runner } from '../main.js';
 import { EXIT, type CommandContext } from '../context.js';
 import { durationFlag, positiveIntFlag, rateFlag } from '../flags.js';
 import { formatPairs } from '../output.js';
-import { addSelectionFlags, controlEndpointFromFlags, selectionFromFlags, type SelectionFlags } from '../selection-flags.js';
+import {
+  addSelectionFlags,
+  controlEndpointFromFlags,
+  selectionFromFlags,
+  type SelectionFlags,
+} from '../selection-flags.js';
 import type { FleetSelection, SyncOptions, SyncPassResult, SyncSideOptions } from '../../index.js';
 
 interface SyncFlags extends SelectionFlags {
@@ -147,10 +152,12 @@ function syncOptionsFromFlags(
   }
   if (flags.shadows !== undefined) o.shadows = flags.shadows;
   const selection = selectionFromFlags(flags);
-  if (flags.things !== undefined && selection !== undefined) throw new InvalidArgument('give at most one of --things, --thing-group and --query');
+  if (flags.things !== undefined && selection !== undefined)
+    throw new InvalidArgument('give at most one of --things, --thing-group and --query');
   let select: FleetSelection | undefined;
   if (flags.things !== undefined) select = { kind: 'things', file: flags.things };
-  else if (selection !== undefined && 'thingGroup' in selection) select = { kind: 'group', group: selection.thingGroup, recursive: selection.recursive === true };
+  else if (selection !== undefined && 'thingGroup' in selection)
+    select = { kind: 'group', group: selection.thingGroup, recursive: selection.recursive === true };
   else if (selection !== undefined && 'query' in selection) select = { kind: 'query', query: selection.query };
   const controlEndpoint = controlEndpointFromFlags(flags);
   if (controlEndpoint !== undefined) {

@@ -28,16 +28,18 @@ export function defineWorker(program: Command, run: Runner): void {
         const redisUrl = redisUrlFrom(distributedFlags().redis) as string;
         const concurrency = positiveIntFlag('--concurrency', flags.concurrency);
         const lockDurationMs = positiveIntFlag('--lock-ms', flags.lockMs);
-        const log = (e: Record<string, unknown>): void => ctx.err(JSON.stringify({ time: new Date().toISOString(), ...e }));
+        const log = (e: Record<string, unknown>): void =>
+          ctx.err(JSON.stringify({ time: new Date().toISOString(), ...e }));
         const worker = await QueueWorker.start({
           redisUrl,
-          queue: (distributedFlags().queue ?? 'shadowfleet'),
+          queue: distributedFlags().queue ?? 'shadowfleet',
           log,
           ...(concurrency === undefined ? {} : { concurrency }),
           ...(lockDurationMs === undefined ? {} : { lockDurationMs }),
           ...(flags.id === undefined ? {} : { workerId: flags.id }),
         });
-        if (!ctx.signal.aborted) await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
+        if (!ctx.signal.aborted)
+          await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
         await worker.close();
         return EXIT.OK;
       }),

@@ -19,7 +19,13 @@ import type { ItemResult } from '../task-types.js';
 import { itemKey } from '../task-types.js';
 import { toQueuedBatch, type QueueableTask, type QueuedBatch, type QueuedRates } from './queued-batch.js';
 import { newRunId, QueueNames, validateRunId, DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_PREFIX } from './queue-names.js';
-import { connectRedis, redactRedisUrl, redisConnectionFromUrl, validateRedisUrl, type RedisCallCounter } from './redis-connection.js';
+import {
+  connectRedis,
+  redactRedisUrl,
+  redisConnectionFromUrl,
+  validateRedisUrl,
+  type RedisCallCounter,
+} from './redis-connection.js';
 import { RunStore, type RunRecordInit, type RunState, type RunStatus } from './run-store.js';
 
 export interface QueueBatchRunnerOptions {
@@ -66,7 +72,16 @@ export class QueueBatchRunner {
   #cancelListeners: Array<() => void> = [];
   #closed = false;
 
-  private constructor(runId: string, names: QueueNames, url: string, redis: Redis, subscriber: Redis, queue: Queue<QueuedBatch>, events: QueueEvents, o: QueueBatchRunnerOptions) {
+  private constructor(
+    runId: string,
+    names: QueueNames,
+    url: string,
+    redis: Redis,
+    subscriber: Redis,
+    queue: Queue<QueuedBatch>,
+    events: QueueEvents,
+    o: QueueBatchRunnerOptions,
+  ) {
     this.runId = runId;
     this.names = names;
     this.#url = url;
@@ -79,7 +94,9 @@ export class QueueBatchRunner {
     this.#retainMs = o.retainCollectedMs ?? 10_000;
     this.#sweepAfterMs = 3 * (o.sweepIntervalMs ?? 1000);
     events.on('completed', ({ jobId, returnvalue }) => this.#settle(jobId, returnvalue));
-    events.on('failed', ({ jobId, failedReason }) => this.#fail(jobId, new WorkerError(`batch ${jobId} failed on a worker: ${failedReason}`)));
+    events.on('failed', ({ jobId, failedReason }) =>
+      this.#fail(jobId, new WorkerError(`batch ${jobId} failed on a worker: ${failedReason}`)),
+    );
     subscriber.on('message', (_channel: string, message: string) => {
       if (message === `cancel ${this.runId}`) this.#onCancel();
     });
@@ -122,9 +139,13 @@ export class QueueBatchRunner {
     try {
       await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
     } catch (err) {
-      throw new ConfigError(`Redis at ${redactRedisUrl(url)} is unreachable: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      throw new ConfigError(
+        `Redis at ${redactRedisUrl(url)} is unreachable: ${(err as Error)?.message ?? String(err)}`,
+        { cause: err },
+      );
     }
-    if (o.counter !== undefined) for (const c of await Promise.all([queue.client, events.client])) o.counter.attach(c as unknown as Redis);
+    if (o.counter !== undefined)
+      for (const c of await Promise.all([queue.client, events.client])) o.counter.attach(c as unknown as Redis);
     const runner = new QueueBatchRunner(runId, names, url, redis, subscriber, queue, events, o);
     if ((await store.state(runId)) === 'cancelled') runner.#onCancel();
     return runner;
@@ -169,7 +190,12 @@ export class QueueBatchRunner {
     const seq = await this.store.nextBatch(this.runId, items.length);
     const id = this.names.batchId(this.runId, seq);
     const done = this.#wait(id);
-    await this.#queue.add('batch', toQueuedBatch({ ...task, items }, this.runId, seq, this.#rates) as QueuedBatch, { jobId: id, removeOnComplete: false, removeOnFail: false, attempts: 1 });
+    await this.#queue.add('batch', toQueuedBatch({ ...task, items }, this.runId, seq, this.#rates) as QueuedBatch, {
+      jobId: id,
+      removeOnComplete: false,
+      removeOnFail: false,
+      attempts: 1,
+    });
     const results = await done;
     return held.length === 0 ? results : [...held, ...results];
   }
@@ -246,7 +272,9 @@ export class QueueBatchRunner {
   }
 
   #wait(id: string): Promise<ItemResult[]> {
-    return new Promise<ItemResult[]>((resolve, reject) => this.#waiters.set(id, { resolve, reject, since: Date.now() }));
+    return new Promise<ItemResult[]>((resolve, reject) =>
+      this.#waiters.set(id, { resolve, reject, since: Date.now() }),
+    );
   }
 
   #settle(id: string, value: unknown): void {
@@ -290,7 +318,13 @@ export class QueueBatchRunner {
     } else if (state === 'unknown' && this.#waiters.has(id)) {
       const cancelled = (await this.store.state(this.runId)) === 'cancelled';
       if (cancelled) this.#onCancel();
-      else this.#fail(id, new WorkerError(`batch ${id} is no longer on queue "${this.names.queue}" at ${redactRedisUrl(this.#url)} (was Redis restarted? it keeps nothing on disk)`));
+      else
+        this.#fail(
+          id,
+          new WorkerError(
+            `batch ${id} is no longer on queue "${this.names.queue}" at ${redactRedisUrl(this.#url)} (was Redis restarted? it keeps nothing on disk)`,
+          ),
+        );
     }
   }
 
@@ -336,16 +370,27 @@ function submitterName(): string {
  * Cancels a run from anywhere: marks it cancelled, removes its batches still waiting and tells
  * workers (they abort the batches of the run they are doing) and the submitter.
  */
-export async function cancelRun(redisUrl: string, runId: string, options: { queue?: string; prefix?: string; connectTimeoutMs?: number } = {}): Promise<{ removed: number }> {
+export async function cancelRun(
+  redisUrl: string,
+  runId: string,
+  options: { queue?: string; prefix?: string; connectTimeoutMs?: number } = {},
+): Promise<{ removed: number }> {
   const url = validateRedisUrl(redisUrl);
   const names = new QueueNames(options.queue ?? DEFAULT_QUEUE_NAME, options.prefix ?? DEFAULT_QUEUE_PREFIX);
-  const redis = await connectRedis(url, options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs });
+  const redis = await connectRedis(
+    url,
+    options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs },
+  );
   const store = new RunStore(redis, names);
-  const queue = new Queue(names.queue, { connection: redisConnectionFromUrl(url, { maxRetriesPerRequest: null }), prefix: names.prefix });
+  const queue = new Queue(names.queue, {
+    connection: redisConnectionFromUrl(url, { maxRetriesPerRequest: null }),
+    prefix: names.prefix,
+  });
   queue.on('error', () => undefined);
   try {
     const status = await store.status(validateRunId(runId));
-    if (status === undefined) throw new InvalidArgumentError(`no job "${runId}" on queue "${names.queue}" at ${redactRedisUrl(url)}`);
+    if (status === undefined)
+      throw new InvalidArgumentError(`no job "${runId}" on queue "${names.queue}" at ${redactRedisUrl(url)}`);
     await store.publishCancel(runId);
     let removed = 0;
     for (let seq = 0; seq < status.batches; seq++) {

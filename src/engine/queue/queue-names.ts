@@ -10,7 +10,9 @@ export const DEFAULT_QUEUE_PREFIX = 'shadowfleet';
 
 export function validateQueueName(name: unknown, option = '--queue'): string {
   if (typeof name !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(name)) {
-    throw new InvalidArgumentError(`${option} must be 1-64 letters, digits, '.', '_' or '-', got ${JSON.stringify(name)}`);
+    throw new InvalidArgumentError(
+      `${option} must be 1-64 letters, digits, '.', '_' or '-', got ${JSON.stringify(name)}`,
+    );
   }
   return name;
 }
@@ -55,6 +57,7 @@ export function newRunId(now = Date.now()): string {
 }
 
 export function validateRunId(id: unknown): string {
-  if (typeof id !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new InvalidArgumentError(`job id must be letters, digits, '_' or '-', got ${JSON.stringify(id)}`);
+  if (typeof id !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(id))
+    throw new InvalidArgumentError(`job id must be letters, digits, '_' or '-', got ${JSON.stringify(id)}`);
   return id;
 }

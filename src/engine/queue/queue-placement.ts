@@ -83,14 +83,22 @@ export function queuePlacement(o: QueuePlacementOptions): JobPlacement {
       gateRedis = new Redis(o.redisUrl, { ...redisOptions(o.redisUrl), lazyConnect: false });
       gateRedis.on('error', () => undefined);
       o.counter?.attach(gateRedis);
-      gate = new RedisRateGate({ ...(rates === undefined || rates === 'off' ? {} : rates), redis: gateRedis, redisUrl: o.redisUrl, account: client.endpoint, ...(o.prefix === undefined ? {} : { prefix: o.prefix }) });
+      gate = new RedisRateGate({
+        ...(rates === undefined || rates === 'off' ? {} : rates),
+        redis: gateRedis,
+        redisUrl: o.redisUrl,
+        account: client.endpoint,
+        ...(o.prefix === undefined ? {} : { prefix: o.prefix }),
+      });
     }
     const factory: BatchRunnerFactory = () => {
       const ready = QueueBatchRunner.open({
         redisUrl: o.redisUrl,
         ...(o.queue === undefined ? {} : { queue: o.queue }),
         ...(o.prefix === undefined ? {} : { prefix: o.prefix }),
-        ...(o.adopt === true && runId !== undefined ? { runId } : { run: { kind: 'job', detail: o.detail ?? null }, ...(runId === undefined ? {} : { newRunId: runId }) }),
+        ...(o.adopt === true && runId !== undefined
+          ? { runId }
+          : { run: { kind: 'job', detail: o.detail ?? null }, ...(runId === undefined ? {} : { newRunId: runId }) }),
         rates: qrates,
         ...(o.counter === undefined ? {} : { counter: o.counter }),
       }).then((r) => {

@@ -55,13 +55,23 @@ export interface QueueWorkerOptions {
 
 /** The thread pool's task handlers (workers/handlers/index), loaded from beside the pool's worker file. */
 export async function loadTaskHandlers(): Promise<Readonly<Partial<Record<TaskKind, TaskHandler<never>>>>> {
-  const mod = (await import(workerFile('handlers/index').filename)) as { HANDLERS: Readonly<Partial<Record<TaskKind, TaskHandler<never>>>> };
+  const mod = (await import(workerFile('handlers/index').filename)) as {
+    HANDLERS: Readonly<Partial<Record<TaskKind, TaskHandler<never>>>>;
+  };
   return mod.HANDLERS;
 }
 
 export const DEFAULT_QUEUE_WORKER_OPTIONS = Object.freeze({ concurrency: 2, lockDurationMs: 30_000 });
 
-const GATED_OPS: readonly OperationName[] = ['GetThingShadow', 'UpdateThingShadow', 'DeleteThingShadow', 'ListNamedShadowsForThing', 'Publish', 'GetRetainedMessage', 'ListRetainedMessages'];
+const GATED_OPS: readonly OperationName[] = [
+  'GetThingShadow',
+  'UpdateThingShadow',
+  'DeleteThingShadow',
+  'ListNamedShadowsForThing',
+  'Publish',
+  'GetRetainedMessage',
+  'ListRetainedMessages',
+];
 
 /** One account's gate in this process: the shared Redis gate, served to the handlers' clients over a port. */
 interface AccountGate {
@@ -101,12 +111,17 @@ export class QueueWorker {
   /** Connects (failing fast with the URL named) and starts taking batches. */
   static async start(o: QueueWorkerOptions): Promise<QueueWorker> {
     const url = validateRedisUrl(o.redisUrl);
-    if (o.handlers !== undefined && (typeof o.handlers !== 'object' || o.handlers === null)) throw new InvalidArgumentError('QueueWorkerOptions.handlers must map task kinds to handlers');
+    if (o.handlers !== undefined && (typeof o.handlers !== 'object' || o.handlers === null))
+      throw new InvalidArgumentError('QueueWorkerOptions.handlers must map task kinds to handlers');
     const handlers = o.handlers ?? (await loadTaskHandlers());
     const concurrency = o.concurrency ?? DEFAULT_QUEUE_WORKER_OPTIONS.concurrency;
-    if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new InvalidArgumentError(`--concurrency must be a positive integer, got ${JSON.stringify(o.concurrency)}`);
+    if (!Number.isSafeInteger(concurrency) || concurrency < 1)
+      throw new InvalidArgumentError(`--concurrency must be a positive integer, got ${JSON.stringify(o.concurrency)}`);
     const lockDuration = o.lockDurationMs ?? DEFAULT_QUEUE_WORKER_OPTIONS.lockDurationMs;
-    if (!Number.isSafeInteger(lockDuration) || lockDuration < 100) throw new InvalidArgumentError(`lockDurationMs must be an integer >= 100, got ${JSON.stringify(o.lockDurationMs)}`);
+    if (!Number.isSafeInteger(lockDuration) || lockDuration < 100)
+      throw new InvalidArgumentError(
+        `lockDurationMs must be an integer >= 100, got ${JSON.stringify(o.lockDurationMs)}`,
+      );
     const names = new QueueNames(o.queue ?? DEFAULT_QUEUE_NAME, o.prefix ?? DEFAULT_QUEUE_PREFIX);
     const counter = o.counter ?? new RedisCallCounter();
     const conn: { counter: RedisCallCounter; connectTimeoutMs?: number } = { counter };
@@ -135,14 +150,26 @@ export class QueueWorker {
     counter.attach((await w.#worker.client) as unknown as Redis);
     const blocking = (w.#worker as unknown as { blockingConnection?: { client: Promise<Redis> } }).blockingConnection;
     if (blocking !== undefined) counter.attach(await blocking.client);
-    w.#log({ level: 'info', msg: 'worker started', worker: w.workerId, queue: names.queue, concurrency, lockDurationMs: lockDuration });
+    w.#log({
+      level: 'info',
+      msg: 'worker started',
+      worker: w.workerId,
+      queue: names.queue,
+      concurrency,
+      lockDurationMs: lockDuration,
+    });
     return w;
   }
 
   /** Stops taking batches, finishes those in hand, and closes. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      this.#log({ level: 'info', msg: 'worker stopping after its current batches', worker: this.workerId, active: this.#active.size });
+      this.#log({
+        level: 'info',
+        msg: 'worker stopping after its current batches',
+        worker: this.workerId,
+        active: this.#active.size,
+      });
       await this.#worker?.close();
       for (const g of this.#gates.values()) {
         g.server.close();
@@ -153,7 +180,14 @@ export class QueueWorker {
       this.#subscriber.disconnect();
       this.#redis.disconnect();
       // Redis calls of the shared gates and the run records (BullMQ's own connections not counted).
-      this.#log({ level: 'info', msg: 'worker stopped', worker: this.workerId, batches: this.batchesDone, items: this.itemsDone, redisCalls: this.#o.counter?.calls });
+      this.#log({
+        level: 'info',
+        msg: 'worker stopped',
+        worker: this.workerId,
+        batches: this.batchesDone,
+        items: this.itemsDone,
+        redisCalls: this.#o.counter?.calls,
+      });
     })();
     return this.#closing;
   }
@@ -172,17 +206,42 @@ export class QueueWorker {
     setMaxListeners(0, abort.signal);
     this.#active.set(id, { runId: b.runId, abort });
     const started = Date.now();
-    this.#log({ level: 'info', msg: 'batch started', batch: id, job: b.runId, kind: b.kind, items: b.items.length, attempt: job.attemptsStarted });
+    this.#log({
+      level: 'info',
+      msg: 'batch started',
+      batch: id,
+      job: b.runId,
+      kind: b.kind,
+      items: b.items.length,
+      attempt: job.attemptsStarted,
+    });
     try {
       const g = this.#gateFor(b);
       g.workerGate.configure(g.port, g.permits, b.thingLimits);
-      const results = await handler(b.items, { config: b.config, client: this.#clientFor(g, b), gate: g.workerGate, signal: abort.signal });
-      if (!Array.isArray(results) || results.length !== b.items.length) throw new WorkerError(`handler returned ${Array.isArray(results) ? results.length : typeof results} results for ${b.items.length} items`);
+      const results = await handler(b.items, {
+        config: b.config,
+        client: this.#clientFor(g, b),
+        gate: g.workerGate,
+        signal: abort.signal,
+      });
+      if (!Array.isArray(results) || results.length !== b.items.length)
+        throw new WorkerError(
+          `handler returned ${Array.isArray(results) ? results.length : typeof results} results for ${b.items.length} items`,
+        );
       const ms = Date.now() - started;
       await this.#store.recordBatch(b.runId, b.seq, this.workerId, results, ms);
       this.batchesDone += 1;
       this.itemsDone += results.length;
-      this.#log({ level: 'info', msg: 'batch done', batch: id, job: b.runId, kind: b.kind, items: results.length, ms, attempt: job.attemptsStarted });
+      this.#log({
+        level: 'info',
+        msg: 'batch done',
+        batch: id,
+        job: b.runId,
+        kind: b.kind,
+        items: results.length,
+        ms,
+        attempt: job.attemptsStarted,
+      });
       return results;
     } finally {
       this.#active.delete(id);

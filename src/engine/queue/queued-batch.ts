@@ -35,7 +35,12 @@ export interface QueuedBatch<C = unknown> {
 export type QueueableTask<C> = Pick<WorkerTask<C>, 'kind' | 'config' | 'client' | 'items' | 'thingLimits'>;
 
 /** The queued form of a pool task. */
-export function toQueuedBatch<C>(task: QueueableTask<C>, runId: string, seq: number, rates: QueuedRates | 'off'): QueuedBatch<C> {
+export function toQueuedBatch<C>(
+  task: QueueableTask<C>,
+  runId: string,
+  seq: number,
+  rates: QueuedRates | 'off',
+): QueuedBatch<C> {
   const { credentials: _secret, ...client } = task.client;
   return {
     runId,

@@ -22,7 +22,11 @@ export interface RedisConnectionOptions {
   name?: string;
 }
 
-export const DEFAULT_REDIS_CONNECTION_OPTIONS = Object.freeze({ connectTimeoutMs: 3000, reconnectAttempts: 20, maxRetriesPerRequest: 2 });
+export const DEFAULT_REDIS_CONNECTION_OPTIONS = Object.freeze({
+  connectTimeoutMs: 3000,
+  reconnectAttempts: 20,
+  maxRetriesPerRequest: 2,
+});
 
 /** Counts Redis commands sent by the clients it is attached to. */
 export class RedisCallCounter {
@@ -50,14 +54,18 @@ export function redactRedisUrl(url: string): string {
 
 /** Checks a Redis URL once; the message names the option it came from. */
 export function validateRedisUrl(url: unknown, option = '--redis'): string {
-  if (typeof url !== 'string' || url === '') throw new InvalidArgumentError(`${option} must be a redis:// URL, got ${JSON.stringify(url)}`);
+  if (typeof url !== 'string' || url === '')
+    throw new InvalidArgumentError(`${option} must be a redis:// URL, got ${JSON.stringify(url)}`);
   let u: URL;
   try {
     u = new URL(url);
   } catch {
     throw new InvalidArgumentError(`${option} must be a redis:// URL, got ${JSON.stringify(url)}`);
   }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new InvalidArgumentError(`${option} must be a redis:// or rediss:// URL, got ${JSON.stringify(redactRedisUrl(url))}`);
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:')
+    throw new InvalidArgumentError(
+      `${option} must be a redis:// or rediss:// URL, got ${JSON.stringify(redactRedisUrl(url))}`,
+    );
   return url;
 }
 
@@ -67,7 +75,8 @@ export function redisOptions(_url: string, options: RedisConnectionOptions = {})
   const attempts = options.reconnectAttempts ?? d.reconnectAttempts;
   const o: RedisOptions = {
     connectTimeout: options.connectTimeoutMs ?? d.connectTimeoutMs,
-    maxRetriesPerRequest: options.maxRetriesPerRequest === undefined ? d.maxRetriesPerRequest : options.maxRetriesPerRequest,
+    maxRetriesPerRequest:
+      options.maxRetriesPerRequest === undefined ? d.maxRetriesPerRequest : options.maxRetriesPerRequest,
     // Bounded: after `attempts` failed reconnects the client ends and pending commands fail.
     retryStrategy: (times: number) => (times > attempts ? null : Math.min(100 * times, 500)),
     lazyConnect: true,
@@ -96,7 +105,9 @@ export async function connectRedis(url: string, options: RedisConnectionOptions 
   } catch (err) {
     client.disconnect();
     const cause = socketError ?? (err as Error);
-    throw new ConfigError(`Redis at ${redactRedisUrl(url)} is unreachable: ${cause?.message ?? String(cause)}`, { cause });
+    throw new ConfigError(`Redis at ${redactRedisUrl(url)} is unreachable: ${cause?.message ?? String(cause)}`, {
+      cause,
+    });
   }
   client.off('error', onError);
   client.on('error', () => undefined);
@@ -114,7 +125,12 @@ export async function connectRedis(url: string, options: RedisConnectionOptions 
 export function redisConnectionFromUrl(url: string, options: RedisConnectionOptions = {}): RedisOptions {
   validateRedisUrl(url);
   const u = new URL(url);
-  const o: RedisOptions = { ...redisOptions(url, options), lazyConnect: false, host: u.hostname.replace(/^\[|\]$/g, ''), port: u.port === '' ? 6379 : Number(u.port) };
+  const o: RedisOptions = {
+    ...redisOptions(url, options),
+    lazyConnect: false,
+    host: u.hostname.replace(/^\[|\]$/g, ''),
+    port: u.port === '' ? 6379 : Number(u.port),
+  };
   if (u.username !== '') o.username = decodeURIComponent(u.username);
   if (u.password !== '') o.password = decodeURIComponent(u.password);
   const db = u.pathname.replace(/^\//, '');

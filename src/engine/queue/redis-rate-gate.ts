@@ -63,7 +63,13 @@ export interface RedisRateGateOptions extends RateGateOptions {
   keyTtlMs?: number;
 }
 
-export const DEFAULT_REDIS_RATE_GATE_OPTIONS = Object.freeze({ prefix: 'shadowfleet', refillIntervalMs: 50, heartbeatIntervalMs: 100, syncIntervalMs: 1000, keyTtlMs: 3_600_000 });
+export const DEFAULT_REDIS_RATE_GATE_OPTIONS = Object.freeze({
+  prefix: 'shadowfleet',
+  refillIntervalMs: 50,
+  heartbeatIntervalMs: 100,
+  syncIntervalMs: 1000,
+  keyTtlMs: 3_600_000,
+});
 
 interface SharedLimiter {
   limiter: Bottleneck;
@@ -149,7 +155,8 @@ export function redisPermitBatch(rps: number): number {
 
 /** The limiter key of an account: the endpoint's host (and port), lower case. */
 export function gateAccountKey(account: string): string {
-  if (typeof account !== 'string' || account === '') throw new InvalidArgumentError('account must be a non-empty endpoint URL or host');
+  if (typeof account !== 'string' || account === '')
+    throw new InvalidArgumentError('account must be a non-empty endpoint URL or host');
   try {
     return new URL(account.includes('://') ? account : `https://${account}`).host.toLowerCase();
   } catch {
@@ -174,18 +181,21 @@ export class RedisRateGate implements RateGate {
   #onWarning: ((message: string) => void) | undefined;
 
   constructor(options: RedisRateGateOptions) {
-    if (typeof options !== 'object' || options === null || !(options.redis instanceof Redis)) throw new InvalidArgumentError('RedisRateGateOptions.redis must be an ioredis client (see connectRedis)');
+    if (typeof options !== 'object' || options === null || !(options.redis instanceof Redis))
+      throw new InvalidArgumentError('RedisRateGateOptions.redis must be an ioredis client (see connectRedis)');
     this.#o = resolveRateGateOptions(options);
     this.#url = options.redisUrl;
     this.#account = gateAccountKey(options.account);
     this.#prefix = options.prefix ?? DEFAULT_REDIS_RATE_GATE_OPTIONS.prefix;
     this.#refillMs = options.refillIntervalMs ?? DEFAULT_REDIS_RATE_GATE_OPTIONS.refillIntervalMs;
-    this.#heartbeatMs = options.heartbeatIntervalMs ?? Math.max(this.#refillMs, DEFAULT_REDIS_RATE_GATE_OPTIONS.heartbeatIntervalMs);
+    this.#heartbeatMs =
+      options.heartbeatIntervalMs ?? Math.max(this.#refillMs, DEFAULT_REDIS_RATE_GATE_OPTIONS.heartbeatIntervalMs);
     this.#keyTtlMs = options.keyTtlMs ?? DEFAULT_REDIS_RATE_GATE_OPTIONS.keyTtlMs;
     const syncMs = options.syncIntervalMs ?? DEFAULT_REDIS_RATE_GATE_OPTIONS.syncIntervalMs;
     this.#redis = options.redis as AimdRedis;
     this.#onWarning = options.onWarning;
-    if (typeof this.#redis.shadowfleetAimd !== 'function') this.#redis.defineCommand('shadowfleetAimd', { numberOfKeys: 2, lua: AIMD_LUA });
+    if (typeof this.#redis.shadowfleetAimd !== 'function')
+      this.#redis.defineCommand('shadowfleetAimd', { numberOfKeys: 2, lua: AIMD_LUA });
     this.#connection = new Bottleneck.IORedisConnection({ client: options.redis, Redis });
     // A connection error is not the end: ioredis reconnects (bounded, see connectRedis); the gate
     // fails only when the connection has ended for good.
@@ -271,7 +281,13 @@ export class RedisRateGate implements RateGate {
     let granted = 0;
     let throttles = 0;
     for (const [op, s] of this.#limiters) {
-      operations[op] = { configuredRps: s.ceiling, currentRps: s.rate, granted: s.granted, throttles: s.throttles, decreases: s.decreases };
+      operations[op] = {
+        configuredRps: s.ceiling,
+        currentRps: s.rate,
+        granted: s.granted,
+        throttles: s.throttles,
+        decreases: s.decreases,
+      };
       granted += s.granted;
       throttles += s.throttles;
     }
@@ -282,7 +298,9 @@ export class RedisRateGate implements RateGate {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
-    await Promise.all([...this.#limiters.values()].map((s) => s.limiter.stop({ dropWaitingJobs: true }).catch(() => undefined)));
+    await Promise.all(
+      [...this.#limiters.values()].map((s) => s.limiter.stop({ dropWaitingJobs: true }).catch(() => undefined)),
+    );
     // stop() leaves bottleneck's heartbeat running; disconnect() on a shared connection clears
     // it and unsubscribes the limiter (the connection itself stays).
     for (const s of this.#limiters.values()) {
@@ -308,7 +326,11 @@ export class RedisRateGate implements RateGate {
 
   #settings(rps: number, maxBatch: number): Bottleneck.ConstructorOptions {
     const cap = this.#capacity(rps, maxBatch);
-    return { reservoirIncreaseInterval: this.#refillMs, reservoirIncreaseAmount: (rps * this.#refillMs) / 1000, reservoirIncreaseMaximum: cap };
+    return {
+      reservoirIncreaseInterval: this.#refillMs,
+      reservoirIncreaseAmount: (rps * this.#refillMs) / 1000,
+      reservoirIncreaseMaximum: cap,
+    };
   }
 
   #pending = new Map<OperationName, Promise<SharedLimiter>>();
@@ -332,7 +354,14 @@ export class RedisRateGate implements RateGate {
   async #makeLimiter(op: OperationName, rps: number): Promise<SharedLimiter> {
     const id = this.limiterId(op);
     const aimdKey = `${id}:aimd`;
-    const reply = await this.#redis.shadowfleetAimd(aimdKey, `${aimdKey}:batches`, 'init', String(this.#o.now()), String(rps), ...this.#aimdArgs(op, true));
+    const reply = await this.#redis.shadowfleetAimd(
+      aimdKey,
+      `${aimdKey}:batches`,
+      'init',
+      String(this.#o.now()),
+      String(rps),
+      ...this.#aimdArgs(op, true),
+    );
     const shared = Number(reply[0]);
     const ceiling = Number(reply[1]);
     const maxBatch = Number(reply[4]);
@@ -353,13 +382,26 @@ export class RedisRateGate implements RateGate {
     const limiter = new Bottleneck(options);
     limiter.on('error', (err: Error) => this.#warn(err));
     await this.#failFast(limiter.ready());
-    const s: SharedLimiter = { limiter, aimdKey, ceiling, rate: shared, maxBatch, granted: 0, throttles: 0, decreases: 0, deciding: false, pendingTakes: 0, lastTakeAt: this.#o.now() };
+    const s: SharedLimiter = {
+      limiter,
+      aimdKey,
+      ceiling,
+      rate: shared,
+      maxBatch,
+      granted: 0,
+      throttles: 0,
+      decreases: 0,
+      deciding: false,
+      pendingTakes: 0,
+      lastTakeAt: this.#o.now(),
+    };
     // A gate that made the AIMD record sets the limiter too (another job may have left other settings).
     if (Number(reply[2]) === 1) {
       // This gate set the rate: the shared limiter follows (and keeps at most the new burst).
       const settings = this.#settings(shared, maxBatch);
       const level = (await limiter.currentReservoir()) ?? 0;
-      if (level > (settings.reservoirIncreaseMaximum as number)) Object.assign(settings, { reservoir: settings.reservoirIncreaseMaximum });
+      if (level > (settings.reservoirIncreaseMaximum as number))
+        Object.assign(settings, { reservoir: settings.reservoirIncreaseMaximum });
       await limiter.updateSettings(settings);
     }
     this.#limiters.set(op, s);
@@ -370,14 +412,28 @@ export class RedisRateGate implements RateGate {
   /** `active`: this gate takes permits for `op` now (a take pending or done in the last seconds). */
   #aimdArgs(op: OperationName, active: boolean): string[] {
     const o = this.#o;
-    return [String(o.decreaseFactor), String(o.decreaseCooldownMs), String(o.increaseShare), String(o.minShare), String(active ? this.batchSize(op) : 0), this.#gateId];
+    return [
+      String(o.decreaseFactor),
+      String(o.decreaseCooldownMs),
+      String(o.increaseShare),
+      String(o.minShare),
+      String(active ? this.batchSize(op) : 0),
+      this.#gateId,
+    ];
   }
 
   readonly #gateId = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
 
   async #aimd(op: OperationName, s: SharedLimiter, mode: 'throttle' | 'sync' | 'set', rps?: number): Promise<void> {
     const active = s.pendingTakes > 0 || this.#o.now() - s.lastTakeAt < 3000;
-    const reply = await this.#redis.shadowfleetAimd(s.aimdKey, `${s.aimdKey}:batches`, mode, String(this.#o.now()), String(rps ?? s.ceiling), ...this.#aimdArgs(op, active));
+    const reply = await this.#redis.shadowfleetAimd(
+      s.aimdKey,
+      `${s.aimdKey}:batches`,
+      mode,
+      String(this.#o.now()),
+      String(rps ?? s.ceiling),
+      ...this.#aimdArgs(op, active),
+    );
     const before = s.rate;
     s.rate = Number(reply[0]);
     s.ceiling = Number(reply[1]);
@@ -404,7 +460,10 @@ export class RedisRateGate implements RateGate {
 
   #fail(err: Error): void {
     if (this.#closed || this.#failure !== undefined) return;
-    this.#failure = new ConfigError(`Redis at ${redactRedisUrl(this.#url)} failed under the shared rate gate: ${err?.message ?? String(err)}`, { cause: err });
+    this.#failure = new ConfigError(
+      `Redis at ${redactRedisUrl(this.#url)} failed under the shared rate gate: ${err?.message ?? String(err)}`,
+      { cause: err },
+    );
     for (const reject of this.#waiters.splice(0)) reject(this.#failure);
   }
 

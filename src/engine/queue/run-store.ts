@@ -79,7 +79,9 @@ redis.call('hset', KEYS[3], w .. '|last', ARGV[3])
 return 1
 `;
 
-type RecordRedis = Redis & { shadowfleetRecordBatch(k1: string, k2: string, k3: string, ...args: string[]): Promise<number> };
+type RecordRedis = Redis & {
+  shadowfleetRecordBatch(k1: string, k2: string, k3: string, ...args: string[]): Promise<number>;
+};
 
 /** Run records keep for a week after their last change. */
 const RECORD_TTL_S = 7 * 24 * 3600;
@@ -91,14 +93,31 @@ export class RunStore {
   constructor(redis: Redis, names: QueueNames) {
     this.names = names;
     this.#redis = redis as RecordRedis;
-    if (typeof this.#redis.shadowfleetRecordBatch !== 'function') this.#redis.defineCommand('shadowfleetRecordBatch', { numberOfKeys: 3, lua: RECORD_LUA });
+    if (typeof this.#redis.shadowfleetRecordBatch !== 'function')
+      this.#redis.defineCommand('shadowfleetRecordBatch', { numberOfKeys: 3, lua: RECORD_LUA });
   }
 
   async create(runId: string, init: RunRecordInit, submitter: string, now = Date.now()): Promise<void> {
     const key = this.names.run(runId);
     await this.#redis
       .multi()
-      .hset(key, { id: runId, kind: init.kind, identity: init.identity ?? '', detail: JSON.stringify(init.detail ?? null), state: 'running', createdAt: now, updatedAt: now, submitter, batches: 0, items: 0, sourceDone: 0, done: 0, failed: 0, requests: 0, throttles: 0 })
+      .hset(key, {
+        id: runId,
+        kind: init.kind,
+        identity: init.identity ?? '',
+        detail: JSON.stringify(init.detail ?? null),
+        state: 'running',
+        createdAt: now,
+        updatedAt: now,
+        submitter,
+        batches: 0,
+        items: 0,
+        sourceDone: 0,
+        done: 0,
+        failed: 0,
+        requests: 0,
+        throttles: 0,
+      })
       .expire(key, RECORD_TTL_S)
       .zadd(this.names.runs(), now, runId)
       .exec();
@@ -111,7 +130,12 @@ export class RunStore {
   /** Reserves the next batch number and counts its things; returns the batch's seq. */
   async nextBatch(runId: string, items: number): Promise<number> {
     const key = this.names.run(runId);
-    const r = await this.#redis.multi().hincrby(key, 'batches', 1).hincrby(key, 'items', items).expire(key, RECORD_TTL_S).exec();
+    const r = await this.#redis
+      .multi()
+      .hincrby(key, 'batches', 1)
+      .hincrby(key, 'items', items)
+      .expire(key, RECORD_TTL_S)
+      .exec();
     return Number(r?.[0]?.[1]) - 1;
   }
 
@@ -134,7 +158,14 @@ export class RunStore {
   }
 
   /** Counts a finished batch once (a batch taken again after a stall is not counted twice). */
-  async recordBatch(runId: string, seq: number, worker: string, results: ItemResult[], busyMs: number, now = Date.now()): Promise<boolean> {
+  async recordBatch(
+    runId: string,
+    seq: number,
+    worker: string,
+    results: ItemResult[],
+    busyMs: number,
+    now = Date.now(),
+  ): Promise<boolean> {
     let failed = 0;
     let requests = 0;
     let throttles = 0;
@@ -145,15 +176,36 @@ export class RunStore {
       throttles += r.throttles;
       outcomes.set(r.outcome, (outcomes.get(r.outcome) ?? 0) + 1);
     }
-    const args = [String(seq), worker, String(now), String(Math.round(busyMs)), String(results.length), String(failed), String(requests), String(throttles)];
+    const args = [
+      String(seq),
+      worker,
+      String(now),
+      String(Math.round(busyMs)),
+      String(results.length),
+      String(failed),
+      String(requests),
+      String(throttles),
+    ];
     for (const [o, n] of outcomes) args.push(o, String(n));
-    const n = await this.#redis.shadowfleetRecordBatch(this.names.run(runId), this.names.runCounted(runId), this.names.runWorkers(runId), ...args);
-    await this.#redis.multi().expire(this.names.runCounted(runId), RECORD_TTL_S).expire(this.names.runWorkers(runId), RECORD_TTL_S).exec();
+    const n = await this.#redis.shadowfleetRecordBatch(
+      this.names.run(runId),
+      this.names.runCounted(runId),
+      this.names.runWorkers(runId),
+      ...args,
+    );
+    await this.#redis
+      .multi()
+      .expire(this.names.runCounted(runId), RECORD_TTL_S)
+      .expire(this.names.runWorkers(runId), RECORD_TTL_S)
+      .exec();
     return n === 1;
   }
 
   async status(runId: string): Promise<RunStatus | undefined> {
-    const [rec, workers] = await Promise.all([this.#redis.hgetall(this.names.run(runId)), this.#redis.hgetall(this.names.runWorkers(runId))]);
+    const [rec, workers] = await Promise.all([
+      this.#redis.hgetall(this.names.run(runId)),
+      this.#redis.hgetall(this.names.runWorkers(runId)),
+    ]);
     if (rec.id === undefined) return undefined;
     const byOutcome: Record<string, number> = {};
     for (const [k, v] of Object.entries(rec)) if (k.startsWith('outcome:')) byOutcome[k.slice(8)] = Number(v);
@@ -167,7 +219,14 @@ export class RunStore {
     }
     const list: WorkerThroughput[] = [...ws].map(([worker, m]) => {
       const span = Math.max(1, (m.last ?? 0) - (m.first ?? 0));
-      return { worker, items: m.items ?? 0, batches: m.batches ?? 0, busyMs: m.busyMs ?? 0, itemsPerSecond: ((m.items ?? 0) * 1000) / span, lastSeenAt: m.last ?? 0 };
+      return {
+        worker,
+        items: m.items ?? 0,
+        batches: m.batches ?? 0,
+        busyMs: m.busyMs ?? 0,
+        itemsPerSecond: ((m.items ?? 0) * 1000) / span,
+        lastSeenAt: m.last ?? 0,
+      };
     });
     list.sort((a, b) => a.worker.localeCompare(b.worker));
     let detail: unknown = null;

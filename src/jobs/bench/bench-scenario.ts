@@ -23,7 +23,13 @@ import { parseDuration } from '../options/parse-duration.js';
 import { formatIssues, parseSpecText, readSpecFile, stripUndefined, throwSpecProblems } from '../options/spec-file.js';
 
 export type BenchOperation = 'get' | 'update' | 'delete' | 'list' | 'publish';
-export const BENCH_OPERATIONS: readonly BenchOperation[] = Object.freeze(['get', 'update', 'delete', 'list', 'publish']);
+export const BENCH_OPERATIONS: readonly BenchOperation[] = Object.freeze([
+  'get',
+  'update',
+  'delete',
+  'list',
+  'publish',
+]);
 
 /** AWS prices used for the cost estimate (US East, published list prices; change them for your region or contract). */
 export interface BenchPricing {
@@ -55,7 +61,11 @@ export interface BenchScenario {
   pricing?: BenchPricing;
 }
 
-const weight = () => z.number({ error: 'expected a weight >= 0' }).min(0, { error: 'expected a weight >= 0' }).finite({ error: 'expected a weight >= 0' });
+const weight = () =>
+  z
+    .number({ error: 'expected a weight >= 0' })
+    .min(0, { error: 'expected a weight >= 0' })
+    .finite({ error: 'expected a weight >= 0' });
 const RATE = 'a rate in operations per second';
 // The option fields shared by the jobs (src/jobs/options/option-schema.ts): the one positive check, the one template.
 const positiveInt = positiveIntField;
@@ -67,14 +77,26 @@ const DURATION = 'expected a duration like 30s or 2m';
 const scenarioSchema = z.strictObject(
   {
     operations: z
-      .strictObject({ get: weight().optional(), update: weight().optional(), delete: weight().optional(), list: weight().optional(), publish: weight().optional() }, { error: 'expected weights by operation, e.g. { get: 50, update: 50 }' })
+      .strictObject(
+        {
+          get: weight().optional(),
+          update: weight().optional(),
+          delete: weight().optional(),
+          list: weight().optional(),
+          publish: weight().optional(),
+        },
+        { error: 'expected weights by operation, e.g. { get: 50, update: 50 }' },
+      )
       .optional(),
     things: positiveInt().optional(),
     prefix: z
       .string({ error: 'expected a thing name prefix' })
       .regex(/^[a-zA-Z0-9:_-]{1,100}$/, { error: 'expected 1-100 characters of a-z A-Z 0-9 : _ -' })
       .optional(),
-    shadow: z.string({ error: 'expected a shadow name, or "classic"' }).regex(/^[$a-zA-Z0-9:_-]{1,64}$/, { error: 'expected a shadow name, or "classic"' }).optional(),
+    shadow: z
+      .string({ error: 'expected a shadow name, or "classic"' })
+      .regex(/^[$a-zA-Z0-9:_-]{1,64}$/, { error: 'expected a shadow name, or "classic"' })
+      .optional(),
     documentBytes: z.union([docBytes(), z.array(docBytes()).min(1, { error: DOC })], { error: DOC }).optional(),
     rate: positive(RATE).optional(),
     concurrency: positiveInt().optional(),
@@ -87,7 +109,10 @@ const scenarioSchema = z.strictObject(
       .strictObject({
         perMillion: z.number({ error: 'expected a price >= 0' }).min(0, { error: 'expected a price >= 0' }).optional(),
         meterBytes: positiveInt().optional(),
-        publishPerMillion: z.number({ error: 'expected a price >= 0' }).min(0, { error: 'expected a price >= 0' }).optional(),
+        publishPerMillion: z
+          .number({ error: 'expected a price >= 0' })
+          .min(0, { error: 'expected a price >= 0' })
+          .optional(),
         publishMeterBytes: positiveInt().optional(),
       })
       .optional(),
@@ -139,7 +164,8 @@ export function validateBenchScenario(data: unknown, file: string): BenchScenari
   if (d.things !== undefined) out.things = d.things;
   if (d.prefix !== undefined) out.prefix = d.prefix;
   if (d.shadow !== undefined && d.shadow !== 'classic') out.shadowName = d.shadow;
-  if (d.documentBytes !== undefined) out.documentBytes = Array.isArray(d.documentBytes) ? d.documentBytes : [d.documentBytes];
+  if (d.documentBytes !== undefined)
+    out.documentBytes = Array.isArray(d.documentBytes) ? d.documentBytes : [d.documentBytes];
   if (d.rate !== undefined) out.rate = d.rate;
   if (d.concurrency !== undefined) out.concurrency = d.concurrency;
   if (durationMs !== undefined) out.durationMs = durationMs;

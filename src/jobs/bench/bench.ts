@@ -12,7 +12,12 @@ import { availableParallelism } from 'node:os';
 import { ConfigError, InvalidArgumentError } from '../../errors.js';
 import { requirePositive } from '../../options/check-positive.js';
 import { openTargets } from '../../engine/open-targets.js';
-import { checkTargetSelection, describeSelection, type ControlPlaneAccess, type TargetSelection } from '../../engine/target-selection.js';
+import {
+  checkTargetSelection,
+  describeSelection,
+  type ControlPlaneAccess,
+  type TargetSelection,
+} from '../../engine/target-selection.js';
 import { JobRun } from '../../engine/job-run.js';
 import type { RateGateOptions } from '../../engine/rate-gate.js';
 import { OutcomeTally } from '../../engine/outcome-tally.js';
@@ -24,8 +29,18 @@ import { LatencyHistogram, type LatencyReport, type LatencySummary } from '../..
 import { checkReportPageDestination, writeReportPage } from '../../report/write-report-page.js';
 import { parseDataEndpoint } from '../../client/resolve-data-endpoint.js';
 import type { TimelinePoint } from '../../report/report-model.js';
-import { BENCH_OPERATIONS, checkBenchOptions, type BenchOperation, type BenchPricing, type BenchScenario } from './bench-scenario.js';
-import { startEmulatorProcess, type EmulatorProcess, type EmulatorProcessOptions } from '../../emulator/emulator-process.js';
+import {
+  BENCH_OPERATIONS,
+  checkBenchOptions,
+  type BenchOperation,
+  type BenchPricing,
+  type BenchScenario,
+} from './bench-scenario.js';
+import {
+  startEmulatorProcess,
+  type EmulatorProcess,
+  type EmulatorProcessOptions,
+} from '../../emulator/emulator-process.js';
 import { benchReportModel } from './bench-report.js';
 
 export * from './bench-scenario.js';
@@ -182,7 +197,8 @@ function positiveInt(name: string, v: number | undefined, fallback: number): num
 
 function nonNegative(name: string, v: number | undefined, fallback: number): number {
   if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new InvalidArgumentError(`${name} must be a number >= 0, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+    throw new InvalidArgumentError(`${name} must be a number >= 0, got ${String(v)}`);
   return v;
 }
 
@@ -195,25 +211,34 @@ export function resolveBenchOptions(o: BenchOptions): ResolvedBenchOptions {
   if (o.operations !== undefined) {
     for (const op of BENCH_OPERATIONS) operations[op] = 0;
     for (const [k, w] of Object.entries(o.operations)) {
-      if (!BENCH_OPERATIONS.includes(k as BenchOperation)) throw new InvalidArgumentError(`operations.${k}: unknown operation (expected ${BENCH_OPERATIONS.join(', ')})`);
-      if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) throw new InvalidArgumentError(`operations.${k}: expected a weight >= 0, got ${String(w)}`);
+      if (!BENCH_OPERATIONS.includes(k as BenchOperation))
+        throw new InvalidArgumentError(`operations.${k}: unknown operation (expected ${BENCH_OPERATIONS.join(', ')})`);
+      if (typeof w !== 'number' || !Number.isFinite(w) || w < 0)
+        throw new InvalidArgumentError(`operations.${k}: expected a weight >= 0, got ${String(w)}`);
       operations[k as BenchOperation] = w;
     }
   }
-  if (!Object.values(operations).some((w) => w > 0)) throw new InvalidArgumentError('operations: expected at least one operation with a weight above 0');
+  if (!Object.values(operations).some((w) => w > 0))
+    throw new InvalidArgumentError('operations: expected at least one operation with a weight above 0');
   const prefix = o.prefix ?? d.prefix;
-  if (!/^[a-zA-Z0-9:_-]{1,100}$/.test(prefix)) throw new InvalidArgumentError(`prefix: expected 1-100 characters of a-z A-Z 0-9 : _ -, got "${prefix}"`);
+  if (!/^[a-zA-Z0-9:_-]{1,100}$/.test(prefix))
+    throw new InvalidArgumentError(`prefix: expected 1-100 characters of a-z A-Z 0-9 : _ -, got "${prefix}"`);
   const documentBytes = o.documentBytes ?? [...d.documentBytes];
   if (documentBytes.length === 0 || documentBytes.some((b) => !Number.isInteger(b) || b < 64 || b > 8000)) {
-    throw new InvalidArgumentError(`documentBytes: expected sizes in bytes from 64 to 8000, got ${JSON.stringify(documentBytes)}`);
+    throw new InvalidArgumentError(
+      `documentBytes: expected sizes in bytes from 64 to 8000, got ${JSON.stringify(documentBytes)}`,
+    );
   }
-  if (o.durationMs !== undefined && !(o.durationMs > 0)) throw new InvalidArgumentError(`duration must be positive, got ${String(o.durationMs)} ms`);
+  if (o.durationMs !== undefined && !(o.durationMs > 0))
+    throw new InvalidArgumentError(`duration must be positive, got ${String(o.durationMs)} ms`);
   const count = o.count === undefined ? undefined : positiveInt('count', o.count, 1);
   const pricing = { ...d.pricing, ...(o.pricing ?? {}) };
   for (const [k, v] of Object.entries(pricing)) {
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new InvalidArgumentError(`pricing.${k}: expected a number >= 0, got ${String(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+      throw new InvalidArgumentError(`pricing.${k}: expected a number >= 0, got ${String(v)}`);
   }
-  if (!(pricing.meterBytes > 0) || !(pricing.publishMeterBytes > 0)) throw new InvalidArgumentError('pricing: meterBytes and publishMeterBytes must be above 0');
+  if (!(pricing.meterBytes > 0) || !(pricing.publishMeterBytes > 0))
+    throw new InvalidArgumentError('pricing: meterBytes and publishMeterBytes must be above 0');
   return {
     operations,
     things: positiveInt('things', o.things, d.things),
@@ -254,10 +279,18 @@ export function operationCycle(weights: Record<BenchOperation, number>, length =
 
 class Accumulator {
   readonly latency = new LatencyHistogram();
-  readonly perOp = new Map<BenchOperation, { count: number; ok: number; failed: number; h: LatencyHistogram; bytesSent: number; bytesReceived: number }>();
+  readonly perOp = new Map<
+    BenchOperation,
+    { count: number; ok: number; failed: number; h: LatencyHistogram; bytesSent: number; bytesReceived: number }
+  >();
   /** Outcomes, errors, requests, throttles and bytes sent of the measured operations. */
   readonly tally = new OutcomeTally();
-  readonly buckets: Array<{ ops: number; throttles: number; errors: number; byOperation: Partial<Record<BenchOperation, number>> }> = [];
+  readonly buckets: Array<{
+    ops: number;
+    throttles: number;
+    errors: number;
+    byOperation: Partial<Record<BenchOperation, number>>;
+  }> = [];
   ok = 0;
   failed = 0;
   bytesReceived = 0;
@@ -265,7 +298,10 @@ class Accumulator {
   billedMessages = 0;
   t0 = 0;
 
-  constructor(readonly pricing: Required<BenchPricing>, readonly intervalMs: number) {}
+  constructor(
+    readonly pricing: Required<BenchPricing>,
+    readonly intervalMs: number,
+  ) {}
 
   add(r: ItemResult, now: number): void {
     const detail = (r.detail ?? {}) as { op?: BenchOperation; bytesReceived?: number };
@@ -310,7 +346,8 @@ class Accumulator {
   }
 
   get estimatedCostUsd(): number {
-    const usd = (this.billedOperations * this.pricing.perMillion + this.billedMessages * this.pricing.publishPerMillion) / 1e6;
+    const usd =
+      (this.billedOperations * this.pricing.perMillion + this.billedMessages * this.pricing.publishPerMillion) / 1e6;
     return Math.round(usd * 1e8) / 1e8;
   }
 }
@@ -323,7 +360,8 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
   let endpoint = options.endpoint ?? process.env.SHADOWFLEET_ENDPOINT;
   // Checked before the load starts: credentials in the URL (they would end up in the page and the
   // JSON), and a report destination that cannot be written (found after the run, it wastes it).
-  if (endpoint !== undefined && endpoint !== '') parseDataEndpoint(endpoint, options.endpoint !== undefined ? 'endpoint' : 'SHADOWFLEET_ENDPOINT');
+  if (endpoint !== undefined && endpoint !== '')
+    parseDataEndpoint(endpoint, options.endpoint !== undefined ? 'endpoint' : 'SHADOWFLEET_ENDPOINT');
   if (options.report !== undefined) await checkReportPageDestination(options.report, 'report');
   if (endpoint === undefined || endpoint === '') {
     emu = await startEmulatorProcess(options.emulator ?? {});
@@ -340,13 +378,22 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
  * The things of `options.targets`, listed before the load starts. A selection benchmarks real
  * things: reads only, and never a cleanup (it would delete their shadows).
  */
-async function benchTargets(endpoint: string, emu: EmulatorProcess | undefined, o: ResolvedBenchOptions, options: BenchOptions): Promise<string[]> {
+async function benchTargets(
+  endpoint: string,
+  emu: EmulatorProcess | undefined,
+  o: ResolvedBenchOptions,
+  options: BenchOptions,
+): Promise<string[]> {
   const selection = checkTargetSelection(options.targets, 'targets');
-  if (emu !== undefined) throw new InvalidArgumentError('targets: a selection benchmarks the things of a fleet: give its endpoint');
+  if (emu !== undefined)
+    throw new InvalidArgumentError('targets: a selection benchmarks the things of a fleet: give its endpoint');
   if (o.operations.update > 0 || o.operations.delete > 0) {
-    throw new InvalidArgumentError('targets: a selection benchmarks reads of real things: use a mix of get, list and publish (update and delete would change their shadows)');
+    throw new InvalidArgumentError(
+      'targets: a selection benchmarks reads of real things: use a mix of get, list and publish (update and delete would change their shadows)',
+    );
   }
-  if (o.cleanup) throw new InvalidArgumentError("cleanup: not with targets (it would delete the selected things' shadows)");
+  if (o.cleanup)
+    throw new InvalidArgumentError("cleanup: not with targets (it would delete the selected things' shadows)");
   const control: ControlPlaneAccess = { endpoint };
   if (options.controlEndpoint !== undefined) control.controlEndpoint = options.controlEndpoint;
   if (options.region !== undefined) control.region = options.region;
@@ -373,11 +420,15 @@ function benchRun(endpoint: string, o: ResolvedBenchOptions, options: BenchOptio
   const rates: RateGateOptions =
     o.rate === 'off'
       ? { accountRps: 'off', thingRps: 'off', thingInFlight: 'off' }
-      : { thingRps: options.thingRps ?? AWS_QUOTA_DEFAULTS.thingRps, thingInFlight: options.thingInFlight ?? AWS_QUOTA_DEFAULTS.thingInFlight };
+      : {
+          thingRps: options.thingRps ?? AWS_QUOTA_DEFAULTS.thingRps,
+          thingInFlight: options.thingInFlight ?? AWS_QUOTA_DEFAULTS.thingInFlight,
+        };
   if (typeof o.rate === 'number') {
     const total = BENCH_OPERATIONS.reduce((s, op) => s + o.operations[op], 0);
     const perOp: Partial<Record<OperationName, number | 'off'>> = {};
-    for (const op of BENCH_OPERATIONS) if (o.operations[op] > 0) perOp[OP_NAMES[op]] = Math.max(1, (o.rate * o.operations[op]) / total);
+    for (const op of BENCH_OPERATIONS)
+      if (o.operations[op] > 0) perOp[OP_NAMES[op]] = Math.max(1, (o.rate * o.operations[op]) / total);
     rates.operations = perOp;
   }
   // Batches run all their operations at once; enough batches at once over the threads to hold
@@ -395,12 +446,22 @@ function benchRun(endpoint: string, o: ResolvedBenchOptions, options: BenchOptio
   });
 }
 
-async function runAgainst(endpoint: string, emu: EmulatorProcess | undefined, o: ResolvedBenchOptions, options: BenchOptions, signal: AbortSignal | undefined): Promise<BenchResult> {
+async function runAgainst(
+  endpoint: string,
+  emu: EmulatorProcess | undefined,
+  o: ResolvedBenchOptions,
+  options: BenchOptions,
+  signal: AbortSignal | undefined,
+): Promise<BenchResult> {
   const names = options.targets === undefined ? undefined : await benchTargets(endpoint, emu, o, options);
   const run = benchRun(endpoint, o, options);
   const aborted = (): boolean => signal?.aborted === true;
 
-  const config = { documentBytes: o.documentBytes, topicPrefix: DEFAULT_BENCH_OPTIONS.topicPrefix, ...(o.shadowName === undefined ? {} : { shadowName: o.shadowName }) };
+  const config = {
+    documentBytes: o.documentBytes,
+    topicPrefix: DEFAULT_BENCH_OPTIONS.topicPrefix,
+    ...(o.shadowName === undefined ? {} : { shadowName: o.shadowName }),
+  };
   const phases = new BenchPhases(run, o, options, config, aborted);
   const emit = phases.emit.bind(phases);
   const sweep = phases.sweep.bind(phases);
@@ -441,7 +502,10 @@ async function runAgainst(endpoint: string, emu: EmulatorProcess | undefined, o:
       }
     })();
     const recent = new RecentRate();
-    const timer = setInterval(() => emit('run', runStart || Date.now(), acc.operations, o.count, recent, acc.failed, acc.throttles), phases.progressEvery);
+    const timer = setInterval(
+      () => emit('run', runStart || Date.now(), acc.operations, o.count, recent, acc.failed, acc.throttles),
+      phases.progressEvery,
+    );
     timer.unref();
     try {
       await run.run('bench', config, source, (r) => {
@@ -463,7 +527,12 @@ async function runAgainst(endpoint: string, emu: EmulatorProcess | undefined, o:
 
     if (o.cleanup) {
       const c = await sweep('cleanup', 'delete');
-      cleanup = { deleted: c.byOutcome.ok ?? 0, notFound: c.byOutcome['not-found'] ?? 0, failed: c.done - (c.byOutcome.ok ?? 0) - (c.byOutcome['not-found'] ?? 0), durationMs: c.durationMs };
+      cleanup = {
+        deleted: c.byOutcome.ok ?? 0,
+        notFound: c.byOutcome['not-found'] ?? 0,
+        failed: c.done - (c.byOutcome.ok ?? 0) - (c.byOutcome['not-found'] ?? 0),
+        durationMs: c.durationMs,
+      };
     }
   } finally {
     await run.close();
@@ -508,7 +577,12 @@ async function runAgainst(endpoint: string, emu: EmulatorProcess | undefined, o:
 const round1 = (v: number): number => Math.round(v * 10) / 10;
 
 /** Per-interval rates of the measured phase; the last, usually partial, bucket scaled by the time it covered. */
-function benchTimeline(acc: Accumulator, intervalMs: number, runStart: number, runEnd: number): BenchResult['timeline'] {
+function benchTimeline(
+  acc: Accumulator,
+  intervalMs: number,
+  runStart: number,
+  runEnd: number,
+): BenchResult['timeline'] {
   const secs = intervalMs / 1000;
   // The last bucket is usually partial (the drain after the deadline): scale it by the time it
   // covered, and fold a sliver of less than half an interval into the bucket before it.
@@ -522,7 +596,8 @@ function benchTimeline(acc: Accumulator, intervalMs: number, runStart: number, r
       prev.ops += last.ops;
       prev.throttles += last.throttles;
       prev.errors += last.errors;
-      for (const [k, v] of Object.entries(last.byOperation) as Array<[BenchOperation, number]>) prev.byOperation[k] = (prev.byOperation[k] ?? 0) + v;
+      for (const [k, v] of Object.entries(last.byOperation) as Array<[BenchOperation, number]>)
+        prev.byOperation[k] = (prev.byOperation[k] ?? 0) + v;
       prev.covered += last.covered;
     }
   }
@@ -574,18 +649,37 @@ class BenchPhases {
     return this.options.progressIntervalMs ?? 1000;
   }
 
-  emit(phase: BenchProgress['phase'], started: number, done: number, total: number | undefined, recent: RecentRate, errors: number, throttles: number, final = false): void {
+  emit(
+    phase: BenchProgress['phase'],
+    started: number,
+    done: number,
+    total: number | undefined,
+    recent: RecentRate,
+    errors: number,
+    throttles: number,
+    final = false,
+  ): void {
     if (this.options.onProgress === undefined) return;
     const now = Date.now();
     // The last event of a phase gives the phase's mean rate; the others the last few seconds'.
     const rate = final ? (done / Math.max(1, now - started)) * 1000 : recent.push(now, done);
-    const p: BenchProgress = { phase, elapsedMs: Math.max(0, now - started), done, opsPerSecond: Math.round(rate * 10) / 10, errors, throttles };
+    const p: BenchProgress = {
+      phase,
+      elapsedMs: Math.max(0, now - started),
+      done,
+      opsPerSecond: Math.round(rate * 10) / 10,
+      errors,
+      throttles,
+    };
     if (total !== undefined) p.total = total;
     this.options.onProgress(p);
   }
 
   /** Runs one op over every thing once (prepare and cleanup), unmeasured. */
-  async sweep(phase: 'prepare' | 'cleanup', op: BenchOperation): Promise<{ byOutcome: Record<string, number>; done: number; durationMs: number }> {
+  async sweep(
+    phase: 'prepare' | 'cleanup',
+    op: BenchOperation,
+  ): Promise<{ byOutcome: Record<string, number>; done: number; durationMs: number }> {
     const { o, aborted } = this;
     const started = Date.now();
     const byOutcome: Record<string, number> = {};
@@ -593,21 +687,29 @@ class BenchPhases {
     let errors = 0;
     let throttles = 0;
     const recent = new RecentRate();
-    const timer = setInterval(() => this.emit(phase, started, done, o.things, recent, errors, throttles), this.progressEvery);
+    const timer = setInterval(
+      () => this.emit(phase, started, done, o.things, recent, errors, throttles),
+      this.progressEvery,
+    );
     timer.unref();
     try {
-      await this.run.run('bench', this.config, (async function* (): AsyncGenerator<TargetItem> {
-        for (let i = 0; i < o.things; i++) {
-          // Cleanup finishes even after an interrupt: it is what leaves the account clean.
-          if (phase === 'prepare' && aborted()) return;
-          yield { thingName: `${o.prefix}${i}`, data: { op, seq: String(i) } };
-        }
-      })(), (r) => {
-        done += 1;
-        throttles += r.throttles;
-        if (r.outcome !== 'ok') errors += 1;
-        byOutcome[r.outcome] = (byOutcome[r.outcome] ?? 0) + 1;
-      });
+      await this.run.run(
+        'bench',
+        this.config,
+        (async function* (): AsyncGenerator<TargetItem> {
+          for (let i = 0; i < o.things; i++) {
+            // Cleanup finishes even after an interrupt: it is what leaves the account clean.
+            if (phase === 'prepare' && aborted()) return;
+            yield { thingName: `${o.prefix}${i}`, data: { op, seq: String(i) } };
+          }
+        })(),
+        (r) => {
+          done += 1;
+          throttles += r.throttles;
+          if (r.outcome !== 'ok') errors += 1;
+          byOutcome[r.outcome] = (byOutcome[r.outcome] ?? 0) + 1;
+        },
+      );
     } finally {
       clearInterval(timer);
     }

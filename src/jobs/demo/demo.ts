@@ -67,7 +67,14 @@ export interface DemoResult {
   /** The change rolled out. */
   desired: Record<string, unknown>;
   rollout: RolloutResult;
-  snapshot?: { dir: string; records: number; things: number; failed: number; durationMs: number; result: SnapshotResult };
+  snapshot?: {
+    dir: string;
+    records: number;
+    things: number;
+    failed: number;
+    durationMs: number;
+    result: SnapshotResult;
+  };
   reportPage: string;
   outcomesFile: string;
   journal: string;
@@ -89,22 +96,38 @@ export const DEFAULT_DEMO_OPTIONS = Object.freeze({
 });
 
 function stamp(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z').replace('T', '-');
+  return d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')
+    .replace('T', '-');
 }
 
 /** Validates the demo's options once; messages name the option. */
-function resolveDemoOptions(options: DemoOptions): { things: number; rate: number; silentShare: number; deviceDelayMs: number; waitConvergedMs: number } {
+function resolveDemoOptions(options: DemoOptions): {
+  things: number;
+  rate: number;
+  silentShare: number;
+  deviceDelayMs: number;
+  waitConvergedMs: number;
+} {
   const d = DEFAULT_DEMO_OPTIONS;
   const things = options.things ?? d.things;
-  if (!Number.isInteger(things) || things < 1 || things > 1_000_000) throw new InvalidArgumentError(`things must be an integer from 1 to 1,000,000, got ${String(options.things)}`);
+  if (!Number.isInteger(things) || things < 1 || things > 1_000_000)
+    throw new InvalidArgumentError(`things must be an integer from 1 to 1,000,000, got ${String(options.things)}`);
   const rate = options.rate ?? d.rate;
   requirePositive('rate', rate, { integer: false });
   const silentShare = options.silentShare ?? d.silentShare;
-  if (!(silentShare >= 0 && silentShare <= 1)) throw new InvalidArgumentError(`silentShare must be from 0 to 1, got ${String(options.silentShare)}`);
+  if (!(silentShare >= 0 && silentShare <= 1))
+    throw new InvalidArgumentError(`silentShare must be from 0 to 1, got ${String(options.silentShare)}`);
   const deviceDelayMs = options.deviceDelayMs ?? d.deviceDelayMs;
-  if (!(deviceDelayMs >= 0)) throw new InvalidArgumentError(`deviceDelayMs must be >= 0, got ${String(options.deviceDelayMs)}`);
+  if (!(deviceDelayMs >= 0))
+    throw new InvalidArgumentError(`deviceDelayMs must be >= 0, got ${String(options.deviceDelayMs)}`);
   const waitConvergedMs = options.waitConvergedMs ?? d.waitConvergedMs;
-  if (!(waitConvergedMs >= 0) || !Number.isFinite(waitConvergedMs)) throw new InvalidArgumentError(`waitConvergedMs must be a number of ms >= 0, got ${String(options.waitConvergedMs)}`);
+  if (!(waitConvergedMs >= 0) || !Number.isFinite(waitConvergedMs))
+    throw new InvalidArgumentError(
+      `waitConvergedMs must be a number of ms >= 0, got ${String(options.waitConvergedMs)}`,
+    );
   checkPositive('workers', options.workers);
   return { things, rate, silentShare, deviceDelayMs, waitConvergedMs };
 }
@@ -124,7 +147,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   };
 
   await mkdir(outDir, { recursive: true });
-  progress({ step: 'emulator', done: 0, total: things, message: `starting the emulator with AWS quotas (${rate}/s per operation, 20/s per thing) and ${things.toLocaleString('en-US')} simulated devices` });
+  progress({
+    step: 'emulator',
+    done: 0,
+    total: things,
+    message: `starting the emulator with AWS quotas (${rate}/s per operation, 20/s per thing) and ${things.toLocaleString('en-US')} simulated devices`,
+  });
   const emu: EmulatorProcess = await startEmulatorProcess({
     quotas: 'aws',
     accountRps: rate,
@@ -155,7 +183,17 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       waves: {
         health: 'reported.health == "ok"',
         onGateFailure: 'rollback',
-        waves: [{ share: d.canary.share, gate: { converged: d.canary.pass, healthy: d.canary.pass, withinMs: Math.max(waitConvergedMs, 2 * deviceDelayMs) } }, { share: 1 }],
+        waves: [
+          {
+            share: d.canary.share,
+            gate: {
+              converged: d.canary.pass,
+              healthy: d.canary.pass,
+              withinMs: Math.max(waitConvergedMs, 2 * deviceDelayMs),
+            },
+          },
+          { share: 1 },
+        ],
       },
       yes: true,
       journal,
@@ -171,7 +209,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         } else if (p.phase !== phase) {
           return;
         }
-        const e: DemoProgress = { step: p.phase === 'converge' ? 'converge' : 'rollout', done: p.done, failed: p.failed, throttles: p.throttles };
+        const e: DemoProgress = {
+          step: p.phase === 'converge' ? 'converge' : 'rollout',
+          done: p.done,
+          failed: p.failed,
+          throttles: p.throttles,
+        };
         // While converging, `done` counts converged devices: there is no pace to show.
         if (p.phase !== 'converge') e.perSecond = p.thingsPerSecond;
         // A group's size is not counted ahead; the demo seeded it, so it knows it.
@@ -196,19 +239,46 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         out: dir,
         allThings: true,
         shadows: 'classic,named',
-        onProgress: (p) => progress({ step: 'snapshot', done: p.things, total: things, records: p.records, perSecond: p.thingsPerSecond, failed: p.failed, throttles: p.throttles }),
+        onProgress: (p) =>
+          progress({
+            step: 'snapshot',
+            done: p.things,
+            total: things,
+            records: p.records,
+            perSecond: p.thingsPerSecond,
+            failed: p.failed,
+            throttles: p.throttles,
+          }),
       };
       if (options.workers !== undefined) snapOptions.workers = options.workers;
       if (options.signal !== undefined) snapOptions.signal = options.signal;
       const result = await runSnapshot(snapOptions);
-      snapshot = { dir: result.location, records: result.records, things: result.things, failed: result.failed, durationMs: result.durationMs, result };
+      snapshot = {
+        dir: result.location,
+        records: result.records,
+        things: result.things,
+        failed: result.failed,
+        durationMs: result.durationMs,
+        result,
+      };
       progress({ step: 'snapshot', done: result.things, total: things, records: result.records, final: true });
       stepDone('snapshot');
     }
 
     // The report page.
     const reportPage = join(outDir, 'report.html');
-    await writeDemoReport(reportPage, rollout, { things, rate, deviceDelayMs, silentShare, desired, outcomesFile, journal, snapshot, emulatorUrl: emu.url, started });
+    await writeDemoReport(reportPage, rollout, {
+      things,
+      rate,
+      deviceDelayMs,
+      silentShare,
+      desired,
+      outcomesFile,
+      journal,
+      snapshot,
+      emulatorUrl: emu.url,
+      started,
+    });
     stepDone('report');
     return {
       ok: rollout.ok && !interrupted,
@@ -235,18 +305,41 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
 async function writeDemoReport(
   reportPage: string,
   rollout: RolloutResult,
-  x: { things: number; rate: number; deviceDelayMs: number; silentShare: number; desired: Record<string, unknown>; outcomesFile: string; journal: string; snapshot: DemoResult['snapshot']; emulatorUrl: string; started: Date },
+  x: {
+    things: number;
+    rate: number;
+    deviceDelayMs: number;
+    silentShare: number;
+    desired: Record<string, unknown>;
+    outcomesFile: string;
+    journal: string;
+    snapshot: DemoResult['snapshot'];
+    emulatorUrl: string;
+    started: Date;
+  },
 ): Promise<void> {
   const d = DEFAULT_DEMO_OPTIONS;
   const { things, rate, deviceDelayMs, silentShare, desired, outcomesFile, journal, snapshot, started } = x;
   const extraRows: ReportRow[] = [
-    { label: 'emulator', value: `${x.emulatorUrl} (AWS quotas: ${rate}/s per operation, 20/s and 10 in flight per thing)` },
-    { label: 'simulated devices', value: things, note: `report after ${deviceDelayMs} ms; ${(silentShare * 100).toFixed(1)}% offline on purpose` },
+    {
+      label: 'emulator',
+      value: `${x.emulatorUrl} (AWS quotas: ${rate}/s per operation, 20/s and 10 in flight per thing)`,
+    },
+    {
+      label: 'simulated devices',
+      value: things,
+      note: `report after ${deviceDelayMs} ms; ${(silentShare * 100).toFixed(1)}% offline on purpose`,
+    },
     { label: 'change', value: JSON.stringify(desired) },
     { label: 'outcome file', value: outcomesFile },
     { label: 'journal', value: journal },
   ];
-  if (snapshot !== undefined) extraRows.push({ label: 'snapshot', value: snapshot.dir, note: `${snapshot.records.toLocaleString('en-US')} shadows of ${snapshot.things.toLocaleString('en-US')} things in ${(snapshot.durationMs / 1000).toFixed(1)} s` });
+  if (snapshot !== undefined)
+    extraRows.push({
+      label: 'snapshot',
+      value: snapshot.dir,
+      note: `${snapshot.records.toLocaleString('en-US')} shadows of ${snapshot.things.toLocaleString('en-US')} things in ${(snapshot.durationMs / 1000).toFixed(1)} s`,
+    });
   await writeRolloutReportPage(reportPage, rollout, {
     title: `shadowfleet demo: rollout to ${things.toLocaleString('en-US')} devices`,
     subtitle: `firmware 1.5.0 and a 5 Hz sample rate, ramped from ${d.ramp.baseRate}/s, on the embedded emulator · ${started.toISOString()}`,

@@ -118,7 +118,16 @@ function stateOf(r: SnapshotRecord): { desired?: JsonObject; reported?: JsonObje
 }
 
 class DiffCollector {
-  readonly summary: DiffSummary = { shadowsA: 0, shadowsB: 0, added: 0, removed: 0, changed: 0, unchanged: 0, thingsChanged: 0, unreadable: 0 };
+  readonly summary: DiffSummary = {
+    shadowsA: 0,
+    shadowsB: 0,
+    added: 0,
+    removed: 0,
+    changed: 0,
+    unchanged: 0,
+    thingsChanged: 0,
+    unreadable: 0,
+  };
   /** Things (whole) and shadow keys the live read failed on. */
   #unreadableThings = new Set<string>();
   #unreadableKeys = new Set<string>();
@@ -140,7 +149,13 @@ class DiffCollector {
   compare(key: string, held: Held | undefined, b: SnapshotRecord): void {
     const bs = stringifyJson(stateOf(b));
     if (held === undefined) {
-      this.#emit({ thing: b.thing, shadow: b.shadow, change: 'added', versionB: b.version, paths: diffShadowPaths({}, parseJson(bs) as JsonObject, '', [], this.#maxPaths) });
+      this.#emit({
+        thing: b.thing,
+        shadow: b.shadow,
+        change: 'added',
+        versionB: b.version,
+        paths: diffShadowPaths({}, parseJson(bs) as JsonObject, '', [], this.#maxPaths),
+      });
       return;
     }
     if (held.s === bs) {
@@ -174,7 +189,13 @@ class DiffCollector {
       this.summary.unreadable += 1;
       return;
     }
-    this.#emit({ thing, shadow, change: 'removed', versionA: held.v, paths: diffShadowPaths(parseJson(held.s) as JsonObject, {}, '', [], this.#maxPaths) });
+    this.#emit({
+      thing,
+      shadow,
+      change: 'removed',
+      versionA: held.v,
+      paths: diffShadowPaths(parseJson(held.s) as JsonObject, {}, '', [], this.#maxPaths),
+    });
   }
 
   #emit(c: ShadowChange): void {
@@ -204,7 +225,12 @@ function checkAbort(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AbortError('diff aborted');
 }
 
-async function compareInMemory(a: AsyncIterable<SnapshotRecord>, b: AsyncIterable<SnapshotRecord>, out: DiffCollector, o: DiffOptions): Promise<void> {
+async function compareInMemory(
+  a: AsyncIterable<SnapshotRecord>,
+  b: AsyncIterable<SnapshotRecord>,
+  out: DiffCollector,
+  o: DiffOptions,
+): Promise<void> {
   const held = new Map<string, Held>();
   let n = 0;
   for await (const r of a) {
@@ -233,10 +259,13 @@ async function compareInMemory(a: AsyncIterable<SnapshotRecord>, b: AsyncIterabl
 
 /** Compares two snapshots (or a snapshot and the live fleet). */
 export async function runDiff(options: DiffOptions): Promise<DiffResult> {
-  if (typeof options?.a !== 'string' || options.a === '') throw new InvalidArgumentError('DiffOptions.a must be a snapshot location');
-  if ((options.b === undefined) === (options.live !== true)) throw new InvalidArgumentError('DiffOptions: give exactly one of b (a second snapshot) and live');
+  if (typeof options?.a !== 'string' || options.a === '')
+    throw new InvalidArgumentError('DiffOptions.a must be a snapshot location');
+  if ((options.b === undefined) === (options.live !== true))
+    throw new InvalidArgumentError('DiffOptions: give exactly one of b (a second snapshot) and live');
   const maxChanges = options.maxChanges ?? DEFAULT_DIFF_OPTIONS.maxChanges;
-  if (!Number.isInteger(maxChanges) || maxChanges < 0) throw new InvalidArgumentError('DiffOptions.maxChanges must be an integer >= 0');
+  if (!Number.isInteger(maxChanges) || maxChanges < 0)
+    throw new InvalidArgumentError('DiffOptions.maxChanges must be an integer >= 0');
   const maxPaths = positiveInt(options.maxPathsPerShadow, 'maxPathsPerShadow', DEFAULT_DIFF_OPTIONS.maxPathsPerShadow);
   const memoryRecords = positiveInt(options.memoryRecords, 'memoryRecords', DEFAULT_DIFF_OPTIONS.memoryRecords);
   const readerOptions: SnapshotReaderOptions = { ...(options.s3 ?? {}) };
@@ -250,7 +279,8 @@ export async function runDiff(options: DiffOptions): Promise<DiffResult> {
     let bLocation = options.b;
     let unreadable: { total: number; items: SnapshotFailure[] } = { total: 0, items: [] };
     if (options.live) {
-      if (!options.endpoint) throw new InvalidArgumentError('DiffOptions.endpoint is required with live (or set SHADOWFLEET_ENDPOINT)');
+      if (!options.endpoint)
+        throw new InvalidArgumentError('DiffOptions.endpoint is required with live (or set SHADOWFLEET_ENDPOINT)');
       temp = await mkdtemp(join(options.tempDir ?? tmpdir(), 'shadowfleet-diff-'));
       bLocation = join(temp, 'live');
       const { runSnapshot } = await import('../snapshot/snapshot.js');
@@ -296,7 +326,10 @@ export async function runDiff(options: DiffOptions): Promise<DiffResult> {
       const pa = new SnapshotPartition(temp, 'a', buckets);
       const pb = new SnapshotPartition(temp, 'b', buckets);
       let n = 0;
-      for (const [reader, part] of [[ra, pa], [rb, pb]] as const) {
+      for (const [reader, part] of [
+        [ra, pa],
+        [rb, pb],
+      ] as const) {
         for await (const r of reader.records()) {
           await part.add(r);
           if (++n % 10_000 === 0) {

@@ -15,7 +15,6 @@ function join(prefix: string, key: string): string {
   return prefix === '' ? part : PLAIN_KEY.test(key) ? `${prefix}.${key}` : `${prefix}[${part}]`;
 }
 
-
 /**
  * The key paths where `after` differs from `before`. Objects are compared key by key; arrays
  * and scalars are values (a changed array is one change at its path), as shadows merge them.

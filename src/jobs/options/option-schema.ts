@@ -18,14 +18,20 @@ export const expected =
     `expected ${what}, got ${formatOptionValue(iss.input)}`;
 
 /** A positive finite number (`what` words it, e.g. "a rate in operations per second"). */
-export const positiveField = (what = positiveExpected(false)) => z.number({ error: expected(what) }).refine((n) => isPositive(n, false), { error: expected(what) });
+export const positiveField = (what = positiveExpected(false)) =>
+  z.number({ error: expected(what) }).refine((n) => isPositive(n, false), { error: expected(what) });
 
 /** A positive whole number. */
-export const positiveIntField = () => z.number({ error: expected(positiveExpected(true)) }).refine((n) => isPositive(n, true), { error: expected(positiveExpected(true)) });
+export const positiveIntField = () =>
+  z
+    .number({ error: expected(positiveExpected(true)) })
+    .refine((n) => isPositive(n, true), { error: expected(positiveExpected(true)) });
 
 /** A whole number >= 0. */
 export const nonNegativeIntField = () =>
-  z.number({ error: expected('a whole number >= 0') }).refine((n) => n === 0 || isPositive(n, true), { error: expected('a whole number >= 0') });
+  z
+    .number({ error: expected('a whole number >= 0') })
+    .refine((n) => n === 0 || isPositive(n, true), { error: expected('a whole number >= 0') });
 
 /** Where an option came from: one name for all fields, a function of the field path (a flag per field), or nothing (a library call). */
 export type OptionSource = string | ((field: string) => string | undefined) | undefined;

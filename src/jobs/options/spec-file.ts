@@ -70,7 +70,12 @@ type ScalarTag = { tag: string; resolve: (str: string, ...rest: never[]) => unkn
 function exactNumberTags(tags: SchemaOptions['customTags'] & unknown[]): unknown[] {
   return tags.map((t) => {
     const tag = t as ScalarTag;
-    if (typeof tag !== 'object' || (tag.tag !== 'tag:yaml.org,2002:int' && tag.tag !== 'tag:yaml.org,2002:float') || typeof tag.resolve !== 'function') return t;
+    if (
+      typeof tag !== 'object' ||
+      (tag.tag !== 'tag:yaml.org,2002:int' && tag.tag !== 'tag:yaml.org,2002:float') ||
+      typeof tag.resolve !== 'function'
+    )
+      return t;
     return {
       ...tag,
       resolve(str: string, ...rest: never[]): unknown {
@@ -101,7 +106,10 @@ function notJson(v: unknown): string | undefined {
   return proto === Object.prototype || proto === null ? undefined : 'a value JSON cannot hold';
 }
 
-function firstNotJson(v: unknown, path: Array<string | number>): { path: Array<string | number>; what: string } | undefined {
+function firstNotJson(
+  v: unknown,
+  path: Array<string | number>,
+): { path: Array<string | number>; what: string } | undefined {
   const what = notJson(v);
   if (what !== undefined) return { path, what };
   if (v === null || typeof v !== 'object' || isExactNumber(v)) return undefined;
@@ -138,7 +146,10 @@ export function parseSpecText(text: string, file: string): unknown {
     throw new ConfigError(`${file}: ${(err as Error).message}`, { cause: err });
   }
   const bad = firstNotJson(value, []);
-  if (bad !== undefined) throw new ConfigError(`${file}: ${formatIssuePath(bad.path)}: ${bad.what} is not a JSON value; write it as a string or a number`);
+  if (bad !== undefined)
+    throw new ConfigError(
+      `${file}: ${formatIssuePath(bad.path)}: ${bad.what} is not a JSON value; write it as a string or a number`,
+    );
   return value;
 }
 

@@ -106,7 +106,12 @@ export interface RestoreResult {
   interrupted: boolean;
 }
 
-export const DEFAULT_RESTORE_OPTIONS = Object.freeze({ maxThings: 1000, requestAttempts: 6, maxFailuresListed: 100, progressIntervalMs: 500 });
+export const DEFAULT_RESTORE_OPTIONS = Object.freeze({
+  maxThings: 1000,
+  requestAttempts: 6,
+  maxFailuresListed: 100,
+  progressIntervalMs: 500,
+});
 
 /** The restore's counts and caps, one definition each (the one positive check, the one message template). */
 const restoreOptionsSchema = z.object({
@@ -125,13 +130,22 @@ export function checkRestoreOptions(options: unknown, source?: OptionSource): vo
 
 /** Restores a snapshot. */
 export async function runRestore(options: RestoreOptions): Promise<RestoreResult> {
-  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('restore: expected an options object');
-  if (typeof options.from !== 'string' || options.from === '') throw new InvalidArgumentError('from: required (a snapshot directory or s3://bucket/prefix/)');
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidArgumentError('restore: expected an options object');
+  if (typeof options.from !== 'string' || options.from === '')
+    throw new InvalidArgumentError('from: required (a snapshot directory or s3://bucket/prefix/)');
   const endpoint = options.endpoint ?? process.env.SHADOWFLEET_ENDPOINT;
   if (endpoint === undefined || endpoint === '') {
-    throw new InvalidArgumentError('endpoint: required (the data plane endpoint URL, or SHADOWFLEET_ENDPOINT); shadowfleet does not guess an AWS account');
+    throw new InvalidArgumentError(
+      'endpoint: required (the data plane endpoint URL, or SHADOWFLEET_ENDPOINT); shadowfleet does not guess an AWS account',
+    );
   }
-  const filter = options.shadows === undefined ? undefined : typeof options.shadows === 'object' ? options.shadows : parseShadowFilter(options.shadows);
+  const filter =
+    options.shadows === undefined
+      ? undefined
+      : typeof options.shadows === 'object'
+        ? options.shadows
+        : parseShadowFilter(options.shadows);
   checkRestoreOptions(options);
   const maxThings = options.safety?.maxThings ?? DEFAULT_RESTORE_OPTIONS.maxThings;
   const dryRun = options.dryRun === true;
@@ -152,7 +166,10 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreResult
     const config: RestoreTaskConfig = { reported: options.reported === true, dryRun };
     if (options.maxAttempts !== undefined) config.maxAttempts = options.maxAttempts;
     if (options.concurrency !== undefined) config.concurrency = options.concurrency;
-    return await runJob(restoreRunOptions(options, endpoint, total), restoreJob(options, config, reader, filter, selected));
+    return await runJob(
+      restoreRunOptions(options, endpoint, total),
+      restoreJob(options, config, reader, filter, selected),
+    );
   } finally {
     reader.close();
   }
@@ -166,13 +183,19 @@ async function selectedNames(options: RestoreOptions, endpoint: string): Promise
   if (options.credentials !== undefined) control.credentials = options.credentials;
   if (options.signal !== undefined) control.signal = options.signal;
   const names = new Set<string>();
-  for await (const item of await openTargets(checkTargetSelection(options.things, 'things'), undefined, control)) names.add(item.thingName);
+  for await (const item of await openTargets(checkTargetSelection(options.things, 'things'), undefined, control))
+    names.add(item.thingName);
   return names;
 }
 
 /** The engine side of a restore: client, gates, pool sizes, signal and progress. */
 function restoreRunOptions(options: RestoreOptions, endpoint: string, total: number): JobRunOptions {
-  const client = jobClientConfig({ endpoint, region: options.region, credentials: options.credentials, requestAttempts: options.requestAttempts ?? DEFAULT_RESTORE_OPTIONS.requestAttempts });
+  const client = jobClientConfig({
+    endpoint,
+    region: options.region,
+    credentials: options.credentials,
+    requestAttempts: options.requestAttempts ?? DEFAULT_RESTORE_OPTIONS.requestAttempts,
+  });
   const ro: JobRunOptions = { client };
   if (options.workers !== undefined) ro.workers = options.workers;
   if (options.batchSize !== undefined) ro.batchSize = options.batchSize;
@@ -183,7 +206,13 @@ function restoreRunOptions(options: RestoreOptions, endpoint: string, total: num
     ro.progressIntervalMs = options.progressIntervalMs ?? DEFAULT_RESTORE_OPTIONS.progressIntervalMs;
     ro.onProgress = (run, final) => {
       const t = run.tally;
-      const p: RestoreProgress = { done: t.done, total, written: t.count('written', 'rebased'), failed: t.count('failed', 'conflict'), elapsedMs: Date.now() - run.startedAt };
+      const p: RestoreProgress = {
+        done: t.done,
+        total,
+        written: t.count('written', 'rebased'),
+        failed: t.count('failed', 'conflict'),
+        elapsedMs: Date.now() - run.startedAt,
+      };
       if (final) p.final = true;
       onProgress(p);
     };
@@ -192,7 +221,13 @@ function restoreRunOptions(options: RestoreOptions, endpoint: string, total: num
 }
 
 /** What a restore reads (the snapshot's records through the filter), computes (the `restore` task), writes (nothing: the workers wrote) and reports. */
-function restoreJob(options: RestoreOptions, config: RestoreTaskConfig, reader: SnapshotReader, filter: ShadowFilter | undefined, selected: ReadonlySet<string> | undefined): JobDefinition<RestoreTaskConfig, RestoreResult> {
+function restoreJob(
+  options: RestoreOptions,
+  config: RestoreTaskConfig,
+  reader: SnapshotReader,
+  filter: ShadowFilter | undefined,
+  selected: ReadonlySet<string> | undefined,
+): JobDefinition<RestoreTaskConfig, RestoreResult> {
   const failures: RestoreFailure[] = [];
   const maxListed = options.maxFailuresListed ?? DEFAULT_RESTORE_OPTIONS.maxFailuresListed;
   const matches = filter ? shadowNameMatcher(filter) : undefined;
@@ -213,7 +248,13 @@ function restoreJob(options: RestoreOptions, config: RestoreTaskConfig, reader: 
     },
     onResult(r) {
       if (r.error !== undefined && failures.length < maxListed) {
-        failures.push({ thing: r.thingName, shadow: r.shadowName ?? null, outcome: r.outcome, code: r.error.awsErrorType ?? r.error.code, message: r.error.message });
+        failures.push({
+          thing: r.thingName,
+          shadow: r.shadowName ?? null,
+          outcome: r.outcome,
+          code: r.error.awsErrorType ?? r.error.code,
+          message: r.error.message,
+        });
       }
     },
     report(run, stats) {

@@ -46,7 +46,12 @@ function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
-export async function waitConverged(run: JobRun, config: ConvergeCheckTaskConfig, written: TargetItem[], o: WaitConvergedOptions): Promise<RolloutConvergence> {
+export async function waitConverged(
+  run: JobRun,
+  config: ConvergeCheckTaskConfig,
+  written: TargetItem[],
+  o: WaitConvergedOptions,
+): Promise<RolloutConvergence> {
   const started = Date.now();
   const deadline = started + o.waitMs;
   const stopped = (): boolean => run.interrupted;
@@ -66,7 +71,12 @@ export async function waitConverged(run: JobRun, config: ConvergeCheckTaskConfig
     });
     round += 1;
     pending = next;
-    series.push({ elapsedMs: Date.now() - started, converged, pending: pending.length, share: checked > 0 ? converged / checked : 1 });
+    series.push({
+      elapsedMs: Date.now() - started,
+      converged,
+      pending: pending.length,
+      share: checked > 0 ? converged / checked : 1,
+    });
     o.onProgress({ done: converged, total: checked });
     if (pending.length === 0 || stopped() || Date.now() + o.pollMs >= deadline) break;
     await pause(o.pollMs, o.signal);

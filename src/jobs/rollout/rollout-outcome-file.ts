@@ -20,7 +20,10 @@ export class RolloutOutcomeFile {
     try {
       f.#out = await AtomicFileWriter.open(file);
     } catch (err) {
-      throw new ConfigError(`${file}: cannot write the report (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+      throw new ConfigError(
+        `${file}: cannot write the report (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+        { cause: err },
+      );
     }
     f.#file = file;
     return f;
@@ -38,7 +41,10 @@ export class RolloutOutcomeFile {
     try {
       await out.commit();
     } catch (err) {
-      throw new SnapshotError(`${this.#file}: cannot write the report (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+      throw new SnapshotError(
+        `${this.#file}: cannot write the report (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+        { cause: err },
+      );
     }
   }
 

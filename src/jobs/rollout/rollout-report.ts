@@ -63,7 +63,15 @@ export interface RolloutSummary {
   series: RolloutSeriesPoint[];
 }
 
-const SUCCESS = new Set(['written', 'unchanged', 'rebased', 'skipped', 'skipped-condition', 'would-write', 'converged']);
+const SUCCESS = new Set([
+  'written',
+  'unchanged',
+  'rebased',
+  'skipped',
+  'skipped-condition',
+  'would-write',
+  'converged',
+]);
 const WRITTEN = new Set(['written', 'rebased']);
 
 /** True when an outcome counts as a success for ramps and abort criteria. */
@@ -74,11 +82,14 @@ export function isSuccessOutcome(outcome: string): boolean {
 export { errorName };
 
 /** Billed 1 KB operations of one item: each request is one, a write of more than 1 KB costs one per started KB. */
-export function billedOperations(r: Pick<ItemResult, 'requests' | 'answered' | 'bytesSent' | 'detail' | 'outcome'>): number {
+export function billedOperations(
+  r: Pick<ItemResult, 'requests' | 'answered' | 'bytesSent' | 'detail' | 'outcome'>,
+): number {
   const d = r.detail as { billedOperations?: unknown } | undefined;
   if (d !== undefined && d !== null && typeof d.billedOperations === 'number') return d.billedOperations;
   // a dry run's would-write sent nothing; reads count one each (their size is not known here)
-  const extraKb = r.bytesSent > 0 && r.outcome !== 'would-write' ? Math.max(0, Math.ceil(r.bytesSent / BILLING_UNIT_BYTES) - 1) : 0;
+  const extraKb =
+    r.bytesSent > 0 && r.outcome !== 'would-write' ? Math.max(0, Math.ceil(r.bytesSent / BILLING_UNIT_BYTES) - 1) : 0;
   // Only requests the server answered are billed: a connection that never reached it costs nothing.
   const answered = r.answered ?? r.requests;
   return answered === 0 ? 0 : answered + extraKb;
@@ -139,7 +150,8 @@ export class RolloutReport {
     this.#requests += r.requests ?? 0;
     this.#throttles += r.throttles ?? 0;
     this.#bytesSent += r.bytesSent ?? 0;
-    if ((WRITTEN.has(r.outcome) || r.outcome === 'would-write') && r.wholeBytes !== undefined) this.#wholeBytes += r.wholeBytes + NAIVE_ENVELOPE_BYTES;
+    if ((WRITTEN.has(r.outcome) || r.outcome === 'would-write') && r.wholeBytes !== undefined)
+      this.#wholeBytes += r.wholeBytes + NAIVE_ENVELOPE_BYTES;
     this.#billed += billedOperations(r);
     if (Number.isFinite(r.latencyMs)) this.#latency.record(r.latencyMs);
     if (resumed) {
@@ -159,7 +171,14 @@ export class RolloutReport {
     const second = Math.max(0, Math.floor((now - this.#startedAt) / 1000));
     let last = this.#series[this.#series.length - 1];
     while (last === undefined || last.second < second) {
-      const next: RolloutSeriesPoint = { second: last === undefined ? 0 : last.second + 1, done: 0, written: 0, failed: 0, requests: 0, throttles: 0 };
+      const next: RolloutSeriesPoint = {
+        second: last === undefined ? 0 : last.second + 1,
+        done: 0,
+        written: 0,
+        failed: 0,
+        requests: 0,
+        throttles: 0,
+      };
       if (this.#rate !== undefined) next.rate = this.#rate;
       this.#series.push(next);
       last = next;

@@ -33,7 +33,13 @@ async function transformCodeHash(transform: string): Promise<string | null> {
 
 /** The journal's identity of a change: a resume with another change is refused. */
 export async function rolloutChangeHash(c: RolloutChange): Promise<string> {
-  const change: Record<string, unknown> = { kind: 'rollout', shadow: c.shadowName ?? null, desired: c.desired ?? null, transform: c.transform ?? null, dryRun: c.dryRun };
+  const change: Record<string, unknown> = {
+    kind: 'rollout',
+    shadow: c.shadowName ?? null,
+    desired: c.desired ?? null,
+    transform: c.transform ?? null,
+    dryRun: c.dryRun,
+  };
   // A transform is identified by its code, not only its path: an edited module is another change.
   if (c.transform !== undefined) change.transformCode = await transformCodeHash(c.transform);
   // Only when given: journals of rollouts without a condition keep their identity.
@@ -45,9 +51,19 @@ export async function rolloutChangeHash(c: RolloutChange): Promise<string> {
  * Reads the finished things of an earlier run from `journal` (when it exists and is not empty),
  * calling `onFinished` once per finished thing; returns their keys.
  */
-export async function readFinished(journal: string, changeHash: string, onFinished: (r: ItemResult) => void): Promise<Set<string>> {
+export async function readFinished(
+  journal: string,
+  changeHash: string,
+  onFinished: (r: ItemResult) => void,
+): Promise<Set<string>> {
   const finished = new Set<string>();
-  if (!(await stat(journal).then((st) => st.size > 0, () => false))) return finished;
+  if (
+    !(await stat(journal).then(
+      (st) => st.size > 0,
+      () => false,
+    ))
+  )
+    return finished;
   const { header } = await readJournal(journal, (r) => {
     const key = itemKey(r);
     if (finished.has(key) || isRolloutFailure(r)) return;
@@ -55,7 +71,9 @@ export async function readFinished(journal: string, changeHash: string, onFinish
     onFinished(r);
   });
   if (header === undefined || header.specHash !== changeHash) {
-    throw new ConfigError(`${journal}: the journal was written for a different change (shadow, desired, transform or dry run); resume with the same change, or start a new journal`);
+    throw new ConfigError(
+      `${journal}: the journal was written for a different change (shadow, desired, transform or dry run); resume with the same change, or start a new journal`,
+    );
   }
   return finished;
 }

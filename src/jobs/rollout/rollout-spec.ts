@@ -28,9 +28,23 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { InvalidArgumentError } from '../../errors.js';
 import { formatOptionValue } from '../../options/check-positive.js';
-import { checkOptions, expected, nonNegativeIntField, positiveField, positiveIntField, type OptionSource } from '../options/option-schema.js';
+import {
+  checkOptions,
+  expected,
+  nonNegativeIntField,
+  positiveField,
+  positiveIntField,
+  type OptionSource,
+} from '../options/option-schema.js';
 import { parseDuration } from '../options/parse-duration.js';
-import { formatIssuePath, formatIssues, parseSpecText, readSpecFile, stripUndefined, throwSpecProblems } from '../options/spec-file.js';
+import {
+  formatIssuePath,
+  formatIssues,
+  parseSpecText,
+  readSpecFile,
+  stripUndefined,
+  throwSpecProblems,
+} from '../options/spec-file.js';
 import { assertStorableNumbers, findUnstorableNumber, parseJson } from '../../shadow/json-text.js';
 import { isPlainObject } from '../../shadow/merge-state.js';
 import { checkWaves, resolveWaves, WAVES_SPEC_FIELDS, type RolloutWaves } from './waves/wave-spec.js';
@@ -126,7 +140,9 @@ const duration = () =>
 const jsonObject = z.record(z.string(), z.unknown(), { error: 'expected an object (a desired merge document)' });
 
 const criterionSchema = z.strictObject({
-  failureType: z.enum(['failed', 'throttled', 'timed-out', 'all'], { error: 'expected one of failed, throttled, timed-out, all' }),
+  failureType: z.enum(['failed', 'throttled', 'timed-out', 'all'], {
+    error: 'expected one of failed, throttled, timed-out, all',
+  }),
   thresholdPercentage: z.number({ error: PERCENTAGE }).min(0, { error: PERCENTAGE }).max(100, { error: PERCENTAGE }),
   minThings: nonNegativeInt().default(0),
 });
@@ -142,7 +158,9 @@ const RATE_FIELDS = {
 };
 const RAMP_FIELDS = {
   baseRate: positive(),
-  factor: z.number({ error: expected('a number greater than 1') }).gt(1, { error: expected('a number greater than 1') }),
+  factor: z
+    .number({ error: expected('a number greater than 1') })
+    .gt(1, { error: expected('a number greater than 1') }),
   everySucceeded: positiveInt(),
   maxRate: positive().optional(),
 };
@@ -152,9 +170,12 @@ const SAFETY_FIELDS = {
   allowDeletes: z.boolean({ error: 'expected true or false' }).optional(),
 };
 
-const specSchema = z
-  .strictObject({
-    shadow: z.string({ error: 'expected a shadow name, or "classic"' }).min(1, { error: 'expected a shadow name, or "classic"' }).optional(),
+const specSchema = z.strictObject(
+  {
+    shadow: z
+      .string({ error: 'expected a shadow name, or "classic"' })
+      .min(1, { error: 'expected a shadow name, or "classic"' })
+      .optional(),
     targets: z
       .strictObject(
         {
@@ -169,17 +190,24 @@ const specSchema = z
       .optional(),
     where: z.string({ error: 'expected a condition such as reported.firmware < "1.5.0"' }).optional(),
     desired: jsonObject.optional(),
-    transform: z.string({ error: 'expected the path of a transform module' }).min(1, { error: 'expected the path of a transform module' }).optional(),
+    transform: z
+      .string({ error: 'expected the path of a transform module' })
+      .min(1, { error: 'expected the path of a transform module' })
+      .optional(),
     rate: z.strictObject(RATE_FIELDS).optional(),
     ramp: z.strictObject(RAMP_FIELDS).optional(),
-    abort: z.union([criterionSchema, z.array(criterionSchema)], { error: 'expected an abort criterion or a list of them' }).optional(),
+    abort: z
+      .union([criterionSchema, z.array(criterionSchema)], { error: 'expected an abort criterion or a list of them' })
+      .optional(),
     attempts: positiveInt().optional(),
     timeouts: z.strictObject({ request: duration().optional(), run: duration().optional() }).optional(),
     safety: z.strictObject(SAFETY_FIELDS).optional(),
     workers: positiveInt().optional(),
     waitConverged: duration().optional(),
     ...WAVES_SPEC_FIELDS,
-  }, { error: 'expected a mapping of rollout settings' });
+  },
+  { error: 'expected a mapping of rollout settings' },
+);
 
 /**
  * The same settings as RolloutOptions carries them (the library's form: `rate` may be 'off',
@@ -187,7 +215,11 @@ const specSchema = z
  * (endpoint, targets, the change...) are checked by runRollout itself.
  */
 const optionsSchema = z.object({
-  rate: z.union([z.literal('off'), z.object(RATE_FIELDS)], { error: "expected { perSecond, thingPerSecond, thingInFlight } or 'off'" }).optional(),
+  rate: z
+    .union([z.literal('off'), z.object(RATE_FIELDS)], {
+      error: "expected { perSecond, thingPerSecond, thingInFlight } or 'off'",
+    })
+    .optional(),
   ramp: z.object(RAMP_FIELDS, { error: 'expected { baseRate, factor, everySucceeded }' }).optional(),
   abort: z.array(criterionSchema.loose(), { error: 'expected a list of abort criteria' }).optional(),
   attempts: positiveInt().optional(),
@@ -217,15 +249,25 @@ export function validateRolloutSpec(data: unknown, file: string): RolloutSpec {
   const problems: string[] = result.success ? [] : formatIssues(result.error.issues);
   if (result.success) {
     const d = result.data;
-    if (d.desired !== undefined && d.transform !== undefined) problems.push('(root): give either desired or transform, not both');
-    if (d.desired === undefined && d.transform === undefined) problems.push('(root): expected desired (a merge document) or transform (a module path)');
+    if (d.desired !== undefined && d.transform !== undefined)
+      problems.push('(root): give either desired or transform, not both');
+    if (d.desired === undefined && d.transform === undefined)
+      problems.push('(root): expected desired (a merge document) or transform (a module path)');
     if (d.ramp?.maxRate !== undefined && d.rate?.perSecond !== undefined && d.ramp.maxRate > d.rate.perSecond) {
       problems.push('ramp.maxRate: expected at most rate.perSecond');
     }
     const unstorable = d.desired === undefined ? undefined : findUnstorableNumber(d.desired);
     if (unstorable !== undefined) {
-      const path = ['desired', ...unstorable.path.split('/').slice(1).map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'))];
-      problems.push(`${formatIssuePath(path)}: ${unstorable.text} is outside the range of a double; a shadow cannot store it`);
+      const path = [
+        'desired',
+        ...unstorable.path
+          .split('/')
+          .slice(1)
+          .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~')),
+      ];
+      problems.push(
+        `${formatIssuePath(path)}: ${unstorable.text} is outside the range of a double; a shadow cannot store it`,
+      );
     }
     problems.push(...checkWaves(d));
     if (d.targets !== undefined) {
@@ -250,7 +292,8 @@ export function validateRolloutSpec(data: unknown, file: string): RolloutSpec {
   if (d.targets !== undefined) spec.targets = checkTargetSelection(stripUndefined(d.targets), 'targets');
   if (d.where !== undefined) spec.where = d.where;
   if (d.desired !== undefined) spec.desired = d.desired as JsonObject;
-  if (d.transform !== undefined) spec.transform = isAbsolute(d.transform) ? d.transform : resolve(dirname(resolve(file)), d.transform);
+  if (d.transform !== undefined)
+    spec.transform = isAbsolute(d.transform) ? d.transform : resolve(dirname(resolve(file)), d.transform);
   if (d.rate !== undefined) spec.rate = stripUndefined(d.rate);
   if (d.ramp !== undefined) spec.ramp = stripUndefined(d.ramp) as RampOptions;
   if (d.abort !== undefined) spec.abort = (Array.isArray(d.abort) ? d.abort : [d.abort]) as AbortCriterion[];

@@ -46,21 +46,32 @@ export class RolloutTargetStream {
   }
 
   /** `access`: where a selection (thing group, query, all things) is listed from. */
-  static async open(targets: RolloutTargets, shadowName: string | undefined, finished: Pick<ReadonlySet<string>, 'has'>, caps: RolloutCaps, access?: ControlPlaneAccess): Promise<RolloutTargetStream> {
+  static async open(
+    targets: RolloutTargets,
+    shadowName: string | undefined,
+    finished: Pick<ReadonlySet<string>, 'has'>,
+    caps: RolloutCaps,
+    access?: ControlPlaneAccess,
+  ): Promise<RolloutTargetStream> {
     const s = new RolloutTargetStream();
     // Counted beside the run, not before it: the total only feeds progress events and ETAs.
     void countTargets(targets).then(
       (n) => (s.total = n),
       () => undefined,
     );
-    const opened = await openTargets(targets, (p) => {
-      s.invalidCount += 1;
-      if (s.invalidLines.length < 100) s.invalidLines.push(`${p.file}:${p.line}: ${p.message}`);
-    }, access);
+    const opened = await openTargets(
+      targets,
+      (p) => {
+        s.invalidCount += 1;
+        if (s.invalidLines.length < 100) s.invalidLines.push(`${p.file}:${p.line}: ${p.message}`);
+      },
+      access,
+    );
     const seen = new RolloutKeySet();
     const stream = (async function* (): AsyncGenerator<TargetItem> {
       for await (const raw of opened) {
-        const item: TargetItem = raw.shadowName === undefined && shadowName !== undefined ? { ...raw, shadowName } : raw;
+        const item: TargetItem =
+          raw.shadowName === undefined && shadowName !== undefined ? { ...raw, shadowName } : raw;
         const key = itemKey(item);
         if (!seen.add(key)) {
           s.duplicates += 1;

@@ -13,7 +13,13 @@ import type { AbortCriterion } from './rollout-spec.js';
 import { isSuccessOutcome, type RolloutReport } from './rollout-report.js';
 import type { RolloutOutcomeFile } from './rollout-outcome-file.js';
 
-const TRANSIENT_CODES = new Set(['SHADOW_ERR_THROTTLED', 'SHADOW_ERR_UNAVAILABLE', 'SHADOW_ERR_NETWORK', 'SHADOW_ERR_TIMEOUT', 'SHADOW_ERR_WORKER']);
+const TRANSIENT_CODES = new Set([
+  'SHADOW_ERR_THROTTLED',
+  'SHADOW_ERR_UNAVAILABLE',
+  'SHADOW_ERR_NETWORK',
+  'SHADOW_ERR_TIMEOUT',
+  'SHADOW_ERR_WORKER',
+]);
 /** Transient stashes are bounded; beyond this, transient failures are final for the run (resume retries them). */
 const MAX_STASH = 100_000;
 
@@ -136,7 +142,9 @@ export class RolloutWrite {
     if (deletes && (r.outcome === 'written' || r.outcome === 'rebased')) {
       this.#deletingThings += 1;
       if (o.maxDeletes !== undefined && this.#deletingThings > o.maxDeletes) {
-        o.run.abort(`the change deleted keys on more than ${o.maxDeletes} things (safety.maxDeletes); rerun with --allow-deletes to continue`);
+        o.run.abort(
+          `the change deleted keys on more than ${o.maxDeletes} things (safety.maxDeletes); rerun with --allow-deletes to continue`,
+        );
       }
     }
     // Ramp: multiply the rate after every `everySucceeded` successful things, up to the quota.

@@ -24,7 +24,13 @@ import { stringifyJson } from '../../shadow/json-text.js';
 import { parseDataEndpoint } from '../../client/resolve-data-endpoint.js';
 import { validateShadowName } from '../../shadow/validation.js';
 import { DEFAULT_SHADOW_LIMITS, parseUpdateRequest, stateSize, type JsonObject } from '../../shadow/index.js';
-import { itemKey, type ConvergeCheckTaskConfig, type ItemResult, type RolloutTaskConfig, type TargetItem } from '../../engine/task-types.js';
+import {
+  itemKey,
+  type ConvergeCheckTaskConfig,
+  type ItemResult,
+  type RolloutTaskConfig,
+  type TargetItem,
+} from '../../engine/task-types.js';
 import { Journal } from '../../engine/journal.js';
 import { JobRun, jobClientConfig, type JobRunOptions } from '../../engine/job-run.js';
 import { RampSchedule, estimateSeconds } from '../../engine/ramp-schedule.js';
@@ -73,7 +79,15 @@ export interface RolloutProgress {
   /** Set on the last event of a phase. */
   final?: boolean;
   /** Phase `gate`: the wave's gate after its last round of re-reads. */
-  gate?: { wave: number; label: string; verdict: 'pass' | 'fail' | 'wait'; things: number; converged: number; healthy: number; unhealthy: number };
+  gate?: {
+    wave: number;
+    label: string;
+    verdict: 'pass' | 'fail' | 'wait';
+    things: number;
+    converged: number;
+    healthy: number;
+    unhealthy: number;
+  };
 }
 
 export interface RolloutOptions extends Omit<RolloutSpec, 'rate' | 'targets'> {
@@ -203,38 +217,52 @@ function nonFinitePath(v: unknown, path: string): string | undefined {
  */
 function checkChange(desired: JsonObject): void {
   const bad = nonFinitePath(desired, 'desired');
-  if (bad !== undefined) throw new InvalidArgumentError(`${bad}: a number outside the range of a double (like 1e400) cannot be sent`);
+  if (bad !== undefined)
+    throw new InvalidArgumentError(`${bad}: a number outside the range of a double (like 1e400) cannot be sent`);
   const parsed = parseUpdateRequest(stringifyJson({ state: { desired } }), DEFAULT_SHADOW_LIMITS);
   if (!parsed.ok) throw new InvalidArgumentError(`desired: the change can never be applied: ${parsed.fault.message}`);
   const size = stateSize(desired);
   if (size > DEFAULT_SHADOW_LIMITS.maxStateBytes) {
-    throw new InvalidArgumentError(`desired: the change is ${size} bytes, more than the ${DEFAULT_SHADOW_LIMITS.maxStateBytes} bytes a shadow's state may hold`);
+    throw new InvalidArgumentError(
+      `desired: the change is ${size} bytes, more than the ${DEFAULT_SHADOW_LIMITS.maxStateBytes} bytes a shadow's state may hold`,
+    );
   }
 }
 
 /** Validates options once; messages name the option. */
 function validate(o: RolloutOptions): void {
-  if (o.desired === undefined && o.transform === undefined) throw new InvalidArgumentError('rollout: give the change as desired (a merge document) or transform (a module path)');
-  if (o.desired !== undefined && o.transform !== undefined) throw new InvalidArgumentError('rollout: give either desired or transform, not both');
+  if (o.desired === undefined && o.transform === undefined)
+    throw new InvalidArgumentError(
+      'rollout: give the change as desired (a merge document) or transform (a module path)',
+    );
+  if (o.desired !== undefined && o.transform !== undefined)
+    throw new InvalidArgumentError('rollout: give either desired or transform, not both');
   if (o.desired !== undefined && (typeof o.desired !== 'object' || o.desired === null || Array.isArray(o.desired))) {
     throw new InvalidArgumentError('desired: expected an object (a desired merge document)');
   }
-  if (o.targets === undefined || o.targets === null || o.targets === '') throw new InvalidArgumentError('targets: expected a file, - for stdin, or an iterable of thing names');
+  if (o.targets === undefined || o.targets === null || o.targets === '')
+    throw new InvalidArgumentError('targets: expected a file, - for stdin, or an iterable of thing names');
   if (isTargetSelection(o.targets)) checkTargetSelection(o.targets, 'targets');
   if (o.controlEndpoint !== undefined) parseDataEndpoint(o.controlEndpoint, 'controlEndpoint');
   // Compiled here, once, so a syntax error is a usage error before any request; the workers compile it again from its text.
   if (o.where !== undefined) new ShadowCondition(o.where);
-  if (o.endpoint === undefined || o.endpoint === '') throw new InvalidArgumentError('endpoint: required (the data plane endpoint URL)');
+  if (o.endpoint === undefined || o.endpoint === '')
+    throw new InvalidArgumentError('endpoint: required (the data plane endpoint URL)');
   parseDataEndpoint(o.endpoint, 'endpoint');
   if (o.shadowName !== undefined) {
     const bad = validateShadowName(o.shadowName);
-    if (bad !== undefined) throw new InvalidArgumentError(`shadow: ${JSON.stringify(o.shadowName)} is not a shadow name AWS accepts: ${bad}`);
+    if (bad !== undefined)
+      throw new InvalidArgumentError(
+        `shadow: ${JSON.stringify(o.shadowName)} is not a shadow name AWS accepts: ${bad}`,
+      );
   }
   if (o.desired !== undefined) checkChange(o.desired);
-  if (o.resume && o.journal === undefined) throw new InvalidArgumentError('resume: needs the journal of the earlier run (journal option / --journal)');
+  if (o.resume && o.journal === undefined)
+    throw new InvalidArgumentError('resume: needs the journal of the earlier run (journal option / --journal)');
   // Rates, ramp, abort criteria, counts and caps: the rollout's one schema, the spec files' too.
   checkRolloutOptions(o);
-  if (o.ramp !== undefined && o.rate === 'off') throw new InvalidArgumentError("ramp: needs a rate limit to ramp up to (rate is 'off')");
+  if (o.ramp !== undefined && o.rate === 'off')
+    throw new InvalidArgumentError("ramp: needs a rate limit to ramp up to (rate is 'off')");
 }
 
 /** The settings of one rollout, resolved once from its options. */
@@ -251,7 +279,7 @@ function resolveRun(options: RolloutOptions): RolloutPlanOfRun {
   const rate = options.rate;
   return {
     dryRun: options.dryRun === true,
-    perSecond: rate === 'off' ? Infinity : rate?.perSecond ?? DEFAULT_ROLLOUT_OPTIONS.perSecond,
+    perSecond: rate === 'off' ? Infinity : (rate?.perSecond ?? DEFAULT_ROLLOUT_OPTIONS.perSecond),
     maxThings: options.safety?.maxThings ?? DEFAULT_ROLLOUT_OPTIONS.maxThings,
     maxDeletes: options.safety?.maxDeletes ?? DEFAULT_ROLLOUT_OPTIONS.maxDeletes,
     allowDeletes: options.allowDeletes === true || options.safety?.allowDeletes === true,
@@ -274,7 +302,11 @@ function rolloutRunOptions(options: RolloutOptions, r: RolloutPlanOfRun): JobRun
     rates:
       rate === 'off'
         ? { accountRps: 'off', thingRps: 'off', thingInFlight: 'off' }
-        : { accountRps: r.perSecond, thingRps: rate?.thingPerSecond ?? DEFAULT_ROLLOUT_OPTIONS.thingPerSecond, thingInFlight: rate?.thingInFlight ?? DEFAULT_ROLLOUT_OPTIONS.thingInFlight },
+        : {
+            accountRps: r.perSecond,
+            thingRps: rate?.thingPerSecond ?? DEFAULT_ROLLOUT_OPTIONS.thingPerSecond,
+            thingInFlight: rate?.thingInFlight ?? DEFAULT_ROLLOUT_OPTIONS.thingInFlight,
+          },
   };
   if (options.workers !== undefined) ro.workers = options.workers;
   if (options.signal !== undefined) ro.signal = options.signal;
@@ -283,17 +315,23 @@ function rolloutRunOptions(options: RolloutOptions, r: RolloutPlanOfRun): JobRun
   // every 25 ms of quota (a batch reports when all its things are done), at most 100. A ramp
   // starts slow, so its base rate sizes the batches: Ctrl-C then drains seconds, not minutes.
   const batchRate = r.ramp !== undefined ? Math.min(r.ramp.baseRate, r.perSecond) : r.perSecond;
-  ro.batchSize = options.batchSize ?? (Number.isFinite(batchRate) ? Math.max(4, Math.min(100, Math.round(batchRate / 40))) : 100);
+  ro.batchSize =
+    options.batchSize ?? (Number.isFinite(batchRate) ? Math.max(4, Math.min(100, Math.round(batchRate / 40))) : 100);
   return ro;
 }
 
 function taskConfig(options: RolloutOptions, r: RolloutPlanOfRun): RolloutTaskConfig {
-  const config: RolloutTaskConfig = { maxAttempts: options.attempts ?? DEFAULT_ROLLOUT_OPTIONS.attempts, dryRun: r.dryRun };
+  const config: RolloutTaskConfig = {
+    maxAttempts: options.attempts ?? DEFAULT_ROLLOUT_OPTIONS.attempts,
+    dryRun: r.dryRun,
+  };
   if (options.shadowName !== undefined) config.shadowName = options.shadowName;
   if (options.where !== undefined) config.where = options.where;
   if (options.desired !== undefined) config.desiredJson = stringifyJson(options.desired); // text: exact numbers cross threads intact
   if (options.transform !== undefined) {
-    config.transform = options.transform.startsWith('file:') ? options.transform : pathToFileURL(options.transform).href;
+    config.transform = options.transform.startsWith('file:')
+      ? options.transform
+      : pathToFileURL(options.transform).href;
     // A transform may delete keys: have the handler return each update so deletions can be counted.
     if (!r.allowDeletes && !r.dryRun) config.includeUpdate = true;
   }
@@ -324,7 +362,15 @@ class RolloutProgressState {
     const s = this.report.summary();
     const now = Date.now();
     const tps = this.#recent.push(now, this.report.things);
-    const p: RolloutProgress = { phase: ph, done: this.report.things, failed: s.failed, throttles: s.throttles, thingsPerSecond: Math.round(tps * 10) / 10, byOutcome: s.byOutcome, elapsedMs: now - this.startedAt };
+    const p: RolloutProgress = {
+      phase: ph,
+      done: this.report.things,
+      failed: s.failed,
+      throttles: s.throttles,
+      thingsPerSecond: Math.round(tps * 10) / 10,
+      byOutcome: s.byOutcome,
+      elapsedMs: now - this.startedAt,
+    };
     const total = this.targets?.total;
     if (ph === 'converge') {
       p.thingsPerSecond = 0;
@@ -348,7 +394,12 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
   const startedAt = new Date();
   const r = resolveRun(options);
   const report = new RolloutReport(startedAt.getTime());
-  const state = new RolloutProgressState(report, startedAt.getTime(), r.dryRun, r.ramp === undefined ? r.perSecond : new RampSchedule(r.ramp, r.perSecond).rate);
+  const state = new RolloutProgressState(
+    report,
+    startedAt.getTime(),
+    r.dryRun,
+    r.ramp === undefined ? r.perSecond : new RampSchedule(r.ramp, r.perSecond).rate,
+  );
   // Every destination is checked before the first request (a directory, a device, procfs).
   if (options.journal !== undefined) await checkDestinationFile(options.journal, 'journal');
   if (options.report !== undefined) {
@@ -380,11 +431,18 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
   let writing = false;
   try {
     // 1. Resume: finished things are skipped, and counted (once) from the journal.
-    const changeHash = await rolloutChangeHash({ shadowName: options.shadowName, desired: options.desired, transform: options.transform, dryRun: r.dryRun, where: options.where });
+    const changeHash = await rolloutChangeHash({
+      shadowName: options.shadowName,
+      desired: options.desired,
+      transform: options.transform,
+      dryRun: r.dryRun,
+      where: options.where,
+    });
     const written: TargetItem[] | undefined = !r.dryRun && (options.waitConvergedMs ?? 0) > 0 ? [] : undefined;
     // A finished thing is counted and reported when it is a target again, never for being in the journal.
     const done = new Map<string, ItemResult>();
-    if (options.resume && options.journal !== undefined) await readFinished(options.journal, changeHash, (d) => done.set(itemKey(d), d));
+    if (options.resume && options.journal !== undefined)
+      await readFinished(options.journal, changeHash, (d) => done.set(itemKey(d), d));
     const finished = {
       has: (key: string): boolean => {
         const d = done.get(key);
@@ -399,11 +457,17 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
     const staticDeletes = options.desired !== undefined && hasNullLeaf(options.desired);
     const checkDeletes = !r.dryRun && staticDeletes && !r.allowDeletes;
     const peek = r.dryRun ? 0 : Math.max(options.yes ? 0 : r.maxThings + 1, checkDeletes ? r.maxDeletes + 1 : 0);
-    const targets = await RolloutTargetStream.open(options.targets, options.shadowName, finished, {
-      peek,
-      maxThings: !r.dryRun && !options.yes ? r.maxThings : undefined,
-      maxDeletes: checkDeletes ? r.maxDeletes : undefined,
-    }, controlAccess(options)).catch((err: unknown) => {
+    const targets = await RolloutTargetStream.open(
+      options.targets,
+      options.shadowName,
+      finished,
+      {
+        peek,
+        maxThings: !r.dryRun && !options.yes ? r.maxThings : undefined,
+        maxDeletes: checkDeletes ? r.maxDeletes : undefined,
+      },
+      controlAccess(options),
+    ).catch((err: unknown) => {
       // Targets that cannot be opened (a directory that is no snapshot) are a usage error: nothing was sent yet.
       throw err instanceof SnapshotError ? new ConfigError(`targets: ${err.message}`, { cause: err }) : err;
     });
@@ -411,7 +475,12 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
     // 3. Journal. One that cannot be written (disk full) stops the run at once: the coordinator
     // drains the work in flight and the failure is thrown at the end, after everything is closed.
     journalPath ??= join(tmpdir(), `shadowfleet-rollout-${process.pid}-${startedAt.getTime()}.journal`);
-    journal = await Journal.open(journalPath, { kind: 'rollout', spec: changeHash, resume: options.resume === true, onError: (err) => run.drain(err.message) });
+    journal = await Journal.open(journalPath, {
+      kind: 'rollout',
+      spec: changeHash,
+      resume: options.resume === true,
+      onError: (err) => run.drain(err.message),
+    });
     // 4. Write (or plan), then 5. convergence.
     writing = true;
     const write = await writePhase(options, r, run, state, journal, outcomes, targets, written);
@@ -423,14 +492,17 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
       if (gateFailure.action === 'rollback' && !run.interrupted) {
         state.phase = 'rollback';
         run.progress(false);
-        rollback = await write.waves!.rollback(run, journal.path, outcomes, taskConfig(options, r)).catch((err: unknown) => {
-          fatal ??= err;
-          return undefined;
-        });
+        rollback = await write
+          .waves!.rollback(run, journal.path, outcomes, taskConfig(options, r))
+          .catch((err: unknown) => {
+            fatal ??= err;
+            return undefined;
+          });
       }
       run.abort(WavePhase.reason(gateFailure));
     }
-    const convergence = fatal === undefined ? await convergePhase(options, run, state, written, write.interrupted) : undefined;
+    const convergence =
+      fatal === undefined ? await convergePhase(options, run, state, written, write.interrupted) : undefined;
     if (convergence?.fatal !== undefined) fatal = convergence.fatal;
     const interrupted = write.interrupted || convergence?.interrupted === true || run.interrupted;
     result = rolloutResult(options, r, run, report, { write, targets, interrupted, startedAt });
@@ -447,16 +519,22 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
     if (writing) await outcomes.end().catch((err) => (fatal ??= err));
     else await outcomes.abort();
     if (temporaryJournal && journalPath !== undefined) {
-      for (const f of [journalPath, intentLogPath(journalPath), `${journalPath}.rollback`]) await rm(f, { force: true }).catch(() => {});
+      for (const f of [journalPath, intentLogPath(journalPath), `${journalPath}.rollback`])
+        await rm(f, { force: true }).catch(() => {});
     }
   }
   if (fatal !== undefined) throw fatal;
   if (options.report !== undefined) {
     result!.report = options.report;
     result!.summaryFile = `${options.report}.summary.json`;
-    await writeFileAtomic(result!.summaryFile, JSON.stringify(result, null, 2) + '\n').catch((err: NodeJS.ErrnoException) => {
-      throw new SnapshotError(`${result!.summaryFile}: cannot write the report summary (${err.code ?? err.message})`, { cause: err });
-    });
+    await writeFileAtomic(result!.summaryFile, JSON.stringify(result, null, 2) + '\n').catch(
+      (err: NodeJS.ErrnoException) => {
+        throw new SnapshotError(
+          `${result!.summaryFile}: cannot write the report summary (${err.code ?? err.message})`,
+          { cause: err },
+        );
+      },
+    );
   }
   return result!;
 }
@@ -496,7 +574,8 @@ async function writePhase(
   const config = taskConfig(options, r);
   // Each write's undo record is on disk before the write is sent: a rollback after a kill -9 knows it.
   if (!r.dryRun) config.intentLog = intentLogPath(journal.path);
-  const waves = options.waves === undefined ? undefined : await WavePhase.open(options.waves, wavePhaseHooks(options, run, state));
+  const waves =
+    options.waves === undefined ? undefined : await WavePhase.open(options.waves, wavePhaseHooks(options, run, state));
   const write = new RolloutWrite({
     run,
     config,
@@ -514,7 +593,8 @@ async function writePhase(
   let interrupted = false;
   let fatal: unknown;
   try {
-    if (waves !== undefined) await waves.write(run, targets.source, targets.dataByKey, config, (items, cfg) => write.run(items, cfg));
+    if (waves !== undefined)
+      await waves.write(run, targets.source, targets.dataByKey, config, (items, cfg) => write.run(items, cfg));
     else await write.run(targets.source);
   } catch (err) {
     const abortedErr = isShadowError(err) && err.code === 'SHADOW_ERR_ABORTED';
@@ -545,7 +625,15 @@ function wavePhaseHooks(options: RolloutOptions, run: JobRun, state: RolloutProg
     resumeJournal: options.resume === true ? options.journal : undefined,
     onGate: (wave, d) => {
       state.phase = 'gate';
-      state.gate = { wave, label: waveLabel(options.waves!.waves[wave]!), verdict: d.verdict, things: d.things, converged: d.converged, healthy: d.healthy, unhealthy: d.unhealthy };
+      state.gate = {
+        wave,
+        label: waveLabel(options.waves!.waves[wave]!),
+        verdict: d.verdict,
+        things: d.things,
+        converged: d.converged,
+        healthy: d.healthy,
+        unhealthy: d.unhealthy,
+      };
       run.progress(false);
       if (d.verdict === 'pass') state.phase = 'write';
     },
@@ -639,8 +727,9 @@ function planOf(s: RolloutSummary, perSecond: number, ramp: RampOptions | undefi
     wholeBytes: s.wholeBytes,
     // the reads this plan made, plus each would-be write billed per started KB
     billedOperations: s.billedOperations + writeBilled,
-    estimatedSeconds: Number.isFinite(perSecond) ? Math.round(estimateSeconds(reads, wouldWrite, perSecond, ramp) * 100) / 100 : 0,
+    estimatedSeconds: Number.isFinite(perSecond)
+      ? Math.round(estimateSeconds(reads, wouldWrite, perSecond, ramp) * 100) / 100
+      : 0,
     ratePerSecond: Number.isFinite(perSecond) ? perSecond : 'off',
   };
 }
-

@@ -28,11 +28,15 @@ export function parseShadowFilter(text: string | undefined, option = 'shadows'):
     if (t === 'classic') f.classic = true;
     else if (t === 'named') allNamed = true;
     else if (/^[A-Za-z0-9:_\-*?]+$/.test(t)) patterns.push(t);
-    else throw new InvalidArgumentError(`${option}: "${t}" is neither classic, named nor a shadow name pattern (letters, digits, : _ - and the wildcards * ?)`);
+    else
+      throw new InvalidArgumentError(
+        `${option}: "${t}" is neither classic, named nor a shadow name pattern (letters, digits, : _ - and the wildcards * ?)`,
+      );
   }
   if (allNamed || patterns.length > 0) f.named = true;
   if (!allNamed && patterns.length > 0) f.patterns = patterns;
-  if (!f.classic && !f.named) throw new InvalidArgumentError(`${option}: choose at least one of classic, named or a name pattern`);
+  if (!f.classic && !f.named)
+    throw new InvalidArgumentError(`${option}: choose at least one of classic, named or a name pattern`);
   return f;
 }
 
@@ -49,7 +53,14 @@ export function shadowNameMatcher(f: ShadowFilter): (name: string) => boolean {
   if (!f.named) return () => false;
   if (!f.patterns || f.patterns.length === 0) return () => true;
   const re = new RegExp(
-    `^(?:${f.patterns.map((p) => p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')).join('|')})$`,
+    `^(?:${f.patterns
+      .map((p) =>
+        p
+          .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+          .replace(/\*/g, '.*')
+          .replace(/\?/g, '.'),
+      )
+      .join('|')})$`,
   );
   return (name) => re.test(name);
 }

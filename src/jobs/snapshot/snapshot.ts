@@ -21,7 +21,13 @@ import type { SnapshotSink } from '../../sinks/snapshot-sink.js';
 import { VERSION } from '../../version.js';
 import { parseDataEndpoint } from '../../client/resolve-data-endpoint.js';
 import { z } from 'zod';
-import { checkOptions, nonNegativeIntField, positiveField, positiveIntField, type OptionSource } from '../options/option-schema.js';
+import {
+  checkOptions,
+  nonNegativeIntField,
+  positiveField,
+  positiveIntField,
+  type OptionSource,
+} from '../options/option-schema.js';
 import { openTargets, type RolloutTargets } from '../../engine/open-targets.js';
 import type { ControlPlaneAccess } from '../../engine/target-selection.js';
 import {
@@ -36,8 +42,18 @@ import type { SnapshotReadConfig, SnapshotReadDetail } from '../../../workers/ha
 import { formatShadowFilter, parseShadowFilter, type ShadowFilter } from './snapshot-shadow-filter.js';
 
 export * from '../../sinks/snapshot-format.js';
-export { parseShadowFilter, formatShadowFilter, shadowNameMatcher, DEFAULT_SHADOW_FILTER, type ShadowFilter } from './snapshot-shadow-filter.js';
-export { toSnapshotRecord, type SnapshotReadConfig, type SnapshotReadDetail } from '../../../workers/handlers/snapshot-read.js';
+export {
+  parseShadowFilter,
+  formatShadowFilter,
+  shadowNameMatcher,
+  DEFAULT_SHADOW_FILTER,
+  type ShadowFilter,
+} from './snapshot-shadow-filter.js';
+export {
+  toSnapshotRecord,
+  type SnapshotReadConfig,
+  type SnapshotReadDetail,
+} from '../../../workers/handlers/snapshot-read.js';
 export { diffShadowPaths, type PathChange } from '../diff/snapshot-diff-paths.js';
 
 export type SnapshotCredentials = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
@@ -148,7 +164,10 @@ export function controlEndpointFor(dataEndpoint: string): string | undefined {
 
 function resolveEndpoint(endpoint: string | undefined, option = 'endpoint'): string {
   const e = endpoint ?? process.env.SHADOWFLEET_ENDPOINT;
-  if (e === undefined || e === '') throw new ConfigError(`${option}: required (the data plane endpoint URL, or SHADOWFLEET_ENDPOINT); shadowfleet does not guess an AWS account`);
+  if (e === undefined || e === '')
+    throw new ConfigError(
+      `${option}: required (the data plane endpoint URL, or SHADOWFLEET_ENDPOINT); shadowfleet does not guess an AWS account`,
+    );
   try {
     new URL(e);
   } catch {
@@ -189,11 +208,20 @@ export async function* listAllThings(options: {
       last = Date.now();
       let page: Awaited<ReturnType<typeof client.listThings>>;
       try {
-        page = await client.listThings({ maxResults: 250, ...(token ? { nextToken: token } : {}) }, options.signal ? { signal: options.signal } : {});
+        page = await client.listThings(
+          { maxResults: 250, ...(token ? { nextToken: token } : {}) },
+          options.signal ? { signal: options.signal } : {},
+        );
       } catch (err) {
         const e = err as { name?: string; message?: string; awsErrorType?: string; awsMessage?: string };
-        const what = e.awsErrorType !== undefined ? `${e.awsErrorType}: ${e.awsMessage ?? e.message}` : `${e.name ?? 'Error'}: ${e.message ?? String(err)}`;
-        throw new ConfigError(`ListThings failed (${what}); check the control endpoint and the iot:ListThings permission`, { cause: err });
+        const what =
+          e.awsErrorType !== undefined
+            ? `${e.awsErrorType}: ${e.awsMessage ?? e.message}`
+            : `${e.name ?? 'Error'}: ${e.message ?? String(err)}`;
+        throw new ConfigError(
+          `ListThings failed (${what}); check the control endpoint and the iot:ListThings permission`,
+          { cause: err },
+        );
       }
       for (const t of page.items) if (t.thingName) yield { thingName: t.thingName };
       token = page.nextToken;
@@ -220,10 +248,15 @@ export function checkSnapshotOptions(options: unknown, source?: OptionSource): v
 
 /** Takes a snapshot. Throws ConfigError when the destination is unwritable (before any read). */
 export async function runSnapshot(options: SnapshotOptions): Promise<SnapshotResult> {
-  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('snapshot: expected an options object');
-  if (typeof options.out !== 'string' || options.out === '') throw new InvalidArgumentError('out: required (a directory or s3://bucket/prefix/)');
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidArgumentError('snapshot: expected an options object');
+  if (typeof options.out !== 'string' || options.out === '')
+    throw new InvalidArgumentError('out: required (a directory or s3://bucket/prefix/)');
   const hasThings = options.things !== undefined && options.things !== null && options.things !== '';
-  if (hasThings === (options.allThings === true)) throw new InvalidArgumentError('snapshot: give exactly one of things (a file, - for stdin, or names) and allThings');
+  if (hasThings === (options.allThings === true))
+    throw new InvalidArgumentError(
+      'snapshot: give exactly one of things (a file, - for stdin, or names) and allThings',
+    );
   const endpoint = resolveEndpoint(options.endpoint);
   const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
   const filter = typeof options.shadows === 'object' ? options.shadows : parseShadowFilter(options.shadows);
@@ -243,7 +276,12 @@ export async function runSnapshot(options: SnapshotOptions): Promise<SnapshotRes
   const writer = new SnapshotWriter(sink, options.gzipLevel === undefined ? {} : { gzipLevel: options.gzipLevel });
 
   const ro: JobRunOptions = {
-    client: jobClientConfig({ endpoint, region, credentials: options.credentials, requestAttempts: options.requestAttempts ?? DEFAULT_SNAPSHOT_OPTIONS.requestAttempts }),
+    client: jobClientConfig({
+      endpoint,
+      region,
+      credentials: options.credentials,
+      requestAttempts: options.requestAttempts ?? DEFAULT_SNAPSHOT_OPTIONS.requestAttempts,
+    }),
     workers: options.workers ?? DEFAULT_SNAPSHOT_OPTIONS.workers,
   };
   if (options.batchSize !== undefined) ro.batchSize = options.batchSize;
@@ -281,7 +319,14 @@ class SnapshotJob implements JobDefinition<SnapshotReadConfig, SnapshotResult> {
   #records = 0;
   #tooManyFailures = false;
 
-  constructor(o: SnapshotOptions, endpoint: string, region: string, filter: ShadowFilter, writer: SnapshotWriter, sink: SnapshotSink) {
+  constructor(
+    o: SnapshotOptions,
+    endpoint: string,
+    region: string,
+    filter: ShadowFilter,
+    writer: SnapshotWriter,
+    sink: SnapshotSink,
+  ) {
     this.#o = o;
     this.#endpoint = endpoint;
     this.#region = region;
@@ -295,7 +340,15 @@ class SnapshotJob implements JobDefinition<SnapshotReadConfig, SnapshotResult> {
     const t = run.tally;
     const elapsedMs = Date.now() - this.#startedAt.getTime();
     const secs = Math.max(elapsedMs, 1) / 1000;
-    const p: SnapshotProgress = { things: t.done, records: this.#records, failed: this.#failedThings, throttles: t.throttles, thingsPerSecond: t.done / secs, recordsPerSecond: this.#records / secs, elapsedMs };
+    const p: SnapshotProgress = {
+      things: t.done,
+      records: this.#records,
+      failed: this.#failedThings,
+      throttles: t.throttles,
+      thingsPerSecond: t.done / secs,
+      recordsPerSecond: this.#records / secs,
+      elapsedMs,
+    };
     if (final) p.final = true;
     return p;
   }
@@ -330,7 +383,11 @@ class SnapshotJob implements JobDefinition<SnapshotReadConfig, SnapshotResult> {
     for (const f of list) {
       this.#failedTotal += 1;
       if (this.#failures.length < MANIFEST_FAILURE_LIMIT) {
-        const item: SnapshotFailure = { thing: r.thingName, code: f.error.awsErrorType ?? f.error.code, message: f.error.message };
+        const item: SnapshotFailure = {
+          thing: r.thingName,
+          code: f.error.awsErrorType ?? f.error.code,
+          message: f.error.message,
+        };
         if (!(f.shadow === null && f.error.operation === 'ListNamedShadowsForThing')) item.shadow = f.shadow;
         this.#failures.push(item);
       }
@@ -346,8 +403,14 @@ class SnapshotJob implements JobDefinition<SnapshotReadConfig, SnapshotResult> {
     const o = this.#o;
     const t = run.tally;
     const failures = this.#failures;
-    if (this.#tooManyFailures) throw new SnapshotError(`snapshot aborted: more than ${o.maxFailures} things could not be read (first: ${failures[0]?.thing ?? '?'}: ${failures[0]?.message ?? '?'})`);
-    if (stats.aborted || o.signal?.aborted) throw new AbortError(`snapshot interrupted after ${t.done} things; nothing was written to ${this.#sink.location}`);
+    if (this.#tooManyFailures)
+      throw new SnapshotError(
+        `snapshot aborted: more than ${o.maxFailures} things could not be read (first: ${failures[0]?.thing ?? '?'}: ${failures[0]?.message ?? '?'})`,
+      );
+    if (stats.aborted || o.signal?.aborted)
+      throw new AbortError(
+        `snapshot interrupted after ${t.done} things; nothing was written to ${this.#sink.location}`,
+      );
     // --overwrite replaces a good snapshot only with a complete one: with unreadable things the old one is kept.
     if (o.overwrite === true && this.#failedTotal > 0) {
       throw new SnapshotError(

@@ -27,11 +27,27 @@ function things(prefix: string, n: number): TargetItem[] {
 }
 
 function rolloutTask(items: TargetItem[], desired: RolloutTaskConfig['desired']): WorkerTask<RolloutTaskConfig> {
-  return { kind: 'rollout', config: { desired, clientTokenPrefix: 'qt' }, client: { endpoint: emulator.url, region: 'us-east-1' }, items, thingLimits: { thingRps: 0, thingInFlight: 0 } };
+  return {
+    kind: 'rollout',
+    config: { desired, clientTokenPrefix: 'qt' },
+    client: { endpoint: emulator.url, region: 'us-east-1' },
+    items,
+    thingLimits: { thingRps: 0, thingInFlight: 0 },
+  };
 }
 
-async function runner(prefix: string, extra: Partial<Parameters<typeof QueueBatchRunner.open>[0]> = {}): Promise<QueueBatchRunner> {
-  const r = await QueueBatchRunner.open({ redisUrl: REDIS_URL, prefix, run: { kind: 'rollout', identity: 'test' }, rates: { accountRps: 2000 }, sweepIntervalMs: 200, ...extra });
+async function runner(
+  prefix: string,
+  extra: Partial<Parameters<typeof QueueBatchRunner.open>[0]> = {},
+): Promise<QueueBatchRunner> {
+  const r = await QueueBatchRunner.open({
+    redisUrl: REDIS_URL,
+    prefix,
+    run: { kind: 'rollout', identity: 'test' },
+    rates: { accountRps: 2000 },
+    sweepIntervalMs: 200,
+    ...extra,
+  });
   cleanup.push(async () => {
     await r.close();
   });
@@ -48,7 +64,12 @@ function workers(prefix: string, n: number, opts: { lockMs?: number; concurrency
 }
 
 /** Splits into batches of `size` and runs them all through `r` at once. */
-async function runAll(r: QueueBatchRunner, items: TargetItem[], size: number, desired: RolloutTaskConfig['desired']): Promise<ItemResult[]> {
+async function runAll(
+  r: QueueBatchRunner,
+  items: TargetItem[],
+  size: number,
+  desired: RolloutTaskConfig['desired'],
+): Promise<ItemResult[]> {
   const batches: TargetItem[][] = [];
   for (let i = 0; i < items.length; i += size) batches.push(items.slice(i, i + size));
   const results = await Promise.all(batches.map((b) => r.run(rolloutTask(b, desired))));
@@ -76,7 +97,7 @@ describe('batches on a BullMQ queue', () => {
     expect((await r.status())?.state).toBe('done');
   });
 
-  it('takes a killed worker\'s batch again on another worker after the stall interval, and counts each thing once', async () => {
+  it("takes a killed worker's batch again on another worker after the stall interval, and counts each thing once", async () => {
     const prefix = uniquePrefix('q-kill');
     // A slow account (20/s) so the first worker is surely mid-batch when killed.
     const [first] = workers(prefix, 1, { lockMs: 1000, concurrency: 1 });
@@ -107,7 +128,15 @@ describe('batches on a BullMQ queue', () => {
     r.onCancel(() => {
       told = true;
     });
-    const pending = [r.run(rolloutTask(things(prefix, 5), { a: 1 })), r.run(rolloutTask(things(`${prefix}-b`, 5), { a: 1 }))].map((p) => p.then(() => 'resolved', (e: unknown) => e));
+    const pending = [
+      r.run(rolloutTask(things(prefix, 5), { a: 1 })),
+      r.run(rolloutTask(things(`${prefix}-b`, 5), { a: 1 })),
+    ].map((p) =>
+      p.then(
+        () => 'resolved',
+        (e: unknown) => e,
+      ),
+    );
     // Both batches are on the queue before the cancel.
     while ((await r.status())?.batches !== 2) await new Promise((res) => setTimeout(res, 10));
     const { removed } = await cancelRun(REDIS_URL, r.runId, { prefix });
@@ -121,8 +150,15 @@ describe('batches on a BullMQ queue', () => {
   it('refuses an unknown job id and an unreachable Redis with errors naming them', async () => {
     const prefix = uniquePrefix('q-errors');
     cleanup.push(() => deleteKeys(admin, prefix));
-    await expect(QueueBatchRunner.open({ redisUrl: REDIS_URL, prefix, runId: 'nosuchjob' })).rejects.toThrow(`no job "nosuchjob" on queue "shadowfleet" at ${REDIS_URL}`);
-    const err = await QueueBatchRunner.open({ redisUrl: 'redis://127.0.0.1:1', prefix, run: { kind: 'rollout' }, connectTimeoutMs: 500 }).catch((e: unknown) => e);
+    await expect(QueueBatchRunner.open({ redisUrl: REDIS_URL, prefix, runId: 'nosuchjob' })).rejects.toThrow(
+      `no job "nosuchjob" on queue "shadowfleet" at ${REDIS_URL}`,
+    );
+    const err = await QueueBatchRunner.open({
+      redisUrl: 'redis://127.0.0.1:1',
+      prefix,
+      run: { kind: 'rollout' },
+      connectTimeoutMs: 500,
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toContain('redis://127.0.0.1:1');
   });

@@ -19,7 +19,10 @@ afterEach(async () => {
 afterAll(() => admin?.disconnect());
 
 /** A gate on its own connection (as another process would have). */
-async function gate(prefix: string, options: Partial<RedisRateGateOptions> = {}): Promise<{ gate: RedisRateGate; counter: RedisCallCounter }> {
+async function gate(
+  prefix: string,
+  options: Partial<RedisRateGateOptions> = {},
+): Promise<{ gate: RedisRateGate; counter: RedisCallCounter }> {
   const counter = new RedisCallCounter();
   const redis = await connectRedis(REDIS_URL, { counter });
   const g = new RedisRateGate({ redis, redisUrl: REDIS_URL, account: ACCOUNT, prefix, accountRps: 100, ...options });
@@ -58,7 +61,10 @@ describe('RedisRateGate', () => {
     const started = Date.now();
     // Wait for a state, not a time: both gates have been served and 30 bursts went out (about 3 s at the
     // shared rate; two separate buckets would get there in half the time, over the bound below).
-    const enough = (): boolean => a.gate.stats().granted > 0 && b.gate.stats().granted > 0 && a.gate.stats().granted + b.gate.stats().granted >= 300;
+    const enough = (): boolean =>
+      a.gate.stats().granted > 0 &&
+      b.gate.stats().granted > 0 &&
+      a.gate.stats().granted + b.gate.stats().granted >= 300;
     await Promise.all([drain(a.gate, 4, enough), drain(b.gate, 4, enough)]);
     const elapsedS = (Date.now() - started) / 1000;
     const total = a.gate.stats().granted + b.gate.stats().granted;
@@ -96,7 +102,8 @@ describe('RedisRateGate', () => {
     while ((await b.gate.sharedRate(OP)) === 1000) await new Promise((r) => setTimeout(r, 10));
     expect(await b.gate.sharedRate(OP)).toBe(700);
     // The gate that decided applies it to the shared limiter right after: wait for that state.
-    const amount = async (): Promise<number> => Number(await admin.hget(`b_${a.gate.limiterId(OP)}_settings`, 'reservoirIncreaseAmount'));
+    const amount = async (): Promise<number> =>
+      Number(await admin.hget(`b_${a.gate.limiterId(OP)}_settings`, 'reservoirIncreaseAmount'));
     while ((await amount()) === 1000 * 0.05) await new Promise((r) => setTimeout(r, 10));
     expect(await amount()).toBeCloseTo(700 * 0.05, 6);
     // Another 429 inside the cooldown, from the other gate: no second decrease.
@@ -112,7 +119,7 @@ describe('RedisRateGate', () => {
     expect(Number(after.reservoirIncreaseAmount)).toBeCloseTo(800 * 0.05, 6);
   });
 
-  it('lets a gate started with another rate set the account\'s shared rate (the job started last wins)', async () => {
+  it("lets a gate started with another rate set the account's shared rate (the job started last wins)", async () => {
     const prefix = uniquePrefix('gate-ceiling');
     const a = await gate(prefix, { accountRps: 1000 });
     await a.gate.take(OP, 1);
@@ -124,7 +131,7 @@ describe('RedisRateGate', () => {
     expect(Number(settings.reservoir)).toBeLessThanOrEqual(40);
   });
 
-  it('still grants a gate\'s larger permit batches after another gate set a lower rate (the burst keeps the largest batch)', async () => {
+  it("still grants a gate's larger permit batches after another gate set a lower rate (the burst keeps the largest batch)", async () => {
     const prefix = uniquePrefix('gate-maxbatch');
     const a = await gate(prefix, { accountRps: 400 });
     expect(a.gate.batchSize(OP)).toBe(10);

@@ -14,13 +14,30 @@ export interface WorkerProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function startWorker(env: { prefix: string; queue?: string; id: string; concurrency?: number; lockMs?: number }): WorkerProcess {
+export function startWorker(env: {
+  prefix: string;
+  queue?: string;
+  id: string;
+  concurrency?: number;
+  lockMs?: number;
+}): WorkerProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
-    env: { ...process.env, SF_REDIS: REDIS_URL, SF_PREFIX: env.prefix, SF_QUEUE: env.queue ?? 'shadowfleet', SF_WORKER_ID: env.id, SF_CONCURRENCY: String(env.concurrency ?? 2), SF_LOCK_MS: String(env.lockMs ?? 30000) },
+    env: {
+      ...process.env,
+      SF_REDIS: REDIS_URL,
+      SF_PREFIX: env.prefix,
+      SF_QUEUE: env.queue ?? 'shadowfleet',
+      SF_WORKER_ID: env.id,
+      SF_CONCURRENCY: String(env.concurrency ?? 2),
+      SF_LOCK_MS: String(env.lockMs ?? 30000),
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const logs: Array<Record<string, unknown>> = [];
-  const watchers: Array<{ pred: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }> = [];
+  const watchers: Array<{
+    pred: (e: Record<string, unknown>) => boolean;
+    resolve: (e: Record<string, unknown>) => void;
+  }> = [];
   let buf = '';
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => {
@@ -45,7 +62,9 @@ export function startWorker(env: { prefix: string; queue?: string; id: string; c
       }
     }
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   return {
     child,
     logs,
