@@ -220,7 +220,12 @@ describe('the public entry points', () => {
       expect(source).not.toMatch(/^export \*/m);
       const lines = source.split('\n');
       const undocumented = entry.names.filter((n) => {
-        const i = lines.findIndex((l) => new RegExp(`^(\\s+${n},?$|export \\{[^}]*\\b${n}\\b)`).test(l));
+        let i = lines.findIndex((l) => new RegExp(`^(\\s+${n},?$|export \\{[^}]*\\b${n}\\b)`).test(l));
+        if (i < 1) return true;
+        // A name inside a multi-line `export { ... }` block is documented by its own comment, or
+        // by the comment above the block (one comment for a group of names, as a formatter lays it out).
+        while (i > 0 && !lines[i - 1]!.trim().endsWith('*/') && /^\s+[\w ]+,?$/.test(lines[i - 1]!)) i--;
+        if (i > 0 && !lines[i - 1]!.trim().endsWith('*/') && /^export (type )?\{$/.test(lines[i - 1]!)) i--;
         return i < 1 || !lines[i - 1]!.trim().endsWith('*/');
       });
       expect(undocumented).toEqual([]);

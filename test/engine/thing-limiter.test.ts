@@ -102,8 +102,9 @@ describe('PortWorkerGate with the coordinator gate', () => {
         }),
         durationMs: 1,
       });
-      expect(gate.takeUsage(ref)).toEqual({ requests: 6, throttles: 1 });
-      expect(gate.takeUsage(ref)).toEqual({ requests: 0, throttles: 0 });
+      // Six requests, all answered by the server (a 429 is an answer): billed operations count answers.
+      expect(gate.takeUsage(ref)).toEqual({ requests: 6, throttles: 1, answered: 6 });
+      expect(gate.takeUsage(ref)).toEqual({ requests: 0, throttles: 0, answered: 0 });
       // Ungated ops pass without permits.
       await gate.acquire('Publish', undefined);
       while (rateGate.stats().throttles === 0) await new Promise((r) => setTimeout(r, 10));
