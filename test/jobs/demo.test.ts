@@ -78,6 +78,8 @@ describe('runDemo', () => {
     expect(r.targets).toBe('thing group fleet (recursive)');
     const text = formatDemoResult(r);
     expect(text).toContain('thing group fleet (recursive)');
+    // The summary names each wave with its gate's verdict.
+    expect(text).toMatch(/wave 1 \(.+\)\s+\d+ written of \d+; gate pass/);
     for (const where of [r.reportPage, r.snapshot!.dir, r.outcomesFile, r.journal]) expect(text).toContain(where);
     expect(r.steps.map((st) => st.step)).toEqual(['emulator', 'rollout', 'converge', 'snapshot', 'report']);
   });

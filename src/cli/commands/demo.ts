@@ -4,6 +4,7 @@ import { EXIT, type CommandContext } from '../context.js';
 import { durationFlag, numberFlag, positiveIntFlag } from '../flags.js';
 import { formatPairs } from '../output.js';
 import { createProgress, type Progress } from '../progress.js';
+import { waveRows } from './rollout.js';
 import type { DemoOptions, DemoProgress, DemoResult } from '../../index.js';
 
 interface DemoFlags {
@@ -131,6 +132,7 @@ export function formatDemoResult(r: DemoResult): string {
       'rollout',
       `${by} in ${(s.elapsedMs / 1000).toFixed(1)} s (${s.thingsPerSecond.toLocaleString('en-US')} things/s)`,
     ],
+    ...waveRows(r.rollout),
     ['requests', `${s.requests.toLocaleString('en-US')}, ${s.throttles} throttled, ${s.retries} conflict re-reads`],
     ['bytes sent', `${(s.bytesSent / 1024).toFixed(0)} KiB (${(s.sentShare * 100).toFixed(1)}% of whole documents)`],
   ];

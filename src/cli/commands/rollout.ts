@@ -326,7 +326,7 @@ function fmtBytes(n: number): string {
 const pct = (x: number): string => `${Math.round(x * 1000) / 10}%`;
 
 /** The waves (sizes in a dry run; writes and gate verdicts otherwise), a failed gate and the rollback after it. */
-function waveRows(r: RolloutResult): Array<[string, string]> {
+export function waveRows(r: RolloutResult): Array<[string, string]> {
   const rows: Array<[string, string]> = [];
   for (const w of r.waves ?? []) {
     const name = `wave ${w.index + 1} (${w.label})`;
