@@ -10,11 +10,10 @@ import {
   type ApplyUpdateOptions,
   type RejectedUpdate,
 } from '../shadow/apply-update.js';
-import { stringifyJson } from '../shadow/json-text.js';
+import { findUnstorableNumber, stringifyJson } from '../shadow/json-text.js';
 import { DEFAULT_SHADOW_LIMITS, type ShadowLimits } from '../shadow/limits.js';
 import { SHADOW_FAULTS } from '../shadow/shadow-faults.js';
 import type { ShadowDocument, UpdateDocument } from '../shadow/types.js';
-import { hasNonFiniteNumber } from '../shadow/validation.js';
 
 const NUMBER_OUT_OF_RANGE: RejectedUpdate = Object.freeze({ ok: false, fault: SHADOW_FAULTS.numberOutOfRange });
 
@@ -142,7 +141,8 @@ export class ShadowStore {
     const raw = typeof body === 'string' || body instanceof Uint8Array ? body : stringifyJson(body);
     const parsed = parseUpdateRequest(raw, this.#limits);
     if (!parsed.ok) return parsed;
-    if (hasNonFiniteNumber(parsed.desired) || hasNonFiniteNumber(parsed.reported)) return NUMBER_OUT_OF_RANGE;
+    if (findUnstorableNumber(parsed.desired) !== undefined || findUnstorableNumber(parsed.reported) !== undefined)
+      return NUMBER_OUT_OF_RANGE;
     const thing = this.#things.get(thingName);
     const existed =
       thing !== undefined && (shadowName === undefined ? thing.classic : thing.named?.get(shadowName)) !== undefined;

@@ -73,21 +73,3 @@ export function validateTopic(
 export function isReservedTopic(topic: string): boolean {
   return topic.charCodeAt(0) === 36;
 }
-
-/**
- * True when a parsed JSON value holds a number outside the double range (`1e400` parses to
- * Infinity, which would be written back as `null`, a delete). Also looks into numbers kept as
- * text by a lossless parser (`{ isLosslessNumber: true, value }`). A walk of the value only.
- */
-export function hasNonFiniteNumber(value: unknown): boolean {
-  if (typeof value === 'number') return !Number.isFinite(value);
-  if (typeof value !== 'object' || value === null) return false;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) if (hasNonFiniteNumber(value[i])) return true;
-    return false;
-  }
-  const o = value as Record<string, unknown>;
-  if (o.isLosslessNumber === true && typeof o.value === 'string') return !Number.isFinite(Number(o.value));
-  for (const k in o) if (hasNonFiniteNumber(o[k])) return true;
-  return false;
-}

@@ -8,7 +8,9 @@ import {
 import { parse as parseLossless } from 'lossless-json';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasNonFiniteNumber } from '../../src/shadow/validation.js';
+import { findUnstorableNumber } from '../../src/shadow/json-text.js';
+
+const hasNonFiniteNumber = (v: unknown): boolean => findUnstorableNumber(v) !== undefined;
 import { CREDENTIALS, bytes, json, sdkError, withEmulator } from './with-emulator.js';
 
 const ctx = withEmulator({ quotas: 'off' });
