@@ -3,8 +3,21 @@
  * steps) and throttles over time, latency percentiles, outcomes and errors, and convergence.
  */
 import type { LatencyReport } from './latency-histogram.js';
-import type { ReportModel, ReportRow, ReportWave } from './report-model.js';
-import type { RolloutReportInput } from './rollout-report-input.js';
+import type {
+  ReportConvergence,
+  ReportModel,
+  ReportRow,
+  ReportTable,
+  ReportWave,
+  TimelinePoint,
+} from './report-model.js';
+import type {
+  RolloutReportConvergence,
+  RolloutReportInput,
+  RolloutReportPlan,
+  RolloutReportSummary,
+  RolloutReportWave,
+} from './rollout-report-input.js';
 
 function bytes(n: number): string {
   if (n >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
@@ -24,15 +37,37 @@ export interface RolloutReportModelOptions {
 
 export function rolloutReportModel(r: RolloutReportInput, options: RolloutReportModelOptions = {}): ReportModel {
   const s = r.summary;
-  const status = r.interrupted
-    ? 'interrupted'
-    : r.aborted !== undefined
-      ? `aborted: ${r.aborted.reason}`
-      : s.failed > 0
-        ? 'finished with failures'
-        : 'done';
+  const model: ReportModel = {
+    kind: r.dryRun ? 'plan' : 'rollout',
+    title: options.title ?? (r.dryRun ? 'Rollout plan' : 'Rollout'),
+    subtitle: options.subtitle ?? `${r.startedAt} to ${r.endedAt}`,
+    generatedAt: r.endedAt,
+    summary: summaryRows(r, options.extraRows ?? []),
+    timeline: { rateLabel: 'things/s', limitLabel: 'rate limit (requests/s per operation)', points: timelinePoints(s) },
+    latency: options.latency ?? latencyFromPercentiles(s),
+    outcomes: s.byOutcome,
+    errors: s.byError,
+  };
+  if (r.convergence !== undefined && r.convergence.series.length > 0) {
+    model.convergence = convergenceCurve(r.convergence, s.elapsedMs);
+  }
+  if (r.waves !== undefined && r.waves.length > 0) model.waves = r.waves.map(reportWave);
+  if (r.plan !== undefined) model.tables = [planTable(r.plan)];
+  if (options.notes !== undefined) model.notes = options.notes;
+  return model;
+}
+
+function rolloutStatus(r: RolloutReportInput): string {
+  if (r.interrupted) return 'interrupted';
+  if (r.aborted !== undefined) return `aborted: ${r.aborted.reason}`;
+  return r.summary.failed > 0 ? 'finished with failures' : 'done';
+}
+
+/** The summary table: the write phase, convergence, the caller's rows, then how the waves' gates ended. */
+function summaryRows(r: RolloutReportInput, extraRows: ReportRow[]): ReportRow[] {
+  const s = r.summary;
   const summary: ReportRow[] = [
-    { label: r.dryRun ? 'plan' : 'rollout', value: status },
+    { label: r.dryRun ? 'plan' : 'rollout', value: rolloutStatus(r) },
     { label: 'things', value: s.things, note: s.resumed > 0 ? `${s.resumed} from an earlier run` : '' },
     { label: 'write phase', value: Math.round(s.elapsedMs) / 1000, note: 's' },
     { label: 'things/s', value: s.thingsPerSecond },
@@ -65,127 +100,119 @@ export function rolloutReportModel(r: RolloutReportInput, options: RolloutReport
       note: `${(c.share * 100).toFixed(1)}% after ${(c.waitedMs / 1000).toFixed(1)} s of checks`,
     });
   }
-  summary.push(...(options.extraRows ?? []));
+  summary.push(...extraRows);
+  if (r.waves !== undefined && r.waves.length > 0) summary.push(...gateEndRows(r));
+  return summary;
+}
 
-  const model: ReportModel = {
-    kind: r.dryRun ? 'plan' : 'rollout',
-    title: options.title ?? (r.dryRun ? 'Rollout plan' : 'Rollout'),
-    subtitle: options.subtitle ?? `${r.startedAt} to ${r.endedAt}`,
-    generatedAt: r.endedAt,
-    summary,
-    timeline: {
-      rateLabel: 'things/s',
-      limitLabel: 'rate limit (requests/s per operation)',
-      points: s.series.map((p) => {
-        const point = { t: p.second + 1, rate: p.done, throttles: p.throttles, errors: p.failed } as {
-          t: number;
-          rate: number;
-          throttles: number;
-          errors: number;
-          limit?: number;
-        };
-        // The gate's rate is requests/s per operation; a thing costs one read and at most one write.
-        if (p.rate !== undefined && Number.isFinite(p.rate)) point.limit = p.rate;
-        return point;
-      }),
-    },
-    latency: options.latency ?? {
-      count: s.things - s.resumed,
-      min: 0,
-      mean: s.latencyMs.mean,
-      p50: s.latencyMs.p50,
-      p90: s.latencyMs.p90,
-      p99: s.latencyMs.p99,
-      p999: s.latencyMs.p99,
-      max: s.latencyMs.max,
-      buckets: [],
-      percentiles: [],
-    },
-    outcomes: s.byOutcome,
-    errors: s.byError,
+/** A failed gate and the rollback it caused, if any. */
+function gateEndRows(r: RolloutReportInput): ReportRow[] {
+  const rows: ReportRow[] = [];
+  if (r.gateFailure !== undefined) {
+    const f = r.gateFailure;
+    rows.push({
+      label: 'gate failed',
+      value: `wave ${f.wave + 1} (${f.label})`,
+      note: `${f.decision.reason}; ${f.action === 'rollback' ? 'rolled back' : 'stopped'}`,
+    });
+  }
+  if (r.rollback !== undefined) {
+    const b = r.rollback;
+    rows.push({
+      label: 'rolled back',
+      value: `${b.rolledBack} of ${b.things}`,
+      note: b.keptKeyCount > 0 ? `${b.keptKeyCount} keys changed since were kept` : 'every written thing restored',
+    });
+  }
+  return rows;
+}
+
+function timelinePoints(s: RolloutReportSummary): TimelinePoint[] {
+  return s.series.map((p) => {
+    const point: TimelinePoint = { t: p.second + 1, rate: p.done, throttles: p.throttles, errors: p.failed };
+    // The gate's rate is requests/s per operation; a thing costs one read and at most one write.
+    if (p.rate !== undefined && Number.isFinite(p.rate)) point.limit = p.rate;
+    return point;
+  });
+}
+
+/** Without the per-thing distribution, the latency panel shows the summary's percentiles alone. */
+function latencyFromPercentiles(s: RolloutReportSummary): LatencyReport {
+  return {
+    count: s.things - s.resumed,
+    min: 0,
+    mean: s.latencyMs.mean,
+    p50: s.latencyMs.p50,
+    p90: s.latencyMs.p90,
+    p99: s.latencyMs.p99,
+    p999: s.latencyMs.p99,
+    max: s.latencyMs.max,
+    buckets: [],
+    percentiles: [],
   };
-  if (r.convergence !== undefined && r.convergence.series.length > 0) {
-    const offset = s.elapsedMs / 1000;
-    model.convergence = {
-      total: r.convergence.checked,
-      // Devices converge during the write phase too, so the curve starts at the first check, not at 0.
-      points: r.convergence.series.map((p) => ({
-        t: Math.round((offset + p.elapsedMs / 1000) * 10) / 10,
-        converged: p.converged,
+}
+
+function convergenceCurve(c: RolloutReportConvergence, writePhaseMs: number): ReportConvergence {
+  const offset = writePhaseMs / 1000;
+  return {
+    total: c.checked,
+    // Devices converge during the write phase too, so the curve starts at the first check, not at 0.
+    points: c.series.map((p) => ({
+      t: Math.round((offset + p.elapsedMs / 1000) * 10) / 10,
+      converged: p.converged,
+    })),
+  };
+}
+
+/** One wave as the page shows it: gate shares as percentages, gate check times in seconds. */
+function reportWave(w: RolloutReportWave): ReportWave {
+  const wave: ReportWave = { label: w.label, targets: w.targets, written: w.written };
+  if (w.skipped === true) wave.skipped = true;
+  const g = w.gate;
+  if (g !== undefined) {
+    const n = g.decision.things > 0 ? g.decision.things : 1;
+    wave.gate = {
+      withinMs: g.withinMs,
+      verdict: g.decision.verdict,
+      reason: g.decision.reason,
+      points: g.series.map((p) => ({
+        t: Math.round(p.elapsedMs / 100) / 10,
+        converged: (p.converged / n) * 100,
+        healthy: (p.healthy / n) * 100,
       })),
     };
+    if (g.converged !== undefined) wave.gate.converged = g.converged * 100;
+    if (g.healthy !== undefined) wave.gate.healthy = g.healthy * 100;
   }
-  if (r.waves !== undefined && r.waves.length > 0) {
-    model.waves = r.waves.map((w) => {
-      const wave: ReportWave = { label: w.label, targets: w.targets, written: w.written };
-      if (w.skipped === true) wave.skipped = true;
-      const g = w.gate;
-      if (g !== undefined) {
-        const n = g.decision.things > 0 ? g.decision.things : 1;
-        wave.gate = {
-          withinMs: g.withinMs,
-          verdict: g.decision.verdict,
-          reason: g.decision.reason,
-          points: g.series.map((p) => ({
-            t: Math.round(p.elapsedMs / 100) / 10,
-            converged: (p.converged / n) * 100,
-            healthy: (p.healthy / n) * 100,
-          })),
-        };
-        if (g.converged !== undefined) wave.gate.converged = g.converged * 100;
-        if (g.healthy !== undefined) wave.gate.healthy = g.healthy * 100;
-      }
-      return wave;
-    });
-    if (r.gateFailure !== undefined) {
-      const f = r.gateFailure;
-      summary.push({
-        label: 'gate failed',
-        value: `wave ${f.wave + 1} (${f.label})`,
-        note: `${f.decision.reason}; ${f.action === 'rollback' ? 'rolled back' : 'stopped'}`,
-      });
-    }
-    if (r.rollback !== undefined) {
-      const b = r.rollback;
-      summary.push({
-        label: 'rolled back',
-        value: `${b.rolledBack} of ${b.things}`,
-        note: b.keptKeyCount > 0 ? `${b.keptKeyCount} keys changed since were kept` : 'every written thing restored',
-      });
-    }
-  }
-  if (r.plan !== undefined) {
-    const p = r.plan;
-    model.tables = [
-      {
-        title: 'Plan',
-        columns: [
-          'would write',
-          'unchanged',
-          'skipped',
-          'too large',
-          'invalid',
-          'failed',
-          'bytes to send',
-          'billed operations',
-          'estimated s',
-        ],
-        rows: [
-          [
-            p.wouldWrite,
-            p.unchanged,
-            p.skipped,
-            p.tooLarge,
-            p.invalid,
-            p.failed,
-            p.bytesToSend,
-            p.billedOperations,
-            p.estimatedSeconds,
-          ],
-        ],
-      },
-    ];
-  }
-  if (options.notes !== undefined) model.notes = options.notes;
-  return model;
+  return wave;
+}
+
+function planTable(p: RolloutReportPlan): ReportTable {
+  return {
+    title: 'Plan',
+    columns: [
+      'would write',
+      'unchanged',
+      'skipped',
+      'too large',
+      'invalid',
+      'failed',
+      'bytes to send',
+      'billed operations',
+      'estimated s',
+    ],
+    rows: [
+      [
+        p.wouldWrite,
+        p.unchanged,
+        p.skipped,
+        p.tooLarge,
+        p.invalid,
+        p.failed,
+        p.bytesToSend,
+        p.billedOperations,
+        p.estimatedSeconds,
+      ],
+    ],
+  };
 }
