@@ -5,6 +5,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { IotDataClient, type IotDataClientOptions } from '../src/client/index.js';
+import { credentialSourceProvider, hasCredentialSource } from '../src/client/credential-source.js';
 import { AbortError, WorkerError } from '../src/errors.js';
 import { PortWorkerGate } from '../src/engine/port-worker-gate.js';
 import type {
@@ -39,6 +40,8 @@ function clientFor(cfg: WorkerClientConfig): IotDataClient {
     };
     if (cfg.signingName !== undefined) options.signingName = cfg.signingName as 'iotdata' | 'iotdevicegateway';
     if (cfg.credentials !== undefined) options.credentials = cfg.credentials;
+    // A profile or a role: this thread resolves the account's credentials and refreshes them.
+    else if (hasCredentialSource(cfg)) options.credentials = credentialSourceProvider(cfg, cfg.region);
     if (cfg.connections !== undefined) options.connections = cfg.connections;
     if (cfg.requestTimeoutMs !== undefined) options.requestTimeoutMs = cfg.requestTimeoutMs;
     client = new IotDataClient(options);

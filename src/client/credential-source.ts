@@ -105,3 +105,68 @@ export function defaultCredentialsProvider(loopback: boolean): CredentialsProvid
     return LOCAL_CREDENTIALS;
   };
 }
+
+/**
+ * Where an account's credentials come from when they are not the default chain: a profile of the
+ * shared AWS config and credentials files, and/or a role to assume through STS. Plain names, no
+ * secrets, so the fields travel to worker threads and queue workers, which resolve (and refresh)
+ * the credentials themselves.
+ */
+export interface CredentialSourceOptions {
+  /** A profile of the shared AWS files (`~/.aws/config`, `~/.aws/credentials`). */
+  profile?: string | undefined;
+  /** A role to assume (AssumeRole), with the profile's credentials or else the default chain. */
+  roleArn?: string | undefined;
+  /** AssumeRole's ExternalId. */
+  externalId?: string | undefined;
+  /** AssumeRole's RoleSessionName; default `shadowfleet-<time>`. */
+  sessionName?: string | undefined;
+}
+
+/** True when `o` names a profile or a role (the default chain is not enough). */
+export function hasCredentialSource(o: CredentialSourceOptions): boolean {
+  return o.profile !== undefined || o.roleArn !== undefined;
+}
+
+/** A role session lasts an hour; CredentialSource refreshes it five minutes before it ends. */
+const ASSUMED_ROLE_SECONDS = 3600;
+
+/**
+ * The provider for a profile and/or a role, built lazily (the first call loads
+ * @aws-sdk/credential-providers): `profile` alone is fromIni (a profile with its own
+ * `role_arn` assumes it as the shared files say); `roleArn` is fromTemporaryCredentials with the
+ * profile's credentials, or the default chain, as the caller's. STS is reached in `region` (or
+ * AWS_ENDPOINT_URL_STS, as every SDK client honours). Each call returns the current credentials
+ * with their expiration, so CredentialSource refreshes them before they lapse.
+ */
+export function credentialSourceProvider(o: CredentialSourceOptions, region: string): CredentialsProvider {
+  let provider: CredentialsProvider | undefined;
+  return async () => {
+    if (provider === undefined) {
+      const { fromIni, fromNodeProviderChain, fromTemporaryCredentials } = await import(
+        '@aws-sdk/credential-providers'
+      );
+      const base = o.profile === undefined ? fromNodeProviderChain() : fromIni({ profile: o.profile });
+      if (o.roleArn === undefined) provider = base as CredentialsProvider;
+      else {
+        const params: { RoleArn: string; RoleSessionName: string; DurationSeconds: number; ExternalId?: string } = {
+          RoleArn: o.roleArn,
+          RoleSessionName: o.sessionName ?? `shadowfleet-${Date.now()}`,
+          DurationSeconds: ASSUMED_ROLE_SECONDS,
+        };
+        if (o.externalId !== undefined) params.ExternalId = o.externalId;
+        provider = fromTemporaryCredentials({
+          params,
+          masterCredentials: base,
+          clientConfig: { region },
+        }) as CredentialsProvider;
+      }
+    }
+    const what = o.roleArn === undefined ? `profile "${o.profile}"` : `role ${o.roleArn}`;
+    try {
+      return await provider();
+    } catch (err) {
+      throw new ConfigError(`${what}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    }
+  };
+}

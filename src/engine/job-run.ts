@@ -23,6 +23,7 @@
  */
 import { ConfigError } from '../errors.js';
 import type { OperationName } from '../client/index.js';
+import type { CredentialSourceOptions } from '../client/credential-source.js';
 import type { BatchRunnerFactory } from './batch-runner.js';
 import { jobPlacement } from './job-placement.js';
 import type { BatchSource } from './batch-source.js';
@@ -52,8 +53,8 @@ export interface JobRunOptions {
   progressIntervalMs?: number;
 }
 
-/** The client fields every job accepts. */
-export interface JobClientOptions {
+/** The client fields every job accepts (`profile`, `roleArn`...: the account's credentials, resolved by each worker). */
+export interface JobClientOptions extends CredentialSourceOptions {
   endpoint: string;
   region?: string | undefined;
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined;
@@ -74,6 +75,10 @@ export function jobClientConfig(o: JobClientOptions): WorkerClientConfig {
   if (o.credentials !== undefined) client.credentials = { ...o.credentials };
   if (o.requestTimeoutMs !== undefined) client.requestTimeoutMs = o.requestTimeoutMs;
   if (o.connections !== undefined) client.connections = o.connections;
+  for (const k of ['profile', 'roleArn', 'externalId', 'sessionName'] as const) {
+    const v = o[k];
+    if (v !== undefined) client[k] = v;
+  }
   return client;
 }
 

@@ -42,6 +42,16 @@ export interface WorkerClientConfig {
   /** Client backoff base and cap, in ms; the client's defaults when absent. */
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /**
+   * Where the worker takes the account's credentials from when `credentials` is absent: a
+   * profile of its shared AWS files and/or a role to assume (see CredentialSourceOptions in
+   * src/client/credential-source.ts). Names only, never secrets: each worker (thread or queue
+   * process) resolves them itself and refreshes them before they expire.
+   */
+  profile?: string;
+  roleArn?: string;
+  externalId?: string;
+  sessionName?: string;
 }
 
 /** What travels to a worker for one batch. */

@@ -18,6 +18,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { IotDataClient, type IotDataClientOptions, type OperationName } from '../../client/index.js';
+import { credentialSourceProvider, hasCredentialSource } from '../../client/credential-source.js';
 import { InvalidArgumentError, WorkerError } from '../../errors.js';
 import { GatePortServer } from '../gate-port-server.js';
 import { PortWorkerGate } from '../port-worker-gate.js';
@@ -309,6 +310,9 @@ export class QueueWorker {
     if (cfg.signingName !== undefined) options.signingName = cfg.signingName as 'iotdata' | 'iotdevicegateway';
     if (cfg.connections !== undefined) options.connections = cfg.connections;
     if (cfg.requestTimeoutMs !== undefined) options.requestTimeoutMs = cfg.requestTimeoutMs;
+    // A profile or a role named by the job (an account of a plan): resolved from this host's
+    // shared AWS files and chain, and refreshed here before it expires.
+    if (hasCredentialSource(cfg)) options.credentials = credentialSourceProvider(cfg, cfg.region);
     client = new IotDataClient(options);
     g.clients.set(key, client);
     return client;

@@ -36,6 +36,11 @@ import { JobRun, jobClientConfig, type JobRunOptions } from '../../engine/job-ru
 import { RampSchedule, estimateSeconds } from '../../engine/ramp-schedule.js';
 import { RecentRate } from '../../engine/recent-rate.js';
 import type { OperationName } from '../../client/index.js';
+import {
+  credentialSourceProvider,
+  hasCredentialSource,
+  type CredentialSourceOptions,
+} from '../../client/credential-source.js';
 import { checkRolloutOptions, type RampOptions, type RolloutRateOptions, type RolloutSpec } from './rollout-spec.js';
 import { RolloutReport, type RolloutSummary } from './rollout-report.js';
 import { AWS_QUOTA_DEFAULTS } from '../../shadow/aws-quota-defaults.js';
@@ -90,7 +95,7 @@ export interface RolloutProgress {
   };
 }
 
-export interface RolloutOptions extends Omit<RolloutSpec, 'rate' | 'targets'> {
+export interface RolloutOptions extends Omit<RolloutSpec, 'rate' | 'targets'>, CredentialSourceOptions {
   /** Data plane endpoint, e.g. https://xxxx-ats.iot.eu-west-1.amazonaws.com or the emulator's URL. */
   endpoint?: string;
   region?: string;
@@ -293,6 +298,10 @@ function rolloutRunOptions(options: RolloutOptions, r: RolloutPlanOfRun): JobRun
     endpoint: options.endpoint!,
     region: options.region ?? process.env.AWS_REGION ?? DEFAULT_ROLLOUT_OPTIONS.region,
     credentials: options.credentials,
+    profile: options.profile,
+    roleArn: options.roleArn,
+    externalId: options.externalId,
+    sessionName: options.sessionName,
     requestAttempts: options.requestAttempts ?? DEFAULT_ROLLOUT_OPTIONS.requestAttempts,
     requestTimeoutMs: options.timeouts?.requestMs,
   });
@@ -707,6 +716,8 @@ function controlAccess(o: RolloutOptions): ControlPlaneAccess {
   const region = o.region ?? process.env.AWS_REGION;
   if (region !== undefined) a.region = region;
   if (o.credentials !== undefined) a.credentials = o.credentials;
+  else if (hasCredentialSource(o))
+    a.credentials = credentialSourceProvider(o, region ?? DEFAULT_ROLLOUT_OPTIONS.region);
   if (o.signal !== undefined) a.signal = o.signal;
   return a;
 }
