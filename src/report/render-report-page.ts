@@ -91,7 +91,6 @@ function sortedEntries(o: Record<string, number>): Array<[string, number]> {
     .sort((a, b) => b[1] - a[1]);
 }
 
-/** The HTML page for a report model (a complete document, UTF-8). */
 /** The waves of a progressive rollout: a row per wave (its gate and verdict), and a chart per gate of the shares it watched. */
 function wavesSection(waves: readonly ReportWave[]): string {
   const pct = (x: number | undefined): string => (x === undefined ? '' : `${Math.round(x * 10) / 10}%`);
@@ -147,114 +146,19 @@ function wavesSection(waves: readonly ReportWave[]): string {
   return `<section class="wide" data-section="waves"><h2>Waves and gates</h2><table><thead>${head}</thead><tbody>${rows.join('')}</tbody></table>${charts.join('')}</section>`;
 }
 
+/** The HTML page for a report model (a complete document, UTF-8). */
 export function renderReportPage(model: ReportModel): string {
-  const sections: string[] = [];
-
-  const rows = model.summary
-    .map((r) => {
-      const note = r.note ? `<span class="note">${escapeHtml(r.note)}</span>` : '';
-      return `<tr><td>${escapeHtml(r.label)}</td><td>${escapeHtml(formatValue(r.value))}${note}</td></tr>`;
-    })
-    .join('');
-  sections.push(
-    `<section data-section="summary"><h2>Summary</h2><table class="kv"><tbody>${rows}</tbody></table></section>`,
-  );
-
-  if (model.timeline && model.timeline.points.length > 0) {
-    const pts = model.timeline.points;
-    const rateLabel = model.timeline.rateLabel ?? 'ops/s';
-    const series: LineSeries[] = [
-      { name: rateLabel, color: PALETTE[0]!, points: pts.map((p) => [p.t, p.rate]), area: true },
-    ];
-    if (pts.some((p) => p.limit !== undefined)) {
-      series.push({
-        name: model.timeline.limitLabel ?? 'rate limit',
-        color: '#6b7280',
-        points: pts.filter((p) => p.limit !== undefined).map((p) => [p.t, p.limit!]),
-        step: true,
-        dashed: true,
-      });
-    }
-    const types = [...new Set(pts.flatMap((p) => Object.keys(p.byType ?? {})))];
-    if (types.length > 1) {
-      types.forEach((type, i) => {
-        series.push({
-          name: `${type}/s`,
-          color: PALETTE[(i + 2) % PALETTE.length]!,
-          points: pts.map((p) => [p.t, p.byType?.[type] ?? 0]),
-          thin: true,
-        });
-      });
-    }
-    if (pts.some((p) => (p.errors ?? 0) > 0)) {
-      series.push({
-        name: 'errors/s',
-        color: PALETTE[4]!,
-        points: pts.map((p) => [p.t, p.errors ?? 0]),
-        axis: 'right',
-      });
-    }
-    series.push({ name: 'throttles/s', color: PALETTE[1]!, points: pts.map((p) => [p.t, p.throttles]), axis: 'right' });
-    sections.push(
-      `<section class="wide" data-section="timeline"><h2>Rate and throttles over time</h2>${lineChart({ width: 1100, chart: 'rate', label: 'rate and throttles over time', xLabel: 'seconds since start', yLabel: rateLabel, rightLabel: 'throttles, errors per s', series })}</section>`,
-    );
-  }
-
-  if (model.latency && model.latency.count > 0) {
-    const l = model.latency;
-    const markers = [
-      { name: 'p50', value: l.p50 },
-      { name: 'p90', value: l.p90 },
-      { name: 'p99', value: l.p99 },
-      { name: 'max', value: l.max },
-    ];
-    const pct = `<table><thead><tr><th>count</th><th>min</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th></tr></thead><tbody><tr>${[l.count, l.min, l.p50, l.p90, l.p99, l.p999, l.max].map((v) => cell(v)).join('')}</tr></tbody></table>`;
-    sections.push(
-      `<section data-section="latency"><h2>Latency distribution (ms)</h2>${histogramChart({ width: 600, chart: 'latency', label: 'latency distribution', buckets: l.buckets, markers, unit: 'ms' })}${pct}</section>`,
-    );
-  }
-
-  if (model.outcomes && Object.keys(model.outcomes).length > 0) {
-    const bars = sortedEntries(model.outcomes).map(([label, value], i) => ({
-      label,
-      value,
-      color: OUTCOME_COLORS[label] ?? PALETTE[i % PALETTE.length]!,
-    }));
-    sections.push(
-      `<section data-section="outcomes"><h2>${escapeHtml(model.outcomesTitle ?? 'Outcomes by type')}</h2>${barChart({ width: 600, chart: 'outcomes', label: 'outcomes by type', rows: bars })}</section>`,
-    );
-  }
-
-  if (model.errors && Object.keys(model.errors).length > 0) {
-    const bars = sortedEntries(model.errors).map(([label, value]) => ({
-      label,
-      value,
-      color: label === 'ThrottlingException' ? '#f59e0b' : '#dc2626',
-    }));
-    sections.push(
-      `<section data-section="errors"><h2>Errors by AWS name</h2>${barChart({ width: 600, chart: 'errors', label: 'errors by AWS name', rows: bars })}</section>`,
-    );
-  }
-
-  if (model.convergence && model.convergence.points.length > 0) {
-    const c = model.convergence;
-    const total = c.total > 0 ? c.total : 1;
-    const points = c.points.map((p) => [p.t, (p.converged / total) * 100] as [number, number]);
-    const last = c.points[c.points.length - 1]!;
-    sections.push(
-      `<section class="wide" data-section="convergence"><h2>Convergence over time</h2><p class="sub">${escapeHtml(`${last.converged.toLocaleString('en-US')} of ${c.total.toLocaleString('en-US')} targets report the new desired state`)}</p>${lineChart({ width: 1100, chart: 'convergence', label: 'convergence over time', xLabel: 'seconds since the rollout started', yLabel: 'converged (%)', yMax: 100, yUnit: '%', series: [{ name: 'converged share', color: PALETTE[3]!, points, area: true }] })}</section>`,
-    );
-  }
-
-  if (model.waves && model.waves.length > 0) sections.push(wavesSection(model.waves));
-
-  for (const t of model.tables ?? []) sections.push(table(t));
-
-  if (model.notes && model.notes.length > 0) {
-    sections.push(
-      `<section class="wide" data-section="notes"><h2>Notes</h2><ul class="notes">${model.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul></section>`,
-    );
-  }
+  const sections = [
+    summarySection(model),
+    timelineSection(model),
+    latencySection(model),
+    outcomesSection(model),
+    errorsSection(model),
+    convergenceSection(model),
+    model.waves && model.waves.length > 0 ? wavesSection(model.waves) : undefined,
+    ...(model.tables ?? []).map(table),
+    notesSection(model),
+  ].filter((s): s is string => s !== undefined);
 
   const when = model.generatedAt ?? new Date().toISOString();
   return `<!doctype html>
@@ -276,4 +180,101 @@ ${sections.join('\n')}
 </body>
 </html>
 `;
+}
+
+function summarySection(model: ReportModel): string {
+  const rows = model.summary
+    .map((r) => {
+      const note = r.note ? `<span class="note">${escapeHtml(r.note)}</span>` : '';
+      return `<tr><td>${escapeHtml(r.label)}</td><td>${escapeHtml(formatValue(r.value))}${note}</td></tr>`;
+    })
+    .join('');
+  return `<section data-section="summary"><h2>Summary</h2><table class="kv"><tbody>${rows}</tbody></table></section>`;
+}
+
+/** The rate (with its limit and, when there are several, a line per type) on the left axis; errors and throttles on the right. */
+function timelineSection(model: ReportModel): string | undefined {
+  if (!model.timeline || model.timeline.points.length === 0) return undefined;
+  const pts = model.timeline.points;
+  const rateLabel = model.timeline.rateLabel ?? 'ops/s';
+  const series: LineSeries[] = [
+    { name: rateLabel, color: PALETTE[0]!, points: pts.map((p) => [p.t, p.rate]), area: true },
+  ];
+  if (pts.some((p) => p.limit !== undefined)) {
+    series.push({
+      name: model.timeline.limitLabel ?? 'rate limit',
+      color: '#6b7280',
+      points: pts.filter((p) => p.limit !== undefined).map((p) => [p.t, p.limit!]),
+      step: true,
+      dashed: true,
+    });
+  }
+  const types = [...new Set(pts.flatMap((p) => Object.keys(p.byType ?? {})))];
+  if (types.length > 1) {
+    types.forEach((type, i) => {
+      series.push({
+        name: `${type}/s`,
+        color: PALETTE[(i + 2) % PALETTE.length]!,
+        points: pts.map((p) => [p.t, p.byType?.[type] ?? 0]),
+        thin: true,
+      });
+    });
+  }
+  if (pts.some((p) => (p.errors ?? 0) > 0)) {
+    series.push({
+      name: 'errors/s',
+      color: PALETTE[4]!,
+      points: pts.map((p) => [p.t, p.errors ?? 0]),
+      axis: 'right',
+    });
+  }
+  series.push({ name: 'throttles/s', color: PALETTE[1]!, points: pts.map((p) => [p.t, p.throttles]), axis: 'right' });
+  return `<section class="wide" data-section="timeline"><h2>Rate and throttles over time</h2>${lineChart({ width: 1100, chart: 'rate', label: 'rate and throttles over time', xLabel: 'seconds since start', yLabel: rateLabel, rightLabel: 'throttles, errors per s', series })}</section>`;
+}
+
+function latencySection(model: ReportModel): string | undefined {
+  if (!model.latency || !(model.latency.count > 0)) return undefined;
+  const l = model.latency;
+  const markers = [
+    { name: 'p50', value: l.p50 },
+    { name: 'p90', value: l.p90 },
+    { name: 'p99', value: l.p99 },
+    { name: 'max', value: l.max },
+  ];
+  const pct = `<table><thead><tr><th>count</th><th>min</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th></tr></thead><tbody><tr>${[l.count, l.min, l.p50, l.p90, l.p99, l.p999, l.max].map((v) => cell(v)).join('')}</tr></tbody></table>`;
+  return `<section data-section="latency"><h2>Latency distribution (ms)</h2>${histogramChart({ width: 600, chart: 'latency', label: 'latency distribution', buckets: l.buckets, markers, unit: 'ms' })}${pct}</section>`;
+}
+
+function outcomesSection(model: ReportModel): string | undefined {
+  if (!model.outcomes || Object.keys(model.outcomes).length === 0) return undefined;
+  const bars = sortedEntries(model.outcomes).map(([label, value], i) => ({
+    label,
+    value,
+    color: OUTCOME_COLORS[label] ?? PALETTE[i % PALETTE.length]!,
+  }));
+  return `<section data-section="outcomes"><h2>${escapeHtml(model.outcomesTitle ?? 'Outcomes by type')}</h2>${barChart({ width: 600, chart: 'outcomes', label: 'outcomes by type', rows: bars })}</section>`;
+}
+
+function errorsSection(model: ReportModel): string | undefined {
+  if (!model.errors || Object.keys(model.errors).length === 0) return undefined;
+  const bars = sortedEntries(model.errors).map(([label, value]) => ({
+    label,
+    value,
+    color: label === 'ThrottlingException' ? '#f59e0b' : '#dc2626',
+  }));
+  return `<section data-section="errors"><h2>Errors by AWS name</h2>${barChart({ width: 600, chart: 'errors', label: 'errors by AWS name', rows: bars })}</section>`;
+}
+
+function convergenceSection(model: ReportModel): string | undefined {
+  if (!model.convergence || model.convergence.points.length === 0) return undefined;
+  const c = model.convergence;
+  const total = c.total > 0 ? c.total : 1;
+  const points = c.points.map((p) => [p.t, (p.converged / total) * 100] as [number, number]);
+  const last = c.points[c.points.length - 1]!;
+  return `<section class="wide" data-section="convergence"><h2>Convergence over time</h2><p class="sub">${escapeHtml(`${last.converged.toLocaleString('en-US')} of ${c.total.toLocaleString('en-US')} targets report the new desired state`)}</p>${lineChart({ width: 1100, chart: 'convergence', label: 'convergence over time', xLabel: 'seconds since the rollout started', yLabel: 'converged (%)', yMax: 100, yUnit: '%', series: [{ name: 'converged share', color: PALETTE[3]!, points, area: true }] })}</section>`;
+}
+
+function notesSection(model: ReportModel): string | undefined {
+  if (!model.notes || model.notes.length === 0) return undefined;
+  return `<section class="wide" data-section="notes"><h2>Notes</h2><ul class="notes">${model.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul></section>`;
 }
