@@ -339,20 +339,15 @@ function resolveDeviceHealth(so: SimulateDevicesOptions): {
   };
 }
 
-/** Validates options once; every message names the option. */
-export function resolveEmulatorOptions(o: EmulatorOptions = {}): ResolvedEmulatorOptions {
-  if (typeof o !== 'object' || o === null) throw new InvalidArgumentError('emulator options must be an object');
-  const D = DEFAULT_EMULATOR_OPTIONS;
-  const port = int('port', o.port ?? D.port, 0, 65535);
-  const host = o.host ?? D.host;
-  if (typeof host !== 'string' || host.length === 0)
-    throw new InvalidArgumentError(`host must be a non-empty string, got ${String(host)}`);
-
-  const f = o.faults ?? {};
+/** Fault injection: a default rate and latency, the weights of the fault kinds, and per-operation overrides. */
+function resolveFaults(
+  f: NonNullable<EmulatorOptions['faults']>,
+  defaultSeed: number,
+): ResolvedEmulatorOptions['faults'] {
   if (typeof f !== 'object' || f === null) throw new InvalidArgumentError('faults must be an object');
   const rate = num('faults.rate', f.rate ?? 0, 0, 1);
   const latencyMs = num('faults.latencyMs', f.latencyMs ?? 0, 0, 600_000);
-  const seed = int('faults.seed', f.seed ?? D.faultSeed, 0, 2 ** 32 - 1);
+  const seed = int('faults.seed', f.seed ?? defaultSeed, 0, 2 ** 32 - 1);
   const kinds = Object.freeze({
     internalError: num('faults.kinds.internalError', f.kinds?.internalError ?? 1, 0, 1e6),
     unavailable: num('faults.kinds.unavailable', f.kinds?.unavailable ?? 1, 0, 1e6),
@@ -374,45 +369,58 @@ export function resolveEmulatorOptions(o: EmulatorOptions = {}): ResolvedEmulato
     if (!(EMULATOR_OPERATIONS as readonly string[]).includes(op))
       throw new InvalidArgumentError(`faults.perOperation has an unknown operation '${op}'`);
   }
+  return Object.freeze({ rate, latencyMs, seed, kinds, perOperation: Object.freeze(perOperation) });
+}
 
-  let simulateDevices: ResolvedEmulatorOptions['simulateDevices'];
-  const sd = o.simulateDevices;
-  if (sd === true || (typeof sd === 'object' && sd !== null)) {
-    const so = sd === true ? {} : sd;
-    simulateDevices = Object.freeze({
-      delayMs: num('simulateDevices.delayMs', so.delayMs ?? D.simulateDevices.delayMs, 0, 3_600_000),
-      silentShare: num('simulateDevices.silentShare', so.silentShare ?? D.simulateDevices.silentShare, 0, 1),
-      reconnectDelayMs: num(
-        'simulateDevices.reconnectDelayMs',
-        so.reconnectDelayMs ?? D.simulateDevices.reconnectDelayMs,
-        0,
-        3_600_000,
-      ),
-      clock: so.clock ?? SYSTEM_CLOCK,
-      ...resolveDeviceHealth(so),
-    });
-    const c = simulateDevices.clock;
-    if (typeof c?.now !== 'function' || typeof c.setTimeout !== 'function' || typeof c.clearTimeout !== 'function') {
-      throw new InvalidArgumentError('simulateDevices.clock must have now, setTimeout and clearTimeout functions');
-    }
-  } else if (sd !== undefined && sd !== false) {
+/** Simulated devices: off unless `true` or an object; their delays, silent share, clock and health. */
+function resolveSimulateDevices(sd: EmulatorOptions['simulateDevices']): ResolvedEmulatorOptions['simulateDevices'] {
+  if (sd === undefined || sd === false) return undefined;
+  if (sd !== true && (typeof sd !== 'object' || sd === null)) {
     throw new InvalidArgumentError(`simulateDevices must be a boolean or an object, got ${String(sd)}`);
   }
-
-  let sigv4: ResolvedEmulatorOptions['sigv4'];
-  if (o.sigv4 !== undefined) {
-    const creds = o.sigv4?.credentials;
-    if (!Array.isArray(creds) || creds.length === 0)
-      throw new InvalidArgumentError('sigv4.credentials must be a non-empty array');
-    const allowUnsignedPayload = o.sigv4.allowUnsignedPayload ?? false;
-    if (typeof allowUnsignedPayload !== 'boolean')
-      throw new InvalidArgumentError('sigv4.allowUnsignedPayload must be a boolean');
-    sigv4 = {
-      credentials: creds.map((c, i) => resolveCredentials(c, `sigv4.credentials[${i}]`)),
-      maxClockSkewMs: int('sigv4.maxClockSkewMs', o.sigv4.maxClockSkewMs ?? 15 * 60_000, 0),
-      allowUnsignedPayload,
-    };
+  const D = DEFAULT_EMULATOR_OPTIONS.simulateDevices;
+  const so = sd === true ? {} : sd;
+  const simulateDevices = Object.freeze({
+    delayMs: num('simulateDevices.delayMs', so.delayMs ?? D.delayMs, 0, 3_600_000),
+    silentShare: num('simulateDevices.silentShare', so.silentShare ?? D.silentShare, 0, 1),
+    reconnectDelayMs: num('simulateDevices.reconnectDelayMs', so.reconnectDelayMs ?? D.reconnectDelayMs, 0, 3_600_000),
+    clock: so.clock ?? SYSTEM_CLOCK,
+    ...resolveDeviceHealth(so),
+  });
+  const c = simulateDevices.clock;
+  if (typeof c?.now !== 'function' || typeof c.setTimeout !== 'function' || typeof c.clearTimeout !== 'function') {
+    throw new InvalidArgumentError('simulateDevices.clock must have now, setTimeout and clearTimeout functions');
   }
+  return simulateDevices;
+}
+
+/** Request signature checks: the accepted keys, the clock skew allowed, and whether UNSIGNED-PAYLOAD passes. */
+function resolveSigV4(s: NonNullable<EmulatorOptions['sigv4']>): ResolvedEmulatorOptions['sigv4'] {
+  const creds = s?.credentials;
+  if (!Array.isArray(creds) || creds.length === 0)
+    throw new InvalidArgumentError('sigv4.credentials must be a non-empty array');
+  const allowUnsignedPayload = s.allowUnsignedPayload ?? false;
+  if (typeof allowUnsignedPayload !== 'boolean')
+    throw new InvalidArgumentError('sigv4.allowUnsignedPayload must be a boolean');
+  return {
+    credentials: creds.map((c, i) => resolveCredentials(c, `sigv4.credentials[${i}]`)),
+    maxClockSkewMs: int('sigv4.maxClockSkewMs', s.maxClockSkewMs ?? 15 * 60_000, 0),
+    allowUnsignedPayload,
+  };
+}
+
+/** Validates options once; every message names the option. */
+export function resolveEmulatorOptions(o: EmulatorOptions = {}): ResolvedEmulatorOptions {
+  if (typeof o !== 'object' || o === null) throw new InvalidArgumentError('emulator options must be an object');
+  const D = DEFAULT_EMULATOR_OPTIONS;
+  const port = int('port', o.port ?? D.port, 0, 65535);
+  const host = o.host ?? D.host;
+  if (typeof host !== 'string' || host.length === 0)
+    throw new InvalidArgumentError(`host must be a non-empty string, got ${String(host)}`);
+
+  const faults = resolveFaults(o.faults ?? {}, D.faultSeed);
+  const simulateDevices = resolveSimulateDevices(o.simulateDevices);
+  const sigv4 = o.sigv4 === undefined ? undefined : resolveSigV4(o.sigv4);
 
   const emptySectionClears = o.emptySectionClears ?? D.emptySectionClears;
   if (typeof emptySectionClears !== 'boolean') throw new InvalidArgumentError('emptySectionClears must be a boolean');
@@ -438,7 +446,7 @@ export function resolveEmulatorOptions(o: EmulatorOptions = {}): ResolvedEmulato
     port,
     host,
     quotas: resolveQuotas(o),
-    faults: Object.freeze({ rate, latencyMs, seed, kinds, perOperation: Object.freeze(perOperation) }),
+    faults,
     simulateDevices,
     seedThings: int('seedThings', o.seedThings ?? D.seedThings, 0, 100_000_000),
     seedRegistry,
