@@ -13,7 +13,7 @@ import { defineAttach } from './commands/attach.js';
 import { defineCancel } from './commands/cancel.js';
 import { defineSync } from './commands/sync.js';
 import { defineFleet } from './commands/fleet.js';
-import { applyDistributedFlags, type DistributedFlags } from './distributed-flags.js';
+import { applyDistributedFlags, finishDistributed, type DistributedFlags } from './distributed-flags.js';
 
 /** Wraps a command action so that its result (or error) becomes the process exit code. */
 export type Runner = <O>(action: CommandAction<O>) => (...args: unknown[]) => Promise<void>;
@@ -101,8 +101,9 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
     .addOption(new Option('--job-id <id>').hideHelp())
     .addOption(new Option('--adopt').hideHelp())
     .hook('preAction', (_program, action) =>
-      applyDistributedFlags(action.name(), program.opts<DistributedFlags>(), argv, stdout, stderr),
-    );
+      applyDistributedFlags(action, program.opts<DistributedFlags>(), argv, stdout, stderr),
+    )
+    .hook('postAction', (_program, action) => finishDistributed(action, code));
   defineServe(program, run);
   defineDataPlaneCommands(program, run);
   defineRollout(program, run);

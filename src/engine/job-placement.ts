@@ -1,34 +1,33 @@
 /**
- * Where the engine runs a job's batches when the job does not say: the process-wide placement.
- * Unset (the default), every JobRun uses the thread pool and the in-process gate. The command
- * line sets it once when `--redis` (or SHADOWFLEET_REDIS) is given, so rollout, snapshot,
- * restore, diff --live and bench run on the queue without any job knowing: a job is defined
- * once and the engine decides where its batches run.
+ * Where a job's batches run: a per-job choice, given with the job's options
+ * (`JobRunOptions.placement`, and `placement` in the options of every job, which hands it to
+ * each JobRun it opens). Without one, a JobRun uses the thread pool of this process and the
+ * in-process rate gate. The command line builds one from `--redis` (the queue, see
+ * queue/queue-placement.ts) and gives it to the job it runs; nothing is process-wide.
+ *
+ * A job may open several JobRuns (sync: one per side; a multi-account plan: one per account):
+ * it passes the same placement to each. The placement is called once per JobRun, with that
+ * run's client (so its account endpoint) and rates, and decides what they share: the queue
+ * placement queues every JobRun's batches under one run id (one submission, one id for
+ * status, attach and cancel) and gives each JobRun the shared gate of its own account.
  */
 import type { BatchRunnerFactory } from './batch-runner.js';
 import type { RateGate, RateGateOptions } from './rate-gate.js';
 import type { WorkerClientConfig } from './task-types.js';
 
+/** What a placement is told about one JobRun. */
 export interface JobPlacementContext {
+  /** The run's client: its endpoint names the account whose quota the run's gate holds. */
   client: WorkerClientConfig;
   rates: RateGateOptions | 'off' | undefined;
 }
 
+/** Where one JobRun's batches run, and the gate it uses. */
 export interface Placement {
   runner: BatchRunnerFactory;
   /** The account gate of the run (e.g. shared through Redis); absent = the in-process gate. The runner closes it. */
   gate?: RateGate;
 }
 
+/** Called once for each JobRun the job opens (in the order the job opens them). */
 export type JobPlacement = (context: JobPlacementContext) => Placement;
-
-let current: JobPlacement | undefined;
-
-/** Sets (or with undefined, clears) the placement of every JobRun built from now on without a runner of its own. */
-export function setJobPlacement(placement: JobPlacement | undefined): void {
-  current = placement;
-}
-
-export function jobPlacement(): JobPlacement | undefined {
-  return current;
-}

@@ -25,7 +25,7 @@ import { ConfigError } from '../errors.js';
 import type { OperationName } from '../client/index.js';
 import type { CredentialSourceOptions } from '../client/credential-source.js';
 import type { BatchRunnerFactory } from './batch-runner.js';
-import { jobPlacement } from './job-placement.js';
+import type { JobPlacement } from './job-placement.js';
 import type { BatchSource } from './batch-source.js';
 import { Coordinator, type CoordinatorOptions, type RunStats } from './coordinator.js';
 import { OutcomeTally } from './outcome-tally.js';
@@ -40,6 +40,12 @@ export interface JobRunOptions {
   gate?: RateGate;
   /** Where batches run. Default: the thread pool of this process. */
   runner?: BatchRunnerFactory;
+  /**
+   * Where batches run and which gate the run uses, decided per job (e.g. the Redis queue, see
+   * queuePlacement in shadowfleet/queue). Used when neither `runner` nor `gate` is given. A job
+   * that opens several JobRuns gives each the same placement.
+   */
+  placement?: JobPlacement;
   workers?: number;
   batchSize?: number;
   maxBatchesInFlight?: number;
@@ -106,10 +112,10 @@ export class JobRun {
     if (options.batchSize !== undefined) co.batchSize = options.batchSize;
     if (options.maxBatchesInFlight !== undefined) co.maxBatchesInFlight = options.maxBatchesInFlight;
     if (options.tasksPerWorker !== undefined) co.tasksPerWorker = options.tasksPerWorker;
-    // No runner or gate of its own: the process-wide placement decides (the queue with --redis).
+    // No runner or gate of its own: the job's placement decides (the queue with --redis).
     const placed =
       options.runner === undefined && options.gate === undefined
-        ? jobPlacement()?.({ client: options.client, rates: options.rates })
+        ? options.placement?.({ client: options.client, rates: options.rates })
         : undefined;
     if (placed !== undefined) {
       co.runner = placed.runner;

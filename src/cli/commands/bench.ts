@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Runner } from '../main.js';
+import { placementFrom } from '../distributed-flags.js';
 import { EXIT, type CommandContext } from '../context.js';
 import { checkedFlags, durationFlag, isPositiveInt, numberFlag, requiredEndpoint } from '../flags.js';
 import { formatPairs } from '../output.js';
@@ -88,6 +89,7 @@ export function defineBench(program: Command, run: Runner): void {
         const options = await benchOptionsFromFlags(flags, ctx, lib);
         const progress = await progressPrinter(flags, ctx);
         options.onProgress = progress.update;
+        options.placement = placementFrom(flags);
         let result: BenchResult;
         try {
           result = await lib.runBench(options);

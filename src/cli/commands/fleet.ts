@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Runner } from '../main.js';
+import { placementFrom } from '../distributed-flags.js';
 import { EXIT, type CommandContext } from '../context.js';
 import { collect, durationFlag, positiveIntFlag, rateFlag } from '../flags.js';
 import { formatPairs, formatTable } from '../output.js';
@@ -56,6 +57,8 @@ function common(cmd: Command): Command {
 
 function jobOptions(file: string, flags: FleetFlags, ctx: CommandContext): FleetJobOptions {
   const o: FleetJobOptions = { file, signal: ctx.signal };
+  const placement = placementFrom(flags);
+  if (placement !== undefined) o.placement = placement;
   const endpoint = flags.endpoint ?? process.env.SHADOWFLEET_ENDPOINT;
   if (endpoint !== undefined) o.endpoint = endpoint;
   if (flags.region !== undefined) o.region = flags.region;

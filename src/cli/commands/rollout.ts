@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Runner } from '../main.js';
+import { placementFrom } from '../distributed-flags.js';
 import { EXIT, type CommandContext } from '../context.js';
 import { checkedFlags, collect, durationFlag, requiredEndpoint } from '../flags.js';
 import { formatPairs } from '../output.js';
@@ -102,6 +103,7 @@ export function defineRollout(program: Command, run: Runner): void {
         if (flags.reportPage !== undefined) await lib.checkReportPageDestination(flags.reportPage, '--report-page');
         const progress = await rolloutProgress(flags, ctx);
         options.onProgress = progress.update;
+        options.placement = placementFrom(flags);
         let result: RolloutResult;
         try {
           result = await lib.runRollout(options);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Runner } from '../main.js';
+import { placementFrom } from '../distributed-flags.js';
 import { EXIT, type CommandContext } from '../context.js';
 import { checkedFlags, endpointFlag, positiveIntFlag, rateFlag, requiredEndpoint, wholeNumberFlag } from '../flags.js';
 import { createProgress } from '../progress.js';
@@ -182,6 +183,7 @@ export function defineSnapshot(program: Command, run: Runner): void {
           (p) =>
             `snapshot: ${p.things} things, ${p.records} shadows, ${p.recordsPerSecond.toFixed(0)} shadows/s, ${p.failed} failed, ${p.throttles} throttled`,
         );
+        options.placement = placementFrom(flags);
         const result = await lib.runSnapshot(options);
         for (const w of result.warnings) ctx.err(`shadowfleet: warning: ${w}`);
         ctx.out(flags.json ? JSON.stringify(result) : formatSnapshotResult(result));
@@ -271,6 +273,7 @@ export function defineRestore(program: Command, run: Runner): void {
           ctx,
           (p) => `restore: ${p.done}/${p.total} shadows, ${p.written} written, ${p.failed} failed`,
         );
+        options.placement = placementFrom(flags);
         const result = await lib.runRestore(options);
         ctx.out(flags.json ? JSON.stringify(result) : formatRestoreResult(result));
         if (result.interrupted) return EXIT.INTERRUPTED;
@@ -359,6 +362,7 @@ export function defineDiff(program: Command, run: Runner): void {
           lastProgress = now;
           ctx.err(flags.json ? JSON.stringify({ type: 'progress', ...p }) : `diff ${p.phase}: ${p.records} records`);
         };
+        options.placement = placementFrom(flags);
         const result = await lib.runDiff(options);
         ctx.out(flags.json ? JSON.stringify(result) : formatDiffResult(result));
         const s = result.summary;

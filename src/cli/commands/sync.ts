@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Runner } from '../main.js';
+import { placementFrom } from '../distributed-flags.js';
 import { EXIT, type CommandContext } from '../context.js';
 import { durationFlag, positiveIntFlag, rateFlag } from '../flags.js';
 import { formatPairs } from '../output.js';
@@ -145,6 +146,8 @@ function syncOptionsFromFlags(
     to: side(flags.to!, flags.toRegion, flags.toProfile, rateFlag('--to-rate', flags.toRate), workers),
     signal: ctx.signal,
   };
+  const placement = placementFrom(flags);
+  if (placement !== undefined) o.placement = placement;
   if (flags.sections !== undefined) {
     if (!['desired', 'reported', 'both'].includes(flags.sections))
       throw new InvalidArgument(`--sections: expected desired, reported or both, got "${flags.sections}"`);

@@ -1,7 +1,8 @@
 /**
  * shadowfleet/queue: beyond one machine. A job's batches on a BullMQ queue (QueueBatchRunner,
  * QueueWorker), run records for status/attach/cancel (RunStore), and the account quota shared
- * through Redis (RedisRateGate, bottleneck's clustering). A public entry point of its own, so
+ * through Redis (RedisRateGate, bottleneck's clustering), and the placement that gives a job
+ * all of it (queuePlacement). A public entry point of its own, so
  * that BullMQ and ioredis load only for a program that runs on Redis, never with the package
  * root; the CLI imports it only when `--redis` is given. test/api/public-surface.test.ts pins
  * the runtime names.
@@ -78,14 +79,21 @@ export {
 } from './queue-worker.js';
 /** The Redis URL of `--redis` or SHADOWFLEET_REDIS. */
 export { redisUrlFrom } from './redis-url-from.js';
-/** The job placement that sends every job's batches to the queue. */
-export { queuePlacement, type QueuePlacementOptions } from './queue-placement.js';
-export {
-  /** Sets (or with undefined, clears) the placement of every job built from now on without a runner of its own. */
-  setJobPlacement,
-  /** The current job placement, if any. */
-  jobPlacement,
-  type JobPlacement,
-  type Placement,
-  type JobPlacementContext,
-} from '../job-placement.js';
+/**
+ * Where a job's batches run is the job's own option (`placement`, in every job's options and
+ * in JobRunOptions): `queuePlacement({ redisUrl, queue })` puts them on the queue. One
+ * placement is one submission, one run id (`placement.runId`), however many JobRuns the job
+ * opens (each a lane of the run, each with the Redis gate of its own account endpoint);
+ * `await placement.finish()` once the job has returned.
+ *
+ * ```ts
+ * const placement = queuePlacement({ redisUrl: 'redis://127.0.0.1:6379', queue: 'team-a' });
+ * try {
+ *   await runRollout({ ...options, placement });
+ * } finally {
+ *   await placement.finish();
+ * }
+ * ```
+ */
+export { queuePlacement, type QueuePlacement, type QueuePlacementOptions } from './queue-placement.js';
+export type { JobPlacement, Placement, JobPlacementContext } from '../job-placement.js';

@@ -40,6 +40,11 @@ export interface QueueBatchRunnerOptions {
   run?: RunRecordInit;
   /** The id of the new run (e.g. chosen before a detached submitter starts). Default: a new one. */
   newRunId?: string;
+  /**
+   * The part of the run this runner queues (a job with several JobRuns queues them all under one
+   * run id, one lane each). Travels with each batch; `adopt` collects only its own lane's batches.
+   */
+  lane?: string;
   /** The account quota the workers apply through the shared Redis gate. Default: AWS's (4,000/s). */
   rates?: QueuedRates | 'off';
   /** How long a collected batch stays in Redis (for a take-over after a crash before the journal write). Default 10000 ms. */
@@ -66,6 +71,7 @@ export class QueueBatchRunner {
   #queue: Queue<QueuedBatch>;
   #events: QueueEvents;
   #rates: QueuedRates | 'off';
+  #lane: string | undefined;
   #waiters = new Map<string, Waiter>();
   #sweep: NodeJS.Timeout;
   #cancelled = false;
@@ -91,6 +97,7 @@ export class QueueBatchRunner {
     this.#queue = queue;
     this.#events = events;
     this.#rates = o.rates ?? {};
+    this.#lane = o.lane;
     this.#retainMs = o.retainCollectedMs ?? 10_000;
     this.#sweepAfterMs = 3 * (o.sweepIntervalMs ?? 1000);
     events.on('completed', ({ jobId, returnvalue }) => this.#settle(jobId, returnvalue));
@@ -190,7 +197,9 @@ export class QueueBatchRunner {
     const seq = await this.store.nextBatch(this.runId, items.length);
     const id = this.names.batchId(this.runId, seq);
     const done = this.#wait(id);
-    await this.#queue.add('batch', toQueuedBatch({ ...task, items }, this.runId, seq, this.#rates) as QueuedBatch, {
+    const batch = toQueuedBatch({ ...task, items }, this.runId, seq, this.#rates) as QueuedBatch;
+    if (this.#lane !== undefined) batch.lane = this.#lane;
+    await this.#queue.add('batch', batch, {
       jobId: id,
       removeOnComplete: false,
       removeOnFail: false,
@@ -231,6 +240,7 @@ export class QueueBatchRunner {
       const id = this.names.batchId(this.runId, seq);
       const state = await this.#queue.getJobState(id);
       if (state === 'unknown') continue;
+      if (this.#lane !== undefined && (await this.#queue.getJob(id))?.data.lane !== this.#lane) continue;
       waits.push(
         this.#wait(id).then((results) => {
           chain = chain.then(() => onResults(results, seq));
@@ -252,8 +262,9 @@ export class QueueBatchRunner {
     return this.store.status(this.runId);
   }
 
-  /** Records how the run ended. */
+  /** Records how the run ended; 'running': this runner's lane is over, the run goes on (another lane). */
   async finish(state: RunState): Promise<void> {
+    if (state === 'running') return this.#removeCollected(true);
     await this.store.markSourceDone(this.runId);
     await this.#removeCollected(true);
     if ((await this.store.state(this.runId)) !== 'cancelled') await this.store.setState(this.runId, state);

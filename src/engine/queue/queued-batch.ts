@@ -29,6 +29,8 @@ export interface QueuedBatch<C = unknown> {
   /** The account quota, shared through Redis by every worker; 'off' = not gated. */
   rates: QueuedRates | 'off';
   thingLimits: ThingLimits;
+  /** The lane of the run (one per JobRun of a job with several; see QueueBatchRunnerOptions.lane). */
+  lane?: string;
 }
 
 /** What a queued batch is made from: a pool task or the engine's BatchTask (the port, if any, stays behind). */

@@ -19,6 +19,7 @@ import {
   type TargetSelection,
 } from '../../engine/target-selection.js';
 import { JobRun } from '../../engine/job-run.js';
+import type { JobPlacement } from '../../engine/job-placement.js';
 import type { RateGateOptions } from '../../engine/rate-gate.js';
 import { OutcomeTally } from '../../engine/outcome-tally.js';
 import { AWS_QUOTA_DEFAULTS } from '../../shadow/aws-quota-defaults.js';
@@ -79,6 +80,8 @@ export interface BenchOptions extends Omit<BenchScenario, 'rate'> {
   /** Write the report page (HTML) here. */
   report?: string;
   signal?: AbortSignal;
+  /** Where the job's batches run (e.g. queuePlacement of shadowfleet/queue). Default: this process's thread pool. */
+  placement?: JobPlacement;
   onProgress?: (p: BenchProgress) => void;
   progressIntervalMs?: number;
 }
@@ -443,6 +446,7 @@ function benchRun(endpoint: string, o: ResolvedBenchOptions, options: BenchOptio
     tasksPerWorker: Math.ceil(batchesInFlight / o.workers),
     client,
     rates,
+    ...(options.placement === undefined ? {} : { placement: options.placement }),
   });
 }
 
@@ -455,89 +459,50 @@ async function runAgainst(
 ): Promise<BenchResult> {
   const names = options.targets === undefined ? undefined : await benchTargets(endpoint, emu, o, options);
   const run = benchRun(endpoint, o, options);
-  const aborted = (): boolean => signal?.aborted === true;
-
   const config = {
     documentBytes: o.documentBytes,
     topicPrefix: DEFAULT_BENCH_OPTIONS.topicPrefix,
     ...(o.shadowName === undefined ? {} : { shadowName: o.shadowName }),
   };
-  const phases = new BenchPhases(run, o, options, config, aborted);
-  const emit = phases.emit.bind(phases);
-  const sweep = phases.sweep.bind(phases);
-
-  let prepare: BenchResult['prepare'];
-  let cleanup: BenchResult['cleanup'];
+  const phases = new BenchPhases(run, o, options, config, () => signal?.aborted === true);
   const acc = new Accumulator(o.pricing, o.intervalMs);
   const startedAt = new Date();
-  let runStart = 0;
-  let runEnd = 0;
-  let warmedUp = 0;
+  let prepare: BenchResult['prepare'];
+  let measured: MeasuredPhase;
+  let cleanup: BenchResult['cleanup'];
   try {
-    const needsData = o.operations.get > 0 || o.operations.list > 0 || o.operations.delete > 0;
-    if (o.prepare && needsData && names === undefined && !aborted()) {
-      const p = await sweep('prepare', 'update');
-      prepare = { operations: p.done, failed: p.done - (p.byOutcome.ok ?? 0), durationMs: p.durationMs };
-    }
-
-    // The measured phase: an endless (or counted) stream of operations, round robin over the things.
-    const cycle = operationCycle(o.operations);
-    const sizes = o.documentBytes;
-    const sizeTurn = { update: 0, publish: 0 };
-    let deadline = Number.POSITIVE_INFINITY;
-    const warmup = o.durationMs === undefined ? 0 : o.warmupMs;
-    let measuring = warmup === 0;
-    const source = (async function* (): AsyncGenerator<TargetItem> {
-      runStart = Date.now() + warmup;
-      acc.t0 = runStart;
-      if (o.durationMs !== undefined) deadline = runStart + o.durationMs;
-      for (let seq = 0; ; seq++) {
-        if (o.count !== undefined && seq >= o.count) return;
-        if (Date.now() >= deadline || aborted()) return;
-        const op = cycle[seq % cycle.length]!;
-        const data: Record<string, string> = { op, seq: String(seq) };
-        // Document sizes in turn per operation (not by seq, which the mix cycle correlates with).
-        if (op === 'update' || op === 'publish') data.size = String(sizes[sizeTurn[op]++ % sizes.length]);
-        yield { thingName: names === undefined ? `${o.prefix}${seq % o.things}` : names[seq % names.length]!, data };
-      }
-    })();
-    const recent = new RecentRate();
-    const timer = setInterval(
-      () => emit('run', runStart || Date.now(), acc.operations, o.count, recent, acc.failed, acc.throttles),
-      phases.progressEvery,
-    );
-    timer.unref();
-    try {
-      await run.run('bench', config, source, (r) => {
-        const now = Date.now();
-        if (!measuring) {
-          if (now < runStart) {
-            warmedUp += 1;
-            return;
-          }
-          measuring = true;
-        }
-        acc.add(r, now);
-      });
-    } finally {
-      clearInterval(timer);
-      runEnd = Date.now();
-    }
-    emit('run', runStart, acc.operations, o.count, recent, acc.failed, acc.throttles, true);
-
-    if (o.cleanup) {
-      const c = await sweep('cleanup', 'delete');
-      cleanup = {
-        deleted: c.byOutcome.ok ?? 0,
-        notFound: c.byOutcome['not-found'] ?? 0,
-        failed: c.done - (c.byOutcome.ok ?? 0) - (c.byOutcome['not-found'] ?? 0),
-        durationMs: c.durationMs,
-      };
-    }
+    prepare = await phases.prepare(names);
+    measured = await phases.measure(names, acc);
+    cleanup = await phases.cleanup();
   } finally {
     await run.close();
   }
 
+  const result = benchResult(endpoint, emu, o, acc, measured, startedAt, signal?.aborted === true);
+  if (prepare !== undefined) result.prepare = prepare;
+  if (cleanup !== undefined) result.cleanup = cleanup;
+  if (emu !== undefined) result.emulatorStats = await emu.stats().catch(() => undefined);
+  if (options.report !== undefined) result.report = await writeReportPage(options.report, benchReportModel(result));
+  return result;
+}
+
+/** When the measured phase ran (after its warm-up), and how many operations the warm-up took. */
+interface MeasuredPhase {
+  runStart: number;
+  runEnd: number;
+  warmedUp: number;
+}
+
+/** The figures of the measured phase, as the result reports them. */
+function benchResult(
+  endpoint: string,
+  emu: EmulatorProcess | undefined,
+  o: ResolvedBenchOptions,
+  acc: Accumulator,
+  { runStart, runEnd, warmedUp }: MeasuredPhase,
+  startedAt: Date,
+  interrupted: boolean,
+): BenchResult {
   const durationMs = Math.max(1, runEnd - runStart);
   const byOperation = benchByOperation(acc, durationMs);
   const timeline = benchTimeline(acc, o.intervalMs, runStart, runEnd);
@@ -548,7 +513,7 @@ async function runAgainst(
     startedAt: startedAt.toISOString(),
     endedAt: new Date().toISOString(),
     durationMs,
-    interrupted: signal?.aborted === true,
+    interrupted,
     operations: acc.operations,
     ok: acc.ok,
     failed: acc.failed,
@@ -567,10 +532,6 @@ async function runAgainst(
     timeline,
   };
   if (warmedUp > 0) result.warmup = { operations: warmedUp, durationMs: o.warmupMs };
-  if (prepare !== undefined) result.prepare = prepare;
-  if (cleanup !== undefined) result.cleanup = cleanup;
-  if (emu !== undefined) result.emulatorStats = await emu.stats().catch(() => undefined);
-  if (options.report !== undefined) result.report = await writeReportPage(options.report, benchReportModel(result));
   return result;
 }
 
@@ -673,6 +634,83 @@ class BenchPhases {
     };
     if (total !== undefined) p.total = total;
     this.options.onProgress(p);
+  }
+
+  /** Writes every thing once so that reads, lists and deletes find documents; a selection's things already have theirs. */
+  async prepare(names: string[] | undefined): Promise<BenchResult['prepare']> {
+    const { o } = this;
+    const needsData = o.operations.get > 0 || o.operations.list > 0 || o.operations.delete > 0;
+    if (!o.prepare || !needsData || names !== undefined || this.aborted()) return undefined;
+    const p = await this.sweep('prepare', 'update');
+    return { operations: p.done, failed: p.done - (p.byOutcome.ok ?? 0), durationMs: p.durationMs };
+  }
+
+  /**
+   * The measured phase: an endless (or counted) stream of operations, round robin over the things
+   * (`names`, or the generated ones), until the duration, the count or an abort ends it. Results
+   * that arrive during the warm-up are counted apart; the others go to `acc`.
+   */
+  async measure(names: string[] | undefined, acc: Accumulator): Promise<MeasuredPhase> {
+    const { o, aborted } = this;
+    const cycle = operationCycle(o.operations);
+    const sizes = o.documentBytes;
+    const sizeTurn = { update: 0, publish: 0 };
+    let deadline = Number.POSITIVE_INFINITY;
+    const warmup = o.durationMs === undefined ? 0 : o.warmupMs;
+    let measuring = warmup === 0;
+    let runStart = 0;
+    let runEnd = 0;
+    let warmedUp = 0;
+    const source = (async function* (): AsyncGenerator<TargetItem> {
+      runStart = Date.now() + warmup;
+      acc.t0 = runStart;
+      if (o.durationMs !== undefined) deadline = runStart + o.durationMs;
+      for (let seq = 0; ; seq++) {
+        if (o.count !== undefined && seq >= o.count) return;
+        if (Date.now() >= deadline || aborted()) return;
+        const op = cycle[seq % cycle.length]!;
+        const data: Record<string, string> = { op, seq: String(seq) };
+        // Document sizes in turn per operation (not by seq, which the mix cycle correlates with).
+        if (op === 'update' || op === 'publish') data.size = String(sizes[sizeTurn[op]++ % sizes.length]);
+        yield { thingName: names === undefined ? `${o.prefix}${seq % o.things}` : names[seq % names.length]!, data };
+      }
+    })();
+    const recent = new RecentRate();
+    const timer = setInterval(
+      () => this.emit('run', runStart || Date.now(), acc.operations, o.count, recent, acc.failed, acc.throttles),
+      this.progressEvery,
+    );
+    timer.unref();
+    try {
+      await this.run.run('bench', this.config, source, (r) => {
+        const now = Date.now();
+        if (!measuring) {
+          if (now < runStart) {
+            warmedUp += 1;
+            return;
+          }
+          measuring = true;
+        }
+        acc.add(r, now);
+      });
+    } finally {
+      clearInterval(timer);
+      runEnd = Date.now();
+    }
+    this.emit('run', runStart, acc.operations, o.count, recent, acc.failed, acc.throttles, true);
+    return { runStart, runEnd, warmedUp };
+  }
+
+  /** Deletes the benchmark's shadows when asked; things already gone count as not found, not as failures. */
+  async cleanup(): Promise<BenchResult['cleanup']> {
+    if (!this.o.cleanup) return undefined;
+    const c = await this.sweep('cleanup', 'delete');
+    return {
+      deleted: c.byOutcome.ok ?? 0,
+      notFound: c.byOutcome['not-found'] ?? 0,
+      failed: c.done - (c.byOutcome.ok ?? 0) - (c.byOutcome['not-found'] ?? 0),
+      durationMs: c.durationMs,
+    };
   }
 
   /** Runs one op over every thing once (prepare and cleanup), unmeasured. */

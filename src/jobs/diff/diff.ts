@@ -60,6 +60,8 @@ export interface DiffOptions {
   onChange?: (change: ShadowChange) => void;
   onProgress?: (event: { phase: 'read-a' | 'read-b' | 'partition' | 'compare' | 'live'; records: number }) => void;
   signal?: AbortSignal;
+  /** Live mode: where the live read's batches run (as for runSnapshot). */
+  placement?: import('../../engine/job-placement.js').JobPlacement;
 }
 
 export const DEFAULT_DIFF_OPTIONS = Object.freeze({ maxChanges: 1000, maxPathsPerShadow: 100, memoryRecords: 100_000 });
@@ -297,6 +299,7 @@ export async function runDiff(options: DiffOptions): Promise<DiffResult> {
       if (options.workers !== undefined) live.workers = options.workers;
       if (options.rates !== undefined) live.rates = options.rates;
       if (options.signal !== undefined) live.signal = options.signal;
+      if (options.placement !== undefined) live.placement = options.placement;
       if (options.onProgress) {
         const onProgress = options.onProgress;
         live.onProgress = (p) => onProgress({ phase: 'live', records: p.records });

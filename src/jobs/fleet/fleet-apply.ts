@@ -78,6 +78,7 @@ function rolloutOptions(o: FleetApplyOptions, endpoint: string, g: FleetApplyGro
   if (o.convergePollMs !== undefined) r.convergePollMs = o.convergePollMs;
   if (o.workers !== undefined) r.workers = o.workers;
   if (o.signal !== undefined) r.signal = o.signal;
+  if (o.placement !== undefined) r.placement = o.placement;
   return r;
 }
 

@@ -4,6 +4,7 @@
  */
 import { InvalidArgumentError } from '../../errors.js';
 import { JobRun, jobClientConfig, type JobRunOptions } from '../../engine/job-run.js';
+import type { JobPlacement } from '../../engine/job-placement.js';
 import type { ShadowLimits } from '../../shadow/limits.js';
 import { resolveSide, type SyncSide, type SyncSideOptions } from '../sync/sync-side.js';
 import { loadFleetFile, type FleetFile } from './fleet-file.js';
@@ -19,6 +20,11 @@ export interface FleetJobOptions extends SyncSideOptions {
   /** Things per read batch. Default 100. */
   batchSize?: number;
   signal?: AbortSignal;
+  /**
+   * Where the batches run (e.g. queuePlacement of shadowfleet/queue): the fleet's read and, in
+   * apply, each group's rollout. Default: this process's thread pool.
+   */
+  placement?: JobPlacement;
 }
 
 export interface FleetContext {
@@ -54,5 +60,6 @@ export function fleetRun(ctx: FleetContext, o: FleetJobOptions): JobRun {
   if (ctx.side.rates !== undefined) ro.rates = ctx.side.rates;
   if (ctx.side.workers !== undefined) ro.workers = ctx.side.workers;
   if (o.signal !== undefined) ro.signal = o.signal;
+  if (o.placement !== undefined) ro.placement = o.placement;
   return new JobRun(ro);
 }

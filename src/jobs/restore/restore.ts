@@ -14,6 +14,7 @@ import { checkOptions, nonNegativeIntField, positiveIntField, type OptionSource 
 import { stringifyJson } from '../../shadow/json-text.js';
 import type { OutcomeCounts } from '../../engine/item-outcome.js';
 import { jobClientConfig, runJob, type JobDefinition, type JobRunOptions } from '../../engine/job-run.js';
+import type { JobPlacement } from '../../engine/job-placement.js';
 import type { ItemResult, TargetItem } from '../../engine/task-types.js';
 import { openTargets } from '../../engine/open-targets.js';
 import { checkTargetSelection, type ControlPlaneAccess, type TargetSelection } from '../../engine/target-selection.js';
@@ -64,6 +65,8 @@ export interface RestoreOptions {
   /** Failures kept in the result (all are counted). Default 100. */
   maxFailuresListed?: number;
   signal?: AbortSignal;
+  /** Where the job's batches run (e.g. queuePlacement of shadowfleet/queue). Default: this process's thread pool. */
+  placement?: JobPlacement;
   onProgress?: (p: RestoreProgress) => void;
   progressIntervalMs?: number;
 }
@@ -201,6 +204,7 @@ function restoreRunOptions(options: RestoreOptions, endpoint: string, total: num
   if (options.batchSize !== undefined) ro.batchSize = options.batchSize;
   if (options.rates !== undefined) ro.rates = options.rates;
   if (options.signal !== undefined) ro.signal = options.signal;
+  if (options.placement !== undefined) ro.placement = options.placement;
   const onProgress = options.onProgress;
   if (onProgress !== undefined) {
     ro.progressIntervalMs = options.progressIntervalMs ?? DEFAULT_RESTORE_OPTIONS.progressIntervalMs;

@@ -33,6 +33,7 @@ import {
 } from '../../engine/task-types.js';
 import { Journal } from '../../engine/journal.js';
 import { JobRun, jobClientConfig, type JobRunOptions } from '../../engine/job-run.js';
+import type { JobPlacement } from '../../engine/job-placement.js';
 import { RampSchedule, estimateSeconds } from '../../engine/ramp-schedule.js';
 import { RecentRate } from '../../engine/recent-rate.js';
 import type { OperationName } from '../../client/index.js';
@@ -124,6 +125,8 @@ export interface RolloutOptions extends Omit<RolloutSpec, 'rate' | 'targets'>, C
   dryRun?: boolean;
   /** Aborting it drains in-flight work, flushes the journal and returns a partial result (`interrupted: true`). */
   signal?: AbortSignal;
+  /** Where the job's batches run (e.g. queuePlacement of shadowfleet/queue). Default: this process's thread pool. */
+  placement?: JobPlacement;
   onProgress?: (p: RolloutProgress) => void;
   /** How often onProgress is called, ms. Default 500. */
   progressIntervalMs?: number;
@@ -319,6 +322,7 @@ function rolloutRunOptions(options: RolloutOptions, r: RolloutPlanOfRun): JobRun
   };
   if (options.workers !== undefined) ro.workers = options.workers;
   if (options.signal !== undefined) ro.signal = options.signal;
+  if (options.placement !== undefined) ro.placement = options.placement;
   if (options.timeouts?.runMs !== undefined) ro.runTimeoutMs = options.timeouts.runMs;
   // Batches small enough that journal, progress, ramps and abort criteria see results about
   // every 25 ms of quota (a batch reports when all its things are done), at most 100. A ramp

@@ -12,6 +12,7 @@
 import { AbortError, ConfigError, InvalidArgumentError, SnapshotError } from '../../errors.js';
 import type { RunStats } from '../../engine/coordinator.js';
 import { jobClientConfig, runJob, type JobDefinition, type JobRun, type JobRunOptions } from '../../engine/job-run.js';
+import type { JobPlacement } from '../../engine/job-placement.js';
 import type { ItemResult, TargetItem } from '../../engine/task-types.js';
 import type { RateGateOptions } from '../../engine/rate-gate.js';
 import { createSnapshotSink } from '../../sinks/create-snapshot-sink.js';
@@ -112,6 +113,8 @@ export interface SnapshotOptions {
   /** Abort (no snapshot written) once more than this many things failed. Default: never. */
   maxFailures?: number;
   signal?: AbortSignal;
+  /** Where the job's batches run (e.g. queuePlacement of shadowfleet/queue). Default: this process's thread pool. */
+  placement?: JobPlacement;
   onProgress?: (p: SnapshotProgress) => void;
   /** ms between onProgress calls. Default 500. */
   progressIntervalMs?: number;
@@ -287,6 +290,7 @@ export async function runSnapshot(options: SnapshotOptions): Promise<SnapshotRes
   if (options.batchSize !== undefined) ro.batchSize = options.batchSize;
   if (options.rates !== undefined) ro.rates = options.rates;
   if (options.signal !== undefined) ro.signal = options.signal;
+  if (options.placement !== undefined) ro.placement = options.placement;
   const job = new SnapshotJob(options, endpoint, region, filter, writer, sink);
   const onProgress = options.onProgress;
   if (onProgress !== undefined) {

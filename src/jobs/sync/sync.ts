@@ -19,6 +19,7 @@
 import { ConfigError, InvalidArgumentError } from '../../errors.js';
 import { readJournal, Journal } from '../../engine/journal.js';
 import { jobClientConfig, JobRun, type JobRunOptions } from '../../engine/job-run.js';
+import type { JobPlacement } from '../../engine/job-placement.js';
 import type { OutcomeCounts } from '../../engine/item-outcome.js';
 import { OutcomeTally } from '../../engine/outcome-tally.js';
 import type { ItemResult, TargetItem } from '../../engine/task-types.js';
@@ -61,6 +62,11 @@ export interface SyncOptions {
   /** Failures kept per pass report (all are counted). Default 100. */
   maxFailuresListed?: number;
   signal?: AbortSignal;
+  /**
+   * Where both sides' batches run (e.g. queuePlacement of shadowfleet/queue: one run id for the
+   * source's reads and the destination's writes). Default: this process's thread pools.
+   */
+  placement?: JobPlacement;
 }
 
 export interface SyncFailure {
@@ -123,6 +129,7 @@ function runOptions(side: SyncSide, o: SyncOptions): JobRunOptions {
   if (side.rates !== undefined) ro.rates = side.rates;
   if (side.workers !== undefined) ro.workers = side.workers;
   if (o.signal !== undefined) ro.signal = o.signal;
+  if (o.placement !== undefined) ro.placement = o.placement;
   return ro;
 }
 
