@@ -3,8 +3,8 @@
  * events merged into one, and their outcome files joined into one whose lines carry the account.
  */
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
+import { AtomicFileWriter } from '../../io/atomic-file-writer.js';
 import type { RolloutProgress, RolloutPlan } from '../rollout/rollout.js';
 import type { RolloutSeriesPoint, RolloutSummary } from '../rollout/rollout-report.js';
 
@@ -152,31 +152,29 @@ export function totalProgress(
 
 /**
  * Joins the accounts' outcome files (NDJSON, one object a line) into `path`, each line with the
- * account's name as its first field: `{"account":"eu-prod","thingName":...}`. Lines are copied as
- * text, so exact numbers stay exact.
+ * account's name as its first field: `{"account":"eu-prod","thing":...}`. Lines are copied as
+ * text, so exact numbers stay exact; the file appears whole or not at all (written beside it,
+ * then renamed).
  */
 export async function joinOutcomeFiles(
   path: string,
   parts: ReadonlyArray<{ name: string; file: string }>,
 ): Promise<void> {
-  const out = await open(path, 'w');
+  const out = await AtomicFileWriter.open(path);
+  let n = 0;
   try {
     for (const part of parts) {
-      const prefix = `{"account":${JSON.stringify(part.name)},`;
+      const name = JSON.stringify(part.name);
       const lines = createInterface({ input: createReadStream(part.file), crlfDelay: Infinity });
-      let chunk: string[] = [];
       for await (const line of lines) {
         if (!line.startsWith('{')) continue;
-        chunk.push(line === '{}' ? `{"account":${JSON.stringify(part.name)}}` : prefix + line.slice(1));
-        if (chunk.length >= 1000) {
-          await out.write(`${chunk.join('\n')}\n`);
-          chunk = [];
-        }
+        out.write(line === '{}' ? `{"account":${name}}\n` : `{"account":${name},${line.slice(1)}\n`);
+        if (++n % 4096 === 0) await out.flush(); // backpressure: a million lines are never held at once
       }
-      if (chunk.length > 0) await out.write(`${chunk.join('\n')}\n`);
     }
-    await out.sync();
-  } finally {
-    await out.close();
+    await out.commit();
+  } catch (err) {
+    await out.abort().catch(() => {});
+    throw err;
   }
 }

@@ -1,0 +1,141 @@
+/**
+ * A two-account plan run locally: two emulators, each its own account with its own quota and
+ * its own keys (SigV4 verified), reached through two profiles of a temporary shared
+ * credentials file that the worker threads resolve themselves.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { IotDataClient } from '../../../src/client/index.js';
+import { startEmulator, type Emulator } from '../../../src/emulator/index.js';
+import { parseAccountPlan } from '../../../src/jobs/accounts/account-plan.js';
+import { runRolloutAccounts } from '../../../src/jobs/accounts/run-accounts.js';
+
+const KEYS = {
+  eu: { accessKeyId: 'AKIDACCOUNTEU0000001', secretAccessKey: 'eu-secret-key-of-the-first-account' },
+  us: { accessKeyId: 'AKIDACCOUNTUS0000002', secretAccessKey: 'us-secret-key-of-the-second-account' },
+};
+const QUOTA = { eu: 20, us: 30 };
+const THINGS = { eu: 40, us: 50 };
+
+let dir: string;
+const emulators: Record<'eu' | 'us', Emulator> = {} as never;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'shadowfleet-accounts-'));
+  for (const a of ['eu', 'us'] as const) {
+    emulators[a] = await startEmulator({
+      port: 0,
+      quotas: { accountRps: QUOTA[a] },
+      sigv4: { credentials: [KEYS[a]] },
+    });
+    const names = Array.from({ length: THINGS[a] }, (_, i) => `${a}-pump-${i}`);
+    await writeFile(join(dir, `${a}.txt`), `${names.join('\n')}\n`);
+  }
+  await writeFile(
+    join(dir, 'credentials'),
+    Object.entries(KEYS)
+      .map(
+        ([a, k]) => `[acct-${a}]\naws_access_key_id = ${k.accessKeyId}\naws_secret_access_key = ${k.secretAccessKey}\n`,
+      )
+      .join('\n'),
+  );
+  await writeFile(join(dir, 'config'), '');
+  vi.stubEnv('AWS_SHARED_CREDENTIALS_FILE', join(dir, 'credentials'));
+  vi.stubEnv('AWS_CONFIG_FILE', join(dir, 'config'));
+});
+
+afterAll(async () => {
+  vi.unstubAllEnvs();
+  for (const e of Object.values(emulators)) await e?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function planText(): string {
+  return `accounts:
+  - name: eu-prod
+    endpoint: ${emulators.eu.url}
+    region: eu-west-1
+    profile: acct-eu
+    targets: { things: eu.txt }
+    rate: { perSecond: ${QUOTA.eu} }
+  - name: us-prod
+    endpoint: ${emulators.us.url}
+    region: us-east-1
+    profile: acct-us
+    targets: { things: us.txt }
+    rate: { perSecond: ${QUOTA.us} }
+`;
+}
+
+describe('runRolloutAccounts', () => {
+  it('runs the change in both accounts at once, each with its own keys and within its own quota', async () => {
+    const plan = parseAccountPlan(planText(), join(dir, 'accounts.yaml'));
+    const report = join(dir, 'outcomes.ndjson');
+    const events: number[] = [];
+    const result = await runRolloutAccounts({
+      accounts: plan,
+      desired: { mode: 'eco' },
+      report,
+      journal: join(dir, 'rollout.journal'),
+      yes: true,
+      workers: 1,
+      progressIntervalMs: 100,
+      onProgress: (p) => events.push(Object.keys(p.accounts).length),
+    });
+
+    expect(result.ok).toBe(true);
+    expect(result.accounts.map((s) => [s.name, s.ok, s.result?.summary.byOutcome])).toEqual([
+      ['eu-prod', true, { written: THINGS.eu }],
+      ['us-prod', true, { written: THINGS.us }],
+    ]);
+    expect(result.total.summary.things).toBe(THINGS.eu + THINGS.us);
+    expect(result.total.summary.byOutcome).toEqual({ written: THINGS.eu + THINGS.us });
+    expect(result.total.failedAccounts).toBe(0);
+    expect(events.length).toBeGreaterThan(0);
+    expect(new Set(events)).toEqual(new Set([2]));
+
+    for (const a of ['eu', 'us'] as const) {
+      const stats = emulators[a].stats();
+      // Only its own account's things reached each emulator, signed with its own keys, never throttled.
+      expect(stats.unauthorized).toBe(0);
+      expect(stats.totals.throttled).toBe(0);
+      expect(stats.shadows).toBe(THINGS[a]);
+      const client = new IotDataClient({ endpoint: emulators[a].url, credentials: KEYS[a], region: 'us-east-1' });
+      const doc = await client.getThingShadow({ thingName: `${a}-pump-${THINGS[a] - 1}` });
+      expect(doc.state?.desired).toEqual({ mode: 'eco' });
+      await client.close();
+    }
+
+    // One outcome file, each line carrying its account; one journal per account.
+    const lines = (await readFile(report, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(THINGS.eu + THINGS.us);
+    expect(lines.filter((l) => l.account === 'eu-prod').every((l) => l.thing.startsWith('eu-'))).toBe(true);
+    expect(lines.filter((l) => l.account === 'us-prod')).toHaveLength(THINGS.us);
+    const summary = JSON.parse(await readFile(`${report}.summary.json`, 'utf8'));
+    expect(summary.total.summary.things).toBe(THINGS.eu + THINGS.us);
+    await expect(readFile(join(dir, 'rollout.journal.eu-prod'), 'utf8')).resolves.toContain('eu-pump-0');
+    await expect(readFile(join(dir, 'rollout.journal.us-prod'), 'utf8')).resolves.toContain('us-pump-0');
+  });
+
+  it("reports an account whose credentials the endpoint refuses in that account's section; the other runs", async () => {
+    const plan = parseAccountPlan(
+      planText().replace('profile: acct-us', 'profile: acct-eu'),
+      join(dir, 'accounts.yaml'),
+    );
+    emulators.us.resetStats();
+    const result = await runRolloutAccounts({ accounts: plan, desired: { mode: 'off' }, yes: true, workers: 1 });
+    expect(result.ok).toBe(false);
+    const [eu, us] = result.accounts;
+    expect(eu?.ok).toBe(true);
+    expect(eu?.result?.summary.byOutcome).toEqual({ written: THINGS.eu });
+    expect(us?.ok).toBe(false);
+    expect(us?.result?.summary.failed).toBe(THINGS.us);
+    expect(Object.keys(us?.result?.summary.byError ?? {})).toEqual(['ForbiddenException']);
+    expect(emulators.us.stats().unauthorized).toBeGreaterThan(0);
+  });
+});
