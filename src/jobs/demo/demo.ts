@@ -132,19 +132,28 @@ function resolveDemoOptions(options: DemoOptions): {
   return { things, rate, silentShare, deviceDelayMs, waitConvergedMs };
 }
 
+type DemoSettings = ReturnType<typeof resolveDemoOptions>;
+
+/** How long each step took: a step lasts from the end of the one before. */
+class StepClock {
+  readonly steps: DemoResult['steps'] = [];
+  #t = Date.now();
+
+  done(step: DemoStep): void {
+    const now = Date.now();
+    this.steps.push({ step, ms: now - this.#t });
+    this.#t = now;
+  }
+}
+
 export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const d = DEFAULT_DEMO_OPTIONS;
-  const { things, rate, silentShare, deviceDelayMs, waitConvergedMs } = resolveDemoOptions(options);
+  const settings = resolveDemoOptions(options);
+  const { things, rate, silentShare, deviceDelayMs } = settings;
   const outDir = resolve(options.outDir ?? d.outDir);
   const started = new Date();
-  const steps: DemoResult['steps'] = [];
   const progress = options.onProgress ?? (() => {});
-  let t = Date.now();
-  const stepDone = (step: DemoStep): void => {
-    const now = Date.now();
-    steps.push({ step, ms: now - t });
-    t = now;
-  };
+  const clock = new StepClock();
 
   await mkdir(outDir, { recursive: true });
   progress({
@@ -162,110 +171,29 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     seedRegistry: true,
   });
   try {
-    stepDone('emulator');
+    clock.done('emulator');
     progress({ step: 'emulator', done: things, total: things, final: true, message: `emulator ready at ${emu.url}` });
 
-    // The rollout: a firmware and telemetry change, ramped like an IoT Jobs exponential rollout.
     const journal = join(outDir, 'rollout.journal');
     const outcomesFile = join(outDir, 'rollout-outcomes.ndjson');
     const desired = structuredClone(d.desired) as Record<string, unknown>;
     // The targets as a fleet is organised: the thing group `fleet` and its subgroups, listed
     // page by page from the control plane (the emulator serves it on the same URL).
     const targets = { thingGroup: 'fleet', recursive: true } as const;
-    let phase: RolloutProgress['phase'] = 'write';
-    const rollout = await runRollout({
-      endpoint: emu.url,
-      targets,
-      desired: desired as JsonObject,
-      rate: { perSecond: rate },
-      ramp: { ...d.ramp, maxRate: rate },
-      // A canary wave first: the rest goes out once most canaries report the change and health "ok".
-      waves: {
-        health: 'reported.health == "ok"',
-        onGateFailure: 'rollback',
-        waves: [
-          {
-            share: d.canary.share,
-            gate: {
-              converged: d.canary.pass,
-              healthy: d.canary.pass,
-              withinMs: Math.max(waitConvergedMs, 2 * deviceDelayMs),
-            },
-          },
-          { share: 1 },
-        ],
-      },
-      yes: true,
-      journal,
-      report: outcomesFile,
-      waitConvergedMs,
-      ...(options.workers === undefined ? {} : { workers: options.workers }),
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-      onProgress: (p) => {
-        // The write phase ends at the first convergence event (later events may still name it).
-        if (p.phase === 'converge' && phase === 'write') {
-          stepDone('rollout');
-          phase = 'converge';
-        } else if (p.phase !== phase) {
-          return;
-        }
-        const e: DemoProgress = {
-          step: p.phase === 'converge' ? 'converge' : 'rollout',
-          done: p.done,
-          failed: p.failed,
-          throttles: p.throttles,
-        };
-        // While converging, `done` counts converged devices: there is no pace to show.
-        if (p.phase !== 'converge') e.perSecond = p.thingsPerSecond;
-        // A group's size is not counted ahead; the demo seeded it, so it knows it.
-        const total = p.total ?? (p.phase === 'converge' ? undefined : things);
-        if (total !== undefined) e.total = total;
-        if (p.rate !== undefined) e.rate = p.rate;
-        if (p.etaSeconds !== undefined) e.etaSeconds = p.etaSeconds;
-        if (p.final) e.final = true;
-        progress(e);
-      },
-    });
-    stepDone(phase === 'write' ? 'rollout' : 'converge');
+    const rollout = await demoRollout(
+      { endpoint: emu.url, targets, desired, journal, outcomesFile },
+      settings,
+      options,
+      clock,
+    );
 
-    // The snapshot of every shadow of the fleet, through the same engine.
     let snapshot: DemoResult['snapshot'];
     const interrupted = rollout.interrupted || options.signal?.aborted === true;
     if (!interrupted) {
-      const dir = join(outDir, `snapshot-${stamp(new Date())}`);
-      progress({ step: 'snapshot', done: 0, message: `snapshot of every shadow to ${dir}` });
-      const snapOptions: SnapshotOptions = {
-        endpoint: emu.url,
-        out: dir,
-        allThings: true,
-        shadows: 'classic,named',
-        onProgress: (p) =>
-          progress({
-            step: 'snapshot',
-            done: p.things,
-            total: things,
-            records: p.records,
-            perSecond: p.thingsPerSecond,
-            failed: p.failed,
-            throttles: p.throttles,
-          }),
-      };
-      if (options.workers !== undefined) snapOptions.workers = options.workers;
-      if (options.signal !== undefined) snapOptions.signal = options.signal;
-      const result = await runSnapshot(snapOptions);
-      snapshot = {
-        dir: result.location,
-        records: result.records,
-        things: result.things,
-        failed: result.failed,
-        durationMs: result.durationMs,
-        result,
-      };
-      progress({ step: 'snapshot', done: result.things, total: things, records: result.records, final: true });
-      stepDone('snapshot');
+      snapshot = await demoSnapshot(emu.url, join(outDir, `snapshot-${stamp(new Date())}`), things, options);
+      clock.done('snapshot');
     }
 
-    // The report page.
     const reportPage = join(outDir, 'report.html');
     await writeDemoReport(reportPage, rollout, {
       things,
@@ -279,7 +207,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       emulatorUrl: emu.url,
       started,
     });
-    stepDone('report');
+    clock.done('report');
     return {
       ok: rollout.ok && !interrupted,
       interrupted,
@@ -294,11 +222,132 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       outcomesFile,
       journal,
       durationMs: Date.now() - started.getTime(),
-      steps,
+      steps: clock.steps,
     };
   } finally {
     await emu.close();
   }
+}
+
+/**
+ * The rollout: a firmware and telemetry change, ramped like an IoT Jobs exponential rollout, in a
+ * canary wave and then the rest, followed by the wait for the devices to converge. Its progress is
+ * told as the demo's rollout and converge steps, and the clock marks where each ends.
+ */
+async function demoRollout(
+  run: {
+    endpoint: string;
+    targets: { thingGroup: string; recursive: true };
+    desired: Record<string, unknown>;
+    journal: string;
+    outcomesFile: string;
+  },
+  { things, rate, deviceDelayMs, waitConvergedMs }: DemoSettings,
+  options: DemoOptions,
+  clock: StepClock,
+): Promise<RolloutResult> {
+  const d = DEFAULT_DEMO_OPTIONS;
+  const progress = options.onProgress ?? (() => {});
+  let phase: RolloutProgress['phase'] = 'write';
+  const rollout = await runRollout({
+    endpoint: run.endpoint,
+    targets: run.targets,
+    desired: run.desired as JsonObject,
+    rate: { perSecond: rate },
+    ramp: { ...d.ramp, maxRate: rate },
+    // A canary wave first: the rest goes out once most canaries report the change and health "ok".
+    waves: {
+      health: 'reported.health == "ok"',
+      onGateFailure: 'rollback',
+      waves: [
+        {
+          share: d.canary.share,
+          gate: {
+            converged: d.canary.pass,
+            healthy: d.canary.pass,
+            withinMs: Math.max(waitConvergedMs, 2 * deviceDelayMs),
+          },
+        },
+        { share: 1 },
+      ],
+    },
+    yes: true,
+    journal: run.journal,
+    report: run.outcomesFile,
+    waitConvergedMs,
+    ...(options.workers === undefined ? {} : { workers: options.workers }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    onProgress: (p) => {
+      // The write phase ends at the first convergence event (later events may still name it).
+      if (p.phase === 'converge' && phase === 'write') {
+        clock.done('rollout');
+        phase = 'converge';
+      } else if (p.phase !== phase) {
+        return;
+      }
+      progress(demoRolloutProgress(p, things));
+    },
+  });
+  clock.done(phase === 'write' ? 'rollout' : 'converge');
+  return rollout;
+}
+
+/** A rollout progress event as the demo's rollout or converge step. */
+function demoRolloutProgress(p: RolloutProgress, things: number): DemoProgress {
+  const e: DemoProgress = {
+    step: p.phase === 'converge' ? 'converge' : 'rollout',
+    done: p.done,
+    failed: p.failed,
+    throttles: p.throttles,
+  };
+  // While converging, `done` counts converged devices: there is no pace to show.
+  if (p.phase !== 'converge') e.perSecond = p.thingsPerSecond;
+  // A group's size is not counted ahead; the demo seeded it, so it knows it.
+  const total = p.total ?? (p.phase === 'converge' ? undefined : things);
+  if (total !== undefined) e.total = total;
+  if (p.rate !== undefined) e.rate = p.rate;
+  if (p.etaSeconds !== undefined) e.etaSeconds = p.etaSeconds;
+  if (p.final) e.final = true;
+  return e;
+}
+
+/** The snapshot of every shadow of the fleet (classic and named) to `dir`, through the same engine. */
+async function demoSnapshot(
+  endpoint: string,
+  dir: string,
+  things: number,
+  options: DemoOptions,
+): Promise<NonNullable<DemoResult['snapshot']>> {
+  const progress = options.onProgress ?? (() => {});
+  progress({ step: 'snapshot', done: 0, message: `snapshot of every shadow to ${dir}` });
+  const snapOptions: SnapshotOptions = {
+    endpoint,
+    out: dir,
+    allThings: true,
+    shadows: 'classic,named',
+    onProgress: (p) =>
+      progress({
+        step: 'snapshot',
+        done: p.things,
+        total: things,
+        records: p.records,
+        perSecond: p.thingsPerSecond,
+        failed: p.failed,
+        throttles: p.throttles,
+      }),
+  };
+  if (options.workers !== undefined) snapOptions.workers = options.workers;
+  if (options.signal !== undefined) snapOptions.signal = options.signal;
+  const result = await runSnapshot(snapOptions);
+  progress({ step: 'snapshot', done: result.things, total: things, records: result.records, final: true });
+  return {
+    dir: result.location,
+    records: result.records,
+    things: result.things,
+    failed: result.failed,
+    durationMs: result.durationMs,
+    result,
+  };
 }
 
 /** The demo's report page: the rollout's page with the demo's own rows and notes. */
