@@ -113,6 +113,13 @@ function print(ctx: CommandContext, json: boolean | undefined, value: unknown, h
  * one data-plane call each, human output or `--json`.
  */
 export function defineDataPlaneCommands(program: Command, run: Runner): void {
+  defineShadowCommands(program, run);
+  definePublishCommand(program, run);
+  defineRetainedMessageCommands(program, run);
+}
+
+/** `get`, `update`, `delete` and `list-named`: the shadow document calls. */
+function defineShadowCommands(program: Command, run: Runner): void {
   shadowTarget(common(program.command('get').description('GetThingShadow: print a shadow document'))).action(
     run<ShadowOptions>(async (o, ctx) =>
       withClient(o, async (lib, client) => {
@@ -180,7 +187,21 @@ export function defineDataPlaneCommands(program: Command, run: Runner): void {
         }),
       ),
     );
+}
 
+interface PublishOptions extends CommonOptions {
+  topic: string;
+  payload?: string;
+  qos: string;
+  retain?: boolean;
+  contentType?: string;
+  responseTopic?: string;
+  messageExpiry?: string;
+  userProperty?: string[];
+}
+
+/** `publish`: a message to a topic, with the MQTT5 properties the data plane takes. */
+function definePublishCommand(program: Command, run: Runner): void {
   common(program.command('publish').description('Publish: send a message to a topic'))
     .requiredOption('--topic <topic>', 'topic (a / inside is sent as %2F)')
     .option('--payload <text|@file>', 'message payload (omit for an empty message)')
@@ -191,37 +212,12 @@ export function defineDataPlaneCommands(program: Command, run: Runner): void {
     .option('--message-expiry <seconds>', 'MQTT5 message expiry in seconds')
     .option('--user-property <name=value...>', 'MQTT5 user property (repeatable)')
     .action(
-      run<
-        CommonOptions & {
-          topic: string;
-          payload?: string;
-          qos: string;
-          retain?: boolean;
-          contentType?: string;
-          responseTopic?: string;
-          messageExpiry?: string;
-          userProperty?: string[];
-        }
-      >(async (o, ctx) =>
+      run<PublishOptions>(async (o, ctx) =>
         withClient(o, async (lib, client) => {
           if (o.qos !== '0' && o.qos !== '1')
             throw new lib.InvalidArgumentError(`--qos must be 0 or 1, got ${JSON.stringify(o.qos)}`);
-          const input: Parameters<Client['publish']>[0] = { topic: o.topic, qos: o.qos === '1' ? 1 : 0 };
           const payload = await readPayload(lib, o.payload, false);
-          if (payload !== undefined) input.payload = payload;
-          if (o.retain) input.retain = true;
-          if (o.contentType !== undefined) input.contentType = o.contentType;
-          if (o.responseTopic !== undefined) input.responseTopic = o.responseTopic;
-          const expiry = int(lib, '--message-expiry', o.messageExpiry, 0, Number.MAX_SAFE_INTEGER);
-          if (expiry !== undefined) input.messageExpiry = expiry;
-          if (o.userProperty !== undefined) {
-            input.userProperties = o.userProperty.map((p) => {
-              const eq = p.indexOf('=');
-              if (eq <= 0)
-                throw new lib.InvalidArgumentError(`--user-property must be name=value, got ${JSON.stringify(p)}`);
-              return { [p.slice(0, eq)]: p.slice(eq + 1) };
-            });
-          }
+          const input = publishInput(lib, o, payload);
           await client.publish(input, { signal: ctx.signal });
           const result = { topic: o.topic, bytes: payload?.byteLength ?? 0, qos: input.qos, retain: Boolean(o.retain) };
           print(
@@ -235,7 +231,29 @@ export function defineDataPlaneCommands(program: Command, run: Runner): void {
         }),
       ),
     );
+}
 
+/** The Publish request of `--qos` (checked before), `--payload` (read before) and the MQTT5 options. */
+function publishInput(lib: Library, o: PublishOptions, payload: Buffer | undefined): Parameters<Client['publish']>[0] {
+  const input: Parameters<Client['publish']>[0] = { topic: o.topic, qos: o.qos === '1' ? 1 : 0 };
+  if (payload !== undefined) input.payload = payload;
+  if (o.retain) input.retain = true;
+  if (o.contentType !== undefined) input.contentType = o.contentType;
+  if (o.responseTopic !== undefined) input.responseTopic = o.responseTopic;
+  const expiry = int(lib, '--message-expiry', o.messageExpiry, 0, Number.MAX_SAFE_INTEGER);
+  if (expiry !== undefined) input.messageExpiry = expiry;
+  if (o.userProperty !== undefined) {
+    input.userProperties = o.userProperty.map((p) => {
+      const eq = p.indexOf('=');
+      if (eq <= 0) throw new lib.InvalidArgumentError(`--user-property must be name=value, got ${JSON.stringify(p)}`);
+      return { [p.slice(0, eq)]: p.slice(eq + 1) };
+    });
+  }
+  return input;
+}
+
+/** `get-retained` and `list-retained`: the retained messages of topics. */
+function defineRetainedMessageCommands(program: Command, run: Runner): void {
   common(program.command('get-retained').description('GetRetainedMessage: print the retained message of a topic'))
     .requiredOption('--topic <topic>', 'topic')
     .action(
