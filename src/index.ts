@@ -313,6 +313,36 @@ export {
 } from './jobs/fleet/fleet-drift-job.js';
 export type { FleetJobOptions } from './jobs/fleet/fleet-options.js';
 
+// Multi-account plans: one rollout in every account of a plan at once, one result.
+export {
+  /** Runs one rollout in every account of a plan at once: a section per account and their total. */
+  runRolloutAccounts,
+  /** The journal of one account of a plan (`<journal>.<account>`). */
+  accountJournalPath,
+  type AccountsRolloutOptions,
+  type AccountsRolloutResult,
+  type AccountsRolloutProgress,
+  type AccountRolloutSection,
+} from './jobs/accounts/run-accounts.js';
+export {
+  /** Reads and checks a plan file of accounts (YAML or JSON); errors name the file, the account and the field. */
+  loadAccountPlan,
+  /** Parses plan text. */
+  parseAccountPlan,
+  /** Checks a parsed plan object. */
+  validateAccountPlan,
+  type AccountPlan,
+  type PlanAccount,
+} from './jobs/accounts/account-plan.js';
+export {
+  /** The total of a multi-account result as one rollout result. */
+  accountsTotalResult,
+  /** The report model of a multi-account result: the total, then a section per account. */
+  accountsReportModel,
+  /** Writes the report page of a multi-account result. */
+  writeAccountsReportPage,
+} from './jobs/accounts/accounts-report.js';
+
 // Report pages: one self-contained HTML file per run.
 export {
   /** Renders a report model as one self-contained HTML page. */

@@ -132,7 +132,7 @@ export async function runRolloutAccounts(o: AccountsRolloutOptions): Promise<Acc
           );
         };
       });
-    const settled = await Promise.allSettled(perAccount.map((ao) => runRollout(ao)));
+    const settled = await Promise.allSettled(startInOrder(perAccount));
     const sameUsageError = usageErrorOfAll(settled);
     if (sameUsageError !== undefined) throw sameUsageError;
     const sections = plan.accounts.map((a, i) => section(a, perAccount[i]!, settled[i]!));
@@ -143,6 +143,34 @@ export async function runRolloutAccounts(o: AccountsRolloutOptions): Promise<Acc
     if (partDir !== undefined) await rm(partDir, { recursive: true, force: true }).catch(() => {});
   }
 }
+
+/**
+ * Starts every account's rollout. With a placement (the queue), account i opens its JobRun only
+ * after account i-1 opened its own, so the run's lanes follow the plan's order and a take-over
+ * (`attach`) finds each account's batches in the lane of the same number. The accounts still run
+ * at once: only the few milliseconds before each JobRun opens are taken in turn.
+ */
+function startInOrder(perAccount: RolloutOptions[]): Promise<RolloutResult>[] {
+  let previous: Promise<unknown> = Promise.resolve();
+  return perAccount.map((ao) => {
+    const shared = ao.placement;
+    if (shared === undefined) return runRollout(ao);
+    let opened!: () => void;
+    const placed = new Promise<void>((r) => {
+      opened = r;
+    });
+    ao.placement = (context) => {
+      opened();
+      return shared(context);
+    };
+    const run = previous.then(() => runRollout(ao));
+    // The next account starts once this one has placed its JobRun, or failed before it could.
+    previous = Promise.race([placed, run.then(noop, noop)]);
+    return run;
+  });
+}
+
+const noop = (): void => {};
 
 /** The error every account refused with, when it is the same usage error (a bad change, say): exit 2, as one rollout. */
 function usageErrorOfAll(settled: readonly PromiseSettledResult<RolloutResult>[]): unknown {
