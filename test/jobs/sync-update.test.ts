@@ -2,7 +2,10 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { recordVersions } from '../../src/jobs/sync/sync-source.js';
 import { syncSections, syncUpdate } from '../../src/jobs/sync/sync-update.js';
+import { encodeRecord } from '../../src/sinks/snapshot-format.js';
+import { LosslessNumber } from '../../src/shadow/json-text.js';
 import { SyncWatermark } from '../../src/jobs/sync/sync-watermark.js';
 import type { ShadowDocument } from '../../src/shadow/types.js';
 
@@ -32,6 +35,34 @@ describe('sync update', () => {
       kind: 'update',
       state: { desired: { a: 1 }, reported: { r: 1 } },
     });
+  });
+
+  it('copies a missing shadow whole, and takes the diff (which checks them) for nulls and exact numbers', () => {
+    const exact = new LosslessNumber('12345678901234567891');
+    expect(
+      syncUpdate({ desired: { a: { b: [1, 'x'] } }, reported: {} }, undefined, ['desired', 'reported'], false),
+    ).toEqual({ kind: 'update', state: { desired: { a: { b: [1, 'x'] } } } });
+    expect(syncUpdate({ desired: { a: null, b: 1 } as never }, undefined, ['desired'], false)).toEqual({
+      kind: 'update',
+      state: { desired: { b: 1 } },
+    });
+    expect(syncUpdate({ desired: { n: exact } }, undefined, ['desired'], false)).toEqual({
+      kind: 'update',
+      state: { desired: { n: exact } },
+    });
+    expect(syncUpdate({ desired: {} }, undefined, ['desired'], false)).toBeUndefined();
+  });
+
+  it('reads the shadow names and versions of record lines from their heads', () => {
+    const line = (thing: string, shadow: string | null, version: number, desired: object) =>
+      encodeRecord({ thing, shadow, version, state: { desired } as never, metadata: {}, timestamp: 1 });
+    const text = line('t,"state":1', null, 3, { ',"state":': 1 }) + line('t', 'cfg', 12, {});
+    expect(recordVersions(text)).toEqual([
+      { shadow: null, version: 3 },
+      { shadow: 'cfg', version: 12 },
+    ]);
+    expect(recordVersions('{"shadow":"x","version":2}\n')).toEqual([{ shadow: 'x', version: 2 }]);
+    expect(recordVersions('')).toEqual([]);
   });
 
   it('writes nothing for an equal shadow', () => {

@@ -25,6 +25,32 @@ export interface SourceThing {
   failed?: { code: string; message: string };
 }
 
+/**
+ * The shadow names and versions of snapshot record lines. Only they are needed on this thread
+ * (the worker parses the records, with exact numbers), so only each line's head is parsed:
+ * encodeRecord writes `thing`, `shadow` and `version` before `state`, and `,"state":` cannot
+ * occur inside a JSON string (its quote would be escaped), so its first occurrence ends the head.
+ * A line of another shape is parsed whole.
+ */
+export function recordVersions(text: string): SourceThing['shadows'] {
+  const out: SourceThing['shadows'] = [];
+  let start = 0;
+  let at = -1;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    if (end > start) {
+      if (at !== -2 && at < start) at = text.indexOf(',"state":', start);
+      if (at === -1) at = -2; // no more heads in the text: parse the rest whole
+      const head = at >= start && at < end ? `${text.slice(start, at)}}` : text.slice(start, end);
+      const v = JSON.parse(head) as { shadow: string | null; version: number };
+      out.push({ shadow: v.shadow, version: v.version });
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
 /** The things of an opened snapshot, with the records that pass the filter. */
 export async function* snapshotSourceThings(reader: SnapshotReader, filter: ShadowFilter): AsyncGenerator<SourceThing> {
   const matches = shadowNameMatcher(filter);
@@ -73,14 +99,7 @@ export function liveSourceThings(
   const config: SnapshotReadConfig = { filter };
   const done = run
     .run<SnapshotReadConfig>('snapshot-read', config, targets, async (r) => {
-      // Only the versions are needed here: the native parser reads them (the worker parses the
-      // records with exact numbers), so the main thread does not parse every document twice.
-      const shadows: SourceThing['shadows'] = [];
-      for (const line of r.payload === undefined ? [] : r.payload.split('\n')) {
-        if (line === '') continue;
-        const v = JSON.parse(line) as { shadow: string | null; version: number };
-        shadows.push({ shadow: v.shadow, version: v.version });
-      }
+      const shadows = r.payload === undefined ? [] : recordVersions(r.payload);
       const t: SourceThing = { thing: r.thingName, shadows, records: r.payload ?? '' };
       if (r.outcome === 'failed' || r.outcome === 'partial')
         t.failed = {

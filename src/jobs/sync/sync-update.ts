@@ -6,7 +6,8 @@
  * else left alone.
  */
 import { restoreUpdate } from '../../../workers/handlers/restore.js';
-import type { JsonObject, ShadowDocument } from '../../shadow/types.js';
+import { isExactNumber } from '../../shadow/json-text.js';
+import type { JsonObject, JsonValue, ShadowDocument } from '../../shadow/types.js';
 
 export type SyncSection = 'desired' | 'reported';
 
@@ -38,6 +39,39 @@ export function syncUpdate(
   deleteMissing: boolean,
 ): SyncChange {
   if (source === undefined) return deleteMissing && dest !== undefined ? { kind: 'delete' } : undefined;
-  const state = restoreUpdate(dest, source, sections);
+  const state = dest === undefined ? wholeUpdate(source, sections) : restoreUpdate(dest, source, sections);
   return state === undefined ? undefined : { kind: 'update', state };
+}
+
+/**
+ * The update for a destination that has no such shadow: the source's sections as they are.
+ * It is what the diff computes against nothing (every key added, same order) without the
+ * diff's walk and clones, which a copy to an empty data plane would pay for every shadow; a
+ * section holding a null, a non-finite or an exact number takes the diff, which checks them.
+ */
+function wholeUpdate(source: SyncSource, sections: readonly SyncSection[]): ReturnType<typeof restoreUpdate> {
+  const upd: { desired?: JsonObject; reported?: JsonObject } = {};
+  let any = false;
+  for (const s of sections) {
+    const want = source[s];
+    if (want === undefined || Object.keys(want).length === 0) continue;
+    if (!isPlain(want)) return restoreUpdate(undefined, source, sections);
+    upd[s] = want;
+    any = true;
+  }
+  return any ? upd : undefined;
+}
+
+/** No null, exact number, non-finite number or non-JSON value anywhere in `v`. */
+function isPlain(v: JsonValue): boolean {
+  if (v === null) return false;
+  if (typeof v === 'string' || typeof v === 'boolean') return true;
+  if (typeof v === 'number') return Number.isFinite(v);
+  if (typeof v !== 'object' || isExactNumber(v)) return false;
+  if (Array.isArray(v)) {
+    for (const el of v) if (!isPlain(el)) return false;
+    return true;
+  }
+  for (const key in v) if (!Object.hasOwn(v, key) || !isPlain(v[key] as JsonValue)) return false;
+  return true;
 }
