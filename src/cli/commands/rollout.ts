@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Runner } from '../main.js';
 import { placementFrom } from '../distributed-flags.js';
+import { checkAccountsFlags, runAccountsCommand } from './rollout-accounts.js';
 import { EXIT, type CommandContext } from '../context.js';
 import { checkedFlags, collect, durationFlag, requiredEndpoint } from '../flags.js';
 import { formatPairs } from '../output.js';
@@ -40,6 +41,7 @@ interface RolloutFlags extends SelectionFlags {
   requestTimeout?: string;
   timeout?: string;
   json?: boolean;
+  accounts?: string;
 }
 
 /** The journal a run writes when --journal is not given, so that --resume works after a crash. */
@@ -95,6 +97,10 @@ export function defineRollout(program: Command, run: Runner): void {
     .option('--workers <n>', 'worker threads (default: the core count)')
     .option('--batch-size <n>', 'things per worker batch (default: rate / 40, from 4 to 100)')
     .option('--json', 'one JSON result on stdout, JSON progress events (NDJSON) on stderr')
+    .option(
+      '--accounts <file>',
+      'run the change in every account of a plan file at once (each account: endpoint, region, credentials, targets, quota)',
+    )
     .action(
       run<RolloutFlags>(async (flags, ctx) => {
         const lib = await loadLibrary();
@@ -102,6 +108,10 @@ export function defineRollout(program: Command, run: Runner): void {
         // Checked before the first request: found after the run, a bad path would waste it.
         if (flags.reportPage !== undefined) await lib.checkReportPageDestination(flags.reportPage, '--report-page');
         const progress = await rolloutProgress(flags, ctx);
+        if (flags.accounts !== undefined) {
+          options.placement = placementFrom(flags);
+          return runAccountsCommand(flags.accounts, options, flags, ctx, lib, progress);
+        }
         options.onProgress = progress.update;
         options.placement = placementFrom(flags);
         let result: RolloutResult;
@@ -183,7 +193,9 @@ async function loadLibrary(): Promise<Lib> {
 
 async function rolloutOptionsFromFlags(flags: RolloutFlags, ctx: CommandContext, lib: Lib): Promise<RolloutOptions> {
   const { InvalidArgumentError } = lib;
-  const endpoint = requiredEndpoint(flags.endpoint);
+  // With --accounts the plan gives each account's endpoint and targets.
+  if (flags.accounts !== undefined) checkAccountsFlags(flags, InvalidArgumentError);
+  const endpoint = flags.accounts === undefined ? requiredEndpoint(flags.endpoint) : '';
   const selection = selectionFromFlags(flags);
   if (flags.things !== undefined && selection !== undefined)
     throw new InvalidArgumentError(
@@ -205,11 +217,12 @@ async function rolloutOptionsFromFlags(flags: RolloutFlags, ctx: CommandContext,
   const spec = flags.spec !== undefined ? await lib.loadRolloutSpec(flags.spec) : {};
   // Targets on the command line replace the spec's selection (targets:).
   const targets = flags.things ?? selection ?? spec.targets;
-  if (targets === undefined)
+  if (targets === undefined && flags.accounts === undefined)
     throw new InvalidArgumentError(
       '--things: required (a file of thing names, - for stdin, or a snapshot), or a selection: --thing-group, --query, --all-things, or targets: in the spec',
     );
-  const options: RolloutOptions = { ...spec, endpoint, targets, signal: ctx.signal };
+  // (undefined only with --accounts: then each account's targets, or the spec's, are used)
+  const options: RolloutOptions = { ...spec, endpoint, targets: targets!, signal: ctx.signal };
   if (controlEndpoint !== undefined) options.controlEndpoint = controlEndpoint;
   if (flags.where !== undefined) options.where = flags.where;
   if (flags.region !== undefined) options.region = flags.region;

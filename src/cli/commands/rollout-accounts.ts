@@ -1,0 +1,88 @@
+/**
+ * `shadowfleet rollout --accounts accounts.yaml`: the rollout's change in every account of a
+ * plan at once (see runRolloutAccounts). The accounts give the endpoints, regions, credentials,
+ * targets and quotas, so those flags are refused beside --accounts; everything else (the spec,
+ * --set, ramp, abort criteria, waves, --dry-run, --journal, --report...) applies to every
+ * account. One progress display, one summary (a section per account, then the total), one
+ * outcome file, one report page; the exit code as for one rollout.
+ */
+import type { CommandContext } from '../context.js';
+import { formatRolloutResult, rolloutExitCode } from './rollout.js';
+import type { Progress } from '../progress.js';
+import type { AccountsRolloutOptions, AccountsRolloutResult, RolloutOptions, RolloutProgress } from '../../index.js';
+
+type Lib = typeof import('../../index.js');
+
+/** The flags an account of the plan gives instead. */
+const PER_ACCOUNT_FLAGS: ReadonlyArray<[string, string]> = [
+  ['endpoint', '--endpoint'],
+  ['region', '--region'],
+  ['things', '--things'],
+  ['thingGroup', '--thing-group'],
+  ['query', '--query'],
+  ['allThings', '--all-things'],
+  ['controlEndpoint', '--control-endpoint'],
+];
+
+/** Refuses the flags an account gives (endpoint, region, targets) beside --accounts. */
+export function checkAccountsFlags(flags: object, InvalidArgumentError: new (m: string) => Error): void {
+  const given = PER_ACCOUNT_FLAGS.filter(([k]) => (flags as Record<string, unknown>)[k] !== undefined).map(
+    ([, flag]) => flag,
+  );
+  if (given.length > 0)
+    throw new InvalidArgumentError(
+      `--accounts: each account of the plan gives its endpoint, region and targets; drop ${given.join(', ')}`,
+    );
+}
+
+/** Runs the plan; returns the exit code. `options` are the rollout's, built from the flags without endpoint or targets. */
+export async function runAccountsCommand(
+  file: string,
+  options: RolloutOptions,
+  flags: { reportPage?: string; json?: boolean },
+  ctx: CommandContext,
+  lib: Lib,
+  progress: Progress<RolloutProgress>,
+): Promise<number> {
+  const accounts = await lib.loadAccountPlan(file);
+  const { endpoint: _e, targets, onProgress: _p, ...job } = options;
+  const o: AccountsRolloutOptions = { ...job, accounts, onProgress: progress.update };
+  if (targets !== undefined) o.targets = targets;
+  let result: AccountsRolloutResult;
+  try {
+    result = await lib.runRolloutAccounts(o);
+  } finally {
+    progress.stop();
+  }
+  if (flags.reportPage !== undefined) {
+    const page = await lib.writeAccountsReportPage(flags.reportPage, result);
+    if (!flags.json) ctx.err(`report page: ${page}`);
+  }
+  if (flags.json) ctx.out(JSON.stringify(result));
+  else ctx.out(formatAccountsResult(result, lib));
+  return rolloutExitCode(lib.accountsTotalResult(result));
+}
+
+/** The human summary: a section per account (as one rollout prints it), then the total. */
+export function formatAccountsResult(r: AccountsRolloutResult, lib: Pick<Lib, 'accountsTotalResult'>): string {
+  const parts: string[] = [];
+  for (const a of r.accounts) {
+    const head = `account ${a.name}: ${a.endpoint} (${a.region})`;
+    const body =
+      a.result === undefined ? `  error: ${a.error?.message ?? 'unknown'}` : indent(formatRolloutResult(a.result));
+    parts.push(`${head}\n${body}`);
+  }
+  const n = r.accounts.length;
+  const failed = r.total.failedAccounts;
+  parts.push(
+    `total: ${n} account${n === 1 ? '' : 's'}${failed > 0 ? `, ${failed} with failures or stopped` : ''}\n${indent(formatRolloutResult(lib.accountsTotalResult(r)))}`,
+  );
+  return parts.join('\n\n');
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => (l === '' ? l : `  ${l}`))
+    .join('\n');
+}
