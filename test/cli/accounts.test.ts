@@ -1,0 +1,249 @@
+/**
+ * `shadowfleet rollout --accounts` end to end: a two-account plan against two emulators, each
+ * its own account (its own SigV4 keys, its own quota), run locally in one process and on the
+ * real Redis (127.0.0.1:6379) by two `shadowfleet worker` processes. The credentials come from
+ * two profiles of a temporary shared credentials file; on the queue only the workers have that
+ * file, so the run succeeding shows they resolved each account's profile themselves.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IotDataClient } from '../../src/client/index.js';
+import { startEmulator, type Emulator } from '../../src/emulator/index.js';
+import { deleteKeys, openRedis, REDIS_URL } from '../engine/queue/redis-fixture.js';
+import { ROOT } from './spawn-cli.js';
+
+const BIN = join(ROOT, 'src/cli/bin.ts');
+const TSX = import.meta.resolve('tsx');
+const QUEUE = `sftest-accounts-${process.pid}-${Date.now().toString(36)}`;
+const ACCOUNTS = {
+  eu: { name: 'eu-prod', quota: 20, things: 40, key: ['AKIDACCOUNTEU0000001', 'eu-secret-key-of-the-first-account'] },
+  us: { name: 'us-prod', quota: 30, things: 60, key: ['AKIDACCOUNTUS0000002', 'us-secret-key-of-the-second-account'] },
+} as const;
+type Account = keyof typeof ACCOUNTS;
+
+let dir: string;
+let admin: Redis;
+const emulators = {} as Record<Account, Emulator>;
+const started: ChildProcess[] = [];
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The CLI with the test's shared AWS files (or none: `credentials: false`). */
+function cli(
+  args: string[],
+  credentials: boolean,
+  onStart?: (c: ChildProcess, err: () => string) => void,
+): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', TSX, BIN, ...args], {
+      cwd: dir,
+      env: {
+        ...process.env,
+        SHADOWFLEET_ENDPOINT: '',
+        AWS_SHARED_CREDENTIALS_FILE: credentials ? join(dir, 'credentials') : join(dir, 'none'),
+        AWS_CONFIG_FILE: join(dir, 'config'),
+        NO_COLOR: '1',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    started.push(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    onStart?.(child, () => stderr);
+  });
+}
+
+async function waitForText(read: () => string, re: RegExp): Promise<void> {
+  while (!re.test(read())) await new Promise((r) => setTimeout(r, 100));
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sf-accounts-cli-'));
+  admin = await openRedis();
+  const profiles: string[] = [];
+  const plan: string[] = ['accounts:'];
+  for (const a of ['eu', 'us'] as const) {
+    const acc = ACCOUNTS[a];
+    emulators[a] = await startEmulator({
+      port: 0,
+      quotas: { accountRps: acc.quota },
+      sigv4: { credentials: [{ accessKeyId: acc.key[0], secretAccessKey: acc.key[1] }] },
+    });
+    const names = Array.from({ length: acc.things }, (_, i) => `${a}-pump-${i}`);
+    await writeFile(join(dir, `${a}.txt`), `${names.join('\n')}\n`);
+    profiles.push(`[acct-${a}]\naws_access_key_id = ${acc.key[0]}\naws_secret_access_key = ${acc.key[1]}\n`);
+    plan.push(
+      `  - name: ${acc.name}`,
+      `    endpoint: ${emulators[a].url}`,
+      `    profile: acct-${a}`,
+      `    targets: { things: ${a}.txt }`,
+      `    rate: { perSecond: ${acc.quota} }`,
+    );
+  }
+  await writeFile(join(dir, 'credentials'), profiles.join('\n'));
+  await writeFile(join(dir, 'config'), '');
+  await writeFile(join(dir, 'accounts.yaml'), `${plan.join('\n')}\n`);
+});
+
+afterAll(async () => {
+  const alive = (c: ChildProcess): boolean => c.exitCode === null && c.signalCode === null;
+  for (const c of started) if (alive(c)) c.kill('SIGTERM');
+  const killer = setTimeout(() => {
+    for (const c of started) if (alive(c)) c.kill('SIGKILL');
+  }, 10_000);
+  await Promise.all(started.map((c) => (alive(c) ? new Promise((r) => c.once('exit', r)) : undefined)));
+  clearTimeout(killer);
+  await deleteKeys(admin, `shadowfleet:${QUEUE}`);
+  for (const e of Object.values(emulators)) {
+    if (e === undefined) continue;
+    await deleteKeys(admin, `shadowfleet:gate:${new URL(e.url).host}`);
+    await e.close();
+  }
+  admin?.disconnect();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Each emulator saw only its own account: its own keys, no throttle, only its things, the change on each. */
+async function expectEachAccountOnItsOwn(mode: string): Promise<void> {
+  for (const a of ['eu', 'us'] as const) {
+    const acc = ACCOUNTS[a];
+    const stats = emulators[a].stats();
+    expect(stats.unauthorized, `${a}: requests with another account's keys`).toBe(0);
+    // The emulator enforces the account's quota itself: a request above it would be answered 429.
+    expect(stats.totals.throttled, `${a}: throttled above its quota`).toBe(0);
+    expect(stats.shadows, `${a}: shadows other than its own things`).toBe(acc.things);
+    const client = new IotDataClient({
+      endpoint: emulators[a].url,
+      credentials: { accessKeyId: acc.key[0], secretAccessKey: acc.key[1] },
+    });
+    for (const i of [0, acc.things - 1]) {
+      const doc = await client.getThingShadow({ thingName: `${a}-pump-${i}` });
+      expect(doc.state?.desired).toEqual({ mode });
+    }
+    await client.close();
+  }
+}
+
+describe('shadowfleet rollout --accounts', { timeout: 240_000 }, () => {
+  it('runs a two-account plan in one process: a section per account and the total, one outcome file and page', async () => {
+    const r = await cli(
+      [
+        'rollout',
+        '--set',
+        '{"mode":"eco"}',
+        '--accounts',
+        'accounts.yaml',
+        '--yes',
+        '--json',
+        '--journal',
+        'local.journal',
+        '--report',
+        'local.ndjson',
+        '--report-page',
+        'local.html',
+      ],
+      true,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout);
+    expect(result.accounts.map((a: any) => [a.name, a.ok, a.result.summary.byOutcome])).toEqual([
+      ['eu-prod', true, { written: ACCOUNTS.eu.things }],
+      ['us-prod', true, { written: ACCOUNTS.us.things }],
+    ]);
+    expect(result.total.summary.things).toBe(ACCOUNTS.eu.things + ACCOUNTS.us.things);
+    await expectEachAccountOnItsOwn('eco');
+    const lines = (await readFile(join(dir, 'local.ndjson'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.filter((l) => l.account === 'eu-prod').map((l) => l.thing.slice(0, 3))).toEqual(
+      Array(ACCOUNTS.eu.things).fill('eu-'),
+    );
+    expect(lines.filter((l) => l.account === 'us-prod')).toHaveLength(ACCOUNTS.us.things);
+    const page = await readFile(join(dir, 'local.html'), 'utf8');
+    for (const text of ['Rollout in 2 accounts', 'Account eu-prod', 'Account us-prod']) expect(page).toContain(text);
+    await expect(readFile(join(dir, 'local.journal.us-prod'), 'utf8')).resolves.toContain('us-pump-0');
+
+    // The human summary: a section per account, then the total.
+    const again = await cli(['rollout', '--set', '{"mode":"eco"}', '--accounts', 'accounts.yaml', '--yes'], true);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/^account eu-prod: http:\/\/127\.0\.0\.1:\d+ \(us-east-1\)\n {2}rollout +done/);
+    expect(again.stdout).toMatch(/\n\naccount us-prod: .*\n {2}rollout +done\n {2}things +60\n {4}unchanged +60/);
+    expect(again.stdout).toMatch(/\n\ntotal: 2 accounts\n {2}rollout +done\n {2}things +100\n {4}unchanged +100/);
+  });
+
+  it('refuses a bad plan before the first request: exit 2, naming the file, the account and the field', async () => {
+    await writeFile(
+      join(dir, 'bad.yaml'),
+      'accounts:\n  - name: eu\n    endpoint: http://127.0.0.1:1\n    profile: a\n    roleArn: arn:aws:iam::111122223333:role/x\n  - name: eu\n',
+    );
+    const r = await cli(['rollout', '--set', '{"a":1}', '--accounts', 'bad.yaml'], true);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('bad.yaml: accounts[0] (eu): profile, roleArn: give one, not both');
+    expect(r.stderr).toContain('bad.yaml: accounts[1] (eu): name: already used by accounts[0]');
+    expect(r.stderr).toContain("bad.yaml: accounts[1] (eu): endpoint: required (the account's data endpoint URL)");
+  });
+
+  it('runs the plan on the real Redis with two worker processes, each account within its own shared quota', async () => {
+    for (const e of Object.values(emulators)) e.resetStats();
+    const workers = ['w1', 'w2'].map(
+      (id) =>
+        new Promise<() => string>((resolve) => {
+          void cli(
+            ['worker', '--id', id, '--concurrency', '2', '--redis', REDIS_URL, '--queue', QUEUE],
+            true,
+            (_c, err) => void waitForText(err, /"worker started"/).then(() => resolve(err)),
+          );
+        }),
+    );
+    const logs = await Promise.all(workers);
+    // The submitter has no credentials file: only the workers resolve the accounts' profiles.
+    const r = await cli(
+      [
+        'rollout',
+        '--set',
+        '{"mode":"turbo"}',
+        '--accounts',
+        'accounts.yaml',
+        '--yes',
+        '--json',
+        '--report',
+        'queue.ndjson',
+        '--redis',
+        REDIS_URL,
+        '--queue',
+        QUEUE,
+      ],
+      false,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`job \\S+ runs on queue "${QUEUE}"`));
+    const result = JSON.parse(r.stdout);
+    expect(result.accounts.map((a: any) => [a.name, a.result.summary.byOutcome])).toEqual([
+      ['eu-prod', { written: ACCOUNTS.eu.things }],
+      ['us-prod', { written: ACCOUNTS.us.things }],
+    ]);
+    expect(result.total.summary.byOutcome).toEqual({ written: ACCOUNTS.eu.things + ACCOUNTS.us.things });
+    await expectEachAccountOnItsOwn('turbo');
+    // One gate per account in Redis, keyed by its endpoint.
+    for (const e of Object.values(emulators)) {
+      const [, keys] = await admin.scan('0', 'MATCH', `*gate*${new URL(e.url).host}*`, 'COUNT', 10_000);
+      expect(keys.length, `no Redis gate for ${e.url}`).toBeGreaterThan(0);
+    }
+    const lines = (await readFile(join(dir, 'queue.ndjson'), 'utf8')).trim().split('\n');
+    expect(lines).toHaveLength(ACCOUNTS.eu.things + ACCOUNTS.us.things);
+    expect(logs.map((l) => l())).toHaveLength(2);
+  });
+});
