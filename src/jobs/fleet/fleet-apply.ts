@@ -66,6 +66,8 @@ function rolloutOptions(o: FleetApplyOptions, endpoint: string, g: FleetApplyGro
   if (g.shadowName !== undefined) r.shadowName = g.shadowName;
   if (o.region !== undefined) r.region = o.region;
   if (o.credentials !== undefined) r.credentials = o.credentials;
+  // The profile's name, not its keys: each worker (thread or queue process) resolves it.
+  else if (o.profile !== undefined) r.profile = o.profile;
   if (o.rate !== undefined) r.rate = o.rate === 'off' ? 'off' : { perSecond: o.rate };
   if (o.ramp !== undefined) r.ramp = o.ramp;
   if (o.abort !== undefined) r.abort = o.abort;

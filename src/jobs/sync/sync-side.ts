@@ -1,9 +1,11 @@
 /**
  * One side of a sync (source or destination): its data endpoint, region, credentials (given,
  * or from a named profile of the shared AWS files), rate and workers, resolved once before the
- * first request. A profile is resolved to keys on the main thread, because worker threads take
- * plain keys; without either, the workers use the default credential chain (local keys for a
- * loopback emulator).
+ * first request. A profile is checked here (a clear error before anything is sent) and used for
+ * listing things; the data-plane client config carries only its name, and each worker (a thread,
+ * or a `shadowfleet worker` process on a queue) resolves it from its own shared AWS files, so no
+ * secret travels. Without either, the workers use the default credential chain (local keys for
+ * a loopback emulator).
  */
 import { ConfigError, InvalidArgumentError } from '../../errors.js';
 import type { JobClientOptions } from '../../engine/job-run.js';
@@ -70,7 +72,9 @@ export async function resolveSide(o: SyncSideOptions, name: string): Promise<Syn
       );
     }
   }
-  const client: JobClientOptions = { endpoint, region: o.region, credentials, requestAttempts: o.requestAttempts ?? 6 };
+  const client: JobClientOptions = { endpoint, region: o.region, requestAttempts: o.requestAttempts ?? 6 };
+  if (o.profile !== undefined) client.profile = o.profile;
+  else client.credentials = credentials;
   const side: SyncSide = { client, select: { endpoint } };
   if (o.region !== undefined) side.select.region = o.region;
   if (credentials !== undefined) side.select.credentials = credentials;
