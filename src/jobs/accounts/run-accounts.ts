@@ -83,12 +83,18 @@ export function accountJournalPath(journal: string, account: string): string {
 }
 
 /** One account's rollout options: the job's, with the account's endpoint, credentials, targets and quota. */
-function accountOptions(o: AccountsRolloutOptions, a: PlanAccount, partDir: string | undefined): RolloutOptions {
+function accountOptions(
+  o: AccountsRolloutOptions,
+  plan: AccountPlan,
+  i: number,
+  partDir: string | undefined,
+): RolloutOptions {
+  const a = plan.accounts[i]!;
   const { accounts: _plan, onProgress: _p, targets: fallback, ...job } = o;
   const targets = a.targets ?? fallback;
   if (targets === undefined)
     throw new InvalidArgumentError(
-      `accounts: ${a.name}: targets: required (targets: in the plan, or in the rollout spec for every account)`,
+      `${plan.file}: accounts[${i}] (${a.name}): targets: required (in the plan, or targets: in the rollout spec for every account)`,
     );
   const options: RolloutOptions = { ...job, endpoint: a.endpoint, region: a.region ?? defaultRegion(), targets };
   for (const k of ['profile', 'roleArn', 'externalId', 'sessionName', 'controlEndpoint'] as const) {
@@ -115,7 +121,7 @@ export async function runRolloutAccounts(o: AccountsRolloutOptions): Promise<Acc
   const partDir =
     o.report === undefined ? undefined : await mkdtemp(join(dirname(resolve(o.report)), '.shadowfleet-accounts-'));
   try {
-    const perAccount = plan.accounts.map((a) => accountOptions(o, a, partDir));
+    const perAccount = plan.accounts.map((_a, i) => accountOptions(o, plan, i, partDir));
     const events = new Map<string, RolloutProgress>();
     const onProgress = o.onProgress;
     if (onProgress !== undefined)

@@ -122,6 +122,15 @@ describe('runRolloutAccounts', () => {
     await expect(readFile(join(dir, 'rollout.journal.us-prod'), 'utf8')).resolves.toContain('us-pump-0');
   });
 
+  it('refuses an account with no targets (none in the plan, none for every account) before any account starts', async () => {
+    const plan = parseAccountPlan(planText().replace('    targets: { things: us.txt }\n', ''), 'accounts.yaml');
+    emulators.eu.resetStats();
+    await expect(runRolloutAccounts({ accounts: plan, desired: { mode: 'x' }, yes: true })).rejects.toThrow(
+      'accounts.yaml: accounts[1] (us-prod): targets: required (in the plan, or targets: in the rollout spec for every account)',
+    );
+    expect(emulators.eu.stats().totals.requests).toBe(0);
+  });
+
   it("reports an account whose credentials the endpoint refuses in that account's section; the other runs", async () => {
     const plan = parseAccountPlan(
       planText().replace('profile: acct-us', 'profile: acct-eu'),
