@@ -122,6 +122,15 @@ describe('runRolloutAccounts', () => {
     await expect(readFile(join(dir, 'rollout.journal.us-prod'), 'utf8')).resolves.toContain('us-pump-0');
   });
 
+  it('plans every account in a dry run: a plan per account and their total', async () => {
+    const plan = parseAccountPlan(planText(), join(dir, 'accounts.yaml'));
+    const result = await runRolloutAccounts({ accounts: plan, desired: { mode: 'dry' }, dryRun: true, workers: 1 });
+    expect(result.dryRun).toBe(true);
+    expect(result.accounts.map((a) => a.result?.plan?.wouldWrite)).toEqual([THINGS.eu, THINGS.us]);
+    expect(result.total.plan?.wouldWrite).toBe(THINGS.eu + THINGS.us);
+    expect(result.total.plan?.ratePerSecond).toBe(QUOTA.eu + QUOTA.us);
+  });
+
   it('refuses an account with no targets (none in the plan, none for every account) before any account starts', async () => {
     const plan = parseAccountPlan(planText().replace('    targets: { things: us.txt }\n', ''), 'accounts.yaml');
     emulators.eu.resetStats();
