@@ -14,20 +14,18 @@
  */
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { IotDataClient, type IotDataClientOptions, type OperationName } from '../../client/index.js';
+import { IotDataClient, type IotDataClientOptions } from '../../client/index.js';
 import { credentialSourceProvider, hasCredentialSource } from '../../client/credential-source.js';
 import { InvalidArgumentError, WorkerError } from '../../errors.js';
-import { GatePortServer } from '../gate-port-server.js';
-import { PortWorkerGate } from '../port-worker-gate.js';
 import type { RateGate } from '../rate-gate.js';
 import { workerFile } from '../worker-file.js';
 import { BottleneckRateGate } from '../bottleneck-rate-gate.js';
 import type { ItemResult, TaskHandler, TaskKind } from '../task-types.js';
 import type { QueuedBatch } from './queued-batch.js';
 import { DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_PREFIX, QueueNames } from './queue-names.js';
+import { QueueWorkerGate } from './queue-worker-gate.js';
 import { connectRedis, RedisCallCounter, redisConnectionFromUrl, validateRedisUrl } from './redis-connection.js';
 import { RedisRateGate } from './redis-rate-gate.js';
 import { RunStore } from './run-store.js';
@@ -64,23 +62,10 @@ export async function loadTaskHandlers(): Promise<Readonly<Partial<Record<TaskKi
 
 export const DEFAULT_QUEUE_WORKER_OPTIONS = Object.freeze({ concurrency: 2, lockDurationMs: 30_000 });
 
-const GATED_OPS: readonly OperationName[] = [
-  'GetThingShadow',
-  'UpdateThingShadow',
-  'DeleteThingShadow',
-  'ListNamedShadowsForThing',
-  'Publish',
-  'GetRetainedMessage',
-  'ListRetainedMessages',
-];
-
-/** One account's gate in this process: the shared Redis gate, served to the handlers' clients over a port. */
+/** One account's gate in this process: the shared Redis gate, asked directly by the handlers' clients. */
 interface AccountGate {
   gate: RateGate;
-  server: GatePortServer;
-  workerGate: PortWorkerGate;
-  port: MessagePort;
-  permits: Partial<Record<OperationName, number>>;
+  workerGate: QueueWorkerGate;
   clients: Map<string, IotDataClient>;
 }
 
@@ -173,8 +158,6 @@ export class QueueWorker {
       });
       await this.#worker?.close();
       for (const g of this.#gates.values()) {
-        g.server.close();
-        g.port.close();
         await g.gate.close();
         for (const c of g.clients.values()) await c.close();
       }
@@ -218,7 +201,7 @@ export class QueueWorker {
     });
     try {
       const g = this.#gateFor(b);
-      g.workerGate.configure(g.port, g.permits, b.thingLimits);
+      g.workerGate.configure(b.thingLimits);
       const results = await handler(b.items, {
         config: b.config,
         client: this.#clientFor(g, b),
@@ -273,15 +256,7 @@ export class QueueWorker {
             onWarning: (message) => this.#log({ level: 'warn', msg: message }),
             ...(this.#o.gatePrefix === undefined ? {} : { prefix: this.#o.gatePrefix }),
           });
-    const server = new GatePortServer(gate);
-    const { port1, port2 } = new MessageChannel();
-    server.attach(port1);
-    const permits: Partial<Record<OperationName, number>> = {};
-    for (const op of GATED_OPS) {
-      const k = gate.batchSize(op);
-      if (k > 0) permits[op] = k;
-    }
-    g = { gate, server, workerGate: new PortWorkerGate(), port: port2, permits, clients: new Map() };
+    g = { gate, workerGate: new QueueWorkerGate(gate), clients: new Map() };
     this.#gates.set(key, g);
     return g;
   }
