@@ -184,6 +184,19 @@ describe('shadowfleet rollout --accounts', { timeout: 240_000 }, () => {
     expect(again.stdout).toMatch(/\n\ntotal: 2 accounts\n {2}rollout +done\n {2}things +100\n {4}unchanged +100/);
   });
 
+  it('fails the plan (exit 1) when one account cannot run; the other runs to the end', async () => {
+    const plan = (await readFile(join(dir, 'accounts.yaml'), 'utf8')).replace(
+      'targets: { things: eu.txt }',
+      'targets: { thingGroup: no-such-group }',
+    );
+    await writeFile(join(dir, 'one-missing.yaml'), plan);
+    const r = await cli(['rollout', '--set', '{"mode":"eco"}', '--accounts', 'one-missing.yaml', '--yes'], true);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/^account eu-prod: .*\n {2}error: .*no-such-group/);
+    expect(r.stdout).toMatch(/\n\naccount us-prod: .*\n {2}rollout +done/);
+    expect(r.stdout).toContain('total: 2 accounts, 1 with failures or stopped');
+  });
+
   it('refuses a bad plan before the first request: exit 2, naming the file, the account and the field', async () => {
     await writeFile(
       join(dir, 'bad.yaml'),

@@ -6,7 +6,7 @@
  * account. One progress display, one summary (a section per account, then the total), one
  * outcome file, one report page; the exit code as for one rollout.
  */
-import type { CommandContext } from '../context.js';
+import { EXIT, type CommandContext } from '../context.js';
 import { formatRolloutResult, rolloutExitCode } from './rollout.js';
 import type { Progress } from '../progress.js';
 import type { AccountsRolloutOptions, AccountsRolloutResult, RolloutOptions, RolloutProgress } from '../../index.js';
@@ -60,7 +60,9 @@ export async function runAccountsCommand(
   }
   if (flags.json) ctx.out(JSON.stringify(result));
   else ctx.out(formatAccountsResult(result, lib));
-  return rolloutExitCode(lib.accountsTotalResult(result));
+  const code = rolloutExitCode(lib.accountsTotalResult(result));
+  // An account that could not run at all (a missing thing group, credentials refused) fails the plan too.
+  return code === EXIT.OK && !result.ok ? EXIT.FAILED : code;
 }
 
 /** The human summary: a section per account (as one rollout prints it), then the total. */
