@@ -254,3 +254,36 @@ describe('sync of a selection with delete', { timeout: 300_000 }, () => {
     expect(dest.store.get('elsewhere')!.state.desired).toEqual({ keep: true });
   });
 });
+
+describe('sync with delete to an empty data plane', { timeout: 300_000 }, () => {
+  let source: Emulator;
+  let dest: Emulator;
+  beforeAll(async () => {
+    source = await startEmulator({ port: 0, quotas: 'off' });
+    dest = await startEmulator({ port: 0, quotas: 'off' });
+    seed(source, 100);
+  });
+  afterAll(async () => {
+    await Promise.all([source?.close(), dest?.close()]);
+  });
+
+  it('lists the named shadows once per thing and writes the missing ones without reading them, then writes nothing', async () => {
+    const lists = (): number => dest.stats().operations.ListNamedShadowsForThing.requests;
+    dest.store.update('dev-0005', 'stale', { state: { desired: { old: true } } });
+    const o: SyncOptions = {
+      from: { endpoint: source.url, rate: 'off', workers: 1 },
+      to: { endpoint: dest.url, rate: 'off', workers: 1 },
+      delete: true,
+    };
+    const res = await runSync(o);
+    expect(res).toMatchObject({ sourceThings: 100, written: 300, deleted: 1, failed: 0 });
+    // 100 classic shadows read before their guarded write; the 200 named ones the list did not hold are not read
+    expect(gets(dest)).toBe(100);
+    expect(lists()).toBe(100);
+    expect(updates(dest)).toBe(300);
+    expectMirrored(source, dest);
+    const again = await runSync(o);
+    expect(again).toMatchObject({ written: 0, deleted: 0, unchanged: 100 });
+    expect(updates(dest)).toBe(300);
+  });
+});

@@ -9,6 +9,9 @@
  * meanwhile) re-reads and recomputes, so the device's write is kept. With `deleteMissing`, the
  * destination's shadows of the thing that the source does not have (within the shadow filter)
  * are deleted; DeleteThingShadow takes no version, so a delete is the one unguarded step.
+ * With `deleteMissing` the destination's named shadows are listed first (the list the deletes
+ * need anyway): a named shadow the list does not hold is written without reading it first, as
+ * the loop writes a shadow whose read found none (no version to guard a missing shadow with).
  *
  * One result per thing: `failed` or `conflict` when a shadow failed, else `would-write` (dry
  * run), `rebased`, `written` (a write or a delete), `unchanged`. Per shadow in `detail.shadows`.
@@ -16,11 +19,11 @@
 import { toErrorRecord, type ErrorRecord } from '../../src/errors.js';
 import type { ShadowRef } from '../../src/client/index.js';
 import { forEachConcurrent } from '../../src/engine/for-each-concurrent.js';
-import { guardedUpdate } from '../../src/engine/guarded-update.js';
+import { clientToken, guardedUpdate } from '../../src/engine/guarded-update.js';
 import type { ItemOutcome } from '../../src/engine/item-outcome.js';
 import type { HandlerContext, ItemResult, TargetItem, TaskHandler } from '../../src/engine/task-types.js';
 import { isShadowError } from '../../src/errors.js';
-import { parseJson, stringifyJson } from '../../src/shadow/json-text.js';
+import { documentJson, parseJson, stringifyJson } from '../../src/shadow/json-text.js';
 import { shadowNameMatcher, type ShadowFilter } from '../../src/jobs/snapshot/snapshot-shadow-filter.js';
 import { syncUpdate, type SyncSection, type SyncSource } from '../../src/jobs/sync/sync-update.js';
 
@@ -92,22 +95,74 @@ function isNotFound(err: unknown): boolean {
   return isShadowError(err) && err.code === 'SHADOW_ERR_NOT_FOUND';
 }
 
-/** The destination shadows of `thing` the source lacks, within the filter (classic: null). */
-async function toDelete(
-  thing: string,
+/** The names of the destination's named shadows of `thing` (every page). */
+async function listNamed(thing: string, ctx: HandlerContext<SyncTaskConfig>): Promise<Set<string>> {
+  const names = new Set<string>();
+  const call = ctx.signal === undefined ? undefined : { signal: ctx.signal };
+  for await (const name of ctx.client.paginateNamedShadowsForThing({ thingName: thing, pageSize: 100 }, call))
+    names.add(name);
+  return names;
+}
+
+/** The destination shadows of `thing` the source lacks, within the filter (classic: null), from the listed names. */
+function toDelete(
   have: Set<string | null>,
-  ctx: HandlerContext<SyncTaskConfig>,
+  listed: Set<string> | undefined,
+  filter: ShadowFilter,
   matches: (n: string) => boolean,
-): Promise<Array<string | null>> {
+): Array<string | null> {
   const out: Array<string | null> = [];
-  const { filter } = ctx.config;
   if (filter.classic && !have.has(null)) out.push(null);
-  if (filter.named) {
-    for await (const name of ctx.client.paginateNamedShadowsForThing({ thingName: thing, pageSize: 100 })) {
-      if (matches(name) && !have.has(name)) out.push(name);
-    }
-  }
+  for (const name of listed ?? []) if (matches(name) && !have.has(name)) out.push(name);
   return out;
+}
+
+/**
+ * Writes a named shadow the destination's list does not hold: the source's sections, with no
+ * read first and no version (as the guarded loop writes a shadow its read did not find).
+ */
+async function writeAbsent(
+  thing: string,
+  s: SyncSourceShadow & { shadow: string },
+  ctx: HandlerContext<SyncTaskConfig>,
+): Promise<ItemResult> {
+  const started = performance.now();
+  const cfg = ctx.config;
+  const ref: ShadowRef = { thingName: thing, shadowName: s.shadow };
+  const r: ItemResult = {
+    thingName: thing,
+    shadowName: s.shadow,
+    outcome: 'unchanged',
+    attempts: 1,
+    requests: 0,
+    throttles: 0,
+    latencyMs: 0,
+    bytesSent: 0,
+  };
+  try {
+    const change = syncUpdate(s.state, undefined, cfg.sections, false);
+    if (change?.kind === 'update') {
+      const payload = { state: change.state, clientToken: clientToken(cfg.clientTokenPrefix ?? 'sf-sync') };
+      const body = documentJson(payload, 'update document');
+      r.bytesSent = Buffer.byteLength(body);
+      if (cfg.dryRun) r.outcome = 'would-write';
+      else {
+        await ctx.client.updateThingShadowRaw(
+          { ...ref, payload: body },
+          ctx.signal === undefined ? undefined : { signal: ctx.signal },
+        );
+        r.outcome = 'written';
+      }
+    }
+  } catch (err) {
+    r.outcome = 'failed';
+    r.error = toErrorRecord(err);
+  }
+  const usage = ctx.gate.takeUsage(ref);
+  r.requests = usage.requests;
+  r.throttles = usage.throttles;
+  r.latencyMs = performance.now() - started;
+  return r;
 }
 
 /** Deletes one destination shadow (dry run: says whether it exists); a missing one is unchanged. */
@@ -127,6 +182,66 @@ async function deleteOne(
   } catch (err) {
     if (isNotFound(err)) return { shadow, outcome: 'unchanged' };
     return { shadow, outcome: 'failed', error: toErrorRecord(err) };
+  }
+}
+
+/** One source shadow through the guarded loop (read, diff, version-guarded write). */
+function syncShadow(
+  thing: string,
+  s: SyncSourceShadow,
+  ctx: HandlerContext<SyncTaskConfig>,
+  onWhole: (bytes: number) => void,
+): Promise<ItemResult> {
+  const cfg = ctx.config;
+  return guardedUpdate(ctx, {
+    thingName: thing,
+    ...(s.shadow === null ? {} : { shadowName: s.shadow }),
+    maxAttempts: cfg.maxAttempts ?? 5,
+    clientTokenPrefix: cfg.clientTokenPrefix ?? 'sf-sync',
+    dryRun: cfg.dryRun,
+    includeUpdate: false,
+    onExhausted: 'conflict',
+    prepare: () => onWhole(Buffer.byteLength(stringifyJson(s.state))),
+    plan: (doc) => {
+      const change = syncUpdate(s.state, doc, cfg.sections, false);
+      return change?.kind === 'update' ? { state: change.state, update: change.state } : undefined;
+    },
+  });
+}
+
+/** With deleteMissing: deletes the destination shadows the source lacks (`listed`: its named shadows, listed first). */
+async function deleteMissing(
+  item: TargetItem,
+  source: SyncSourceShadow[],
+  listed: { names?: Set<string>; error?: unknown },
+  ctx: HandlerContext<SyncTaskConfig>,
+  matches: (n: string) => boolean,
+  acc: { r: ItemResult; detail: SyncDetail; outcomes: ItemOutcome[] },
+): Promise<void> {
+  const { r, detail, outcomes } = acc;
+  const refs: ShadowRef[] = [{ thingName: item.thingName }];
+  const have = new Set(source.map((s) => s.shadow));
+  // A failed list (or an interrupt) deletes nothing, the classic shadow included.
+  const doomed = listed.error === undefined ? toDelete(have, listed.names, ctx.config.filter, matches) : [];
+  for (const shadow of doomed) {
+    r.attempts += 1;
+    if (shadow !== null) refs.push({ thingName: item.thingName, shadowName: shadow });
+    const d = await deleteOne(item.thingName, shadow, ctx);
+    detail.shadows.push(d);
+    if (d.outcome === 'deleted') detail.deleted += 1;
+    outcomes.push(
+      d.outcome === 'deleted' ? 'written' : d.outcome === 'would-delete' ? 'would-write' : (d.outcome as ItemOutcome),
+    );
+    if (d.error !== undefined) r.error ??= d.error;
+  }
+  if (listed.error !== undefined) {
+    outcomes.push('failed');
+    r.error ??= { ...toErrorRecord(listed.error), operation: 'ListNamedShadowsForThing' };
+  }
+  for (const ref of refs) {
+    const u = ctx.gate.takeUsage(ref);
+    r.requests += u.requests;
+    r.throttles += u.throttles;
   }
 }
 
@@ -155,24 +270,27 @@ async function syncThing(
   } catch (err) {
     return { ...r, outcome: 'invalid', error: toErrorRecord(err) };
   }
+  // The deletes need the destination's named shadows: listed first, the list also says which
+  // named shadows are missing there, written without a read. A failed list reads each one.
+  const listed: { names?: Set<string>; error?: unknown } = {};
+  if (cfg.deleteMissing && cfg.filter.named) {
+    r.attempts += 1;
+    try {
+      listed.names = await listNamed(item.thingName, ctx);
+    } catch (err) {
+      if (!isNotFound(err)) listed.error = err;
+      else listed.names = new Set();
+    }
+  }
   for (const s of source) {
     let whole = 0;
-    const g = await guardedUpdate(ctx, {
-      thingName: item.thingName,
-      ...(s.shadow === null ? {} : { shadowName: s.shadow }),
-      maxAttempts: cfg.maxAttempts ?? 5,
-      clientTokenPrefix: cfg.clientTokenPrefix ?? 'sf-sync',
-      dryRun: cfg.dryRun,
-      includeUpdate: false,
-      onExhausted: 'conflict',
-      prepare: () => {
-        whole = Buffer.byteLength(stringifyJson(s.state));
-      },
-      plan: (doc) => {
-        const change = syncUpdate(s.state, doc, cfg.sections, false);
-        return change?.kind === 'update' ? { state: change.state, update: change.state } : undefined;
-      },
-    });
+    const absent = s.shadow !== null && listed.names !== undefined && !listed.names.has(s.shadow);
+    const g = absent
+      ? await writeAbsent(item.thingName, s as SyncSourceShadow & { shadow: string }, ctx)
+      : await syncShadow(item.thingName, s, ctx, (bytes) => {
+          whole = bytes;
+        });
+    if (absent) whole = Buffer.byteLength(stringifyJson(s.state));
     r.attempts += g.attempts;
     r.requests += g.requests;
     r.throttles += g.throttles;
@@ -187,34 +305,7 @@ async function syncThing(
     }
     detail.shadows.push(one);
   }
-  if (cfg.deleteMissing) {
-    const refs: ShadowRef[] = [{ thingName: item.thingName }];
-    try {
-      for (const shadow of await toDelete(item.thingName, new Set(source.map((s) => s.shadow)), ctx, matches)) {
-        r.attempts += 1;
-        if (shadow !== null) refs.push({ thingName: item.thingName, shadowName: shadow });
-        const d = await deleteOne(item.thingName, shadow, ctx);
-        detail.shadows.push(d);
-        if (d.outcome === 'deleted') detail.deleted += 1;
-        outcomes.push(
-          d.outcome === 'deleted'
-            ? 'written'
-            : d.outcome === 'would-delete'
-              ? 'would-write'
-              : (d.outcome as ItemOutcome),
-        );
-        if (d.error !== undefined) r.error ??= d.error;
-      }
-    } catch (err) {
-      outcomes.push('failed');
-      r.error ??= { ...toErrorRecord(err), operation: 'ListNamedShadowsForThing' };
-    }
-    for (const ref of refs) {
-      const u = ctx.gate.takeUsage(ref);
-      r.requests += u.requests;
-      r.throttles += u.throttles;
-    }
-  }
+  if (cfg.deleteMissing) await deleteMissing(item, source, listed, ctx, matches, { r, detail, outcomes });
   r.outcome = worst(outcomes);
   r.detail = detail;
   r.latencyMs = performance.now() - started;
