@@ -10,7 +10,9 @@
  */
 import { SnapshotReader } from '../../sinks/snapshot-reader.js';
 import { encodeRecord } from '../../sinks/snapshot-format.js';
+import { IterableBatchSource, type BatchSource } from '../../engine/batch-source.js';
 import type { JobRun } from '../../engine/job-run.js';
+import type { TargetItem } from '../../engine/task-types.js';
 import type { SnapshotReadConfig } from '../../../workers/handlers/snapshot-read.js';
 import { shadowNameMatcher, type ShadowFilter } from '../snapshot/snapshot-shadow-filter.js';
 import { AsyncChannel } from './async-channel.js';
@@ -82,6 +84,33 @@ export async function openSnapshotSource(location: string): Promise<SnapshotRead
 }
 
 /**
+ * Things per source batch. A batch hands its results over when its last thing is read, so the
+ * destination waits for the first batch and, at the end, drains the last ones: small source
+ * batches keep both sides busy, which matters where each side is held to its account quota
+ * (the same things/s on both: a destination that waited can never catch up).
+ */
+export const SOURCE_BATCH = 25;
+
+/** Batches of at most `cap` targets, whatever the run's batch size. */
+class CappedBatchSource implements BatchSource {
+  readonly #inner: IterableBatchSource;
+  readonly #cap: number;
+
+  constructor(items: AsyncIterable<TargetItem>, cap: number) {
+    this.#inner = new IterableBatchSource(items);
+    this.#cap = cap;
+  }
+
+  nextBatch(max: number): Promise<TargetItem[] | undefined> {
+    return this.#inner.nextBatch(Math.min(max, this.#cap));
+  }
+
+  close(): Promise<void> {
+    return this.#inner.close();
+  }
+}
+
+/**
  * The things of a live source read on `run` (the source's JobRun), streamed. The read pass
  * runs while the caller iterates; its error (if any) ends the iteration. `done` settles when
  * the read pass has ended (await it before the next pass on the same run); `stop` ends it early.
@@ -93,9 +122,12 @@ export function liveSourceThings(
   capacity = 512,
 ): { things: AsyncIterable<SourceThing>; done: Promise<void>; stop: () => void } {
   const channel = new AsyncChannel<SourceThing>(capacity);
-  const targets = (async function* () {
-    for await (const thingName of things) yield { thingName };
-  })();
+  const targets = new CappedBatchSource(
+    (async function* () {
+      for await (const thingName of things) yield { thingName };
+    })(),
+    SOURCE_BATCH,
+  );
   const config: SnapshotReadConfig = { filter };
   const done = run
     .run<SnapshotReadConfig>('snapshot-read', config, targets, async (r) => {
