@@ -13,6 +13,7 @@ import { IterableBatchSource, isBatchSource, type BatchSource } from './batch-so
 import { BottleneckRateGate } from './bottleneck-rate-gate.js';
 import type { OutcomeCounts } from './item-outcome.js';
 import { OutcomeTally } from './outcome-tally.js';
+import { InlineBatchRunner } from './inline-batch-runner.js';
 import { PoolBatchRunner } from './pool-batch-runner.js';
 import { resolveRateGateOptions, type RateGate, type RateGateOptions, type RateGateStats } from './rate-gate.js';
 import type { ItemResult, TargetItem, TaskKind, ThingLimits, WorkerClientConfig } from './task-types.js';
@@ -38,6 +39,12 @@ export interface CoordinatorOptions {
   workerFile?: WorkerFile;
   /** Where batches run. Default: a PoolBatchRunner (worker threads on this host). */
   runner?: BatchRunnerFactory;
+  /**
+   * How many targets the job will have, when it knows before starting (a small file, a list).
+   * When they fit in one batch and no runner or worker file is given, the batches run on this
+   * thread (InlineBatchRunner): no worker thread is started for them.
+   */
+  expectedItems?: number;
 }
 
 export interface RunStats {
@@ -141,6 +148,13 @@ export class Coordinator {
     this.#gate = options.gate ?? new BottleneckRateGate(options.rates);
     const context = { workers, tasksPerWorker, gate: this.#gate };
     if (options.runner !== undefined) this.#runner = options.runner(context);
+    else if (
+      options.workerFile === undefined &&
+      options.expectedItems !== undefined &&
+      options.expectedItems <= this.#o.batchSize
+    )
+      // Starting a thread and loading its modules would cost more than the one batch.
+      this.#runner = new InlineBatchRunner(context);
     else
       this.#runner = new PoolBatchRunner(
         options.workerFile === undefined ? context : { ...context, workerFile: options.workerFile },

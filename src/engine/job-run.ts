@@ -48,6 +48,8 @@ export interface JobRunOptions {
   placement?: JobPlacement;
   workers?: number;
   batchSize?: number;
+  /** The number of targets, when known before the run (see CoordinatorOptions.expectedItems). */
+  expectedItems?: number;
   maxBatchesInFlight?: number;
   tasksPerWorker?: number;
   /** Aborting it interrupts the run: no more targets are read, batches in flight finish. */
@@ -110,6 +112,7 @@ export class JobRun {
     if (options.runner !== undefined) co.runner = options.runner;
     if (options.workers !== undefined) co.workers = options.workers;
     if (options.batchSize !== undefined) co.batchSize = options.batchSize;
+    if (options.expectedItems !== undefined) co.expectedItems = options.expectedItems;
     if (options.maxBatchesInFlight !== undefined) co.maxBatchesInFlight = options.maxBatchesInFlight;
     if (options.tasksPerWorker !== undefined) co.tasksPerWorker = options.tasksPerWorker;
     // No runner or gate of its own: the job's placement decides (the queue with --redis).

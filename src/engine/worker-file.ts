@@ -4,6 +4,7 @@
  * own); from the build it points at `dist/workers/<name>.js`. The choice is made here only.
  */
 import { fileURLToPath } from 'node:url';
+import type { TaskHandler, TaskKind } from './task-types.js';
 
 export interface WorkerFile {
   /** file: URL of the worker module. */
@@ -33,4 +34,15 @@ export function workerFile(name = 'task-worker'): WorkerFile {
 /** The worker file path (not URL), for messages. */
 export function workerPath(name = 'task-worker'): string {
   return fileURLToPath(workerFile(name).filename);
+}
+
+/**
+ * The task handlers (workers/handlers/index), loaded into this thread from beside the worker
+ * file, for running batches without a worker thread.
+ */
+export async function importTaskHandlers(): Promise<Readonly<Partial<Record<TaskKind, TaskHandler<never>>>>> {
+  const mod = (await import(workerFile('handlers/index').filename)) as {
+    HANDLERS: Readonly<Partial<Record<TaskKind, TaskHandler<never>>>>;
+  };
+  return mod.HANDLERS;
 }

@@ -112,19 +112,23 @@ async function checkCaps(targets: AsyncGenerator<TargetItem>, caps: RolloutCaps)
 /** Files up to this size are counted before the run starts (a few ms), to size the thread pool. */
 const SMALL_TARGET_FILE_BYTES = 64 * 1024;
 
-/**
- * Worker threads for a run over few targets: one thread per batch, up to the core count, when
- * the targets are an array or a small file; undefined (the engine's default) otherwise. A
- * one-thing rollout then starts one thread, not one per core: each thread loads the client
- * and the handlers, which on a small machine competes with the process's own start-up.
- */
-export async function workersForTargets(targets: RolloutTargets, batchSize: number): Promise<number | undefined> {
-  let n: number | undefined;
-  if (Array.isArray(targets)) n = targets.length;
-  else if (typeof targets === 'string' && targets !== '-' && !/^s3:\/\//i.test(targets)) {
+/** The number of targets when it is known cheaply before the run: an array, or a small file (counted). */
+export async function knownTargetCount(targets: RolloutTargets): Promise<number | undefined> {
+  if (Array.isArray(targets)) return targets.length;
+  if (typeof targets === 'string' && targets !== '-' && !/^s3:\/\//i.test(targets)) {
     const st = await stat(targets).catch(() => undefined);
-    if (st?.isFile() && st.size <= SMALL_TARGET_FILE_BYTES) n = await countTargets(targets).catch(() => undefined);
+    if (st?.isFile() && st.size <= SMALL_TARGET_FILE_BYTES) return countTargets(targets).catch(() => undefined);
   }
-  if (n === undefined) return undefined;
-  return Math.max(1, Math.min(availableParallelism(), Math.ceil(n / batchSize)));
+  return undefined;
+}
+
+/**
+ * Worker threads for a run over `count` targets: one thread per batch, up to the core count;
+ * undefined (the engine's default) when the count is not known. A small rollout then starts
+ * one thread, not one per core: each thread loads the client and the handlers, which on a
+ * small machine competes with the process's own start-up.
+ */
+export function workersForTargets(count: number | undefined, batchSize: number): number | undefined {
+  if (count === undefined) return undefined;
+  return Math.max(1, Math.min(availableParallelism(), Math.ceil(count / batchSize)));
 }

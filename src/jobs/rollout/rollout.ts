@@ -50,7 +50,7 @@ import { checkTargetSelection, isTargetSelection, type ControlPlaneAccess } from
 import { ShadowCondition } from '../../shadow/shadow-condition.js';
 import { RolloutOutcomeFile } from './rollout-outcome-file.js';
 import { readFinished, rolloutChangeHash } from './rollout-resume.js';
-import { RolloutTargetStream, workersForTargets } from './rollout-target-stream.js';
+import { RolloutTargetStream, knownTargetCount, workersForTargets } from './rollout-target-stream.js';
 import { RolloutWrite, hasNullLeaf, refOf } from './rollout-write.js';
 import { waitConverged, type RolloutConvergence } from './rollout-convergence.js';
 import { intentLogPath } from '../../engine/intent-log.js';
@@ -413,20 +413,9 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
     r.dryRun,
     r.ramp === undefined ? r.perSecond : new RampSchedule(r.ramp, r.perSecond).rate,
   );
-  // Every destination is checked before the first request (a directory, a device, procfs).
-  if (options.journal !== undefined) await checkDestinationFile(options.journal, 'journal');
-  if (options.report !== undefined) {
-    await checkDestinationFile(options.report, 'report');
-    await checkDestinationFile(`${options.report}.summary.json`, 'report summary');
-  }
+  await checkDestinations(options);
   const outcomes = await RolloutOutcomeFile.open(options.report);
-  const ro = rolloutRunOptions(options, r);
-  ro.workers ??= await workersForTargets(options.targets, ro.batchSize!);
-  const onProgress = options.onProgress;
-  if (onProgress !== undefined) {
-    ro.onProgress = (_run, final) => onProgress(state.event(final));
-    ro.progressIntervalMs = options.progressIntervalMs ?? DEFAULT_ROLLOUT_OPTIONS.progressIntervalMs;
-  }
+  const ro = await engineOptions(options, r, state);
   // The engine starts first: its worker threads come up while the journal and targets are read.
   let run: JobRun;
   try {
@@ -435,121 +424,213 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
     await outcomes.abort();
     throw err;
   }
-  let journal: Journal | undefined;
-  let journalPath = options.journal;
-  const temporaryJournal = journalPath === undefined;
+  const files: RolloutFiles = {
+    journal: undefined,
+    journalPath: options.journal,
+    temporaryJournal: options.journal === undefined,
+    writing: false,
+  };
   let fatal: unknown;
   let result: RolloutResult | undefined;
-  // Until the write phase starts nothing was sent: a refusal leaves an existing report as it was.
-  let writing = false;
   try {
-    // 1. Resume: finished things are skipped, and counted (once) from the journal.
-    const changeHash = await rolloutChangeHash({
-      shadowName: options.shadowName,
-      desired: options.desired,
-      transform: options.transform,
-      dryRun: r.dryRun,
-      where: options.where,
-    });
-    const written: TargetItem[] | undefined = !r.dryRun && (options.waitConvergedMs ?? 0) > 0 ? [] : undefined;
-    // A finished thing is counted and reported when it is a target again, never for being in the journal.
-    const done = new Map<string, ItemResult>();
-    if (options.resume && options.journal !== undefined)
-      await readFinished(options.journal, changeHash, (d) => done.set(itemKey(d), d));
-    const finished = {
-      has: (key: string): boolean => {
-        const d = done.get(key);
-        if (d === undefined) return false;
-        report.record(d, true);
-        outcomes.write(d);
-        if (written !== undefined && (d.outcome === 'written' || d.outcome === 'rebased')) written.push(refOf(d));
-        return true;
-      },
-    };
-    // 2. Targets: streamed; duplicates and finished things skipped; the safety caps peek ahead.
-    const staticDeletes = options.desired !== undefined && hasNullLeaf(options.desired);
-    const checkDeletes = !r.dryRun && staticDeletes && !r.allowDeletes;
-    const peek = r.dryRun ? 0 : Math.max(options.yes ? 0 : r.maxThings + 1, checkDeletes ? r.maxDeletes + 1 : 0);
-    const targets = await RolloutTargetStream.open(
-      options.targets,
-      options.shadowName,
-      finished,
-      {
-        peek,
-        maxThings: !r.dryRun && !options.yes ? r.maxThings : undefined,
-        maxDeletes: checkDeletes ? r.maxDeletes : undefined,
-      },
-      controlAccess(options),
-    ).catch((err: unknown) => {
-      // Targets that cannot be opened (a directory that is no snapshot) are a usage error: nothing was sent yet.
-      throw err instanceof SnapshotError ? new ConfigError(`targets: ${err.message}`, { cause: err }) : err;
-    });
-    state.targets = targets;
-    // 3. Journal. One that cannot be written (disk full) stops the run at once: the coordinator
-    // drains the work in flight and the failure is thrown at the end, after everything is closed.
-    journalPath ??= join(tmpdir(), `shadowfleet-rollout-${process.pid}-${startedAt.getTime()}.journal`);
-    journal = await Journal.open(journalPath, {
-      kind: 'rollout',
-      spec: changeHash,
-      resume: options.resume === true,
-      onError: (err) => run.drain(err.message),
-    });
+    const inputs = await openInputs(options, r, run, state, outcomes, files, startedAt);
     // 4. Write (or plan), then 5. convergence.
-    writing = true;
-    const write = await writePhase(options, r, run, state, journal, outcomes, targets, written);
-    fatal = write.fatal;
-    // A failed gate stops the rollout (no convergence wait, exit 1); with rollback, every write is undone first.
-    const gateFailure = fatal === undefined ? write.waves?.gateFailure : undefined;
-    let rollback: RolloutRollbackSummary | undefined;
-    if (gateFailure !== undefined) {
-      if (gateFailure.action === 'rollback' && !run.interrupted) {
-        state.phase = 'rollback';
-        run.progress(false);
-        rollback = await write
-          .waves!.rollback(run, journal.path, outcomes, taskConfig(options, r))
-          .catch((err: unknown) => {
-            fatal ??= err;
-            return undefined;
-          });
-      }
-      run.abort(WavePhase.reason(gateFailure));
-    }
-    const convergence =
-      fatal === undefined ? await convergePhase(options, run, state, written, write.interrupted) : undefined;
-    if (convergence?.fatal !== undefined) fatal = convergence.fatal;
-    const interrupted = write.interrupted || convergence?.interrupted === true || run.interrupted;
-    result = rolloutResult(options, r, run, report, { write, targets, interrupted, startedAt });
-    if (convergence?.convergence !== undefined) result.convergence = convergence.convergence;
-    if (!temporaryJournal) result.journal = journalPath;
-    if (write.waves !== undefined) result.waves = write.waves.reports;
-    if (gateFailure !== undefined) result.gateFailure = gateFailure;
-    if (rollback !== undefined) result.rollback = rollback;
+    files.writing = true;
+    ({ result, fatal } = await writeAndConverge(options, r, run, state, outcomes, inputs, files, startedAt));
   } catch (err) {
     fatal ??= err;
   } finally {
-    await run.close().catch(() => {});
-    if (journal !== undefined) await journal.close().catch((err) => (fatal ??= err));
-    if (writing) await outcomes.end().catch((err) => (fatal ??= err));
-    else await outcomes.abort();
-    if (temporaryJournal && journalPath !== undefined) {
-      for (const f of [journalPath, intentLogPath(journalPath), `${journalPath}.rollback`])
-        await rm(f, { force: true }).catch(() => {});
-    }
+    fatal = await closeRollout(run, outcomes, files, fatal);
   }
   if (fatal !== undefined) throw fatal;
-  if (options.report !== undefined) {
-    result!.report = options.report;
-    result!.summaryFile = `${options.report}.summary.json`;
-    await writeFileAtomic(result!.summaryFile, JSON.stringify(result, null, 2) + '\n').catch(
-      (err: NodeJS.ErrnoException) => {
-        throw new SnapshotError(
-          `${result!.summaryFile}: cannot write the report summary (${err.code ?? err.message})`,
-          { cause: err },
-        );
-      },
-    );
-  }
+  if (options.report !== undefined) await writeSummaryFile(options.report, result!);
   return result!;
+}
+
+/** Every destination is checked before the first request (a directory, a device, procfs). */
+async function checkDestinations(options: RolloutOptions): Promise<void> {
+  if (options.journal !== undefined) await checkDestinationFile(options.journal, 'journal');
+  if (options.report !== undefined) {
+    await checkDestinationFile(options.report, 'report');
+    await checkDestinationFile(`${options.report}.summary.json`, 'report summary');
+  }
+}
+
+/** The engine options of the run: rates, batches, threads sized to the targets, progress. */
+async function engineOptions(
+  options: RolloutOptions,
+  r: RolloutPlanOfRun,
+  state: RolloutProgressState,
+): Promise<JobRunOptions> {
+  const ro = rolloutRunOptions(options, r);
+  const count = await knownTargetCount(options.targets);
+  // Targets that fit in one batch run on this thread unless threads were asked for (the engine decides).
+  if (count !== undefined && ro.workers === undefined) ro.expectedItems = count;
+  ro.workers ??= workersForTargets(count, ro.batchSize!);
+  const onProgress = options.onProgress;
+  if (onProgress !== undefined) {
+    ro.onProgress = (_run, final) => onProgress(state.event(final));
+    ro.progressIntervalMs = options.progressIntervalMs ?? DEFAULT_ROLLOUT_OPTIONS.progressIntervalMs;
+  }
+  return ro;
+}
+
+/** The files of a run, as far as they got: what the teardown closes or removes. */
+interface RolloutFiles {
+  journal: Journal | undefined;
+  journalPath: string | undefined;
+  temporaryJournal: boolean;
+  /** Until the write phase starts nothing was sent: a refusal leaves an existing report as it was. */
+  writing: boolean;
+}
+
+/** What the write phase reads: the change's hash, the targets, the journal, the written things (for convergence). */
+interface RolloutInputs {
+  targets: RolloutTargetStream;
+  journal: Journal;
+  written: TargetItem[] | undefined;
+}
+
+/** 1. Resume, 2. targets, 3. journal: everything read before the first write. */
+async function openInputs(
+  options: RolloutOptions,
+  r: RolloutPlanOfRun,
+  run: JobRun,
+  state: RolloutProgressState,
+  outcomes: RolloutOutcomeFile,
+  files: RolloutFiles,
+  startedAt: Date,
+): Promise<RolloutInputs> {
+  const report = state.report;
+  // 1. Resume: finished things are skipped, and counted (once) from the journal.
+  const changeHash = await rolloutChangeHash({
+    shadowName: options.shadowName,
+    desired: options.desired,
+    transform: options.transform,
+    dryRun: r.dryRun,
+    where: options.where,
+  });
+  const written: TargetItem[] | undefined = !r.dryRun && (options.waitConvergedMs ?? 0) > 0 ? [] : undefined;
+  // A finished thing is counted and reported when it is a target again, never for being in the journal.
+  const done = new Map<string, ItemResult>();
+  if (options.resume && options.journal !== undefined)
+    await readFinished(options.journal, changeHash, (d) => done.set(itemKey(d), d));
+  const finished = {
+    has: (key: string): boolean => {
+      const d = done.get(key);
+      if (d === undefined) return false;
+      report.record(d, true);
+      outcomes.write(d);
+      if (written !== undefined && (d.outcome === 'written' || d.outcome === 'rebased')) written.push(refOf(d));
+      return true;
+    },
+  };
+  // 2. Targets: streamed; duplicates and finished things skipped; the safety caps peek ahead.
+  const staticDeletes = options.desired !== undefined && hasNullLeaf(options.desired);
+  const checkDeletes = !r.dryRun && staticDeletes && !r.allowDeletes;
+  const peek = r.dryRun ? 0 : Math.max(options.yes ? 0 : r.maxThings + 1, checkDeletes ? r.maxDeletes + 1 : 0);
+  const targets = await RolloutTargetStream.open(
+    options.targets,
+    options.shadowName,
+    finished,
+    {
+      peek,
+      maxThings: !r.dryRun && !options.yes ? r.maxThings : undefined,
+      maxDeletes: checkDeletes ? r.maxDeletes : undefined,
+    },
+    controlAccess(options),
+  ).catch((err: unknown) => {
+    // Targets that cannot be opened (a directory that is no snapshot) are a usage error: nothing was sent yet.
+    throw err instanceof SnapshotError ? new ConfigError(`targets: ${err.message}`, { cause: err }) : err;
+  });
+  state.targets = targets;
+  // 3. Journal. One that cannot be written (disk full) stops the run at once: the coordinator
+  // drains the work in flight and the failure is thrown at the end, after everything is closed.
+  files.journalPath ??= join(tmpdir(), `shadowfleet-rollout-${process.pid}-${startedAt.getTime()}.journal`);
+  const journal = await Journal.open(files.journalPath, {
+    kind: 'rollout',
+    spec: changeHash,
+    resume: options.resume === true,
+    onError: (err) => run.drain(err.message),
+  });
+  files.journal = journal;
+  return { targets, journal, written };
+}
+
+/** 4. Write (or plan), a failed gate's rollback, then 5. convergence; the result, or the error that stopped the run. */
+async function writeAndConverge(
+  options: RolloutOptions,
+  r: RolloutPlanOfRun,
+  run: JobRun,
+  state: RolloutProgressState,
+  outcomes: RolloutOutcomeFile,
+  inputs: RolloutInputs,
+  files: RolloutFiles,
+  startedAt: Date,
+): Promise<{ result: RolloutResult; fatal: unknown }> {
+  const { targets, journal, written } = inputs;
+  const write = await writePhase(options, r, run, state, journal, outcomes, targets, written);
+  let fatal = write.fatal;
+  // A failed gate stops the rollout (no convergence wait, exit 1); with rollback, every write is undone first.
+  const gateFailure = fatal === undefined ? write.waves?.gateFailure : undefined;
+  let rollback: RolloutRollbackSummary | undefined;
+  if (gateFailure !== undefined) {
+    if (gateFailure.action === 'rollback' && !run.interrupted) {
+      state.phase = 'rollback';
+      run.progress(false);
+      rollback = await write
+        .waves!.rollback(run, journal.path, outcomes, taskConfig(options, r))
+        .catch((err: unknown) => {
+          fatal ??= err;
+          return undefined;
+        });
+    }
+    run.abort(WavePhase.reason(gateFailure));
+  }
+  const convergence =
+    fatal === undefined ? await convergePhase(options, run, state, written, write.interrupted) : undefined;
+  if (convergence?.fatal !== undefined) fatal = convergence.fatal;
+  const interrupted = write.interrupted || convergence?.interrupted === true || run.interrupted;
+  const result = rolloutResult(options, r, run, state.report, { write, targets, interrupted, startedAt });
+  if (convergence?.convergence !== undefined) result.convergence = convergence.convergence;
+  if (!files.temporaryJournal) result.journal = files.journalPath;
+  if (write.waves !== undefined) result.waves = write.waves.reports;
+  if (gateFailure !== undefined) result.gateFailure = gateFailure;
+  if (rollback !== undefined) result.rollback = rollback;
+  return { result, fatal };
+}
+
+/** Teardown, always: the engine, the journal, the outcome file, a temporary journal's files. Returns the first error. */
+async function closeRollout(
+  run: JobRun,
+  outcomes: RolloutOutcomeFile,
+  files: RolloutFiles,
+  error: unknown,
+): Promise<unknown> {
+  let fatal = error;
+  await run.close().catch(() => {});
+  if (files.journal !== undefined) await files.journal.close().catch((err) => (fatal ??= err));
+  if (files.writing) await outcomes.end().catch((err) => (fatal ??= err));
+  else await outcomes.abort();
+  const journalPath = files.journalPath;
+  if (files.temporaryJournal && journalPath !== undefined) {
+    for (const f of [journalPath, intentLogPath(journalPath), `${journalPath}.rollback`])
+      await rm(f, { force: true }).catch(() => {});
+  }
+  return fatal;
+}
+
+/** `<report>.summary.json`: the result, written once the run is over. */
+async function writeSummaryFile(report: string, result: RolloutResult): Promise<void> {
+  result.report = report;
+  result.summaryFile = `${report}.summary.json`;
+  await writeFileAtomic(result.summaryFile, JSON.stringify(result, null, 2) + '\n').catch(
+    (err: NodeJS.ErrnoException) => {
+      throw new SnapshotError(`${result.summaryFile}: cannot write the report summary (${err.code ?? err.message})`, {
+        cause: err,
+      });
+    },
+  );
 }
 
 interface WritePhaseResult {
