@@ -217,6 +217,28 @@ describe('sync, plan, apply and drift --redis with two worker processes', { time
     expect(jobIds(drift.stderr)).toHaveLength(1);
   });
 
+  it('goes on when a sync submitter is killed, and attach takes it over: each side adopts its own batches', async () => {
+    const target = await startEmulator({ port: 0, quotas: 'off' });
+    try {
+      // A low rate on both sides: the sync takes seconds, so the kill lands mid-run.
+      const sub = cli(['sync', '--from', source.url, '--to', target.url, '--from-rate', '40', '--to-rate', '40']);
+      const [, id] = await sub.waitErr(/job (\S+) runs on queue/);
+      const store = async (): Promise<{ batches: number; state: string }> =>
+        JSON.parse((await run(['status', id as string, '--json'])).stdout);
+      while ((await store()).batches < 4) await new Promise((r) => setTimeout(r, 100));
+      sub.child.kill('SIGKILL');
+      await sub.exited;
+      const attach = await run(['attach', id as string, '--stale-ms', '2000']);
+      expect(attach.code, attach.stderr).toBe(0);
+      expect(attach.stderr).toContain(`job ${id}'s submitter is gone; taking the job over`);
+      expect(jobIds(attach.stderr)).toEqual([id]);
+      expect(expectMirrored(source, target)).toBe(300);
+      expect((await store()).state).toBe('done');
+    } finally {
+      await target.close();
+    }
+  });
+
   it('detaches a watching sync, shows it in status, cancels it, and attach reports the cancel', async () => {
     const detach = await run(['sync', '--from', source.url, '--to', dest.url, '--watch', '1s', '--detach']);
     expect(detach.code, detach.stderr).toBe(0);

@@ -2,10 +2,11 @@
  * The queue as a job placement (see ../job-placement.ts): one submission, one run id. Every
  * JobRun the job opens with this placement (sync: its two sides; a multi-account plan: one per
  * account; apply: the plan's read, then one rollout per group) queues its batches on the BullMQ
- * queue under the same run id, each as a lane of its own (lane = the order the job opened its
- * JobRuns: 0, 1, ...). `status`, `attach` and `cancel` of that id therefore cover them all: the
- * run record counts every lane's batches, a cancel reaches every lane, and a take-over adopts
- * each lane's outstanding batches into the lane of the same number.
+ * queue under the same run id, each as a lane of its own, named by its account and its rank
+ * among the JobRuns on that account (`<endpoint host>#0`, `#1`...: the same on a re-run however
+ * the job's accounts interleave). `status`, `attach` and `cancel` of that id therefore cover
+ * them all: the run record counts every lane's batches, a cancel reaches every lane, and a
+ * take-over adopts each lane's outstanding batches into the lane of the same name.
  *
  * Each JobRun also gets, unless its rates are off, the account gate shared through Redis, keyed
  * by that JobRun's own client endpoint (`<prefix>:gate:<endpoint host>:<operation>`, see
@@ -14,9 +15,10 @@
  * `setRate` (a ramp) and AIMD act on the rate every worker draws from; the submitter takes no
  * permits itself.
  *
- * Lane 0 holds the run for the submission: it creates the record (or takes over `runId`), beats
- * the submitter's heartbeat and listens for a cancel until `finish()`; later lanes join the run
- * and leave it when their JobRun closes. Call `finish()` once the job has returned.
+ * The first JobRun's lane holds the run for the submission: it creates the record (or takes
+ * over `runId`), beats the submitter's heartbeat and listens for a cancel until `finish()`; later
+ * lanes join the run and leave it when their JobRun closes. Call `finish()` once the job has
+ * returned.
  */
 import { Redis } from 'ioredis';
 import type { BatchRunner, BatchRunnerFactory, BatchTask } from '../batch-runner.js';
@@ -27,7 +29,7 @@ import { QueueBatchRunner } from './queue-batch-runner.js';
 import { DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_PREFIX, newRunId, QueueNames, validateRunId } from './queue-names.js';
 import type { QueuedRates } from './queued-batch.js';
 import { connectRedis, redisOptions, type RedisCallCounter } from './redis-connection.js';
-import { RedisRateGate } from './redis-rate-gate.js';
+import { gateAccountKey, RedisRateGate } from './redis-rate-gate.js';
 import { RunStore } from './run-store.js';
 
 export interface QueuePlacementOptions {
@@ -57,7 +59,7 @@ export interface QueuePlacement extends JobPlacement {
   readonly lanes: number;
   /**
    * Ends the submission: records how it ended (a cancelled run stays cancelled), removes the
-   * collected batches, closes lane 0's connections. A job that placed nothing leaves no record
+   * collected batches, closes the first lane's connections. A job that placed nothing leaves no record
    * behind (a record made beforehand, e.g. by `--detach`, is marked as ended). Safe to call twice.
    */
   finish(state?: 'done' | 'failed'): Promise<void>;
@@ -132,11 +134,12 @@ export function queuePlacement(o: QueuePlacementOptions): QueuePlacement {
     ...(o.counter === undefined ? {} : { counter: o.counter }),
   };
   let lanes = 0;
+  const perAccount = new Map<string, number>();
   let root: Promise<QueueBatchRunner> | undefined;
   let finished: Promise<void> | undefined;
 
-  const openLane = (lane: number, rates: QueuedRates | 'off'): Promise<QueueBatchRunner> => {
-    const common = { ...base, rates, lane: String(lane) };
+  const openLane = (lane: string, rates: QueuedRates | 'off'): Promise<QueueBatchRunner> => {
+    const common = { ...base, rates, lane };
     if (root !== undefined) return root.then(() => QueueBatchRunner.open({ ...common, runId }));
     root = QueueBatchRunner.open({
       ...common,
@@ -151,15 +154,19 @@ export function queuePlacement(o: QueuePlacementOptions): QueuePlacement {
 
   const place = (context: JobPlacementContext): Placement => {
     if (finished !== undefined) throw new Error(`queue placement of run ${runId} is finished`);
-    const lane = lanes++;
+    const first = lanes++ === 0;
+    const account = gateAccountKey(context.client.endpoint);
+    const rank = perAccount.get(account) ?? 0;
+    perAccount.set(account, rank + 1);
+    const lane = `${account}#${rank}`;
     const rates = queuedRates(context.rates);
     const gate = rates === 'off' ? undefined : laneGate(o, context);
     const runner: BatchRunnerFactory = () => {
       const ready = openLane(lane, rates);
       return new LaneRunner(ready, adopt, async (r) => {
-        // Lane 0 keeps the run (heartbeat, cancel) until finish(); the others leave it now.
+        // The first lane keeps the run (heartbeat, cancel) until finish(); the others leave it now.
         await r?.finish('running').catch(() => undefined);
-        if (r !== undefined && lane > 0) await r.close();
+        if (r !== undefined && !first) await r.close();
         await gate?.close();
       });
     };
