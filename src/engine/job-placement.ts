@@ -27,6 +27,11 @@ export interface Placement {
   runner: BatchRunnerFactory;
   /** The account gate of the run (e.g. shared through Redis); absent = the in-process gate. The runner closes it. */
   gate?: RateGate;
+  /**
+   * Batches in flight when the JobRun does not say (`maxBatchesInFlight`): where batches run
+   * elsewhere, what those workers can hold, not this host's threads. Absent: this host's.
+   */
+  maxBatchesInFlight?: number;
 }
 
 /** Called once for each JobRun the job opens (in the order the job opens them). */

@@ -123,6 +123,8 @@ export class JobRun {
     if (placed !== undefined) {
       co.runner = placed.runner;
       if (placed.gate !== undefined) co.gate = placed.gate;
+      if (placed.maxBatchesInFlight !== undefined && options.maxBatchesInFlight === undefined)
+        co.maxBatchesInFlight = placed.maxBatchesInFlight;
     }
     // Built first: the pool's threads start now, while the job reads its targets.
     this.#coordinator = new Coordinator(co);

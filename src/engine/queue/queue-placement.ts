@@ -49,7 +49,15 @@ export interface QueuePlacementOptions {
   /** Called when the run is cancelled from elsewhere (the CLI interrupts the job). */
   onCancel?: () => void;
   counter?: RedisCallCounter;
+  /**
+   * Batches each JobRun keeps on the queue at once, unless the job sets its own: the worker
+   * processes' capacity (their `--concurrency` summed), not this host's cores. Default 16.
+   */
+  maxBatchesInFlight?: number;
 }
+
+/** Batches in flight per JobRun on the queue by default: room for eight workers of concurrency 2. */
+const DEFAULT_BATCHES_IN_FLIGHT = 16;
 
 /** A job placement on the queue: give it to a job's options, then `finish()` once the job returned. */
 export interface QueuePlacement extends JobPlacement {
@@ -170,7 +178,8 @@ export function queuePlacement(o: QueuePlacementOptions): QueuePlacement {
         await gate?.close();
       });
     };
-    return gate === undefined ? { runner } : { runner, gate };
+    const maxBatchesInFlight = o.maxBatchesInFlight ?? DEFAULT_BATCHES_IN_FLIGHT;
+    return gate === undefined ? { runner, maxBatchesInFlight } : { runner, gate, maxBatchesInFlight };
   };
 
   const finish = async (state: 'done' | 'failed' = 'done'): Promise<void> => {

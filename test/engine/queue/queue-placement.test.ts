@@ -101,6 +101,26 @@ describe('queuePlacement', { timeout: 120_000 }, () => {
     expect(await store.state(placement.runId)).toBe('done');
   });
 
+  it("keeps the queue's batches in flight, not this host's threads' worth", async () => {
+    const prefix = uniquePrefix('placement-inflight');
+    const placement = queuePlacement({ redisUrl: REDIS_URL, prefix, maxBatchesInFlight: 12 });
+    cleanup.push(() => placement.finish());
+    const store = new RunStore(admin, new QueueNames('shadowfleet', prefix));
+    // One local thread would hold 3 batches; no worker runs yet, so nothing comes back meanwhile.
+    const run = new JobRun({
+      client: { endpoint: a.url, region: 'us-east-1' },
+      rates: 'off',
+      batchSize: 5,
+      workers: 1,
+      placement,
+    });
+    cleanup.push(() => run.close());
+    const done = collect(run, things('fa', 60));
+    while (((await store.status(placement.runId))?.batches ?? 0) < 12) await new Promise((r) => setTimeout(r, 50));
+    await worker(prefix);
+    expect((await done).filter((r) => r.outcome === 'written')).toHaveLength(60);
+  });
+
   it('stops every JobRun of the run when its one id is cancelled', async () => {
     const prefix = uniquePrefix('placement-cancel');
     await worker(prefix);
