@@ -15,8 +15,10 @@
  *          bound by the quota, as a copy between two AWS accounts is; sync draws on both
  *          accounts' quotas at once, snapshot-then-restore on one after the other (ideal 2x).
  *
- * Beside things/s: the requests per thing each side sent (from the emulators' counters) and,
- * for the quota row, the busiest operation's rate as a share of the quota.
+ * Beside things/s: the requests per thing each side sent (from the emulators' counters), the
+ * busiest operation's rate (against the quota in the quota row) and the CPU time per thing of
+ * every process involved (this one and the emulators; on Linux), which, unlike things/s, does
+ * not move with what else the machine runs.
  *
  * Environment: BENCH_THINGS (things seeded for the cpu row; each has a classic and a "config"
  * shadow, every third a "firmware" shadow; default 20,000), BENCH_QUOTA_THINGS (things of the
@@ -27,6 +29,7 @@
  *
  *   node --import tsx bench/sync/sync.bench.ts [--quick] [--json]
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,6 +68,12 @@ export interface SyncBenchSide {
   busiestRps: number;
   busiestOperation: string;
   throttled: number;
+  /**
+   * CPU time of the copy, ms per thing: this process (coordinator and worker threads) and the
+   * emulator processes together (Linux /proc; undefined elsewhere). Unlike things/s it does not
+   * depend on what else the machine runs.
+   */
+  cpuMsPerThing?: number;
 }
 
 export interface SyncBenchRow {
@@ -76,6 +85,8 @@ export interface SyncBenchRow {
   snapshotRestore: SyncBenchSide & { snapshotMs: number; restoreMs: number };
   /** sync things/s over snapshot-then-restore things/s. */
   ratio: number;
+  /** sync CPU per thing over snapshot-then-restore CPU per thing (lower is cheaper), when measured. */
+  cpuRatio?: number;
 }
 
 export interface SyncBenchResult extends Partial<SyncBenchRow> {
@@ -91,6 +102,7 @@ const QUICK_QUOTA_THINGS = 2_000;
 type Stats = Record<string, { requests: number; throttled: number }>;
 interface Emu {
   url: string;
+  pid: number;
   stats(): Promise<{ operations: Stats }>;
   close(): Promise<void>;
 }
@@ -99,6 +111,25 @@ function positiveInt(name: string, v: number): number {
   if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer, got ${v}`);
   return v;
 }
+
+/** CPU seconds of this process and the emulator processes so far, or undefined without /proc. */
+function cpuSeconds(emus: Emu[]): number | undefined {
+  const u = process.cpuUsage();
+  let total = (u.user + u.system) / 1e6;
+  try {
+    for (const e of emus) {
+      // /proc/PID/stat: utime and stime are fields 14 and 15, in clock ticks (100 per second on Linux).
+      const f = readFileSync(`/proc/${e.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      total += (Number(f[11]) + Number(f[12])) / 100;
+    }
+  } catch {
+    return undefined;
+  }
+  return total;
+}
+
+const cpuMs = (a: number | undefined, b: number | undefined, things: number): number | undefined =>
+  a === undefined || b === undefined ? undefined : Math.round(((b - a) * 1e6) / things) / 1000;
 
 /** Requests per operation answered since `before`. */
 async function delta(emu: Emu, before: Stats | undefined): Promise<Stats> {
@@ -185,13 +216,16 @@ async function runRow(spec: RowSpec, dir: string, log: (line: string) => void): 
   try {
     if (spec.warm) await warmUp(source!, dir, workers);
     log(`sync bench [${spec.name}]: sync, source -> empty destination`);
+    const emus = [source!, viaSync!, viaRestore!];
     let before = (await source!.stats()).operations;
+    let cpu0 = cpuSeconds(emus);
     let t0 = performance.now();
     const s = await runSync({
       from: { endpoint: source!.url, rate, workers },
       to: { endpoint: viaSync!.url, rate, workers },
     });
     const syncMs = performance.now() - t0;
+    const syncCpu = cpuMs(cpu0, cpuSeconds(emus), s.sourceThings);
     if (s.failed > 0) throw new Error(`sync: ${s.failed} things failed (${s.failures[0]?.message ?? ''})`);
     const syncSource = await delta(source!, before);
     const syncDest = await delta(viaSync!, undefined);
@@ -199,12 +233,14 @@ async function runRow(spec: RowSpec, dir: string, log: (line: string) => void): 
       { stats: syncSource, ms: syncMs },
       { stats: syncDest, ms: syncMs },
     ]);
+    if (syncCpu !== undefined) sync.cpuMsPerThing = syncCpu;
     log(
       `  ${sync.things} things, ${sync.shadows} shadows in ${(syncMs / 1000).toFixed(1)} s: ${sync.thingsPerSecond} things/s`,
     );
 
     log(`sync bench [${spec.name}]: snapshot of the source, then restore to another empty destination`);
     before = (await source!.stats()).operations;
+    cpu0 = cpuSeconds(emus);
     t0 = performance.now();
     const snapDir = join(dir, `snap-${spec.name}`);
     const snap = await runSnapshot({ endpoint: source!.url, out: snapDir, allThings: true, rates, workers });
@@ -219,6 +255,7 @@ async function runRow(spec: RowSpec, dir: string, log: (line: string) => void): 
       workers,
     });
     const restoreMs = performance.now() - t0;
+    const srCpu = cpuMs(cpu0, cpuSeconds(emus), snap.things);
     if (rest.failed > 0) throw new Error(`restore: ${rest.failed} shadows failed`);
     const srSource = await delta(source!, before);
     const srDest = await delta(viaRestore!, undefined);
@@ -230,14 +267,19 @@ async function runRow(spec: RowSpec, dir: string, log: (line: string) => void): 
       snapshotMs: Math.round(snapshotMs),
       restoreMs: Math.round(restoreMs),
     };
+    if (srCpu !== undefined) snapshotRestore.cpuMsPerThing = srCpu;
     log(
       `  ${snapshotRestore.things} things, ${snapshotRestore.shadows} shadows in ${(snapshotRestore.elapsedMs / 1000).toFixed(1)} s (snapshot ${(snapshotMs / 1000).toFixed(1)} s + restore ${(restoreMs / 1000).toFixed(1)} s): ${snapshotRestore.thingsPerSecond} things/s`,
     );
     if (sync.shadows !== snapshotRestore.shadows)
       log(`  warning: the sides wrote different shadow counts (${sync.shadows} vs ${snapshotRestore.shadows})`);
     const ratio = sync.thingsPerSecond / snapshotRestore.thingsPerSecond;
-    log(`  ratio ${ratio.toFixed(2)}x`);
-    return { things, quota, latencyMs: spec.latencyMs, sync, snapshotRestore, ratio };
+    const row: SyncBenchRow = { things, quota, latencyMs: spec.latencyMs, sync, snapshotRestore, ratio };
+    if (syncCpu !== undefined && srCpu !== undefined) row.cpuRatio = syncCpu / srCpu;
+    log(
+      `  ratio ${ratio.toFixed(2)}x${row.cpuRatio === undefined ? '' : `; CPU per thing ${syncCpu} ms vs ${srCpu} ms (${row.cpuRatio.toFixed(2)}x)`}`,
+    );
+    return row;
   } finally {
     await Promise.all([source!.close(), viaSync!.close(), viaRestore!.close()]);
   }
@@ -290,6 +332,7 @@ function printRow(name: string, r: SyncBenchRow, goal: number): void {
     'dest req/thing': s.destRequestsPerThing,
     'busiest op/s': `${s.busiestRps} ${s.busiestOperation}`,
     throttled: s.throttled,
+    'CPU ms/thing': s.cpuMsPerThing ?? '-',
   });
   console.log(`${name}: ${r.quota === 'off' ? 'quotas off' : `account quota ${r.quota}/s per operation`}`);
   console.table({ sync: row(r.sync), 'snapshot + restore': row(r.snapshotRestore) });
