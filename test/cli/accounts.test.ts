@@ -115,6 +115,25 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+let workerLogs: Promise<Array<() => string>> | undefined;
+
+/** Two `shadowfleet worker` processes on the test's queue, started once, with the accounts' profiles. */
+function ensureWorkers(): Promise<Array<() => string>> {
+  workerLogs ??= Promise.all(
+    ['w1', 'w2'].map(
+      (id) =>
+        new Promise<() => string>((resolve) => {
+          void cli(
+            ['worker', '--id', id, '--concurrency', '2', '--redis', REDIS_URL, '--queue', QUEUE],
+            true,
+            (_c, err) => void waitForText(err, /"worker started"/).then(() => resolve(err)),
+          );
+        }),
+    ),
+  );
+  return workerLogs;
+}
+
 /** Each emulator saw only its own account: its own keys, no throttle, only its things, the change on each. */
 async function expectEachAccountOnItsOwn(mode: string): Promise<void> {
   for (const a of ['eu', 'us'] as const) {
@@ -211,17 +230,7 @@ describe('shadowfleet rollout --accounts', { timeout: 240_000 }, () => {
 
   it('runs the plan on the real Redis with two worker processes, each account within its own shared quota', async () => {
     for (const e of Object.values(emulators)) e.resetStats();
-    const workers = ['w1', 'w2'].map(
-      (id) =>
-        new Promise<() => string>((resolve) => {
-          void cli(
-            ['worker', '--id', id, '--concurrency', '2', '--redis', REDIS_URL, '--queue', QUEUE],
-            true,
-            (_c, err) => void waitForText(err, /"worker started"/).then(() => resolve(err)),
-          );
-        }),
-    );
-    const logs = await Promise.all(workers);
+    const logs = await ensureWorkers();
     // The submitter has no credentials file: only the workers resolve the accounts' profiles.
     const r = await cli(
       [
@@ -258,5 +267,71 @@ describe('shadowfleet rollout --accounts', { timeout: 240_000 }, () => {
     const lines = (await readFile(join(dir, 'queue.ndjson'), 'utf8')).trim().split('\n');
     expect(lines).toHaveLength(ACCOUNTS.eu.things + ACCOUNTS.us.things);
     expect(logs.map((l) => l())).toHaveLength(2);
+  });
+
+  it('goes on when the submitter is killed; attach takes the plan over and each account resumes in its own lane', async () => {
+    const sizes = { eu: 200, us: 300 } as const;
+    for (const a of ['eu', 'us'] as const)
+      await writeFile(
+        join(dir, `${a}-big.txt`),
+        `${Array.from({ length: sizes[a] }, (_, i) => `${a}-pump-${i}`).join('\n')}\n`,
+      );
+    const plan = (await readFile(join(dir, 'accounts.yaml'), 'utf8'))
+      .replace('things: eu.txt', 'things: eu-big.txt')
+      .replace('things: us.txt', 'things: us-big.txt');
+    await writeFile(join(dir, 'big.yaml'), plan);
+    await ensureWorkers();
+    for (const e of Object.values(emulators)) e.resetStats();
+    let subErr = (): string => '';
+    let sub!: ChildProcess;
+    const submitted = cli(
+      [
+        'rollout',
+        '--set',
+        '{"mode":"attached"}',
+        '--accounts',
+        'big.yaml',
+        '--yes',
+        '--journal',
+        'big.journal',
+        '--report',
+        'big.ndjson',
+        '--redis',
+        REDIS_URL,
+        '--queue',
+        QUEUE,
+      ],
+      false,
+      (c, err) => {
+        sub = c;
+        subErr = err;
+      },
+    );
+    await waitForText(() => subErr(), /rollout write: [1-9]\d*\/500/);
+    const id = /job (\S+) runs on queue/.exec(subErr())?.[1];
+    expect(id).toBeDefined();
+    sub.kill('SIGKILL');
+    await submitted;
+    const att = await cli(
+      ['attach', id as string, '--stale-ms', '3000', '--redis', REDIS_URL, '--queue', QUEUE],
+      false,
+    );
+    expect(att.code, att.stderr).toBe(0);
+    expect(att.stderr).toMatch(/taking the job over/);
+    const lines = (await readFile(join(dir, 'big.ndjson'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { account: string; thing: string; outcome: string });
+    const seen = new Set(lines.map((l) => `${l.account}/${l.thing}`));
+    expect(seen.size).toBe(lines.length);
+    expect(lines.filter((l) => l.account === 'eu-prod' && l.thing.startsWith('eu-'))).toHaveLength(sizes.eu);
+    expect(lines.filter((l) => l.account === 'us-prod' && l.thing.startsWith('us-'))).toHaveLength(sizes.us);
+    expect(lines.every((l) => l.outcome === 'written' || l.outcome === 'unchanged')).toBe(true);
+    for (const a of ['eu', 'us'] as const) {
+      const stats = emulators[a].stats();
+      expect(stats.unauthorized).toBe(0);
+      expect(stats.totals.throttled).toBe(0);
+      expect(stats.shadows).toBe(sizes[a]);
+    }
   });
 });
