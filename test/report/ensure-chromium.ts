@@ -16,10 +16,14 @@ export async function ensureChromium(executable: string): Promise<void> {
   if (!canInstall) throw new Error(howTo);
   process.stderr.write('report-page browser test: installing Debian chromium (apt-get, once)...\n');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  // Another run of the suite on this machine may be installing it at the same moment: wait for
+  // the package manager's lock instead of failing on it, and take that install if it got there first.
+  const wait = ['-o', 'DPkg::Lock::Timeout=240'];
   try {
-    await run('apt-get', ['update', '-qq'], { env, timeout: 300_000, maxBuffer: 16 << 20 });
-    await run('apt-get', ['install', '-y', '-qq', 'chromium'], { env, timeout: 600_000, maxBuffer: 16 << 20 });
+    await run('apt-get', [...wait, 'update', '-qq'], { env, timeout: 300_000, maxBuffer: 16 << 20 });
+    await run('apt-get', [...wait, 'install', '-y', '-qq', 'chromium'], { env, timeout: 540_000, maxBuffer: 16 << 20 });
   } catch (err) {
+    if (existsSync(executable)) return;
     throw new Error(`${howTo} (automatic install failed: ${(err as Error).message.split('\n')[0]})`, { cause: err });
   }
   if (!existsSync(executable)) throw new Error(howTo);

@@ -3,11 +3,11 @@
  * the charts are drawn with their data points, nothing is logged as an error, and nothing but
  * the file itself is requested. A screenshot is kept for people to look at.
  */
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator } from '../../src/emulator/index.js';
 import { runBench } from '../../src/jobs/bench/bench.js';
@@ -42,6 +42,21 @@ afterAll(async () => {
   await browser?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
+
+/**
+ * Takes the screenshot into this run's own directory, then puts a copy under SHOT_DIR by a rename:
+ * another run of the suite on the machine keeps its screenshots under the same names, and a file
+ * half-written by one is never what the other reads. Returns this run's own file.
+ */
+async function keepScreenshot(page: Page, name: string): Promise<string> {
+  const own = join(dir, name);
+  await page.screenshot({ path: own, fullPage: true });
+  await mkdir(SHOT_DIR, { recursive: true });
+  const partial = join(SHOT_DIR, `.${name}.${process.pid}.partial`);
+  await copyFile(own, partial);
+  await rename(partial, join(SHOT_DIR, name));
+  return own;
+}
 
 async function open(path: string) {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -109,9 +124,7 @@ describe('the report page in a headless browser', () => {
     expect(problems).toEqual([]);
     expect(requests).toEqual([url]);
 
-    await mkdir(SHOT_DIR, { recursive: true });
-    const shot = join(SHOT_DIR, 'report-page.png');
-    await page.screenshot({ path: shot, fullPage: true });
+    const shot = await keepScreenshot(page, 'report-page.png');
     expect((await stat(shot)).size).toBeGreaterThan(20_000);
     await page.close();
   });
@@ -150,8 +163,7 @@ describe('the report page in a headless browser', () => {
     expect(await page.locator('[data-section="table"] tbody tr').count()).toBe(3);
     expect(problems).toEqual([]);
     expect(requests).toEqual([url]);
-    await mkdir(SHOT_DIR, { recursive: true });
-    await page.screenshot({ path: join(SHOT_DIR, 'bench-report-page.png'), fullPage: true });
+    await keepScreenshot(page, 'bench-report-page.png');
     await page.close();
   });
 
