@@ -21,6 +21,12 @@ import type { S3SinkOptions } from '../../sinks/s3-sink.js';
 import type { SnapshotSink } from '../../sinks/snapshot-sink.js';
 import { VERSION } from '../../version.js';
 import { parseDataEndpoint } from '../../client/resolve-data-endpoint.js';
+import {
+  credentialSourceProvider,
+  hasCredentialSource,
+  type CredentialSourceOptions,
+  type CredentialsProvider,
+} from '../../client/credential-source.js';
 import { z } from 'zod';
 import {
   checkOptions,
@@ -62,7 +68,12 @@ export type SnapshotCredentials = { accessKeyId: string; secretAccessKey: string
 /** S3 settings of a snapshot destination (or source). */
 export type SnapshotS3Options = Omit<S3SinkOptions, 'bucket' | 'prefix' | 'location' | 'overwrite'>;
 
-export interface SnapshotOptions {
+/**
+ * `profile`, `roleArn` (with `externalId`, `sessionName`): the account's credentials, resolved
+ * by each worker (thread or queue process) itself; no keys travel with the batches. The
+ * control-plane calls of a selection or of `allThings` use the same source.
+ */
+export interface SnapshotOptions extends CredentialSourceOptions {
   /** Data plane endpoint (an AWS ATS endpoint or the emulator's URL). Else SHADOWFLEET_ENDPOINT. */
   endpoint?: string;
   /** Else AWS_REGION, else us-east-1. */
@@ -188,7 +199,7 @@ function resolveEndpoint(endpoint: string | undefined, option = 'endpoint'): str
 export async function* listAllThings(options: {
   endpoint?: string;
   region: string;
-  credentials?: SnapshotCredentials;
+  credentials?: SnapshotCredentials | CredentialsProvider;
   rps?: number;
   signal?: AbortSignal;
 }): AsyncGenerator<TargetItem> {
@@ -283,6 +294,10 @@ export async function runSnapshot(options: SnapshotOptions): Promise<SnapshotRes
       endpoint,
       region,
       credentials: options.credentials,
+      profile: options.profile,
+      roleArn: options.roleArn,
+      externalId: options.externalId,
+      sessionName: options.sessionName,
       requestAttempts: options.requestAttempts ?? DEFAULT_SNAPSHOT_OPTIONS.requestAttempts,
     }),
     workers: options.workers ?? DEFAULT_SNAPSHOT_OPTIONS.workers,
@@ -357,19 +372,27 @@ class SnapshotJob implements JobDefinition<SnapshotReadConfig, SnapshotResult> {
     return p;
   }
 
+  /** The control plane's credentials: the given keys, else the profile or role, else the default chain. */
+  #controlCredentials(): SnapshotCredentials | CredentialsProvider | undefined {
+    const o = this.#o;
+    if (o.credentials !== undefined) return o.credentials;
+    return hasCredentialSource(o) ? credentialSourceProvider(o, this.#region) : undefined;
+  }
+
   async targets(): Promise<AsyncIterable<TargetItem>> {
     const o = this.#o;
+    const credentials = this.#controlCredentials();
     if (!o.allThings) {
       const control: ControlPlaneAccess = { endpoint: this.#endpoint, region: this.#region };
       if (o.controlEndpoint !== undefined) control.controlEndpoint = o.controlEndpoint;
-      if (o.credentials !== undefined) control.credentials = o.credentials;
+      if (credentials !== undefined) control.credentials = credentials;
       if (o.signal !== undefined) control.signal = o.signal;
       return openTargets(o.things!, undefined, control);
     }
     const list: Parameters<typeof listAllThings>[0] = { region: this.#region };
     const controlEndpoint = o.controlEndpoint ?? controlEndpointFor(this.#endpoint);
     if (controlEndpoint !== undefined) list.endpoint = controlEndpoint;
-    if (o.credentials !== undefined) list.credentials = o.credentials;
+    if (credentials !== undefined) list.credentials = credentials;
     if (o.listThingsRps !== undefined) list.rps = o.listThingsRps;
     if (o.signal !== undefined) list.signal = o.signal;
     return listAllThings(list);
