@@ -52,11 +52,12 @@ export async function finishDistributed(command: Command, exitCode: number): Pro
   await placement?.finish(exitCode === 2 ? 'failed' : 'done');
 }
 
-let current: DistributedFlags = {};
+/** The option the program's distributed flags ride in on the command that runs (set before its action). */
+const DISTRIBUTED_OPTION = 'distributed';
 
-/** The distributed flags as parsed for this command line. */
-export function distributedFlags(): Readonly<DistributedFlags> {
-  return current;
+/** The distributed flags of this command line, from a command's own flags (its action's first argument). */
+export function distributedFlags(flags: object): Readonly<DistributedFlags> {
+  return (flags as { [DISTRIBUTED_OPTION]?: DistributedFlags })[DISTRIBUTED_OPTION] ?? {};
 }
 
 /** The command line without the internal and detach flags (what `attach` re-runs). */
@@ -83,7 +84,7 @@ export async function applyDistributedFlags(
   stdout: NodeJS.WritableStream,
   stderr: NodeJS.WritableStream,
 ): Promise<void> {
-  current = flags;
+  action.setOptionValue(DISTRIBUTED_OPTION, flags);
   const command = action.name();
   if (!JOB_COMMANDS.has(command)) return;
   // The queue entry (BullMQ, ioredis: 0.1-0.3 s of CPU at start-up, more on a busy machine)

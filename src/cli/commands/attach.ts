@@ -28,8 +28,8 @@ export function defineAttach(program: Command, run: Runner): void {
     .action(
       run<AttachFlags>(async (flags, ctx, args) => {
         const q = await import('../../engine/queue/index.js');
-        const url = q.redisUrlFrom(distributedFlags().redis) as string;
-        const queue = distributedFlags().queue ?? q.DEFAULT_QUEUE_NAME;
+        const url = q.redisUrlFrom(distributedFlags(flags).redis) as string;
+        const queue = distributedFlags(flags).queue ?? q.DEFAULT_QUEUE_NAME;
         const id = q.validateRunId(args[0]);
         const staleMs = flags.staleMs === undefined ? DEFAULT_STALE_MS : Number(flags.staleMs);
         const redis = await q.connectRedis(url);

@@ -14,11 +14,11 @@ export function defineCancel(program: Command, run: Runner): void {
     )
     .argument('<job>', 'job id')
     .action(
-      run<CancelFlags>(async (_flags, ctx, args) => {
+      run<CancelFlags>(async (flags, ctx, args) => {
         const { cancelRun, redisUrlFrom } = await import('../../engine/queue/index.js');
-        const url = redisUrlFrom(distributedFlags().redis) as string;
+        const url = redisUrlFrom(distributedFlags(flags).redis) as string;
         const id = args[0] as string;
-        const { removed } = await cancelRun(url, id, { queue: distributedFlags().queue ?? 'shadowfleet' });
+        const { removed } = await cancelRun(url, id, { queue: distributedFlags(flags).queue ?? 'shadowfleet' });
         ctx.out(`cancelled ${id}: ${removed} waiting batch${removed === 1 ? '' : 'es'} removed`);
         return EXIT.OK;
       }),

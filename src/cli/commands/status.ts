@@ -20,8 +20,8 @@ export function defineStatus(program: Command, run: Runner): void {
         const { connectRedis, redactRedisUrl, QueueNames, RunStore, redisUrlFrom, validateRunId } = await import(
           '../../engine/queue/index.js'
         );
-        const url = redisUrlFrom(distributedFlags().redis) as string;
-        const names = new QueueNames(distributedFlags().queue ?? 'shadowfleet');
+        const url = redisUrlFrom(distributedFlags(flags).redis) as string;
+        const names = new QueueNames(distributedFlags(flags).queue ?? 'shadowfleet');
         const redis = await connectRedis(url);
         try {
           const store = new RunStore(redis, names);

@@ -25,14 +25,14 @@ export function defineWorker(program: Command, run: Runner): void {
     .action(
       run<WorkerFlags>(async (flags, ctx) => {
         const { QueueWorker, redisUrlFrom } = await import('../../engine/queue/index.js');
-        const redisUrl = redisUrlFrom(distributedFlags().redis) as string;
+        const redisUrl = redisUrlFrom(distributedFlags(flags).redis) as string;
         const concurrency = positiveIntFlag('--concurrency', flags.concurrency);
         const lockDurationMs = positiveIntFlag('--lock-ms', flags.lockMs);
         const log = (e: Record<string, unknown>): void =>
           ctx.err(JSON.stringify({ time: new Date().toISOString(), ...e }));
         const worker = await QueueWorker.start({
           redisUrl,
-          queue: distributedFlags().queue ?? 'shadowfleet',
+          queue: distributedFlags(flags).queue ?? 'shadowfleet',
           log,
           ...(concurrency === undefined ? {} : { concurrency }),
           ...(lockDurationMs === undefined ? {} : { lockDurationMs }),
