@@ -10,7 +10,7 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { InvalidArgumentError, SnapshotError, isShadowError } from '../../errors.js';
+import { SnapshotError } from '../../errors.js';
 import { checkDestinationFile } from '../../io/check-destination.js';
 import { writeFileAtomic } from '../../io/write-file-atomic.js';
 import { defaultRegion } from '../../engine/job-run.js';
@@ -25,6 +25,14 @@ import {
 import type { RolloutSummary } from '../rollout/rollout-report.js';
 import { loadAccountPlan, type AccountPlan, type PlanAccount } from './account-plan.js';
 import { joinOutcomeFiles, totalPlan, totalProgress, totalSummary } from './accounts-summary.js';
+import {
+  accountClientFields,
+  accountTargets,
+  progressOfAll,
+  sectionError,
+  startInOrder,
+  usageErrorOfAll,
+} from './plan-runs.js';
 
 /** What a plan's account takes from the plan, not from the job. */
 type AccountFields =
@@ -91,16 +99,8 @@ function accountOptions(
 ): RolloutOptions {
   const a = plan.accounts[i]!;
   const { accounts: _plan, onProgress: _p, targets: fallback, ...job } = o;
-  const targets = a.targets ?? fallback;
-  if (targets === undefined)
-    throw new InvalidArgumentError(
-      `${plan.file}: accounts[${i}] (${a.name}): targets: required (in the plan, or targets: in the rollout spec for every account)`,
-    );
-  const options: RolloutOptions = { ...job, endpoint: a.endpoint, region: a.region ?? defaultRegion(), targets };
-  for (const k of ['profile', 'roleArn', 'externalId', 'sessionName', 'controlEndpoint'] as const) {
-    const v = a[k];
-    if (v !== undefined) options[k] = v;
-  }
+  const targets = accountTargets(plan, i, fallback, 'in the plan, or targets: in the rollout spec for every account');
+  const options: RolloutOptions = { ...job, ...accountClientFields(plan, i), targets };
   // The account's quota replaces the job's, field by field; 'off' stays off only where the account sets none.
   if (a.rate !== undefined) options.rate = { ...(o.rate === 'off' || o.rate === undefined ? {} : o.rate), ...a.rate };
   if (o.journal !== undefined) options.journal = accountJournalPath(o.journal, a.name);
@@ -122,23 +122,17 @@ export async function runRolloutAccounts(o: AccountsRolloutOptions): Promise<Acc
     o.report === undefined ? undefined : await mkdtemp(join(dirname(resolve(o.report)), '.shadowfleet-accounts-'));
   try {
     const perAccount = plan.accounts.map((_a, i) => accountOptions(o, plan, i, partDir));
-    const events = new Map<string, RolloutProgress>();
-    const onProgress = o.onProgress;
-    if (onProgress !== undefined)
+    if (o.onProgress !== undefined) {
+      const each = progressOfAll(
+        plan.accounts.map((a) => a.name),
+        totalProgress,
+        o.onProgress,
+      );
       perAccount.forEach((ao, i) => {
-        const name = plan.accounts[i]!.name;
-        ao.onProgress = (p) => {
-          events.set(name, p);
-          if (events.size < plan.accounts.length) return;
-          onProgress(
-            totalProgress(
-              events,
-              [...events.values()].every((e) => e.final === true),
-            ),
-          );
-        };
+        ao.onProgress = each[i]!;
       });
-    const settled = await Promise.allSettled(startInOrder(perAccount));
+    }
+    const settled = await Promise.allSettled(startInOrder(perAccount, runRollout));
     const sameUsageError = usageErrorOfAll(settled);
     if (sameUsageError !== undefined) throw sameUsageError;
     const sections = plan.accounts.map((a, i) => section(a, perAccount[i]!, settled[i]!));
@@ -150,49 +144,9 @@ export async function runRolloutAccounts(o: AccountsRolloutOptions): Promise<Acc
   }
 }
 
-/**
- * Starts every account's rollout. With a placement (the queue), account i opens its JobRun only
- * after account i-1 opened its own, so the run's lanes follow the plan's order and a take-over
- * (`attach`) finds each account's batches in the lane of the same number. The accounts still run
- * at once: only the few milliseconds before each JobRun opens are taken in turn.
- */
-function startInOrder(perAccount: RolloutOptions[]): Promise<RolloutResult>[] {
-  let previous: Promise<unknown> = Promise.resolve();
-  return perAccount.map((ao) => {
-    const shared = ao.placement;
-    if (shared === undefined) return runRollout(ao);
-    let opened!: () => void;
-    const placed = new Promise<void>((r) => {
-      opened = r;
-    });
-    ao.placement = (context) => {
-      opened();
-      return shared(context);
-    };
-    const run = previous.then(() => runRollout(ao));
-    // The next account starts once this one has placed its JobRun, or failed before it could.
-    previous = Promise.race([placed, run.then(noop, noop)]);
-    return run;
-  });
-}
-
-const noop = (): void => {};
-
-/** The error every account refused with, when it is the same usage error (a bad change, say): exit 2, as one rollout. */
-function usageErrorOfAll(settled: readonly PromiseSettledResult<RolloutResult>[]): unknown {
-  const reasons = settled.map((s) => (s.status === 'rejected' ? s.reason : undefined));
-  const first = reasons[0];
-  if (first === undefined || !isShadowError(first)) return undefined;
-  if (first.code !== 'SHADOW_ERR_INVALID_ARGUMENT' && first.code !== 'SHADOW_ERR_CONFIG') return undefined;
-  return reasons.every((r) => isShadowError(r) && r.message === first.message) ? first : undefined;
-}
-
 function section(a: PlanAccount, ao: RolloutOptions, s: PromiseSettledResult<RolloutResult>): AccountRolloutSection {
   const base = { name: a.name, endpoint: a.endpoint, region: ao.region ?? defaultRegion() };
-  if (s.status === 'rejected') {
-    const err = s.reason as Error;
-    return { ...base, ok: false, error: { name: err?.name ?? 'Error', message: err?.message ?? String(err) } };
-  }
+  if (s.status === 'rejected') return { ...base, ok: false, error: sectionError(s.reason) };
   const result = s.value;
   // The parts are joined into the one outcome file; the account's own paths go away with them.
   delete result.report;

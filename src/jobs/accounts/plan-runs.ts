@@ -1,0 +1,116 @@
+/**
+ * What every job over the accounts of a plan shares (a rollout, a snapshot): each account's
+ * client fields taken from the plan, its targets or the job's, the accounts' runs started in the
+ * plan's order on one placement, a usage error every account refused with told apart from an
+ * account's own failure, and one progress event made of the accounts' own.
+ */
+import type { CredentialSourceOptions } from '../../client/credential-source.js';
+import type { JobPlacement } from '../../engine/job-placement.js';
+import { defaultRegion } from '../../engine/job-run.js';
+import type { TargetSelection } from '../../engine/target-selection.js';
+import { InvalidArgumentError, isShadowError } from '../../errors.js';
+import type { AccountPlan } from './account-plan.js';
+
+/** An account's endpoint, region (the default one when the plan gives none), credentials source and control endpoint. */
+export interface AccountClientFields extends CredentialSourceOptions {
+  endpoint: string;
+  region: string;
+  controlEndpoint?: string;
+}
+
+/** The client fields of account `i` of the plan. */
+export function accountClientFields(plan: AccountPlan, i: number): AccountClientFields {
+  const a = plan.accounts[i]!;
+  const fields: AccountClientFields = { endpoint: a.endpoint, region: a.region ?? defaultRegion() };
+  for (const k of ['profile', 'roleArn', 'externalId', 'sessionName', 'controlEndpoint'] as const) {
+    const v = a[k];
+    if (v !== undefined) fields[k] = v;
+  }
+  return fields;
+}
+
+/**
+ * The targets of account `i`: its own (a things file or a selection), else the job's `fallback`;
+ * with neither, an InvalidArgumentError naming the file, the account and where targets may be
+ * given (`where`, e.g. "in the plan, or targets: in the rollout spec for every account").
+ */
+export function accountTargets<T>(
+  plan: AccountPlan,
+  i: number,
+  fallback: T | undefined,
+  where: string,
+): string | TargetSelection | T {
+  const a = plan.accounts[i]!;
+  const targets = a.targets ?? fallback;
+  if (targets === undefined)
+    throw new InvalidArgumentError(`${plan.file}: accounts[${i}] (${a.name}): targets: required (${where})`);
+  return targets;
+}
+
+/**
+ * Starts every account's run. With a placement (the queue), account i opens its JobRun only
+ * after account i-1 opened its own, so the run's lanes follow the plan's order and a take-over
+ * (`attach`) finds each account's batches in the lane of the same number. The accounts still run
+ * at once: only the few milliseconds before each JobRun opens are taken in turn.
+ */
+export function startInOrder<O extends { placement?: JobPlacement | undefined }, R>(
+  perAccount: O[],
+  run: (o: O) => Promise<R>,
+): Promise<R>[] {
+  let previous: Promise<unknown> = Promise.resolve();
+  return perAccount.map((ao) => {
+    const shared = ao.placement;
+    if (shared === undefined) return run(ao);
+    let opened!: () => void;
+    const placed = new Promise<void>((r) => {
+      opened = r;
+    });
+    ao.placement = (context) => {
+      opened();
+      return shared(context);
+    };
+    const started = previous.then(() => run(ao));
+    // The next account starts once this one has placed its JobRun, or failed before it could.
+    previous = Promise.race([placed, started.then(noop, noop)]);
+    return started;
+  });
+}
+
+const noop = (): void => {};
+
+/** The error every account refused with, when it is the same usage error (a bad option, say): exit 2, as one job. */
+export function usageErrorOfAll(settled: readonly PromiseSettledResult<unknown>[]): unknown {
+  const reasons = settled.map((s) => (s.status === 'rejected' ? s.reason : undefined));
+  const first = reasons[0];
+  if (first === undefined || !isShadowError(first)) return undefined;
+  if (first.code !== 'SHADOW_ERR_INVALID_ARGUMENT' && first.code !== 'SHADOW_ERR_CONFIG') return undefined;
+  return reasons.every((r) => isShadowError(r) && r.message === first.message) ? first : undefined;
+}
+
+/** An account's error as its section of a result carries it. */
+export function sectionError(reason: unknown): { name: string; message: string } {
+  const err = reason as Error | undefined;
+  return { name: err?.name ?? 'Error', message: err?.message ?? String(reason) };
+}
+
+/**
+ * One progress callback per account; once every account has reported, each event of any
+ * account emits `total(events, final)`, final when every account's last event was.
+ */
+export function progressOfAll<P extends { final?: boolean }, T>(
+  names: readonly string[],
+  total: (events: ReadonlyMap<string, P>, final: boolean) => T,
+  emit: (t: T) => void,
+): Array<(p: P) => void> {
+  const events = new Map<string, P>();
+  return names.map((name) => (p: P) => {
+    events.set(name, p);
+    if (events.size < names.length) return;
+    emit(
+      total(
+        events,
+        [...events.values()].every((e) => e.final === true),
+      ),
+    );
+  });
+}
