@@ -12,3 +12,8 @@ const runner = new TaskRunner(HANDLERS);
 export default function runTask(task: WorkerTask): Promise<ItemResult[]> {
   return runner.run(task);
 }
+
+/** Answers once this thread has loaded the module (the pool runs batches inline until then). */
+export function ready(): boolean {
+  return true;
+}

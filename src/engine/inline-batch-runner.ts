@@ -3,7 +3,8 @@
  * to the coordinator's GatePortServer), the same clients and the same interrupt as in a worker
  * thread, but without starting one. For a job whose targets fit in one batch (a one-thing
  * rollout), where starting a thread and loading its modules costs more than the batch itself;
- * the engine chooses it (Coordinator option `expectedItems`), never the job.
+ * the engine chooses it (Coordinator option `expectedItems`), never the job. The thread pool
+ * also runs its first batches on one while its threads start (PoolBatchRunner).
  *
  * The batch is copied (structuredClone) as it would be crossing to a thread, so a handler never
  * shares objects with the coordinator.
@@ -19,6 +20,8 @@ export class InlineBatchRunner implements BatchRunner {
   #server: GatePortServer;
   /** Loading starts at once: it overlaps with the job reading its targets. */
   #runner: Promise<TaskRunner>;
+  #inFlight = 0;
+  #idle: Array<() => void> = [];
 
   constructor(options: BatchRunnerContext) {
     this.#server = new GatePortServer(options.gate);
@@ -28,7 +31,22 @@ export class InlineBatchRunner implements BatchRunner {
   }
 
   async run<C>(task: BatchTask<C>, signal?: AbortSignal): Promise<ItemResult[]> {
-    const runner = await this.#runner;
+    this.#inFlight += 1;
+    try {
+      return await this.#run(await this.#runner, task, signal);
+    } finally {
+      this.#inFlight -= 1;
+      if (this.#inFlight === 0) for (const wake of this.#idle.splice(0)) wake();
+    }
+  }
+
+  /** Resolves once no batch is running here. */
+  drained(): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  async #run<C>(runner: TaskRunner, task: BatchTask<C>, signal: AbortSignal | undefined): Promise<ItemResult[]> {
     const { port1, port2 } = new MessageChannel();
     this.#server.attach(port1);
     const t: WorkerTask<C> = { ...structuredClone(task), gatePort: port2 };

@@ -4,12 +4,17 @@
  * gate asks the one account gate for permits in weighted batches.
  *
  * The threads start when the runner is built (minThreads = maxThreads), so building the engine
- * before reading targets or opening a journal overlaps thread start-up with that work.
+ * before reading targets or opening a journal overlaps thread start-up with that work. Until the
+ * first thread has loaded the worker module (a few hundred ms on a busy machine), batches run on
+ * this thread (InlineBatchRunner: the same handlers, gate and clients), so the first requests,
+ * and the rate gate's initial burst, do not wait for the threads; from then on every batch goes
+ * to the threads. Only with the default worker file: another one's handlers may differ.
  */
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { BatchRunner, BatchRunnerContext, BatchTask } from './batch-runner.js';
 import { GatePortServer } from './gate-port-server.js';
+import { InlineBatchRunner } from './inline-batch-runner.js';
 import type { ItemResult, WorkerTask } from './task-types.js';
 import { workerFile, type WorkerFile } from './worker-file.js';
 
@@ -21,6 +26,9 @@ export interface PoolBatchRunnerOptions extends BatchRunnerContext {
 export class PoolBatchRunner implements BatchRunner {
   #pool: Piscina<WorkerTask, ItemResult[]>;
   #server: GatePortServer;
+  /** Runs batches until a thread is ready; undefined from then on (or with a custom worker file). */
+  #warmUp: InlineBatchRunner | undefined;
+  #warmUpDone: Promise<void> | undefined;
 
   constructor(options: PoolBatchRunnerOptions) {
     this.#server = new GatePortServer(options.gate);
@@ -36,6 +44,23 @@ export class PoolBatchRunner implements BatchRunner {
       concurrentTasksPerWorker: options.tasksPerWorker,
       idleTimeout: 30_000,
     });
+    if (options.workerFile === undefined) {
+      const inline = new InlineBatchRunner(options);
+      this.#warmUp = inline;
+      // The worker module's `ready` export answers once a thread has loaded it.
+      this.#warmUpDone = this.#pool.run(undefined as never, { name: 'ready' }).then(
+        () => this.#endWarmUp(inline),
+        () => this.#endWarmUp(inline),
+      );
+    }
+  }
+
+  /** Batches already on this thread finish here; the runner closes after them. */
+  async #endWarmUp(inline: InlineBatchRunner): Promise<void> {
+    if (this.#warmUp !== inline) return;
+    this.#warmUp = undefined;
+    await inline.drained();
+    await inline.close();
   }
 
   /** The pool's filled options (e.g. `atomics`), for inspection. */
@@ -44,6 +69,7 @@ export class PoolBatchRunner implements BatchRunner {
   }
 
   run<C>(task: BatchTask<C>, signal?: AbortSignal): Promise<ItemResult[]> {
+    if (this.#warmUp !== undefined) return this.#warmUp.run(task, signal);
     const { port1, port2 } = new MessageChannel();
     this.#server.attach(port1);
     const t: WorkerTask<C> = { ...task, gatePort: port2 };
@@ -61,7 +87,9 @@ export class PoolBatchRunner implements BatchRunner {
   }
 
   async close(): Promise<void> {
-    await this.#pool.destroy();
+    const inline = this.#warmUp;
+    this.#warmUp = undefined;
+    await Promise.all([this.#pool.destroy(), inline?.close(), this.#warmUpDone]);
     this.#server.close();
   }
 }
