@@ -13,14 +13,16 @@
  *             undici request to the same emulator (the ratio is printed; median of STARTUP_RUNS).
  *
  * The build is made once into a temporary directory (`tsc -p tsconfig.build.json`), or taken
- * from STARTUP_BIN (a built bin.js). `--quick` runs 3,000 things and 3 samples.
+ * from STARTUP_BIN (a built bin.js). `--quick` runs 3,000 things and 3 samples. The 1-minute
+ * load average before and after each part is recorded: on a shared machine the numbers mean
+ * little without it.
  *
  *   node --import tsx bench/rollout/startup.bench.ts [--quick] [--json]
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { copyFile, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startEmulatorProcess } from '../../src/emulator/index.js';
@@ -44,6 +46,8 @@ export interface StartupBenchResult {
   one: { medianMs: number; ratio: number; samples: number[] };
   get: { medianMs: number; ratio: number; samples: number[] };
   floorSamples: number[];
+  /** 1-minute load average before and after the small commands, and after the quota run. */
+  loadAverage: { before: number; afterSmall: number; afterQuota: number };
 }
 
 /** Runs `node args` to the end; resolves with its wall time in ms (rejects on a non-zero exit). */
@@ -72,6 +76,7 @@ const median = (xs: number[]): number => {
   return s[Math.floor(s.length / 2)]!;
 };
 const round = (v: number): number => Math.round(v * 1000) / 1000;
+const load1 = (): number => Math.round(loadavg()[0]! * 100) / 100;
 
 /** Builds the package into a temporary directory; returns the bin.js path and a cleanup. */
 async function build(log: (l: string) => void): Promise<{ bin: string; cleanup: () => Promise<void> }> {
@@ -108,6 +113,7 @@ export async function runStartupBench(
       `import { request } from ${JSON.stringify(pathToFileURL(join(ROOT, 'node_modules', 'undici', 'index.js')).href)};\nconst r = await request(process.argv[2]);\nawait r.body.text();\n`,
     );
     const endpoint = ['--endpoint', emu.url];
+    const loadBefore = load1();
     // The floor and the two small commands, interleaved so a busy moment hits all three alike.
     const floor: number[] = [];
     const one: number[] = [];
@@ -138,6 +144,7 @@ export async function runStartupBench(
       get.push((await timed([bin, 'get', ...endpoint, '--thing', 'startup-one'], 'get')).ms);
     }
     const floorMs = median(floor);
+    const loadAfterSmall = load1();
     log(
       `  startup: floor ${floorMs.toFixed(0)} ms, one-thing rollout ${median(one).toFixed(0)} ms, get ${median(get).toFixed(0)} ms`,
     );
@@ -182,6 +189,7 @@ export async function runStartupBench(
       one: { medianMs: Math.round(median(one)), ratio: round(median(one) / floorMs), samples: one.map(Math.round) },
       get: { medianMs: Math.round(median(get)), ratio: round(median(get) / floorMs), samples: get.map(Math.round) },
       floorSamples: floor.map(Math.round),
+      loadAverage: { before: loadBefore, afterSmall: loadAfterSmall, afterQuota: load1() },
     };
   } finally {
     await emu.close();
@@ -201,6 +209,10 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
       `one-thing rollout: ${r.one.medianMs} ms, ${r.one.ratio}x a bare node + undici request (${r.floorMs} ms)`,
     );
     console.log(`get: ${r.get.medianMs} ms, ${r.get.ratio}x a bare node + undici request (${r.floorMs} ms)`);
+    const l = r.loadAverage;
+    console.log(
+      `load average (1 min): ${l.before} before, ${l.afterSmall} after the small commands, ${l.afterQuota} after the quota run`,
+    );
   }
   console.log(JSON.stringify(r));
 }
