@@ -137,7 +137,7 @@ afterAll(async () => {
   await Promise.all([source?.close(), dest?.close()]);
   await deleteKeys(admin, `shadowfleet:${QUEUE}`);
   for (const e of [source, dest])
-    if (e !== undefined) await deleteKeys(admin, `shadowfleet:gate:${new URL(e.url).host}`);
+    if (e !== undefined) await deleteKeys(admin, `shadowfleet:gate:${new URL(e.url).host}:`);
   admin?.disconnect();
   await rm(dir, { recursive: true, force: true });
 });
@@ -167,7 +167,7 @@ describe('sync, plan, apply and drift --redis with two worker processes', { time
     expect([...kinds].sort()).toEqual(['snapshot-read', 'sync']);
     const status = await run(['status', id, '--json']);
     const s = JSON.parse(status.stdout) as { state: string; done: number; items: number; failed: number };
-    expect(s).toMatchObject({ state: 'done', failed: 0 });
+    expect(s).toMatchObject({ kind: 'sync', state: 'done', failed: 0 });
     expect(s.done).toBe(s.items);
     // 240 things read on the source and 240 things sent to the destination.
     expect(s.items).toBe(480);
@@ -235,6 +235,7 @@ describe('sync, plan, apply and drift --redis with two worker processes', { time
       expect(expectMirrored(source, target)).toBe(300);
       expect((await store()).state).toBe('done');
     } finally {
+      await deleteKeys(admin, `shadowfleet:gate:${new URL(target.url).host}:`);
       await target.close();
     }
   });

@@ -190,7 +190,8 @@ export class QueueBatchRunner {
       }
       if (items.length === 0) return held;
     }
-    if (!this.#kindKnown) {
+    // A lane of a run with several (see `lane`) leaves the run's kind as its submission named it.
+    if (!this.#kindKnown && this.#lane === undefined) {
       this.#kindKnown = true;
       await this.#redis.hset(this.names.run(this.runId), 'kind', task.kind);
     }

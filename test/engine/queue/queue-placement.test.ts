@@ -87,7 +87,7 @@ describe('queuePlacement', { timeout: 120_000 }, () => {
     const store = new RunStore(admin, names);
     expect(await admin.zrange(names.runs(), 0, -1)).toEqual([placement.runId]);
     const s = await store.status(placement.runId);
-    expect(s).toMatchObject({ items: 70, done: 70, failed: 0, state: 'running' });
+    expect(s).toMatchObject({ kind: 'two-accounts', items: 70, done: 70, failed: 0, state: 'running' });
     // One bucket per account: the limiters are keyed by each JobRun's own endpoint.
     for (const e of [a, b]) {
       const keys = await admin.keys(`b_${prefix}:gate:${gateAccountKey(e.url)}:UpdateThingShadow_*`);
