@@ -96,7 +96,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sf-distributed-'));
   for (const id of ['w1', 'w2', 'w3']) startWorker(id);
   await Promise.all(workers.map((w) => w.waitErr(/"worker started"/)));
-});
+}, 120_000);
 
 afterAll(async () => {
   // Workers stop after their batches; anything still running after 10 s (a test that failed
@@ -110,7 +110,7 @@ afterAll(async () => {
   clearTimeout(killer);
   await emulator?.close();
   await deleteKeys(admin, `shadowfleet:${QUEUE}`);
-  await deleteKeys(admin, `shadowfleet:gate:${new URL(emulator.url).host}`);
+  await deleteKeys(admin, `shadowfleet:gate:${new URL(emulator.url).host}:`);
   admin?.disconnect();
   await rm(dir, { recursive: true, force: true });
 });
