@@ -325,6 +325,17 @@ export {
   type AccountRolloutSection,
 } from './jobs/accounts/run-accounts.js';
 export {
+  /** Takes a snapshot of every account of a plan at once, each under `<out>/<name>/`: a section per account and their total. */
+  runSnapshotAccounts,
+  /** Where account `name`'s snapshot goes under a destination. */
+  accountSnapshotLocation,
+  type AccountsSnapshotOptions,
+  type AccountsSnapshotResult,
+  type AccountsSnapshotProgress,
+  type AccountsSnapshotTotal,
+  type AccountSnapshotSection,
+} from './jobs/accounts/snapshot-accounts.js';
+export {
   /** Reads and checks a plan file of accounts (YAML or JSON); errors name the file, the account and the field. */
   loadAccountPlan,
   /** Parses plan text. */

@@ -66,6 +66,8 @@ const ENTRIES: Record<string, { file: string; names: string[] }> = {
       'loadAccountPlan',
       'parseAccountPlan',
       'runRolloutAccounts',
+      'runSnapshotAccounts',
+      'accountSnapshotLocation',
       'validateAccountPlan',
       'writeAccountsReportPage',
       'loadBenchScenario',
