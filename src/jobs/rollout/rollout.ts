@@ -14,6 +14,7 @@
  * the same JobRun, with its gate (a wait, a convergence check, a failure threshold) between.
  */
 import { rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -546,7 +547,11 @@ async function openInputs(
   state.targets = targets;
   // 3. Journal. One that cannot be written (disk full) stops the run at once: the coordinator
   // drains the work in flight and the failure is thrown at the end, after everything is closed.
-  files.journalPath ??= join(tmpdir(), `shadowfleet-rollout-${process.pid}-${startedAt.getTime()}.journal`);
+  // pid and time alone are not unique: runs started together in one process (one per account) share the millisecond.
+  files.journalPath ??= join(
+    tmpdir(),
+    `shadowfleet-rollout-${process.pid}-${startedAt.getTime()}-${randomBytes(4).toString('hex')}.journal`,
+  );
   const journal = await Journal.open(files.journalPath, {
     kind: 'rollout',
     spec: changeHash,

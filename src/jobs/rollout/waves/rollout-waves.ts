@@ -9,6 +9,7 @@
  * JSON-lines file, and the later waves read the spool (stdin and snapshots included), so
  * memory stays flat. A wave keeps its written things (with the update each got) for its gate.
  */
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -107,7 +108,10 @@ export class RolloutWavesRun {
 
   /** Runs every wave in order until one's gate fails or the run stops. */
   async run(): Promise<void> {
-    const spoolPath = join(tmpdir(), `shadowfleet-waves-${process.pid}-${Date.now()}.ndjson`);
+    const spoolPath = join(
+      tmpdir(),
+      `shadowfleet-waves-${process.pid}-${Date.now()}-${randomBytes(4).toString('hex')}.ndjson`,
+    );
     const spool = createWriteStream(spoolPath, { flags: 'w' });
     await once(spool, 'open');
     try {
