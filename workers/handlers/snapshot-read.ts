@@ -21,6 +21,8 @@ import { shadowNameMatcher, type ShadowFilter } from '../../src/jobs/snapshot/sn
 
 export interface SnapshotReadConfig {
   filter: ShadowFilter;
+  /** Keep each shadow's per-leaf metadata in its record. Default true; false writes `"metadata":{}` (a sync copies state only). */
+  metadata?: boolean;
   /** ListNamedShadowsForThing page size (1..100). Default 100. */
   pageSize?: number;
   /** Things read at once in one worker. Default 64. */
@@ -67,7 +69,9 @@ async function readOne(
     attempts += 1;
     try {
       const doc = await client.getThingShadow(ref, o);
-      lines.push(encodeRecord(toSnapshotRecord(thing, shadow, doc)));
+      const record = toSnapshotRecord(thing, shadow, doc);
+      if (config.metadata === false) record.metadata = {};
+      lines.push(encodeRecord(record));
     } catch (err) {
       if (!isNotFound(err)) failed.push({ shadow, error: toErrorRecord(err) });
     }
