@@ -65,7 +65,7 @@ export async function* snapshotSourceThings(reader: SnapshotReader, filter: Shad
     current ??= { thing: r.thing, shadows: [], records: '' };
     if (r.shadow === null ? filter.classic : matches(r.shadow)) {
       current.shadows.push({ shadow: r.shadow, version: r.version });
-      current.records += encodeRecord(r);
+      current.records += encodeRecord({ ...r, metadata: {} }); // state only, as a live source's
     }
   }
   if (current !== undefined) yield current;
@@ -128,7 +128,9 @@ export function liveSourceThings(
     })(),
     SOURCE_BATCH,
   );
-  const config: SnapshotReadConfig = { filter };
+  // The destination copies state only: records without their per-leaf metadata (most of a
+  // record's bytes) are lighter to build, to hand between threads and to parse.
+  const config: SnapshotReadConfig = { filter, metadata: false };
   const done = run
     .run<SnapshotReadConfig>('snapshot-read', config, targets, async (r) => {
       const shadows = r.payload === undefined ? [] : recordVersions(r.payload);
