@@ -4,6 +4,8 @@ import { placementFrom } from '../distributed-flags.js';
 import { EXIT, type CommandContext } from '../context.js';
 import { checkedFlags, endpointFlag, positiveIntFlag, rateFlag, requiredEndpoint, wholeNumberFlag } from '../flags.js';
 import { createProgress } from '../progress.js';
+import { checkAccountsFlags } from './rollout-accounts.js';
+import { runSnapshotAccountsCommand } from './snapshot-accounts.js';
 import {
   addSelectionFlags,
   controlEndpointFromFlags,
@@ -43,6 +45,7 @@ interface SnapshotFlags extends CommonFlags, SelectionFlags {
   overwrite?: boolean;
   gzipLevel?: string;
   maxFailures?: string;
+  accounts?: string;
 }
 
 interface RestoreFlags extends CommonFlags, SelectionFlags {
@@ -117,6 +120,10 @@ export function defineSnapshot(program: Command, run: Runner): void {
     );
   addSelectionFlags(snapshot)
     .option('--out <path|s3://bucket/prefix/>', 'destination: a directory, or an S3 prefix')
+    .option(
+      '--accounts <file>',
+      'a plan of accounts (YAML or JSON): a snapshot of each at once, under <out>/<account name>/',
+    )
     .option('--s3-endpoint <url>', 'S3-compatible endpoint (path-style addressing)')
     .option('--s3-region <region>', 'region of the bucket (default: AWS_REGION)')
     .option('--shadows <list>', 'which shadows: classic,named (default), classic, named, or name globs like config*')
@@ -138,15 +145,24 @@ export function defineSnapshot(program: Command, run: Runner): void {
         const lib = await loadLibrary();
         if (flags.out === undefined)
           throw new lib.InvalidArgumentError('--out: required (a directory or s3://bucket/prefix/)');
+        if (flags.accounts !== undefined) {
+          checkAccountsFlags(flags, lib.InvalidArgumentError);
+          return runSnapshotAccountsCommand(
+            flags.accounts,
+            snapshotJobOptions(flags, flags.out, ctx, lib),
+            flags,
+            ctx,
+            lib,
+          );
+        }
         const selection = selectionFromFlags(flags);
         if ((flags.things === undefined) === (selection === undefined))
           throw new lib.InvalidArgumentError(
-            'give exactly one of --things FILE|-, --thing-group, --query and --all-things',
+            'give exactly one of --things FILE|-, --thing-group, --query and --all-things (or --accounts FILE)',
           );
         const options: SnapshotOptions = {
+          ...snapshotJobOptions(flags, flags.out, ctx, lib),
           endpoint: requiredEndpoint(flags.endpoint),
-          out: flags.out,
-          signal: ctx.signal,
         };
         if (flags.things !== undefined) options.things = flags.things;
         else if (selection !== undefined && 'allThings' in selection) options.allThings = true;
@@ -154,42 +170,48 @@ export function defineSnapshot(program: Command, run: Runner): void {
         if (flags.region !== undefined) options.region = flags.region;
         const controlEndpoint = controlEndpointFromFlags(flags);
         if (controlEndpoint !== undefined) options.controlEndpoint = controlEndpoint;
-        if (flags.shadows !== undefined) options.shadows = flags.shadows;
-        if (flags.overwrite) options.overwrite = true;
-        const s3: NonNullable<SnapshotOptions['s3']> = s3Of(flags);
-        if (flags.sse !== undefined) s3.sse = flags.sse as 'AES256';
-        if (flags.sseKmsKeyId !== undefined) s3.kmsKeyId = flags.sseKmsKeyId;
-        if (flags.storageClass !== undefined) s3.storageClass = flags.storageClass;
-        const part = positiveIntFlag('--part-size-mb', flags.partSizeMb);
-        if (part !== undefined) s3.partSizeBytes = part * MB;
-        options.s3 = s3;
-        // Counts and caps: checked by the snapshot's one schema, naming the flag.
-        const checked = checkedFlags(
-          [
-            ['--max-failures', 'maxFailures', flags.maxFailures],
-            ['--workers', 'workers', flags.workers],
-          ],
-          lib.checkSnapshotOptions,
-        );
-        if (checked.maxFailures !== undefined) options.maxFailures = checked.maxFailures as number;
-        const level = positiveIntFlag('--gzip-level', flags.gzipLevel);
-        if (level !== undefined) options.gzipLevel = level;
-        const rates = ratesOf(flags);
-        if (rates !== undefined) options.rates = rates;
-        if (checked.workers !== undefined) options.workers = checked.workers as number;
         options.onProgress = await progressLine(
           flags,
           ctx,
           (p) =>
             `snapshot: ${p.things} things, ${p.records} shadows, ${p.recordsPerSecond.toFixed(0)} shadows/s, ${p.failed} failed, ${p.throttles} throttled`,
         );
-        options.placement = placementFrom(flags);
         const result = await lib.runSnapshot(options);
         for (const w of result.warnings) ctx.err(`shadowfleet: warning: ${w}`);
         ctx.out(flags.json ? JSON.stringify(result) : formatSnapshotResult(result));
         return result.failed > 0 ? EXIT.FAILED : EXIT.OK;
       }),
     );
+}
+
+/** A snapshot's options from the flags, without the account's (endpoint, region, targets): the same for one account or a plan's. */
+function snapshotJobOptions(flags: SnapshotFlags, out: string, ctx: CommandContext, lib: Lib): SnapshotOptions {
+  const options: SnapshotOptions = { out, signal: ctx.signal };
+  if (flags.shadows !== undefined) options.shadows = flags.shadows;
+  if (flags.overwrite) options.overwrite = true;
+  const s3: NonNullable<SnapshotOptions['s3']> = s3Of(flags);
+  if (flags.sse !== undefined) s3.sse = flags.sse as 'AES256';
+  if (flags.sseKmsKeyId !== undefined) s3.kmsKeyId = flags.sseKmsKeyId;
+  if (flags.storageClass !== undefined) s3.storageClass = flags.storageClass;
+  const part = positiveIntFlag('--part-size-mb', flags.partSizeMb);
+  if (part !== undefined) s3.partSizeBytes = part * MB;
+  options.s3 = s3;
+  // Counts and caps: checked by the snapshot's one schema, naming the flag.
+  const checked = checkedFlags(
+    [
+      ['--max-failures', 'maxFailures', flags.maxFailures],
+      ['--workers', 'workers', flags.workers],
+    ],
+    lib.checkSnapshotOptions,
+  );
+  if (checked.maxFailures !== undefined) options.maxFailures = checked.maxFailures as number;
+  const level = positiveIntFlag('--gzip-level', flags.gzipLevel);
+  if (level !== undefined) options.gzipLevel = level;
+  const rates = ratesOf(flags);
+  if (rates !== undefined) options.rates = rates;
+  if (checked.workers !== undefined) options.workers = checked.workers as number;
+  options.placement = placementFrom(flags);
+  return options;
 }
 
 export function formatSnapshotResult(r: SnapshotResult): string {
