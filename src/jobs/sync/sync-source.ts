@@ -85,11 +85,13 @@ export async function openSnapshotSource(location: string): Promise<SnapshotRead
 
 /**
  * Things per source batch. A batch hands its results over when its last thing is read, so the
- * destination waits for the first batch and, at the end, drains the last ones: small source
- * batches keep both sides busy, which matters where each side is held to its account quota
- * (the same things/s on both: a destination that waited can never catch up).
+ * destination waits for the first batches and, at the end, drains the last ones alone: smaller
+ * source batches than the run's 100 keep both sides busy, which matters where each side is held
+ * to its account quota (the same things/s on both: a destination that waited never catches up).
+ * Not smaller: the source run keeps 2 batches per worker reading, and behind a high latency the
+ * things in flight (50 per worker thread at 25) are what bound the reads.
  */
-export const SOURCE_BATCH = 25;
+export const SOURCE_BATCH = 50;
 
 /** Batches of at most `cap` targets, whatever the run's batch size. */
 class CappedBatchSource implements BatchSource {
