@@ -95,21 +95,26 @@ export function sectionError(reason: unknown): { name: string; message: string }
 
 /**
  * One progress callback per account; once every account has reported, each event of any
- * account emits `total(events, final)`, final when every account's last event was.
+ * account emits `total(events, final)` (the events in the plan's order), final when every
+ * account's last event was.
  */
 export function progressOfAll<P extends { final?: boolean }, T>(
   names: readonly string[],
   total: (events: ReadonlyMap<string, P>, final: boolean) => T,
   emit: (t: T) => void,
 ): Array<(p: P) => void> {
-  const events = new Map<string, P>();
+  // In the plan's order whichever account reports first, so `accounts` of every event lists them alike.
+  const events = new Map<string, P | undefined>(names.map((n) => [n, undefined]));
+  let reported = 0;
   return names.map((name) => (p: P) => {
+    if (events.get(name) === undefined) reported += 1;
     events.set(name, p);
-    if (events.size < names.length) return;
+    if (reported < names.length) return;
+    const all = events as Map<string, P>;
     emit(
       total(
-        events,
-        [...events.values()].every((e) => e.final === true),
+        all,
+        [...all.values()].every((e) => e.final === true),
       ),
     );
   });
