@@ -163,12 +163,14 @@ type AimdReply = [string, string, number, number, string];
 type AimdRedis = Redis & { shadowfleetAimd(key: string, batches: string, ...args: string[]): Promise<AimdReply> };
 
 /**
- * The default permit batch through Redis: rps / 40 within 1..100 (25 at 1,000/s). A take costs
- * three scripts, so larger batches than in process (rps / 100) keep Redis calls per request low;
- * measured at 1,000/s: batch 10, 0.39 calls per permit.
+ * The default permit chunk through Redis: rps / 20 within 1..100 (50 at 1,000/s, 100 from
+ * 2,000/s). A chunk costs three scripts (and the takes that lose a race for the bucket one
+ * more each), so chunks larger than in process (rps / 100) keep Redis calls per request low;
+ * chunks are fetched ahead of the takes waiting, so their size does not hold a process back.
+ * The burst (0.1 s of the rate, at least two refills) is never below two chunks up to 2,000/s.
  */
 export function redisPermitBatch(rps: number): number {
-  return Math.max(1, Math.min(100, Math.round(rps / 40)));
+  return Math.max(1, Math.min(100, Math.round(rps / 20)));
 }
 
 /** The limiter key of an account: the endpoint's host (and port), lower case. */
@@ -456,14 +458,8 @@ export class RedisRateGate implements RateGate {
       lastTakeAt: this.#o.now(),
     };
     // A gate that made the AIMD record sets the limiter too (another job may have left other settings).
-    if (Number(reply[2]) === 1) {
-      // This gate set the rate: the shared limiter follows (and keeps at most the new burst).
-      const settings = this.#settings(shared, maxBatch);
-      const level = (await limiter.currentReservoir()) ?? 0;
-      if (level > (settings.reservoirIncreaseMaximum as number))
-        Object.assign(settings, { reservoir: settings.reservoirIncreaseMaximum });
-      await limiter.updateSettings(settings);
-    }
+    // This gate set the rate: the shared limiter follows, and keeps at most the new rate's own burst.
+    if (Number(reply[2]) === 1) await this.#apply(s, this.#capacity(shared, 1));
     this.#limiters.set(op, s);
     this.#pending.delete(op);
     return s;
@@ -500,13 +496,21 @@ export class RedisRateGate implements RateGate {
     s.maxBatch = Number(reply[4]);
     if (Number(reply[3]) === 1) s.decreases += 1;
     if (Number(reply[2]) !== 1) return;
+    // A new rate keeps at most its own burst in the bucket; a smaller batch floor at most the new capacity.
+    await this.#apply(s, s.rate === before ? this.#capacity(s.rate, s.maxBatch) : this.#capacity(s.rate, 1));
+  }
+
+  /**
+   * Applies this process's view of the shared rate and batch floor to the shared limiter, and
+   * trims the bucket to `most` permits. The burst's floor (the largest chunk of the gates
+   * taking permits) lets the bucket fill up to a large chunk at a low rate; a bucket left full
+   * by an earlier job at a higher rate or with larger chunks must not be handed out as one
+   * burst at the new rate (measured: 100 permits at once at 10/s, four times the rate over 3 s).
+   */
+  async #apply(s: SharedLimiter, most: number): Promise<void> {
     const settings = this.#settings(s.rate, s.maxBatch);
-    if (s.rate < before) {
-      // A lower rate lowers the burst too: keep at most the new capacity in the bucket.
-      const level = (await s.limiter.currentReservoir()) ?? 0;
-      const cap = settings.reservoirIncreaseMaximum as number;
-      if (level > cap) Object.assign(settings, { reservoir: cap });
-    }
+    const level = (await s.limiter.currentReservoir()) ?? 0;
+    if (level > most) Object.assign(settings, { reservoir: most });
     await s.limiter.updateSettings(settings);
   }
 

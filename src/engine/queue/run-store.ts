@@ -61,21 +61,25 @@ export interface RunStatus {
   workers: WorkerThroughput[];
 }
 
-// KEYS: run, counted, workers. ARGV: seq, worker, now, busyMs, items, failed, requests, throttles, then outcome/count pairs.
+// KEYS: run, counted, workers. ARGV: seq, worker, now, busyMs, items, failed, requests, throttles, ttl (s), then outcome/count pairs.
+// One script per batch: the counts and the expiry of the keys it writes (one Redis call).
 const RECORD_LUA = `
-if redis.call('hsetnx', KEYS[2], ARGV[1], 1) == 0 then return 0 end
+local first = redis.call('hsetnx', KEYS[2], ARGV[1], 1)
+redis.call('expire', KEYS[2], ARGV[9])
+if first == 0 then return 0 end
 local w = ARGV[2]
 redis.call('hincrby', KEYS[1], 'done', ARGV[5])
 redis.call('hincrby', KEYS[1], 'failed', ARGV[6])
 redis.call('hincrby', KEYS[1], 'requests', ARGV[7])
 redis.call('hincrby', KEYS[1], 'throttles', ARGV[8])
 redis.call('hset', KEYS[1], 'updatedAt', ARGV[3])
-for i = 9, #ARGV, 2 do redis.call('hincrby', KEYS[1], 'outcome:' .. ARGV[i], ARGV[i + 1]) end
+for i = 10, #ARGV, 2 do redis.call('hincrby', KEYS[1], 'outcome:' .. ARGV[i], ARGV[i + 1]) end
 redis.call('hincrby', KEYS[3], w .. '|items', ARGV[5])
 redis.call('hincrby', KEYS[3], w .. '|batches', 1)
 redis.call('hincrby', KEYS[3], w .. '|busyMs', ARGV[4])
 redis.call('hsetnx', KEYS[3], w .. '|first', tonumber(ARGV[3]) - tonumber(ARGV[4]))
 redis.call('hset', KEYS[3], w .. '|last', ARGV[3])
+redis.call('expire', KEYS[3], ARGV[9])
 return 1
 `;
 
@@ -185,6 +189,7 @@ export class RunStore {
       String(failed),
       String(requests),
       String(throttles),
+      String(RECORD_TTL_S),
     ];
     for (const [o, n] of outcomes) args.push(o, String(n));
     const n = await this.#redis.shadowfleetRecordBatch(
@@ -193,11 +198,6 @@ export class RunStore {
       this.names.runWorkers(runId),
       ...args,
     );
-    await this.#redis
-      .multi()
-      .expire(this.names.runCounted(runId), RECORD_TTL_S)
-      .expire(this.names.runWorkers(runId), RECORD_TTL_S)
-      .exec();
     return n === 1;
   }
 

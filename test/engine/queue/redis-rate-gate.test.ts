@@ -78,7 +78,7 @@ describe('RedisRateGate', () => {
   it('hands permits out in weighted batches: fewer Redis calls than permits', async () => {
     const prefix = uniquePrefix('gate-calls');
     const { gate: g, counter } = await gate(prefix, { accountRps: 1000 });
-    expect(g.batchSize(OP)).toBe(25);
+    expect(g.batchSize(OP)).toBe(50);
     await g.take(OP, 1); // the limiter is set up (init, register, subscribe) before counting
     const before = counter.calls;
     const granted0 = g.stats().granted;
@@ -134,15 +134,15 @@ describe('RedisRateGate', () => {
   it("still grants a gate's larger permit batches after another gate set a lower rate (the burst keeps the largest batch)", async () => {
     const prefix = uniquePrefix('gate-maxbatch');
     const a = await gate(prefix, { accountRps: 400 });
-    expect(a.gate.batchSize(OP)).toBe(10);
+    expect(a.gate.batchSize(OP)).toBe(20);
     await a.gate.take(OP, 1);
     const b = await gate(prefix, { accountRps: 40 });
-    expect(b.gate.batchSize(OP)).toBe(1);
+    expect(b.gate.batchSize(OP)).toBe(2);
     await b.gate.take(OP, 1);
     expect(await a.gate.sharedRate(OP)).toBe(40);
-    // With the burst at the lower rate's own size (4), a take of 10 could never be granted.
-    expect(await a.gate.take(OP, 10)).toBe(10);
-    expect(Number(await admin.hget(`b_${a.gate.limiterId(OP)}_settings`, 'reservoirIncreaseMaximum'))).toBe(10);
+    // With the burst at the lower rate's own size (4), a take of 20 could never be granted.
+    expect(await a.gate.take(OP, 20)).toBe(20);
+    expect(Number(await admin.hget(`b_${a.gate.limiterId(OP)}_settings`, 'reservoirIncreaseMaximum'))).toBe(20);
   });
 
   it('fails fast with an error naming the URL when Redis is unreachable', async () => {
