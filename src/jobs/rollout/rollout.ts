@@ -373,8 +373,8 @@ class RolloutProgressState {
 
   event(final: boolean): RolloutProgress {
     const ph = this.phase;
-    const s = this.report.summary();
     const now = Date.now();
+    const s = this.report.progress(now);
     const tps = this.#recent.push(now, this.report.things);
     const p: RolloutProgress = {
       phase: ph,
