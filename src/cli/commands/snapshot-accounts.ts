@@ -5,7 +5,8 @@
  * --accounts; everything else (--shadows, --overwrite, the S3 flags, --max-failures, --rate as
  * the default quota, --workers, --redis...) applies to every account. One progress display, one
  * summary (a section per account, then the total; --json: `accounts[]` and `total`), exit code
- * 1 when any account's snapshot was not taken or has things that could not be read.
+ * 1 when any account's snapshot was not taken or has things that could not be read (130 when
+ * interrupted, as one snapshot).
  */
 import { EXIT, type CommandContext } from '../context.js';
 import { createProgress } from '../progress.js';
@@ -56,6 +57,7 @@ export async function runSnapshotAccountsCommand(
   for (const a of result.accounts)
     for (const w of a.result?.warnings ?? []) ctx.err(`shadowfleet: warning: ${a.name}: ${w}`);
   ctx.out(flags.json ? JSON.stringify(result) : formatSnapshotAccountsResult(result));
+  if (result.interrupted) return EXIT.INTERRUPTED;
   return result.ok ? EXIT.OK : EXIT.FAILED;
 }
 

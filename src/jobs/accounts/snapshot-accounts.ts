@@ -91,6 +91,8 @@ export interface AccountsSnapshotTotal {
 
 export interface AccountsSnapshotResult {
   ok: boolean;
+  /** Stopped by the signal: the accounts not finished by then wrote nothing (their sections say so). */
+  interrupted: boolean;
   /** The destination as given; the accounts' snapshots are under it. */
   location: string;
   accounts: AccountSnapshotSection[];
@@ -226,6 +228,7 @@ export async function runSnapshotAccounts(o: AccountsSnapshotOptions): Promise<A
   const sections = plan.accounts.map((a, i) => section(a, perAccount[i]!, settled[i]!));
   return {
     ok: sections.every((s) => s.ok),
+    interrupted: o.signal?.aborted === true,
     location: o.out,
     accounts: sections,
     total: totalOf(sections),

@@ -193,6 +193,25 @@ describe('runSnapshotAccounts', () => {
     await expect(readdir(fresh)).rejects.toThrow(/ENOENT/);
   });
 
+  it('stops every account on the signal: nothing written, no directory left behind', async () => {
+    const out = join(dir, 'interrupted');
+    const stop = new AbortController();
+    const result = await runSnapshotAccounts({
+      accounts: plan(),
+      out,
+      signal: stop.signal,
+      progressIntervalMs: 50,
+      // The first event of all: neither account can be done, each is held to its quota for most of a second.
+      onProgress: () => stop.abort(),
+    });
+    expect([result.ok, result.interrupted]).toEqual([false, true]);
+    expect(result.accounts.map((a) => [a.name, a.error?.name])).toEqual([
+      ['eu-prod', 'AbortError'],
+      ['us-prod', 'AbortError'],
+    ]);
+    await expect(readdir(out)).rejects.toThrow(/ENOENT/);
+  });
+
   it("reports an account whose keys the endpoint refuses in that account's section; the other's snapshot is whole", async () => {
     const out = join(dir, 'one-refused');
     const p = plan();
