@@ -4,7 +4,10 @@
  * the task handler of its `kind` (workers/handlers) and resolves with one plain ItemResult per
  * item. The jobs never choose: the engine does (JobRunOptions.runner).
  *
- * Today's runner is the thread pool (PoolBatchRunner, the default). A queue runner (BullMQ over
+ * Today's runner is the thread pool (PoolBatchRunner, the default), which runs its first
+ * batches on the main thread while its threads start; a job whose targets fit in one batch runs
+ * on the main thread alone (InlineBatchRunner, chosen by the coordinator from the job's target
+ * count, no thread started). A queue runner (BullMQ over
  * Redis) implements the same interface: `run` adds the task to a queue, workers on other hosts
  * run the same handlers and the promise resolves with the same records; its gates are then the
  * shared Redis limiters instead of the coordinator's GatePortServer.
