@@ -335,6 +335,8 @@ export {
   type AccountsSnapshotTotal,
   type AccountSnapshotSection,
 } from './jobs/accounts/snapshot-accounts.js';
+/** One account's section of a plan's result: its job's result, or the error that stopped it. */
+export type { AccountSection } from './jobs/accounts/plan-runs.js';
 export {
   /** Reads and checks a plan file of accounts (YAML or JSON); errors name the file, the account and the field. */
   loadAccountPlan,

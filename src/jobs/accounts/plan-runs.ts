@@ -87,10 +87,27 @@ export function usageErrorOfAll(settled: readonly PromiseSettledResult<unknown>[
   return reasons.every((r) => isShadowError(r) && r.message === first.message) ? first : undefined;
 }
 
-/** An account's error as its section of a result carries it. */
-export function sectionError(reason: unknown): { name: string; message: string } {
-  const err = reason as Error | undefined;
-  return { name: err?.name ?? 'Error', message: err?.message ?? String(reason) };
+/** One account's section of a plan's result: its job's result, or the error that stopped it. */
+export interface AccountSection<R> {
+  name: string;
+  endpoint: string;
+  region: string;
+  ok: boolean;
+  /** Absent when the account's job could not run (`error` says why). */
+  result?: R;
+  error?: { name: string; message: string };
+}
+
+/** The section of account `fields` (name, endpoint, region) from its settled job; `ok` says whether a result is a success. */
+export function accountSection<R>(
+  fields: { name: string; endpoint: string; region: string },
+  s: PromiseSettledResult<R>,
+  ok: (r: R) => boolean,
+): AccountSection<R> {
+  const base = { name: fields.name, endpoint: fields.endpoint, region: fields.region };
+  if (s.status === 'fulfilled') return { ...base, ok: ok(s.value), result: s.value };
+  const err = s.reason as Error | undefined;
+  return { ...base, ok: false, error: { name: err?.name ?? 'Error', message: err?.message ?? String(s.reason) } };
 }
 
 /**

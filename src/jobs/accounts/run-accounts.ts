@@ -27,9 +27,10 @@ import { loadAccountPlan, type AccountPlan, type PlanAccount } from './account-p
 import { joinOutcomeFiles, totalPlan, totalProgress, totalSummary } from './accounts-summary.js';
 import {
   accountClientFields,
+  accountSection,
   accountTargets,
+  type AccountSection,
   progressOfAll,
-  sectionError,
   startInOrder,
   usageErrorOfAll,
 } from './plan-runs.js';
@@ -58,16 +59,8 @@ export interface AccountsRolloutOptions extends Omit<RolloutOptions, AccountFiel
 
 export type AccountsRolloutProgress = RolloutProgress & { accounts: Record<string, RolloutProgress> };
 
-/** One account's section of the result. */
-export interface AccountRolloutSection {
-  name: string;
-  endpoint: string;
-  region: string;
-  ok: boolean;
-  /** Absent when the account's rollout could not run (`error` says why). */
-  result?: RolloutResult;
-  error?: { name: string; message: string };
-}
+/** One account's section of the result (`result` absent when the account's rollout could not run). */
+export type AccountRolloutSection = AccountSection<RolloutResult>;
 
 export interface AccountsRolloutResult {
   ok: boolean;
@@ -145,13 +138,12 @@ export async function runRolloutAccounts(o: AccountsRolloutOptions): Promise<Acc
 }
 
 function section(a: PlanAccount, ao: RolloutOptions, s: PromiseSettledResult<RolloutResult>): AccountRolloutSection {
-  const base = { name: a.name, endpoint: a.endpoint, region: ao.region ?? defaultRegion() };
-  if (s.status === 'rejected') return { ...base, ok: false, error: sectionError(s.reason) };
-  const result = s.value;
-  // The parts are joined into the one outcome file; the account's own paths go away with them.
-  delete result.report;
-  delete result.summaryFile;
-  return { ...base, ok: result.ok, result };
+  if (s.status === 'fulfilled') {
+    // The parts are joined into the one outcome file; the account's own paths go away with them.
+    delete s.value.report;
+    delete s.value.summaryFile;
+  }
+  return accountSection({ name: a.name, endpoint: a.endpoint, region: ao.region ?? defaultRegion() }, s, (r) => r.ok);
 }
 
 function accountsResult(sections: AccountRolloutSection[], startedAt: Date, dryRun: boolean): AccountsRolloutResult {

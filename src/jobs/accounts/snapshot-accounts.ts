@@ -26,9 +26,10 @@ import {
 import { loadAccountPlan, type AccountPlan, type PlanAccount } from './account-plan.js';
 import {
   accountClientFields,
+  accountSection,
   accountTargets,
+  type AccountSection,
   progressOfAll,
-  sectionError,
   startInOrder,
   usageErrorOfAll,
 } from './plan-runs.js';
@@ -62,18 +63,10 @@ export interface AccountsSnapshotOptions extends Omit<SnapshotOptions, AccountFi
 
 export type AccountsSnapshotProgress = SnapshotProgress & { accounts: Record<string, SnapshotProgress> };
 
-/** One account's section of the result. */
-export interface AccountSnapshotSection {
-  name: string;
-  endpoint: string;
-  region: string;
+/** One account's section of the result (`result` absent when its snapshot could not be taken: nothing was written). */
+export interface AccountSnapshotSection extends AccountSection<SnapshotResult> {
   /** Where its snapshot is (or would have been): `<out>/<name>/`. */
   location: string;
-  /** True when its snapshot was written with every thing read. */
-  ok: boolean;
-  /** Absent when the account's snapshot could not be taken (`error` says why; nothing was written). */
-  result?: SnapshotResult;
-  error?: { name: string; message: string };
 }
 
 export interface AccountsSnapshotTotal {
@@ -238,9 +231,8 @@ export async function runSnapshotAccounts(o: AccountsSnapshotOptions): Promise<A
 }
 
 function section(a: PlanAccount, ao: SnapshotOptions, s: PromiseSettledResult<SnapshotResult>): AccountSnapshotSection {
-  const base = { name: a.name, endpoint: a.endpoint, region: ao.region!, location: ao.out };
-  if (s.status === 'rejected') return { ...base, ok: false, error: sectionError(s.reason) };
-  return { ...base, ok: s.value.failed === 0, result: s.value };
+  const fields = { name: a.name, endpoint: a.endpoint, region: ao.region! };
+  return { ...accountSection(fields, s, (r) => r.failed === 0), location: ao.out };
 }
 
 /** The accounts added up; the time is the longest account's. */
