@@ -281,8 +281,14 @@ export class RedisRateGate implements RateGate {
         },
         (err: unknown) => {
           s.queued -= 1;
+          if (this.#failure === undefined && !this.#closed) {
+            // A passing error (a command lost in a reconnect): reported, and the chunk asked for again.
+            this.#warn(err as Error);
+            setTimeout(() => this.#fetchAhead(op, s), this.#refillMs).unref();
+            return;
+          }
           s.wanted = 0;
-          for (const w of s.waiting.splice(0)) w.reject(err);
+          for (const w of s.waiting.splice(0)) w.reject(this.#failure ?? err);
         },
       );
     }
