@@ -8,6 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { runCli } from './spawn-cli.js';
 
+/**
+ * An endpoint nothing listens on: port 1, below the range the system hands free ports out from.
+ * A free port taken and closed again could be handed to another process (another run of the suite
+ * on this machine) before the command connects to it.
+ */
+const CLOSED_ENDPOINT = 'http://127.0.0.1:1';
+
 // Each test spawns the CLI (tsx compiles it on start): generous timeouts for a busy machine.
 describe('the command line loses nothing and leaks nothing', { timeout: 120_000 }, () => {
   let emu: Emulator;
@@ -139,14 +146,10 @@ describe('the command line loses nothing and leaks nothing', { timeout: 120_000 
     });
 
     it('a list-named error names the thing and never speaks of a classic shadow', async () => {
-      const closed = createServer();
-      await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-      const port = (closed.address() as AddressInfo).port;
-      await new Promise((r) => closed.close(r));
       const r = await runCli([
         'list-named',
         '--endpoint',
-        `http://127.0.0.1:${port}`,
+        CLOSED_ENDPOINT,
         '--thing',
         'pump-1',
         '--timeout-ms',
@@ -176,20 +179,7 @@ describe('the command line loses nothing and leaks nothing', { timeout: 120_000 
     }
     const s = await runCli(['snapshot', '--endpoint', emu.url, '--things', things, '--out', snap]);
     expect(s.code).toBe(0);
-    const closed = createServer();
-    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise((r) => closed.close(r));
-    const d = await runCli([
-      'diff',
-      snap,
-      '--live',
-      '--endpoint',
-      `http://127.0.0.1:${port}`,
-      '--rate',
-      'off',
-      '--json',
-    ]);
+    const d = await runCli(['diff', snap, '--live', '--endpoint', CLOSED_ENDPOINT, '--rate', 'off', '--json']);
     expect(d.code).toBe(1);
     const result = JSON.parse(d.stdout);
     expect(result.summary.removed).toBe(0);
@@ -198,7 +188,7 @@ describe('the command line loses nothing and leaks nothing', { timeout: 120_000 
       'dl-1',
       'dl-2',
     ]);
-    const human = await runCli(['diff', snap, '--live', '--endpoint', `http://127.0.0.1:${port}`, '--rate', 'off']);
+    const human = await runCli(['diff', snap, '--live', '--endpoint', CLOSED_ENDPOINT, '--rate', 'off']);
     expect(human.code).toBe(1);
     expect(human.stdout).toMatch(/could not read 2 things of the live fleet/);
     expect(human.stdout).toMatch(/! dl-1/);
@@ -257,14 +247,10 @@ describe('the command line loses nothing and leaks nothing', { timeout: 120_000 
     const out = join(dir, 'ow-snap');
     expect((await runCli(['snapshot', '--endpoint', emu.url, '--things', things, '--out', out])).code).toBe(0);
     const before = await import('node:fs/promises').then((fs) => fs.readFile(join(out, 'manifest.json'), 'utf8'));
-    const closed = createServer();
-    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise((r) => closed.close(r));
     const r = await runCli([
       'snapshot',
       '--endpoint',
-      `http://127.0.0.1:${port}`,
+      CLOSED_ENDPOINT,
       '--things',
       things,
       '--out',

@@ -5,6 +5,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { runCli } from './spawn-cli.js';
 
+/**
+ * An endpoint nothing listens on: port 1, below the range the system hands free ports out from.
+ * A free port taken and closed again could be handed to another process (another run of the suite
+ * on this machine) before the command connects to it.
+ */
+const CLOSED_ENDPOINT = 'http://127.0.0.1:1';
+
 // Each test spawns the CLI (tsx compiles it on start): generous timeouts for a busy machine.
 describe('rollout: nothing written before everything is checked, and reports that are true', {
   timeout: 180_000,
@@ -134,15 +141,10 @@ describe('rollout: nothing written before everything is checked, and reports tha
   });
 
   it('bills only requests the server answered: connections that never reached it cost nothing', async () => {
-    const { createServer } = await import('node:net');
-    const closed = createServer();
-    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-    const port = (closed.address() as { port: number }).port;
-    await new Promise((r) => closed.close(r));
     const r = await runCli([
       'rollout',
       '--endpoint',
-      `http://127.0.0.1:${port}`,
+      CLOSED_ENDPOINT,
       '--things',
       things,
       '--set',
