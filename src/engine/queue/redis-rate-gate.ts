@@ -44,6 +44,7 @@ import {
   type RateGateStats,
   type ResolvedRateGateOptions,
 } from '../rate-gate.js';
+import { recoverBottleneckSentinels } from './bottleneck-redis7.js';
 import { redactRedisUrl } from './redis-connection.js';
 
 export interface RedisRateGateOptions extends RateGateOptions {
@@ -219,6 +220,8 @@ export class RedisRateGate implements RateGate {
     if (typeof this.#redis.shadowfleetAimd !== 'function')
       this.#redis.defineCommand('shadowfleetAimd', { numberOfKeys: 2, lua: AIMD_LUA });
     this.#connection = new Bottleneck.IORedisConnection({ client: options.redis, Redis });
+    // bottleneck's recovery from a dropped client or lost settings, on Redis 7 too; lost settings come back as #reinitSettings says.
+    recoverBottleneckSentinels(this.#connection, { initSettings: (id) => this.#reinitSettings(id) });
     // A connection error is not the end: ioredis reconnects (bounded, see connectRedis); the gate
     // fails only when the connection has ended for good.
     this.#connection.on('error', (err: Error) => this.#warn(err));
@@ -398,6 +401,33 @@ export class RedisRateGate implements RateGate {
     };
   }
 
+  /**
+   * The settings of a bucket bottleneck re-creates after losing it (SETTINGS_KEY_NOT_FOUND: the
+   * keys expired or were deleted while in use). bottleneck would use the options this limiter was
+   * made with and this process's last updateSettings: another rate than the account's now when
+   * another process applied a ramp, an AIMD decrease or a later job's rate, and a full bucket.
+   * The bucket comes back at this process's view of the shared rate and batch floor instead, and
+   * empty: the permits the lost bucket handed out lately are unknown, and a full burst on top of
+   * them could go over the quota. The view is synced and applied right after (it may be up to
+   * `syncIntervalMs` old). The first init of a limiter (not made yet) keeps bottleneck's own settings.
+   */
+  #reinitSettings(id: string): Record<string, number> | undefined {
+    for (const [op, s] of this.#limiters) {
+      if (this.limiterId(op) !== id) continue;
+      const rps = s.rate;
+      setImmediate(
+        () => void this.#aimd(op, s, 'sync', undefined, true).catch((err: unknown) => this.#warn(err as Error)),
+      );
+      return {
+        reservoir: 0,
+        reservoirIncreaseInterval: this.#refillMs,
+        reservoirIncreaseAmount: (rps * this.#refillMs) / 1000,
+        reservoirIncreaseMaximum: this.#capacity(rps, s.maxBatch),
+      };
+    }
+    return undefined;
+  }
+
   #pending = new Map<OperationName, Promise<SharedLimiter>>();
 
   /** The shared limiter of `op`, made on first use (an op never used costs no heartbeats). */
@@ -486,7 +516,14 @@ export class RedisRateGate implements RateGate {
 
   readonly #gateId = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
 
-  async #aimd(op: OperationName, s: SharedLimiter, mode: 'throttle' | 'sync' | 'set', rps?: number): Promise<void> {
+  /** `force`: apply the shared settings even when no change calls for it (a re-created bucket). */
+  async #aimd(
+    op: OperationName,
+    s: SharedLimiter,
+    mode: 'throttle' | 'sync' | 'set',
+    rps?: number,
+    force = false,
+  ): Promise<void> {
     const active = s.waiting.length > 0 || s.queued > 0 || this.#o.now() - s.lastTakeAt < 3000;
     const reply = await this.#redis.shadowfleetAimd(
       s.aimdKey,
@@ -501,7 +538,7 @@ export class RedisRateGate implements RateGate {
     s.ceiling = Number(reply[1]);
     s.maxBatch = Number(reply[4]);
     if (Number(reply[3]) === 1) s.decreases += 1;
-    if (Number(reply[2]) !== 1) return;
+    if (Number(reply[2]) !== 1 && !force) return;
     // A new rate keeps at most its own burst in the bucket; a smaller batch floor at most the new capacity.
     await this.#apply(s, s.rate === before ? this.#capacity(s.rate, s.maxBatch) : this.#capacity(s.rate, 1));
   }

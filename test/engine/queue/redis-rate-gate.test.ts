@@ -145,6 +145,65 @@ describe('RedisRateGate', () => {
     expect(Number(await admin.hget(`b_${a.gate.limiterId(OP)}_settings`, 'reservoirIncreaseMaximum'))).toBe(20);
   });
 
+  /** Collects the gate's warnings; `first` rejects with the first one (a take that would retry for ever fails at once). */
+  function warnings(): { list: string[]; onWarning: (m: string) => void; first: Promise<never> } {
+    const list: string[] = [];
+    let fail: (m: string) => void = () => undefined;
+    const first = new Promise<never>((_, reject) => {
+      fail = (m) => reject(new Error(m));
+    });
+    first.catch(() => undefined);
+    const onWarning = (m: string): void => {
+      list.push(m);
+      fail(m);
+    };
+    return { list, first, onWarning };
+  }
+
+  it('keeps granting after Redis dropped its client registration (bottleneck re-registers it, on Redis 7 too)', async () => {
+    const prefix = uniquePrefix('gate-client');
+    const w = warnings();
+    const { gate: g } = await gate(prefix, { onWarning: w.onWarning });
+    await g.take(OP, 1);
+    const id = g.limiterId(OP);
+    // What bottleneck's process_tick does to a client not seen for clientTimeout (10 s).
+    await admin.del(
+      `b_${id}_client_last_seen`,
+      `b_${id}_client_running`,
+      `b_${id}_client_num_queued`,
+      `b_${id}_client_last_registered`,
+    );
+    const granted0 = g.stats().granted;
+    await Promise.race([drain(g, 2, () => g.stats().granted - granted0 >= 30), w.first]);
+    expect(w.list).toEqual([]);
+    expect(await admin.zcard(`b_${id}_client_last_seen`)).toBe(1);
+  });
+
+  it("re-creates a lost bucket empty at the account's shared rate, not at the rate the gate started with", async () => {
+    const prefix = uniquePrefix('gate-settings');
+    const w = warnings();
+    const a = await gate(prefix, { accountRps: 1000, onWarning: w.onWarning });
+    await a.gate.take(OP, 1);
+    // Another job sets the account's rate to 100/s and applies it; `a` sees it but did not apply it itself.
+    const b = await gate(prefix, { accountRps: 100 });
+    await b.gate.take(OP, 1);
+    expect(await a.gate.sharedRate(OP)).toBe(100);
+    const id = a.gate.limiterId(OP);
+    await admin.del(`b_${id}_settings`); // expired or deleted while the job runs
+    const granted0 = a.gate.stats().granted;
+    const started = Date.now();
+    await Promise.race([drain(a.gate, 2, () => a.gate.stats().granted - granted0 >= 200), w.first]);
+    const elapsedS = (Date.now() - started) / 1000;
+    const granted = a.gate.stats().granted - granted0;
+    // The permits `a` had left (< one chunk), the shared rate over the window, the last chunk and one refill.
+    const k = a.gate.batchSize(OP);
+    expect(granted).toBeLessThanOrEqual(k + 100 * elapsedS + k + 5);
+    expect(w.list).toEqual([]);
+    const settings = await admin.hgetall(`b_${id}_settings`);
+    expect(Number(settings.reservoirIncreaseAmount)).toBeCloseTo(100 * 0.05, 6);
+    expect(Number(settings.reservoirIncreaseMaximum)).toBe(k);
+  });
+
   it('fails fast with an error naming the URL when Redis is unreachable', async () => {
     const url = 'redis://127.0.0.1:1';
     const err = await connectRedis(url, { connectTimeoutMs: 500 }).catch((e: unknown) => e);
