@@ -317,8 +317,9 @@ export class SyncSession {
       if (this.#dest.stopped) return;
       if (t.failed !== undefined) {
         wm.seen(t.thing);
-        // An interrupted read is not a failure of the source: the thing is simply not done.
-        if (t.failed.code === 'SHADOW_ERR_ABORTED') continue;
+        // A read cut short by this pass's interrupt is not a failure of the source: the thing is
+        // simply not done. Any other aborted read (e.g. a worker's rate gate failed) is a failure.
+        if (t.failed.code === 'SHADOW_ERR_ABORTED' && this.#cutShort()) continue;
         fail({ thing: t.thing, side: 'source', code: t.failed.code, message: t.failed.message });
         continue;
       }
@@ -370,8 +371,9 @@ export class SyncSession {
     // A thing gone from the source (or only on the destination) is forgotten once its shadows are deleted.
     if (ok && !this.#config.dryRun && !gone.has(r.thingName)) this.#watermark.record(r.thingName, v);
     else this.#watermark.forget(r.thingName);
-    // A thing cut short by an interrupt is not done (the next pass or a resume sends it), not failed.
-    const interrupted = r.error?.code === 'SHADOW_ERR_ABORTED';
+    // A thing cut short by this pass's interrupt is not done (the next pass or a resume sends it),
+    // not failed; aborted while the pass went on (e.g. a worker's rate gate failed), it failed.
+    const interrupted = r.error?.code === 'SHADOW_ERR_ABORTED' && this.#cutShort();
     if (!ok && r.outcome !== 'would-write' && !interrupted)
       fail({
         thing: r.thingName,
@@ -381,6 +383,21 @@ export class SyncSession {
       });
     if (this.#journal !== undefined && !this.#config.dryRun)
       this.#journal.append({ ...r, detail: { ...(d ?? {}), versions: v } });
+  }
+
+  /**
+   * True once this pass was cut short: interrupted (the signal), or either side's run stopped.
+   * Only then does an item aborted (SHADOW_ERR_ABORTED) count as not done rather than failed: an
+   * abort nothing here asked for (a worker whose rate gate failed reports 'rate gate closed' as
+   * one) would otherwise leave the thing unwritten in a pass that reports no failure.
+   */
+  #cutShort(): boolean {
+    return (
+      this.#dest.interrupted ||
+      this.#dest.stopped ||
+      this.#source?.interrupted === true ||
+      this.#source?.stopped === true
+    );
   }
 
   /** Closes both runs and the journal. */
