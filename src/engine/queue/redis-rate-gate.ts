@@ -15,6 +15,9 @@
  *   it to the shared limiter with `updateSettings`; recovery is applied the same way by a
  *   once-a-second sync in every process, which also keeps each process's view current;
  * - nothing else: permits already taken are cached in the process that took them.
+ * A process dropped from the limiter (not seen for bottleneck's clientTimeout, 10 s) registers
+ * again, and lost settings (expired or deleted keys) are re-created, by bottleneck's own recovery
+ * (on Redis 7 through bottleneck-redis7.ts); a re-created bucket starts empty at the shared rate.
  *
  * Permits go out in weighted chunks (`schedule({ weight: k })`): a chunk costs three scripts
  * (submit, register, free) for k permits, never a Redis round trip per request. Chunks are
