@@ -397,6 +397,29 @@ function parseJson<T>(op: OperationName, body: Buffer): T {
   }
 }
 
+function isNotFound(err: unknown): boolean {
+  return isShadowError(err) && err.code === 'SHADOW_ERR_NOT_FOUND';
+}
+
+let updateSerialized: (
+  client: IotDataClient,
+  input: ShadowRef & { payload: string },
+  o: CallOptions | undefined,
+) => Promise<Buffer>;
+
+/**
+ * UpdateThingShadow with a payload the caller serialized itself with documentJson (the engine's
+ * handlers): the text is sent as is, without the JSON check updateThingShadowRaw makes on text
+ * it did not write. Not part of the public API; bad text is refused by the service (400).
+ */
+export function updateSerializedShadow(
+  client: IotDataClient,
+  input: ShadowRef & { payload: string },
+  o?: CallOptions,
+): Promise<Uint8Array> {
+  return updateSerialized(client, input, o);
+}
+
 /** The error context, built only when something fails. */
 function targetOf(operation: OperationName, ref: ShadowRef | undefined): ErrorTarget {
   return { operation, thingName: ref?.thingName, shadowName: ref?.shadowName };
@@ -463,7 +486,24 @@ export class IotDataClient {
     return this.#get(ref, o);
   }
 
-  #get(ref: ShadowRef, o: CallOptions | undefined): Promise<Buffer> {
+  /**
+   * As getThingShadow, but a shadow that does not exist (404 ResourceNotFoundException) gives
+   * `undefined` instead of a NotFoundError. For callers to whom "no shadow" is an ordinary
+   * answer (copying into an empty account, things without a named shadow): that answer builds
+   * no stack trace. Every other failure throws as getThingShadow does.
+   */
+  async getThingShadowIfExists(ref: ShadowRef, o?: CallOptions): Promise<ShadowDocument | undefined> {
+    let raw: Buffer;
+    try {
+      raw = await this.#get(ref, o, true);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+    return parseJson<ShadowDocument>('GetThingShadow', raw);
+  }
+
+  #get(ref: ShadowRef, o: CallOptions | undefined, expectNotFound = false): Promise<Buffer> {
     checkRef('GetThingShadow', ref);
     return this.#send(
       'GetThingShadow',
@@ -475,6 +515,7 @@ export class IotDataClient {
       EMPTY_PAYLOAD_HASH,
       undefined,
       o?.signal,
+      expectNotFound,
     );
   }
 
@@ -514,7 +555,8 @@ export class IotDataClient {
     const text = body.toString('utf8');
     let parsed: unknown;
     try {
-      parsed = parseJsonText(text);
+      // Validity and shape only: the exact parse is needed just for the numbers the scan flags.
+      parsed = JSON.parse(text);
     } catch {
       throw new InvalidArgumentError('UpdateThingShadow: payload is not valid JSON');
     }
@@ -522,11 +564,47 @@ export class IotDataClient {
       throw new InvalidArgumentError('UpdateThingShadow: payload must be a JSON object');
     }
     // Only a number the scan flags can be outside the range of a double (e.g. 1e400).
-    if (mayLosePrecision(text)) assertStorableNumbers(parsed, 'UpdateThingShadow: payload');
+    if (mayLosePrecision(text)) assertStorableNumbers(parseJsonText(text), 'UpdateThingShadow: payload');
     return this.#update(input, body, o?.signal);
   }
 
+  /** updateThingShadowRaw without the JSON check, for text documentJson wrote (updateSerializedShadow). */
+  async #updateSerialized(input: ShadowRef & { payload: string }, o: CallOptions | undefined): Promise<Buffer> {
+    checkRef('UpdateThingShadow', input);
+    if (typeof input.payload !== 'string')
+      throw new InvalidArgumentError('UpdateThingShadow: serialized payload must be a string of JSON');
+    return this.#update(input, Buffer.from(input.payload, 'utf8'), o?.signal);
+  }
+
+  static {
+    updateSerialized = (client, input, o) => client.#updateSerialized(input, o);
+  }
+
   async deleteThingShadow(ref: ShadowRef, o?: CallOptions): Promise<{ version: number; timestamp: number }> {
+    return this.#delete(ref, o, false);
+  }
+
+  /**
+   * As deleteThingShadow, but a shadow that does not exist gives `undefined` instead of a
+   * NotFoundError (built without a stack trace); every other failure throws.
+   */
+  async deleteThingShadowIfExists(
+    ref: ShadowRef,
+    o?: CallOptions,
+  ): Promise<{ version: number; timestamp: number } | undefined> {
+    try {
+      return await this.#delete(ref, o, true);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async #delete(
+    ref: ShadowRef,
+    o: CallOptions | undefined,
+    expectNotFound: boolean,
+  ): Promise<{ version: number; timestamp: number }> {
     checkRef('DeleteThingShadow', ref);
     const raw = await this.#send(
       'DeleteThingShadow',
@@ -538,6 +616,7 @@ export class IotDataClient {
       EMPTY_PAYLOAD_HASH,
       undefined,
       o?.signal,
+      expectNotFound,
     );
     const doc = parseJson<{ version: number; timestamp: number }>('DeleteThingShadow', raw);
     return { version: doc.version, timestamp: doc.timestamp };
@@ -779,7 +858,10 @@ export class IotDataClient {
     );
   }
 
-  /** One logical call: gates, signs, sends, maps errors and retries per `retryDelay`. */
+  /**
+   * One logical call: gates, signs, sends, maps errors and retries per `retryDelay`.
+   * `expectNotFound`: a 404 is an answer the caller handles, its error is built without a stack.
+   */
   async #send(
     op: OperationName,
     ref: ShadowRef | undefined,
@@ -790,6 +872,7 @@ export class IotDataClient {
     bodyHash: string,
     extra: Array<[string, string]> | undefined,
     signal: AbortSignal | undefined,
+    expectNotFound = false,
   ): Promise<Buffer> {
     if (this.#closed) throw new ConfigError(`${op}: the IotDataClient is closed`);
     for (let attempt = 1; ; attempt++) {
@@ -824,7 +907,13 @@ export class IotDataClient {
           this.#after?.(op, ref, { statusCode, durationMs: performance.now() - started });
           return res.body;
         }
-        error = errorFromResponse(targetOf(op, ref), statusCode, res.rawHeaders, res.body);
+        error = errorFromResponse(
+          targetOf(op, ref),
+          statusCode,
+          res.rawHeaders,
+          res.body,
+          expectNotFound && statusCode === 404,
+        );
       } catch (err) {
         error = errorFromTransport(targetOf(op, ref), err, signal);
       }

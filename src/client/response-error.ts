@@ -79,12 +79,15 @@ function pickHeaders(raw: ReadonlyArray<Buffer | string> | undefined): {
 /**
  * Builds the typed error of a non-2xx response: the AWS name from `x-amzn-ErrorType` first, then
  * the body's `code` / `__type`; the message from the body's `message` / `Message`.
+ * `noStack`: the caller expects this answer and never shows the error (a 404 that means "no
+ * shadow"): the error is built without capturing a stack trace, its `stack` is the first line only.
  */
 export function errorFromResponse(
   target: ErrorTarget,
   statusCode: number,
   rawHeaders: ReadonlyArray<Buffer | string> | undefined,
   body: Uint8Array | undefined,
+  noStack = false,
 ): ServiceError {
   const h = pickHeaders(rawHeaders);
   let parsed: Record<string, unknown> | undefined;
@@ -117,7 +120,15 @@ export function errorFromResponse(
   if (target.shadowName !== undefined) d.shadowName = target.shadowName;
   const retryAfterMs = parseRetryAfter(h.retryAfter, h.amzRetryAfter);
   if (retryAfterMs !== undefined) d.retryAfterMs = retryAfterMs;
-  return serviceErrorFor(d);
+  if (!noStack) return serviceErrorFor(d);
+  // Capturing the frames is most of the cost of an Error; the limit is read at construction.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return serviceErrorFor(d);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }
 
 const TIMEOUT_CODES = new Set([

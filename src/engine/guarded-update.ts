@@ -15,7 +15,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { threadId } from 'node:worker_threads';
-import { ConflictError, NotFoundError, toErrorRecord, type ErrorRecord } from '../errors.js';
+import { updateSerializedShadow } from '../client/iot-data-client.js';
+import { ConflictError, toErrorRecord, type ErrorRecord } from '../errors.js';
 import { documentJson } from '../shadow/json-text.js';
 import type { ShadowDocument, UpdateDocument } from '../shadow/types.js';
 import type { ItemOutcome } from './item-outcome.js';
@@ -94,12 +95,8 @@ export async function guardedUpdate(ctx: HandlerContext<unknown>, o: GuardedUpda
     o.prepare?.(r);
     for (;;) {
       r.attempts += 1;
-      let doc: ShadowDocument | undefined;
-      try {
-        doc = await ctx.client.getThingShadow(ref, call);
-      } catch (err) {
-        if (!(err instanceof NotFoundError)) throw err;
-      }
+      // A missing shadow is undefined, not an error (no stack trace built for the common case).
+      const doc = await ctx.client.getThingShadowIfExists(ref, call);
       const plan = await o.plan(doc, r);
       if (plan === undefined) {
         r.outcome = conflicts > 0 ? 'rebased' : 'unchanged';
@@ -129,7 +126,8 @@ export async function guardedUpdate(ctx: HandlerContext<unknown>, o: GuardedUpda
       }
       try {
         r.bytesSent += Buffer.byteLength(body);
-        await ctx.client.updateThingShadowRaw({ ...ref, payload: body }, call);
+        // documentJson wrote the body: sent without the client's JSON re-check.
+        await updateSerializedShadow(ctx.client, { ...ref, payload: body }, call);
         r.outcome = conflicts > 0 ? 'rebased' : 'written';
         break;
       } catch (err) {

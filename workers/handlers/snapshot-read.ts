@@ -68,12 +68,14 @@ async function readOne(
     if (shadow !== null) refs.push(ref);
     attempts += 1;
     try {
-      const doc = await client.getThingShadow(ref, o);
+      // No such shadow: nothing to record (undefined, no error built).
+      const doc = await client.getThingShadowIfExists(ref, o);
+      if (doc === undefined) return;
       const record = toSnapshotRecord(thing, shadow, doc);
       if (config.metadata === false) record.metadata = {};
       lines.push(encodeRecord(record));
     } catch (err) {
-      if (!isNotFound(err)) failed.push({ shadow, error: toErrorRecord(err) });
+      failed.push({ shadow, error: toErrorRecord(err) });
     }
   };
 

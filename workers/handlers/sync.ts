@@ -18,6 +18,7 @@
  */
 import { toErrorRecord, type ErrorRecord } from '../../src/errors.js';
 import type { ShadowRef } from '../../src/client/index.js';
+import { updateSerializedShadow } from '../../src/client/iot-data-client.js';
 import { forEachConcurrent } from '../../src/engine/for-each-concurrent.js';
 import { clientToken, guardedUpdate } from '../../src/engine/guarded-update.js';
 import type { ItemOutcome } from '../../src/engine/item-outcome.js';
@@ -147,7 +148,8 @@ async function writeAbsent(
       r.bytesSent = Buffer.byteLength(body);
       if (cfg.dryRun) r.outcome = 'would-write';
       else {
-        await ctx.client.updateThingShadowRaw(
+        await updateSerializedShadow(
+          ctx.client,
           { ...ref, payload: body },
           ctx.signal === undefined ? undefined : { signal: ctx.signal },
         );
@@ -173,14 +175,13 @@ async function deleteOne(
 ): Promise<SyncShadowResult> {
   const ref: ShadowRef = shadow === null ? { thingName: thing } : { thingName: thing, shadowName: shadow };
   try {
-    if (ctx.config.dryRun) {
-      await ctx.client.getThingShadow(ref);
-      return { shadow, outcome: 'would-delete' };
-    }
-    await ctx.client.deleteThingShadow(ref);
-    return { shadow, outcome: 'deleted' };
+    // The classic shadow is deleted without a list saying it exists: a 404 is the common answer.
+    const found = ctx.config.dryRun
+      ? await ctx.client.getThingShadowIfExists(ref)
+      : await ctx.client.deleteThingShadowIfExists(ref);
+    if (found === undefined) return { shadow, outcome: 'unchanged' };
+    return { shadow, outcome: ctx.config.dryRun ? 'would-delete' : 'deleted' };
   } catch (err) {
-    if (isNotFound(err)) return { shadow, outcome: 'unchanged' };
     return { shadow, outcome: 'failed', error: toErrorRecord(err) };
   }
 }
