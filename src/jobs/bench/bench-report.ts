@@ -2,7 +2,7 @@
  * Turns a BenchResult into the report page's model (and the human table of the CLI).
  */
 import type { ReportModel, ReportRow } from '../../report/report-model.js';
-import type { BenchResult } from './bench.js';
+import type { BenchResult } from './bench-result.js';
 import { BENCH_OPERATIONS } from './bench-scenario.js';
 
 export function formatBytes(n: number): string {

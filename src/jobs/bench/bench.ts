@@ -26,10 +26,9 @@ import { AWS_QUOTA_DEFAULTS } from '../../shadow/aws-quota-defaults.js';
 import { RecentRate } from '../../engine/recent-rate.js';
 import type { ItemResult, TargetItem, WorkerClientConfig } from '../../engine/task-types.js';
 import type { OperationName } from '../../client/index.js';
-import { LatencyHistogram, type LatencyReport, type LatencySummary } from '../../report/latency-histogram.js';
+import { LatencyHistogram } from '../../report/latency-histogram.js';
 import { checkReportPageDestination, writeReportPage } from '../../report/write-report-page.js';
 import { parseDataEndpoint } from '../../client/resolve-data-endpoint.js';
-import type { TimelinePoint } from '../../report/report-model.js';
 import {
   BENCH_OPERATIONS,
   checkBenchOptions,
@@ -43,8 +42,10 @@ import {
   type EmulatorProcessOptions,
 } from '../../emulator/emulator-process.js';
 import { benchReportModel } from './bench-report.js';
+import type { BenchResult, ResolvedBenchOptions } from './bench-result.js';
 
 export * from './bench-scenario.js';
+export type { BenchOperationResult, BenchResult, ResolvedBenchOptions } from './bench-result.js';
 export { benchReportModel, benchSummaryRows, describeMix } from './bench-report.js';
 // The report pages are public through the jobs that write them.
 // The report pages are public through src/index.ts (./report/index.js).
@@ -99,24 +100,6 @@ export interface BenchProgress {
   throttles: number;
 }
 
-export interface ResolvedBenchOptions {
-  operations: Record<BenchOperation, number>;
-  things: number;
-  prefix: string;
-  shadowName: string | undefined;
-  documentBytes: number[];
-  rate: number | 'off' | undefined;
-  concurrency: number;
-  durationMs: number | undefined;
-  count: number | undefined;
-  workers: number;
-  prepare: boolean;
-  cleanup: boolean;
-  pricing: Required<BenchPricing>;
-  intervalMs: number;
-  warmupMs: number;
-}
-
 export const DEFAULT_BENCH_OPTIONS = Object.freeze({
   operations: Object.freeze({ get: 50, update: 50, delete: 0, list: 0, publish: 0 }),
   things: 1000,
@@ -131,60 +114,6 @@ export const DEFAULT_BENCH_OPTIONS = Object.freeze({
   region: 'us-east-1',
   topicPrefix: 'shadowfleet-bench/',
 });
-
-/** Per-operation figures of a run. */
-export interface BenchOperationResult {
-  count: number;
-  ok: number;
-  failed: number;
-  opsPerSecond: number;
-  latency: LatencySummary;
-  bytesSent: number;
-  bytesReceived: number;
-}
-
-export interface BenchResult {
-  endpoint: string;
-  /** True when the run used the emulator in a child process. */
-  emulator: boolean;
-  options: ResolvedBenchOptions;
-  startedAt: string;
-  endedAt: string;
-  /** Wall time of the measured phase, ms. */
-  durationMs: number;
-  interrupted: boolean;
-  /** Operations finished in the measured phase (ok or not). */
-  operations: number;
-  ok: number;
-  /** Operations that ended in an error other than throttling or not-found. */
-  failed: number;
-  opsPerSecond: number;
-  latency: LatencyReport;
-  byOperation: Partial<Record<BenchOperation, BenchOperationResult>>;
-  byOutcome: Record<string, number>;
-  /** Errors by AWS error name (or error class when the service did not answer). */
-  errors: Record<string, number>;
-  /** HTTP requests sent, client retries included. */
-  requests: number;
-  /** 429 ThrottlingException answers seen (retried or not). */
-  throttles: number;
-  bytesSent: number;
-  bytesReceived: number;
-  /** Billed shadow operations (metered per started `meterBytes`). */
-  billedOperations: number;
-  /** Billed messages (Publish, metered per started `publishMeterBytes`). */
-  billedMessages: number;
-  estimatedCostUsd: number;
-  timeline: Array<TimelinePoint & { byOperation: Partial<Record<BenchOperation, number>> }>;
-  /** Operations sent during the warm-up (not measured). */
-  warmup?: { operations: number; durationMs: number };
-  prepare?: { operations: number; failed: number; durationMs: number };
-  cleanup?: { deleted: number; notFound: number; failed: number; durationMs: number };
-  /** The emulator's own counters at the end (emulator runs only). */
-  emulatorStats?: unknown;
-  /** Absolute path of the report page, when written. */
-  report?: string;
-}
 
 const OP_NAMES: Record<BenchOperation, OperationName> = {
   get: 'GetThingShadow',
