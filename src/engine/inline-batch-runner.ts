@@ -14,7 +14,7 @@ import type { BatchRunner, BatchRunnerContext, BatchTask } from './batch-runner.
 import { GatePortServer } from './gate-port-server.js';
 import { TaskRunner } from './task-runner.js';
 import type { ItemResult, WorkerTask } from './task-types.js';
-import { importTaskHandlers } from './worker-file.js';
+import { loadTaskHandlers } from './worker-file.js';
 
 export class InlineBatchRunner implements BatchRunner {
   #server: GatePortServer;
@@ -25,7 +25,7 @@ export class InlineBatchRunner implements BatchRunner {
 
   constructor(options: BatchRunnerContext) {
     this.#server = new GatePortServer(options.gate);
-    this.#runner = importTaskHandlers().then((handlers) => new TaskRunner(handlers));
+    this.#runner = loadTaskHandlers().then((handlers) => new TaskRunner(handlers));
     // A failed load is reported by run(); it must not be an unhandled rejection meanwhile.
     this.#runner.catch(() => undefined);
   }

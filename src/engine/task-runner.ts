@@ -5,9 +5,9 @@
  * the inline runner has one per run, on the main thread.
  */
 import { setMaxListeners } from 'node:events';
-import { IotDataClient, type IotDataClientOptions } from '../client/index.js';
-import { credentialSourceProvider, hasCredentialSource } from '../client/credential-source.js';
+import type { IotDataClient } from '../client/index.js';
 import { AbortError, WorkerError } from '../errors.js';
+import { newBatchClient } from './batch-client.js';
 import { PortWorkerGate } from './port-worker-gate.js';
 import type {
   HandlerContext,
@@ -67,27 +67,7 @@ export class TaskRunner {
     const key = JSON.stringify(cfg);
     let client = this.#clients.get(key);
     if (client === undefined) {
-      const gate = this.#gate;
-      const retry: NonNullable<IotDataClientOptions['retry']> = {};
-      if (cfg.maxAttempts !== undefined) retry.maxAttempts = cfg.maxAttempts;
-      if (cfg.baseDelayMs !== undefined) retry.baseDelayMs = cfg.baseDelayMs;
-      if (cfg.maxDelayMs !== undefined) retry.maxDelayMs = cfg.maxDelayMs;
-      const options: IotDataClientOptions = {
-        endpoint: cfg.endpoint,
-        region: cfg.region,
-        retry,
-        hooks: {
-          beforeAttempt: (op, ref) => gate.acquire(op, ref),
-          afterAttempt: (op, ref, outcome) => gate.release(op, ref, outcome),
-        },
-      };
-      if (cfg.signingName !== undefined) options.signingName = cfg.signingName as 'iotdata' | 'iotdevicegateway';
-      if (cfg.credentials !== undefined) options.credentials = cfg.credentials;
-      // A profile or a role: this runner resolves the account's credentials and refreshes them.
-      else if (hasCredentialSource(cfg)) options.credentials = credentialSourceProvider(cfg, cfg.region);
-      if (cfg.connections !== undefined) options.connections = cfg.connections;
-      if (cfg.requestTimeoutMs !== undefined) options.requestTimeoutMs = cfg.requestTimeoutMs;
-      client = new IotDataClient(options);
+      client = newBatchClient(cfg, this.#gate);
       this.#clients.set(key, client);
     }
     return client;

@@ -37,10 +37,11 @@ export function workerPath(name = 'task-worker'): string {
 }
 
 /**
- * The task handlers (workers/handlers/index), loaded into this thread from beside the worker
- * file, for running batches without a worker thread.
+ * The thread pool's task handlers (workers/handlers/index), loaded into this thread from beside
+ * the pool's worker file, for running batches without a worker thread (the inline runner, a
+ * queue worker).
  */
-export async function importTaskHandlers(): Promise<Readonly<Partial<Record<TaskKind, TaskHandler<never>>>>> {
+export async function loadTaskHandlers(): Promise<Readonly<Partial<Record<TaskKind, TaskHandler<never>>>>> {
   const mod = (await import(workerFile('handlers/index').filename)) as {
     HANDLERS: Readonly<Partial<Record<TaskKind, TaskHandler<never>>>>;
   };

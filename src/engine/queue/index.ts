@@ -71,12 +71,12 @@ export {
 export {
   /** Takes batches from the queue and runs them with the task handlers (`shadowfleet worker`). */
   QueueWorker,
-  /** The thread pool's task handlers (workers/handlers/index), loaded from beside the pool's worker file. */
-  loadTaskHandlers,
   /** QueueWorker's defaults. */
   DEFAULT_QUEUE_WORKER_OPTIONS,
   type QueueWorkerOptions,
 } from './queue-worker.js';
+/** The thread pool's task handlers (workers/handlers/index), loaded from beside the pool's worker file. */
+export { loadTaskHandlers } from '../worker-file.js';
 /** The Redis URL of `--redis` or SHADOWFLEET_REDIS. */
 export { redisUrlFrom } from './redis-url-from.js';
 /**

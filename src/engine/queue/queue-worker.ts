@@ -16,13 +16,14 @@ import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { IotDataClient, type IotDataClientOptions } from '../../client/index.js';
-import { credentialSourceProvider, hasCredentialSource } from '../../client/credential-source.js';
+import type { IotDataClient } from '../../client/index.js';
+import { newBatchClient } from '../batch-client.js';
 import { InvalidArgumentError, WorkerError } from '../../errors.js';
 import type { RateGate } from '../rate-gate.js';
-import { workerFile } from '../worker-file.js';
+import { loadTaskHandlers } from '../worker-file.js';
 import { BottleneckRateGate } from '../bottleneck-rate-gate.js';
-import type { ItemResult, TaskHandler, TaskKind } from '../task-types.js';
+import type { ItemResult, TaskHandler } from '../task-types.js';
+import type { TaskHandlers } from '../task-runner.js';
 import type { QueuedBatch } from './queued-batch.js';
 import { DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_PREFIX, QueueNames } from './queue-names.js';
 import { QueueWorkerGate } from './queue-worker-gate.js';
@@ -32,8 +33,8 @@ import { RunStore } from './run-store.js';
 
 export interface QueueWorkerOptions {
   redisUrl: string;
-  /** The task handlers by kind. Default: the thread pool's, workers/handlers/index (see loadTaskHandlers). */
-  handlers?: Readonly<Partial<Record<TaskKind, TaskHandler<never>>>>;
+  /** The task handlers by kind. Default: the thread pool's, workers/handlers/index (loadTaskHandlers in worker-file.ts). */
+  handlers?: TaskHandlers;
   queue?: string;
   prefix?: string;
   /** Batches worked on at once. Default 2. */
@@ -50,14 +51,6 @@ export interface QueueWorkerOptions {
   connectTimeoutMs?: number;
   /** Gate prefix on Redis (the rate gates of every queue on the same account are shared). Default 'shadowfleet'. */
   gatePrefix?: string;
-}
-
-/** The thread pool's task handlers (workers/handlers/index), loaded from beside the pool's worker file. */
-export async function loadTaskHandlers(): Promise<Readonly<Partial<Record<TaskKind, TaskHandler<never>>>>> {
-  const mod = (await import(workerFile('handlers/index').filename)) as {
-    HANDLERS: Readonly<Partial<Record<TaskKind, TaskHandler<never>>>>;
-  };
-  return mod.HANDLERS;
 }
 
 export const DEFAULT_QUEUE_WORKER_OPTIONS = Object.freeze({ concurrency: 2, lockDurationMs: 30_000 });
@@ -263,32 +256,12 @@ export class QueueWorker {
 
   /** One client per client config and account gate, its hooks wired to the gate. */
   #clientFor(g: AccountGate, b: QueuedBatch): IotDataClient {
-    const cfg = b.client;
-    const key = JSON.stringify(cfg);
+    const key = JSON.stringify(b.client);
     let client = g.clients.get(key);
     if (client !== undefined) return client;
-    const retry: NonNullable<IotDataClientOptions['retry']> = {};
-    if (cfg.maxAttempts !== undefined) retry.maxAttempts = cfg.maxAttempts;
-    if (cfg.baseDelayMs !== undefined) retry.baseDelayMs = cfg.baseDelayMs;
-    if (cfg.maxDelayMs !== undefined) retry.maxDelayMs = cfg.maxDelayMs;
-    const gate = g.workerGate;
-    // No `credentials`: the client takes them from this process's own AWS chain.
-    const options: IotDataClientOptions = {
-      endpoint: cfg.endpoint,
-      region: cfg.region,
-      retry,
-      hooks: {
-        beforeAttempt: (op, ref) => gate.acquire(op, ref),
-        afterAttempt: (op, ref, outcome) => gate.release(op, ref, outcome),
-      },
-    };
-    if (cfg.signingName !== undefined) options.signingName = cfg.signingName as 'iotdata' | 'iotdevicegateway';
-    if (cfg.connections !== undefined) options.connections = cfg.connections;
-    if (cfg.requestTimeoutMs !== undefined) options.requestTimeoutMs = cfg.requestTimeoutMs;
-    // A profile or a role named by the job (an account of a plan): resolved from this host's
-    // shared AWS files and chain, and refreshed here before it expires.
-    if (hasCredentialSource(cfg)) options.credentials = credentialSourceProvider(cfg, cfg.region);
-    client = new IotDataClient(options);
+    // A queued batch carries no credentials: a profile or role the job names is resolved from
+    // this host's own AWS files and chain, else the client takes this process's chain.
+    client = newBatchClient(b.client, g.workerGate);
     g.clients.set(key, client);
     return client;
   }
