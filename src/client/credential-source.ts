@@ -6,6 +6,14 @@ import type { SigningCredentials } from './sigv4-signer.js';
 
 export type CredentialsProvider = () => Promise<SigningCredentials>;
 
+/** Keys a client is given (or a provider of them returns); `expiration` drives the refresh. */
+export interface ClientCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  expiration?: Date;
+}
+
 /** Keys used for a loopback endpoint when no credentials resolve (the local emulator). */
 export const LOCAL_CREDENTIALS: Readonly<SigningCredentials> = Object.freeze({
   accessKeyId: 'AKIDSHADOWFLEETLOCAL',

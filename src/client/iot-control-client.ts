@@ -4,9 +4,10 @@ import {
   CredentialSource,
   defaultCredentialsProvider,
   isLoopbackHost,
+  type ClientCredentials,
   type CredentialsProvider,
 } from './credential-source.js';
-import type { ClientCredentials, ClientRetryOptions } from './iot-data-client.js';
+import type { ClientRetryOptions } from './iot-data-client.js';
 import { parseDataEndpoint } from './resolve-data-endpoint.js';
 import { errorFromResponse, errorFromTransport } from './response-error.js';
 import { retryDelay, type RetryPolicyOptions } from './retry-delay.js';

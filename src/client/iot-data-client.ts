@@ -19,12 +19,15 @@ import {
   CredentialSource,
   defaultCredentialsProvider,
   isLoopbackHost,
+  type ClientCredentials,
   type CredentialsProvider,
 } from './credential-source.js';
 import { errorFromResponse, errorFromTransport, type ErrorTarget } from './response-error.js';
 import { parseDataEndpoint } from './resolve-data-endpoint.js';
 import { retryDelay, type RetryPolicyOptions } from './retry-delay.js';
 import { EMPTY_PAYLOAD_HASH, SigV4Signer, encodeLabel, payloadHash, type SigningCredentials } from './sigv4-signer.js';
+
+export type { ClientCredentials };
 
 export interface ShadowRef {
   thingName: string;
@@ -55,13 +58,6 @@ export interface AttemptOutcome {
 export interface RequestHooks {
   beforeAttempt?(op: OperationName, ref: ShadowRef | undefined): void | Promise<void>;
   afterAttempt?(op: OperationName, ref: ShadowRef | undefined, outcome: AttemptOutcome): void;
-}
-
-export interface ClientCredentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string;
-  expiration?: Date;
 }
 
 export interface ClientRetryOptions {

@@ -1,5 +1,5 @@
 import { ConfigError } from '../errors.js';
-import type { ClientCredentials } from './iot-data-client.js';
+import type { ClientCredentials } from './credential-source.js';
 
 /** A checked endpoint URL. */
 export interface DataEndpoint {
