@@ -18,6 +18,7 @@ export type ShadowErrorCode =
   | 'SHADOW_ERR_NETWORK'
   | 'SHADOW_ERR_TIMEOUT'
   | 'SHADOW_ERR_ABORTED'
+  | 'SHADOW_ERR_RATE_GATE'
   | 'SHADOW_ERR_WORKER'
   | 'SHADOW_ERR_SNAPSHOT';
 
@@ -184,6 +185,19 @@ export class AbortError extends ShadowError {
   }
 }
 
+/**
+ * The account's rate gate could not hand out a permit while the run went on (its Redis failed
+ * or its connection closed): the request was never sent. A failure of the item, not an
+ * interruption: reports count it as failed and a rerun sends it again. (A gate closed because
+ * the run stopped is an AbortError.)
+ */
+export class RateGateError extends ShadowError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('SHADOW_ERR_RATE_GATE', message, options);
+    this.name = 'RateGateError';
+  }
+}
+
 /** A worker thread crashed or rejected a task. */
 export class WorkerError extends ShadowError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -305,6 +319,9 @@ export function fromErrorRecord(rec: ErrorRecord): ShadowError {
       break;
     case 'SHADOW_ERR_ABORTED':
       e = new AbortError(rec.message);
+      break;
+    case 'SHADOW_ERR_RATE_GATE':
+      e = new RateGateError(rec.message);
       break;
     case 'SHADOW_ERR_SNAPSHOT':
       e = new SnapshotError(rec.message);

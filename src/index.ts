@@ -41,6 +41,8 @@ export {
   TimeoutError,
   /** The caller's AbortSignal fired. */
   AbortError,
+  /** The account's rate gate failed (its Redis) while the run went on: the item failed. */
+  RateGateError,
   /** A worker thread crashed or rejected its task. */
   WorkerError,
   /** Turns a per-item `ErrorRecord` of a job result back into the matching error class. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   AbortError,
+  RateGateError,
   ConfigError,
   ConflictError,
   InvalidArgumentError,
@@ -166,6 +167,7 @@ describe('local errors', () => {
     },
     { make: () => new TimeoutError('GetThingShadow', 'after 10 ms'), name: 'TimeoutError', code: 'SHADOW_ERR_TIMEOUT' },
     { make: () => new AbortError(), name: 'AbortError', code: 'SHADOW_ERR_ABORTED' },
+    { make: () => new RateGateError('rate gate failed'), name: 'RateGateError', code: 'SHADOW_ERR_RATE_GATE' },
     { make: () => new WorkerError('thread exited'), name: 'WorkerError', code: 'SHADOW_ERR_WORKER' },
   ] as const;
 

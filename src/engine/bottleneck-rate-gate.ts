@@ -11,6 +11,7 @@
  */
 import Bottleneck from 'bottleneck';
 import type { OperationName } from '../client/index.js';
+import { AbortError } from '../errors.js';
 import { AimdRate } from './aimd-rate.js';
 import {
   defaultPermitBatch,
@@ -85,7 +86,14 @@ export class BottleneckRateGate implements RateGate {
     if (b === undefined) return want;
     if (b.trim !== undefined) await b.trim;
     const weight = Math.max(1, Math.min(want, this.#capacity(b.aimd.rate)));
-    const n = await b.limiter.schedule({ weight }, async () => weight);
+    let n: number;
+    try {
+      n = await b.limiter.schedule({ weight }, async () => weight);
+    } catch (err) {
+      // Closed (the run stopped): the take is aborted, not failed.
+      if (this.#closed) throw new AbortError('rate gate closed', { cause: err });
+      throw err;
+    }
     b.granted += n;
     return n;
   }

@@ -3,4 +3,5 @@ import type { OperationName } from '../client/index.js';
 
 export type GateRequest = { t: 'take'; op: OperationName; want: number } | { t: 'throttle'; op: OperationName };
 
-export type GateReply = { t: 'grant'; op: OperationName; n: number; error?: string };
+/** `error`: the take failed; `aborted`: because the gate was closed (the run stopped), not because it failed. */
+export type GateReply = { t: 'grant'; op: OperationName; n: number; error?: string; aborted?: boolean };

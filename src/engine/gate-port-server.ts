@@ -4,6 +4,7 @@
  * A port is forgotten when the worker closes it.
  */
 import type { MessagePort } from 'node:worker_threads';
+import { isShadowError } from '../errors.js';
 import type { GateReply, GateRequest } from './gate-messages.js';
 import type { RateGate } from './rate-gate.js';
 
@@ -29,6 +30,7 @@ export class GatePortServer {
               op: msg.op,
               n: 0,
               error: err instanceof Error ? err.message : String(err),
+              aborted: isShadowError(err) && err.code === 'SHADOW_ERR_ABORTED',
             }),
         );
       }

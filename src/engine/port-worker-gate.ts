@@ -8,11 +8,11 @@
  * once, which tells the coordinator to forget them.
  */
 import type { MessagePort } from 'node:worker_threads';
-import { AbortError } from '../errors.js';
-import type { AttemptOutcome, OperationName, ShadowRef } from '../client/index.js';
+import type { OperationName } from '../client/index.js';
+import { AbortError, RateGateError } from '../errors.js';
 import type { GateReply, GateRequest } from './gate-messages.js';
-import { itemKey, type ItemUsage, type ThingLimits, type WorkerGate } from './task-types.js';
-import { ThingLimiter } from './thing-limiter.js';
+import type { ThingLimits } from './task-types.js';
+import { ThingWorkerGate } from './thing-worker-gate.js';
 
 interface PermitCache {
   batch: number;
@@ -21,17 +21,9 @@ interface PermitCache {
   waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }>;
 }
 
-export class PortWorkerGate implements WorkerGate {
+export class PortWorkerGate extends ThingWorkerGate {
   #port: MessagePort | undefined;
   #caches = new Map<OperationName, PermitCache>();
-  #things: ThingLimiter;
-  #limits: ThingLimits;
-  #usage = new Map<string, ItemUsage>();
-
-  constructor(limits: ThingLimits = { thingRps: 0, thingInFlight: 0 }) {
-    this.#limits = limits;
-    this.#things = new ThingLimiter({ rps: limits.thingRps, inFlight: limits.thingInFlight });
-  }
 
   /**
    * Configures the gate for a task: adopts `port` if the thread has none (else closes it), sets
@@ -64,31 +56,16 @@ export class PortWorkerGate implements WorkerGate {
         for (const w of c.waiters) w.resolve();
       }
     }
-    if (
-      limits !== undefined &&
-      (limits.thingRps !== this.#limits.thingRps || limits.thingInFlight !== this.#limits.thingInFlight)
-    ) {
-      this.#limits = limits;
-      this.#things = new ThingLimiter({ rps: limits.thingRps, inFlight: limits.thingInFlight });
-    }
+    this.setThingLimits(limits);
   }
 
-  async acquire(op: OperationName, ref: ShadowRef | undefined): Promise<void> {
-    if (ref !== undefined) {
-      const u = this.#usageOf(ref);
-      u.requests += 1;
-      const wait = this.#things.acquire(ref.thingName);
-      if (wait !== undefined) await wait;
-    }
+  protected permit(op: OperationName): Promise<void> | undefined {
     const c = this.#caches.get(op);
-    if (c === undefined) return;
-    try {
-      await this.#permit(op, c);
-    } catch (err) {
-      // beforeAttempt failed: no attempt, so no afterAttempt will free the thing's slot.
-      if (ref !== undefined) this.#things.release(ref.thingName);
-      throw err;
-    }
+    return c === undefined ? undefined : this.#permit(op, c);
+  }
+
+  protected throttled(op: OperationName): void {
+    if (this.#caches.has(op)) this.#post({ t: 'throttle', op });
   }
 
   #permit(op: OperationName, c: PermitCache): Promise<void> | undefined {
@@ -104,41 +81,9 @@ export class PortWorkerGate implements WorkerGate {
     });
   }
 
-  release(op: OperationName, ref: ShadowRef | undefined, outcome: AttemptOutcome): void {
-    if (ref !== undefined) {
-      this.#things.release(ref.thingName);
-      if (outcome.statusCode !== undefined) {
-        const u = this.#usageOf(ref);
-        u.answered = (u.answered ?? 0) + 1;
-      }
-    }
-    if (outcome.statusCode === 429 || outcome.error?.code === 'SHADOW_ERR_THROTTLED') {
-      if (ref !== undefined) this.#usageOf(ref).throttles += 1;
-      if (this.#caches.has(op)) this.#post({ t: 'throttle', op });
-    }
-  }
-
-  takeUsage(ref: ShadowRef): ItemUsage {
-    const key = itemKey(ref);
-    const u = this.#usage.get(key);
-    if (u === undefined) return { requests: 0, throttles: 0, answered: 0 };
-    this.#usage.delete(key);
-    return u;
-  }
-
   /** Permits cached in this thread, per op (for tests). */
   cached(op: OperationName): number {
     return this.#caches.get(op)?.available ?? 0;
-  }
-
-  #usageOf(ref: ShadowRef): ItemUsage {
-    const key = itemKey(ref);
-    let u = this.#usage.get(key);
-    if (u === undefined) {
-      u = { requests: 0, throttles: 0, answered: 0 };
-      this.#usage.set(key, u);
-    }
-    return u;
   }
 
   #request(op: OperationName, c: PermitCache): void {
@@ -157,7 +102,10 @@ export class PortWorkerGate implements WorkerGate {
     if (c === undefined) return;
     c.outstanding = Math.max(0, c.outstanding - 1);
     if (msg.error !== undefined) {
-      const err = new AbortError(`rate gate closed: ${msg.error}`);
+      // Closed because the run stopped: an abort; failed while the run went on: the items fail.
+      const err = msg.aborted
+        ? new AbortError(`rate gate closed: ${msg.error}`)
+        : new RateGateError(`rate gate failed: ${msg.error}`);
       for (const w of c.waiters.splice(0)) w.reject(err);
       return;
     }

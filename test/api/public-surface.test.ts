@@ -33,6 +33,7 @@ const ENTRIES: Record<string, { file: string; names: string[] }> = {
       'NetworkError',
       'NotFoundError',
       'PayloadTooLargeError',
+      'RateGateError',
       'S3Sink',
       'ServiceError',
       'ServiceUnavailableError',

@@ -1,10 +1,10 @@
 /**
- * A sync pass whose items come back aborted (SHADOW_ERR_ABORTED) while nothing interrupted the
- * pass: a worker's account gate failed (a queue worker and a pool thread both report a gate
- * that cannot hand out permits as 'rate gate closed', an abort). Those things were neither read
- * nor written: the pass must count them as failed, not drop them as "interrupted, not done",
- * or a sync (a take-over by `attach` among them) ends with exit 0 and things missing on the
- * destination.
+ * A sync pass whose items cannot get an account permit while nothing interrupted the pass: a
+ * worker's account gate failed (its Redis is gone). A queue worker and a pool thread both report
+ * that as RateGateError (SHADOW_ERR_RATE_GATE), not as an abort. Those things were neither read
+ * nor written: the pass must count them as failed, not drop them as "interrupted, not done"
+ * (the pass also counts an abort it did not ask for as failed), or a sync (a take-over by
+ * `attach` among them) ends with exit 0 and things missing on the destination.
  *
  * The failing gate is a real shared Redis gate whose Redis connection has ended.
  */
@@ -44,7 +44,7 @@ function placementWith(account: string, gate: RedisRateGate): JobPlacement {
   });
 }
 
-describe('sync items aborted while the pass goes on', { timeout: 60_000 }, () => {
+describe('sync items whose account gate failed while the pass goes on', { timeout: 60_000 }, () => {
   let source: Emulator;
   let dest: Emulator;
 
@@ -59,7 +59,7 @@ describe('sync items aborted while the pass goes on', { timeout: 60_000 }, () =>
     await Promise.all([source?.close(), dest?.close()]);
   });
 
-  it('counts the things whose source reads a failed gate aborted as failed, not as interrupted', async () => {
+  it('counts the things whose source reads a failed gate stopped as failed, not as interrupted', async () => {
     const gate = await failedGate(source.url);
     try {
       const res = await runSync({
@@ -69,14 +69,14 @@ describe('sync items aborted while the pass goes on', { timeout: 60_000 }, () =>
       });
       expect(dest.store.shadowCount).toBe(0);
       expect(res).toMatchObject({ sourceThings: THINGS, sent: 0, failed: THINGS, interrupted: false });
-      expect(res.failures[0]).toMatchObject({ side: 'source', code: 'SHADOW_ERR_ABORTED' });
-      expect(res.failures[0]?.message).toContain('rate gate closed');
+      expect(res.failures[0]).toMatchObject({ side: 'source', code: 'SHADOW_ERR_RATE_GATE' });
+      expect(res.failures[0]?.message).toContain('rate gate failed');
     } finally {
       await gate.close();
     }
   });
 
-  it('counts the things whose destination writes a failed gate aborted as failed, not as interrupted', async () => {
+  it('counts the things whose destination writes a failed gate stopped as failed, not as interrupted', async () => {
     const gate = await failedGate(dest.url);
     try {
       const res = await runSync({
@@ -86,7 +86,7 @@ describe('sync items aborted while the pass goes on', { timeout: 60_000 }, () =>
       });
       expect(dest.store.shadowCount).toBe(0);
       expect(res).toMatchObject({ sourceThings: THINGS, sent: THINGS, written: 0, failed: THINGS, interrupted: false });
-      expect(res.failures[0]).toMatchObject({ side: 'destination', code: 'SHADOW_ERR_ABORTED' });
+      expect(res.failures[0]).toMatchObject({ side: 'destination', code: 'SHADOW_ERR_RATE_GATE' });
       // The watermark does not hold them: a watch's next pass sends them again.
     } finally {
       await gate.close();

@@ -6,74 +6,29 @@
  * ahead of the requests waiting (see redis-rate-gate.ts), so a process with hundreds of requests
  * waiting keeps enough chunks on the way, and no request costs a Redis round trip of its own.
  */
-import type { AttemptOutcome, OperationName, ShadowRef } from '../../client/index.js';
-import { AbortError } from '../../errors.js';
+import type { OperationName } from '../../client/index.js';
 import type { RateGate } from '../rate-gate.js';
-import { itemKey, type ItemUsage, type ThingLimits, type WorkerGate } from '../task-types.js';
-import { ThingLimiter } from '../thing-limiter.js';
+import type { ThingLimits } from '../task-types.js';
+import { ThingWorkerGate } from '../thing-worker-gate.js';
 
-export class QueueWorkerGate implements WorkerGate {
+export class QueueWorkerGate extends ThingWorkerGate {
   #gate: RateGate;
-  #limits: ThingLimits = { thingRps: 0, thingInFlight: 0 };
-  #things = new ThingLimiter({ rps: 0, inFlight: 0 });
-  #usage = new Map<string, ItemUsage>();
 
   constructor(gate: RateGate) {
+    super();
     this.#gate = gate;
   }
 
   /** Sets the per-thing limits (a batch's; the same for every batch of a job). */
   configure(limits: ThingLimits): void {
-    if (limits.thingRps === this.#limits.thingRps && limits.thingInFlight === this.#limits.thingInFlight) return;
-    this.#limits = limits;
-    this.#things = new ThingLimiter({ rps: limits.thingRps, inFlight: limits.thingInFlight });
+    this.setThingLimits(limits);
   }
 
-  async acquire(op: OperationName, ref: ShadowRef | undefined): Promise<void> {
-    if (ref !== undefined) {
-      this.#usageOf(ref).requests += 1;
-      const wait = this.#things.acquire(ref.thingName);
-      if (wait !== undefined) await wait;
-    }
-    if (this.#gate.batchSize(op) <= 0) return;
-    try {
-      await this.#gate.take(op, 1);
-    } catch (err) {
-      // beforeAttempt failed: no attempt, so no afterAttempt will free the thing's slot.
-      if (ref !== undefined) this.#things.release(ref.thingName);
-      throw new AbortError(`rate gate closed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
-    }
+  protected permit(op: OperationName): Promise<number> | undefined {
+    return this.#gate.batchSize(op) > 0 ? this.#gate.take(op, 1) : undefined;
   }
 
-  release(op: OperationName, ref: ShadowRef | undefined, outcome: AttemptOutcome): void {
-    if (ref !== undefined) {
-      this.#things.release(ref.thingName);
-      if (outcome.statusCode !== undefined) {
-        const u = this.#usageOf(ref);
-        u.answered = (u.answered ?? 0) + 1;
-      }
-    }
-    if (outcome.statusCode === 429 || outcome.error?.code === 'SHADOW_ERR_THROTTLED') {
-      if (ref !== undefined) this.#usageOf(ref).throttles += 1;
-      if (this.#gate.batchSize(op) > 0) this.#gate.throttled(op);
-    }
-  }
-
-  takeUsage(ref: ShadowRef): ItemUsage {
-    const key = itemKey(ref);
-    const u = this.#usage.get(key);
-    if (u === undefined) return { requests: 0, throttles: 0, answered: 0 };
-    this.#usage.delete(key);
-    return u;
-  }
-
-  #usageOf(ref: ShadowRef): ItemUsage {
-    const key = itemKey(ref);
-    let u = this.#usage.get(key);
-    if (u === undefined) {
-      u = { requests: 0, throttles: 0, answered: 0 };
-      this.#usage.set(key, u);
-    }
-    return u;
+  protected throttled(op: OperationName): void {
+    if (this.#gate.batchSize(op) > 0) this.#gate.throttled(op);
   }
 }

@@ -37,7 +37,7 @@
  */
 import Bottleneck from 'bottleneck';
 import { Redis } from 'ioredis';
-import { ConfigError, InvalidArgumentError } from '../../errors.js';
+import { AbortError, ConfigError, InvalidArgumentError } from '../../errors.js';
 import type { OperationName } from '../../client/index.js';
 import {
   resolveRateGateOptions,
@@ -254,6 +254,7 @@ export class RedisRateGate implements RateGate {
 
   async take(op: OperationName, want: number): Promise<number> {
     if (this.#failure !== undefined) throw this.#failure;
+    if (this.#closed) throw new AbortError('rate gate closed');
     const s = await this.#limiter(op);
     if (s === undefined) return want;
     s.lastTakeAt = this.#o.now();
@@ -294,7 +295,9 @@ export class RedisRateGate implements RateGate {
             return;
           }
           s.wanted = 0;
-          for (const w of s.waiting.splice(0)) w.reject(this.#failure ?? err);
+          // Closed by its owner (the run stopped): the takes are aborted; else the gate failed.
+          const reason = this.#failure ?? (this.#closed ? new AbortError('rate gate closed', { cause: err }) : err);
+          for (const w of s.waiting.splice(0)) w.reject(reason);
         },
       );
     }

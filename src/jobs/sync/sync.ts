@@ -318,7 +318,7 @@ export class SyncSession {
       if (t.failed !== undefined) {
         wm.seen(t.thing);
         // A read cut short by this pass's interrupt is not a failure of the source: the thing is
-        // simply not done. Any other aborted read (e.g. a worker's rate gate failed) is a failure.
+        // simply not done. An abort nothing here asked for is a failure (as a failed rate gate is).
         if (t.failed.code === 'SHADOW_ERR_ABORTED' && this.#cutShort()) continue;
         fail({ thing: t.thing, side: 'source', code: t.failed.code, message: t.failed.message });
         continue;
@@ -372,7 +372,7 @@ export class SyncSession {
     if (ok && !this.#config.dryRun && !gone.has(r.thingName)) this.#watermark.record(r.thingName, v);
     else this.#watermark.forget(r.thingName);
     // A thing cut short by this pass's interrupt is not done (the next pass or a resume sends it),
-    // not failed; aborted while the pass went on (e.g. a worker's rate gate failed), it failed.
+    // not failed; aborted while the pass went on, it failed (as a failed rate gate, RateGateError).
     const interrupted = r.error?.code === 'SHADOW_ERR_ABORTED' && this.#cutShort();
     if (!ok && r.outcome !== 'would-write' && !interrupted)
       fail({
@@ -388,8 +388,8 @@ export class SyncSession {
   /**
    * True once this pass was cut short: interrupted (the signal), or either side's run stopped.
    * Only then does an item aborted (SHADOW_ERR_ABORTED) count as not done rather than failed: an
-   * abort nothing here asked for (a worker whose rate gate failed reports 'rate gate closed' as
-   * one) would otherwise leave the thing unwritten in a pass that reports no failure.
+   * abort nothing here asked for would otherwise leave the thing unwritten in a pass that reports
+   * no failure. (A worker whose rate gate failed reports RateGateError, a failure in any case.)
    */
   #cutShort(): boolean {
     return (
