@@ -7,6 +7,7 @@
  * outcome file, one report page; the exit code as for one rollout.
  */
 import { EXIT, type CommandContext } from '../context.js';
+import { accountCount, formatAccountSection, indent } from './accounts-output.js';
 import { formatRolloutResult, rolloutExitCode } from './rollout.js';
 import type { Progress } from '../progress.js';
 import type { AccountsRolloutOptions, AccountsRolloutResult, RolloutOptions, RolloutProgress } from '../../index.js';
@@ -67,24 +68,10 @@ export async function runAccountsCommand(
 
 /** The human summary: a section per account (as one rollout prints it), then the total. */
 export function formatAccountsResult(r: AccountsRolloutResult, lib: Pick<Lib, 'accountsTotalResult'>): string {
-  const parts: string[] = [];
-  for (const a of r.accounts) {
-    const head = `account ${a.name}: ${a.endpoint} (${a.region})`;
-    const body =
-      a.result === undefined ? `  error: ${a.error?.message ?? 'unknown'}` : indent(formatRolloutResult(a.result));
-    parts.push(`${head}\n${body}`);
-  }
-  const n = r.accounts.length;
+  const parts = r.accounts.map((a) => formatAccountSection(a, formatRolloutResult));
   const failed = r.total.failedAccounts;
   parts.push(
-    `total: ${n} account${n === 1 ? '' : 's'}${failed > 0 ? `, ${failed} with failures or stopped` : ''}\n${indent(formatRolloutResult(lib.accountsTotalResult(r)))}`,
+    `total: ${accountCount(r.accounts.length)}${failed > 0 ? `, ${failed} with failures or stopped` : ''}\n${indent(formatRolloutResult(lib.accountsTotalResult(r)))}`,
   );
   return parts.join('\n\n');
-}
-
-function indent(text: string): string {
-  return text
-    .split('\n')
-    .map((l) => (l === '' ? l : `  ${l}`))
-    .join('\n');
 }

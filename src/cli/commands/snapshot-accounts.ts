@@ -10,6 +10,7 @@
  */
 import { EXIT, type CommandContext } from '../context.js';
 import { createProgress } from '../progress.js';
+import { accountCount, formatAccountSection } from './accounts-output.js';
 import { formatSnapshotResult } from './snapshot.js';
 import type {
   AccountsSnapshotOptions,
@@ -63,20 +64,14 @@ export async function runSnapshotAccountsCommand(
 
 /** The human summary: a section per account (as one snapshot prints it), then the total. */
 export function formatSnapshotAccountsResult(r: AccountsSnapshotResult): string {
-  const parts = r.accounts.map((a) => {
-    const head = `account ${a.name}: ${a.endpoint} (${a.region})`;
-    const body =
-      a.result === undefined
-        ? `  error: ${a.error?.message ?? 'unknown'}\n  nothing written to ${a.location}`
-        : indent(formatSnapshotResult(a.result));
-    return `${head}\n${body}`;
-  });
-  const n = r.accounts.length;
+  const parts = r.accounts.map((a) =>
+    formatAccountSection(a, formatSnapshotResult, [`nothing written to ${a.location}`]),
+  );
   const t = r.total;
   const failed = t.failedAccounts > 0 ? `, ${t.failedAccounts} not taken or with things not read` : '';
   parts.push(
     [
-      `total: ${n} account${n === 1 ? '' : 's'}${failed}, under ${r.location}`,
+      `total: ${accountCount(r.accounts.length)}${failed}, under ${r.location}`,
       `  things    ${t.things}`,
       `  shadows   ${t.records}`,
       `  failed    ${t.failed}`,
@@ -84,11 +79,4 @@ export function formatSnapshotAccountsResult(r: AccountsSnapshotResult): string 
     ].join('\n'),
   );
   return parts.join('\n\n');
-}
-
-function indent(text: string): string {
-  return text
-    .split('\n')
-    .map((l) => (l === '' ? l : `  ${l}`))
-    .join('\n');
 }

@@ -11,6 +11,21 @@ import type { TargetSelection } from '../../engine/target-selection.js';
 import { InvalidArgumentError, isShadowError } from '../../errors.js';
 import type { AccountPlan } from './account-plan.js';
 
+/**
+ * The options of a job that an account of a plan gives instead (its client, its credentials)
+ * or that the plan's job replaces (one progress callback for all); each job adds its targets.
+ */
+export type PlanAccountFields =
+  | 'endpoint'
+  | 'region'
+  | 'credentials'
+  | 'profile'
+  | 'roleArn'
+  | 'externalId'
+  | 'sessionName'
+  | 'controlEndpoint'
+  | 'onProgress';
+
 /** An account's endpoint, region (the default one when the plan gives none), credentials source and control endpoint. */
 export interface AccountClientFields extends CredentialSourceOptions {
   endpoint: string;
@@ -134,5 +149,26 @@ export function progressOfAll<P extends { final?: boolean }, T>(
         [...all.values()].every((e) => e.final === true),
       ),
     );
+  });
+}
+
+/**
+ * Sets each account's `onProgress` (in the plan's order) so that `emit` gets one event for the
+ * whole plan (see progressOfAll); nothing without `emit`.
+ */
+export function followAccounts<P extends { final?: boolean }, T>(
+  plan: AccountPlan,
+  perAccount: ReadonlyArray<{ onProgress?: (p: P) => void }>,
+  total: (events: ReadonlyMap<string, P>, final: boolean) => T,
+  emit: ((t: T) => void) | undefined,
+): void {
+  if (emit === undefined) return;
+  const each = progressOfAll(
+    plan.accounts.map((a) => a.name),
+    total,
+    emit,
+  );
+  perAccount.forEach((ao, i) => {
+    ao.onProgress = each[i]!;
   });
 }

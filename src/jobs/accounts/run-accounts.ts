@@ -30,23 +30,14 @@ import {
   accountSection,
   accountTargets,
   type AccountSection,
-  progressOfAll,
+  followAccounts,
+  type PlanAccountFields,
   startInOrder,
   usageErrorOfAll,
 } from './plan-runs.js';
 
 /** What a plan's account takes from the plan, not from the job. */
-type AccountFields =
-  | 'endpoint'
-  | 'region'
-  | 'credentials'
-  | 'profile'
-  | 'roleArn'
-  | 'externalId'
-  | 'sessionName'
-  | 'controlEndpoint'
-  | 'targets'
-  | 'onProgress';
+type AccountFields = PlanAccountFields | 'targets';
 
 export interface AccountsRolloutOptions extends Omit<RolloutOptions, AccountFields> {
   /** The plan, or the path of its file (YAML or JSON). */
@@ -115,16 +106,7 @@ export async function runRolloutAccounts(o: AccountsRolloutOptions): Promise<Acc
     o.report === undefined ? undefined : await mkdtemp(join(dirname(resolve(o.report)), '.shadowfleet-accounts-'));
   try {
     const perAccount = plan.accounts.map((_a, i) => accountOptions(o, plan, i, partDir));
-    if (o.onProgress !== undefined) {
-      const each = progressOfAll(
-        plan.accounts.map((a) => a.name),
-        totalProgress,
-        o.onProgress,
-      );
-      perAccount.forEach((ao, i) => {
-        ao.onProgress = each[i]!;
-      });
-    }
+    followAccounts(plan, perAccount, totalProgress, o.onProgress);
     const settled = await Promise.allSettled(startInOrder(perAccount, runRollout));
     const sameUsageError = usageErrorOfAll(settled);
     if (sameUsageError !== undefined) throw sameUsageError;

@@ -29,24 +29,14 @@ import {
   accountSection,
   accountTargets,
   type AccountSection,
-  progressOfAll,
+  followAccounts,
+  type PlanAccountFields,
   startInOrder,
   usageErrorOfAll,
 } from './plan-runs.js';
 
 /** What a plan's account takes from the plan, not from the job. */
-type AccountFields =
-  | 'endpoint'
-  | 'region'
-  | 'credentials'
-  | 'profile'
-  | 'roleArn'
-  | 'externalId'
-  | 'sessionName'
-  | 'controlEndpoint'
-  | 'things'
-  | 'allThings'
-  | 'onProgress';
+type AccountFields = PlanAccountFields | 'things' | 'allThings';
 
 export interface AccountsSnapshotOptions extends Omit<SnapshotOptions, AccountFields> {
   /** The plan, or the path of its file (YAML or JSON). */
@@ -203,16 +193,7 @@ export async function runSnapshotAccounts(o: AccountsSnapshotOptions): Promise<A
   const outs = plan.accounts.map((a) => accountSnapshotLocation(dest, a.name));
   const perAccount = plan.accounts.map((_a, i) => accountOptions(o, plan, i, outs[i]!));
   const made = await checkDestinations(o, plan, dest, outs);
-  if (o.onProgress !== undefined) {
-    const each = progressOfAll(
-      plan.accounts.map((a) => a.name),
-      totalProgress,
-      o.onProgress,
-    );
-    perAccount.forEach((ao, i) => {
-      ao.onProgress = each[i]!;
-    });
-  }
+  followAccounts(plan, perAccount, totalProgress, o.onProgress);
   const settled = await Promise.allSettled(startInOrder(perAccount, runSnapshot));
   // An account that wrote nothing leaves no directory it made; one that did write keeps it.
   await removeMade(made);
