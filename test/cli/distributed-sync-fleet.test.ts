@@ -4,74 +4,32 @@
  * many JobRuns it opens (sync: the source's reads and the destination's writes), and --detach,
  * status, attach and cancel work on it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
-import { deleteKeys, openRedis, REDIS_URL } from '../engine/queue/redis-fixture.js';
-import { ROOT } from './spawn-cli.js';
+import { openRedis, REDIS_URL } from '../engine/queue/redis-fixture.js';
+import { CliProcesses, type CliProc, deleteGateKeys, deleteQueueKeys, testQueue } from './cli-processes.js';
 
-const BIN = join(ROOT, 'src/cli/bin.ts');
-// Resolved here: the commands run in a temporary directory, where `--import tsx` would not resolve.
-const TSX = import.meta.resolve('tsx');
-const QUEUE = `sftest-syncq-${process.pid}-${Date.now().toString(36)}`;
+const QUEUE = testQueue('syncq');
 
-interface Proc {
-  child: ChildProcess;
-  stdout: string;
-  stderr: string;
-  exited: Promise<number | null>;
-  /** Resolves once stderr holds a match of `re`. */
-  waitErr(re: RegExp): Promise<RegExpMatchArray>;
-}
+const processes = new CliProcesses();
+const ENV = {
+  SHADOWFLEET_ENDPOINT: '',
+  AWS_ACCESS_KEY_ID: 'AKIDLOCAL',
+  AWS_SECRET_ACCESS_KEY: 'local-secret',
+  NO_COLOR: '1',
+};
 
-const started: ChildProcess[] = [];
-
-function cli(args: string[]): Proc {
-  const child = spawn(process.execPath, ['--import', TSX, BIN, ...args, '--redis', REDIS_URL, '--queue', QUEUE], {
-    cwd: dir,
-    env: {
-      ...process.env,
-      SHADOWFLEET_ENDPOINT: '',
-      AWS_ACCESS_KEY_ID: 'AKIDLOCAL',
-      AWS_SECRET_ACCESS_KEY: 'local-secret',
-      NO_COLOR: '1',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  started.push(child);
-  const p: Proc = {
-    child,
-    stdout: '',
-    stderr: '',
-    exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
-    waitErr(re) {
-      return new Promise((resolve) => {
-        const check = (): void => {
-          const m = p.stderr.match(re);
-          if (m !== null) {
-            child.stderr?.off('data', check);
-            resolve(m);
-          }
-        };
-        child.stderr?.on('data', check);
-        check();
-      });
-    },
-  };
-  child.stdout?.on('data', (d: Buffer) => (p.stdout += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (p.stderr += d.toString()));
-  return p;
+function cli(args: string[]): CliProc {
+  return processes.start([...args, '--redis', REDIS_URL, '--queue', QUEUE], { cwd: dir, env: ENV });
 }
 
 /** Runs a command to its end. */
-async function run(args: string[]): Promise<Proc & { code: number | null }> {
-  const p = cli(args);
-  const code = await p.exited;
-  return Object.assign(p, { code });
+function run(args: string[]): Promise<CliProc & { code: number | null }> {
+  return processes.run([...args, '--redis', REDIS_URL, '--queue', QUEUE], { cwd: dir, env: ENV });
 }
 
 /** The job ids a submitter announced on stderr. */
@@ -83,7 +41,7 @@ let source: Emulator;
 let dest: Emulator;
 let admin: Redis;
 let dir: string;
-const workers: Proc[] = [];
+const workers: CliProc[] = [];
 
 /** Every shadow of `from` (classic and named) is in `to` with the same desired and reported state. */
 function expectMirrored(from: Emulator, to: Emulator): number {
@@ -125,19 +83,9 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  // Workers stop after their batches; anything still running after 10 s (a test that failed
-  // half-way) is killed, so no process outlives the file.
-  const alive = (c: ChildProcess): boolean => c.exitCode === null && c.signalCode === null;
-  for (const c of started) if (alive(c)) c.kill('SIGTERM');
-  const killer = setTimeout(() => {
-    for (const c of started) if (alive(c)) c.kill('SIGKILL');
-  }, 10_000);
-  await Promise.all(started.map((c) => (alive(c) ? new Promise((resolve) => c.once('exit', resolve)) : undefined)));
-  clearTimeout(killer);
+  await processes.stopAll();
   await Promise.all([source?.close(), dest?.close()]);
-  await deleteKeys(admin, `shadowfleet:${QUEUE}`);
-  for (const e of [source, dest])
-    if (e !== undefined) await deleteKeys(admin, `shadowfleet:gate:${new URL(e.url).host}:`);
+  await deleteQueueKeys(admin, QUEUE, [source?.url, dest?.url]);
   admin?.disconnect();
   await rm(dir, { recursive: true, force: true });
 });
@@ -235,7 +183,7 @@ describe('sync, plan, apply and drift --redis with two worker processes', { time
       expect(expectMirrored(source, target)).toBe(300);
       expect((await store()).state).toBe('done');
     } finally {
-      await deleteKeys(admin, `shadowfleet:gate:${new URL(target.url).host}:`);
+      await deleteGateKeys(admin, target.url);
       await target.close();
     }
   });

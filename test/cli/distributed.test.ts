@@ -4,68 +4,30 @@
  * mid-run; the submitter killed and the job taken over by `attach`; two jobs on one account
  * sharing its quota.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
-import { deleteKeys, openRedis, REDIS_URL } from '../engine/queue/redis-fixture.js';
+import { openRedis, REDIS_URL } from '../engine/queue/redis-fixture.js';
+import { CliProcesses, type CliProc, deleteQueueKeys, testQueue } from './cli-processes.js';
+import { ROOT } from './spawn-cli.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const BIN = join(ROOT, 'src/cli/bin.ts');
-const TSX = import.meta.resolve('tsx');
-const QUEUE = `sftest-cli-${process.pid}-${Date.now().toString(36)}`;
+const QUEUE = testQueue('cli');
 
-interface Proc {
-  child: ChildProcess;
-  stdout: string;
-  stderr: string;
-  exited: Promise<number | null>;
-  /** Resolves once stderr holds a line matching `re`. */
-  waitErr(re: RegExp): Promise<RegExpMatchArray>;
-}
+const processes = new CliProcesses();
 
-const started: ChildProcess[] = [];
-
-function cli(args: string[], cwd: string): Proc {
-  const child = spawn(process.execPath, ['--import', TSX, BIN, ...args, '--redis', REDIS_URL, '--queue', QUEUE], {
-    cwd,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  started.push(child);
-  const p: Proc = {
-    child,
-    stdout: '',
-    stderr: '',
-    exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
-    waitErr(re) {
-      return new Promise((resolve) => {
-        const check = (): void => {
-          const m = p.stderr.match(re);
-          if (m !== null) {
-            child.stderr?.off('data', check);
-            resolve(m);
-          }
-        };
-        child.stderr?.on('data', check);
-        check();
-      });
-    },
-  };
-  child.stdout?.on('data', (d: Buffer) => (p.stdout += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (p.stderr += d.toString()));
-  return p;
+function cli(args: string[], cwd: string): CliProc {
+  return processes.start([...args, '--redis', REDIS_URL, '--queue', QUEUE], { cwd });
 }
 
 let emulator: Emulator;
 let admin: Redis;
 let dir: string;
-const workers: Proc[] = [];
+const workers: CliProc[] = [];
 
-function startWorker(id: string): Proc {
+function startWorker(id: string): CliProc {
   const w = cli(['worker', '--id', id, '--lock-ms', '3000', '--concurrency', '2'], ROOT);
   workers.push(w);
   return w;
@@ -99,18 +61,9 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  // Workers stop after their batches; anything still running after 10 s (a test that failed
-  // half-way) is killed, so no process outlives the file.
-  const alive = (c: ChildProcess): boolean => c.exitCode === null && c.signalCode === null;
-  for (const c of started) if (alive(c)) c.kill('SIGTERM');
-  const killer = setTimeout(() => {
-    for (const c of started) if (alive(c)) c.kill('SIGKILL');
-  }, 10_000);
-  await Promise.all(started.map((c) => (alive(c) ? new Promise((resolve) => c.once('exit', resolve)) : undefined)));
-  clearTimeout(killer);
+  await processes.stopAll();
   await emulator?.close();
-  await deleteKeys(admin, `shadowfleet:${QUEUE}`);
-  await deleteKeys(admin, `shadowfleet:gate:${new URL(emulator.url).host}:`);
+  await deleteQueueKeys(admin, QUEUE, [emulator?.url]);
   admin?.disconnect();
   await rm(dir, { recursive: true, force: true });
 });
@@ -266,17 +219,12 @@ describe('shadowfleet rollout --redis with shadowfleet worker processes', { time
 
   it('refuses an unreachable Redis (naming the URL) and --detach without Redis, with exit 2, before the job starts', async () => {
     const plain = async (extra: string[]): Promise<{ code: unknown; err: string }> => {
-      const env = { ...process.env };
-      delete env.SHADOWFLEET_REDIS;
-      const child = spawn(
-        process.execPath,
-        ['--import', TSX, BIN, 'rollout', '--endpoint', emulator.url, '--things', 'x.txt', '--set', '{}', ...extra],
-        { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] },
+      // Not on the queue: without the environment's SHADOWFLEET_REDIS (undefined: not passed on).
+      const p = await processes.run(
+        ['rollout', '--endpoint', emulator.url, '--things', 'x.txt', '--set', '{}', ...extra],
+        { cwd: dir, env: { SHADOWFLEET_REDIS: undefined } },
       );
-      let err = '';
-      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      const code = await new Promise((resolve) => child.once('exit', resolve));
-      return { code, err };
+      return { code: p.code, err: p.stderr };
     };
     const unreachable = await plain(['--redis', 'redis://127.0.0.1:1']);
     expect(unreachable.code).toBe(2);

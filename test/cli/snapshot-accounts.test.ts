@@ -5,111 +5,54 @@
  * a temporary shared credentials file; on the queue only the worker has that file, so the run
  * succeeding shows it resolved each account's profile itself.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seededThingName, startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { SnapshotReader } from '../../src/sinks/index.js';
-import { deleteKeys, openRedis, REDIS_URL } from '../engine/queue/redis-fixture.js';
-import { ROOT } from './spawn-cli.js';
+import { openRedis, REDIS_URL } from '../engine/queue/redis-fixture.js';
+import { startTwoAccounts, type TwoAccounts } from '../jobs/accounts/two-accounts.js';
+import { type CliOutput, CliProcesses, deleteQueueKeys, gateKeys, testQueue, waitForText } from './cli-processes.js';
 
-const BIN = join(ROOT, 'src/cli/bin.ts');
-const TSX = import.meta.resolve('tsx');
-const QUEUE = `sftest-snapaccounts-${process.pid}-${Date.now().toString(36)}`;
+const QUEUE = testQueue('snapaccounts');
 const ACCOUNTS = {
-  eu: { name: 'eu-prod', quota: 40, things: 15, key: ['AKIDACCOUNTEU0000001', 'eu-secret-key-of-the-first-account'] },
-  us: { name: 'us-prod', quota: 60, things: 25, key: ['AKIDACCOUNTUS0000002', 'us-secret-key-of-the-second-account'] },
+  eu: { name: 'eu-prod', quota: 40, things: 15 },
+  us: { name: 'us-prod', quota: 60, things: 25 },
 } as const;
-type Account = keyof typeof ACCOUNTS;
 
+let accounts: TwoAccounts;
 let dir: string;
 let admin: Redis;
-const emulators = {} as Record<Account, Emulator>;
-const started: ChildProcess[] = [];
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+let emulators: TwoAccounts['emulators'];
+const processes = new CliProcesses();
 
 /** The CLI with the test's shared AWS files (or none: `credentials: false`). */
-function cli(args: string[], credentials: boolean, onStart?: (err: () => string) => void): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, BIN, ...args], {
-      cwd: dir,
-      env: {
-        ...process.env,
-        SHADOWFLEET_ENDPOINT: '',
-        AWS_SHARED_CREDENTIALS_FILE: credentials ? join(dir, 'credentials') : join(dir, 'none'),
-        AWS_CONFIG_FILE: join(dir, 'config'),
-        NO_COLOR: '1',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    started.push(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    onStart?.(() => stderr);
+function cli(args: string[], credentials: boolean, onStart?: (err: () => string) => void): Promise<CliOutput> {
+  const p = processes.start(args, {
+    cwd: dir,
+    env: { SHADOWFLEET_ENDPOINT: '', NO_COLOR: '1', ...accounts.awsFiles(credentials) },
   });
-}
-
-async function waitForText(read: () => string, re: RegExp): Promise<void> {
-  while (!re.test(read())) await new Promise((r) => setTimeout(r, 100));
+  onStart?.(() => p.stderr);
+  return p.exited.then((code) => ({ code, stdout: p.stdout, stderr: p.stderr }));
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'sf-snap-accounts-cli-'));
   admin = await openRedis();
-  const profiles: string[] = [];
-  const plan: string[] = ['accounts:'];
-  for (const a of ['eu', 'us'] as const) {
-    const acc = ACCOUNTS[a];
-    emulators[a] = await startEmulator({
-      port: 0,
-      quotas: { accountRps: acc.quota },
-      seedThings: acc.things,
-      sigv4: { credentials: [{ accessKeyId: acc.key[0], secretAccessKey: acc.key[1] }] },
-    });
-    const names = Array.from({ length: acc.things }, (_, i) => seededThingName(i));
-    await writeFile(join(dir, `${a}.txt`), `${names.join('\n')}\n`);
-    profiles.push(`[acct-${a}]\naws_access_key_id = ${acc.key[0]}\naws_secret_access_key = ${acc.key[1]}\n`);
-    plan.push(
-      `  - name: ${acc.name}`,
-      `    endpoint: ${emulators[a].url}`,
-      `    profile: acct-${a}`,
-      `    targets: { things: ${a}.txt }`,
-      `    rate: { perSecond: ${acc.quota} }`,
-    );
-  }
-  await writeFile(join(dir, 'credentials'), profiles.join('\n'));
-  await writeFile(join(dir, 'config'), '');
-  await writeFile(join(dir, 'accounts.yaml'), `${plan.join('\n')}\n`);
+  accounts = await startTwoAccounts({
+    prefix: 'sf-snap-accounts-cli-',
+    quota: { eu: ACCOUNTS.eu.quota, us: ACCOUNTS.us.quota },
+    things: { eu: ACCOUNTS.eu.things, us: ACCOUNTS.us.things },
+    seeded: true,
+  });
+  ({ dir, emulators } = accounts);
+  await writeFile(join(dir, 'accounts.yaml'), accounts.plan());
 });
 
 afterAll(async () => {
-  const alive = (c: ChildProcess): boolean => c.exitCode === null && c.signalCode === null;
-  for (const c of started) if (alive(c)) c.kill('SIGTERM');
-  const killer = setTimeout(() => {
-    for (const c of started) if (alive(c)) c.kill('SIGKILL');
-  }, 10_000);
-  await Promise.all(started.map((c) => (alive(c) ? new Promise((r) => c.once('exit', r)) : undefined)));
-  clearTimeout(killer);
-  await deleteKeys(admin, `shadowfleet:${QUEUE}`);
-  for (const e of Object.values(emulators)) {
-    if (e === undefined) continue;
-    await deleteKeys(admin, `shadowfleet:gate:${new URL(e.url).host}:`);
-    await e.close();
-  }
+  await processes.stopAll();
+  await deleteQueueKeys(admin, QUEUE, accounts?.endpoints() ?? []);
+  await accounts?.close();
   admin?.disconnect();
-  await rm(dir, { recursive: true, force: true });
 });
 
 /** Each account's snapshot is an ordinary one of its own emulator; the emulators saw only their own keys, never above quota. */
@@ -205,7 +148,7 @@ describe('shadowfleet snapshot --accounts', { timeout: 240_000 }, () => {
     await expectSnapshots('queued');
     // One gate per account in Redis, keyed by its endpoint.
     for (const e of Object.values(emulators)) {
-      const keys = await admin.keys(`*:gate:${new URL(e.url).host}:*`);
+      const keys = await gateKeys(admin, e.url);
       expect(keys.length, `no Redis gate for ${e.url}`).toBeGreaterThan(0);
     }
   });

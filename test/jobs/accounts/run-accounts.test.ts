@@ -1,72 +1,36 @@
 /**
  * A two-account plan run locally: two emulators, each its own account with its own quota and
  * its own keys (SigV4 verified), reached through two profiles of a temporary shared
- * credentials file that the worker threads resolve themselves.
+ * credentials file that the worker threads resolve themselves (two-accounts.ts).
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { IotDataClient } from '../../../src/client/index.js';
-import { startEmulator, type Emulator } from '../../../src/emulator/index.js';
 import { parseAccountPlan } from '../../../src/jobs/accounts/account-plan.js';
 import { runRolloutAccounts } from '../../../src/jobs/accounts/run-accounts.js';
+import { KEYS, startTwoAccounts, type TwoAccounts } from './two-accounts.js';
 
-const KEYS = {
-  eu: { accessKeyId: 'AKIDACCOUNTEU0000001', secretAccessKey: 'eu-secret-key-of-the-first-account' },
-  us: { accessKeyId: 'AKIDACCOUNTUS0000002', secretAccessKey: 'us-secret-key-of-the-second-account' },
-};
 const QUOTA = { eu: 20, us: 30 };
 const THINGS = { eu: 40, us: 50 };
 
+let accounts: TwoAccounts;
 let dir: string;
-const emulators: Record<'eu' | 'us', Emulator> = {} as never;
+let emulators: TwoAccounts['emulators'];
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'shadowfleet-accounts-'));
-  for (const a of ['eu', 'us'] as const) {
-    emulators[a] = await startEmulator({
-      port: 0,
-      quotas: { accountRps: QUOTA[a] },
-      sigv4: { credentials: [KEYS[a]] },
-    });
-    const names = Array.from({ length: THINGS[a] }, (_, i) => `${a}-pump-${i}`);
-    await writeFile(join(dir, `${a}.txt`), `${names.join('\n')}\n`);
-  }
-  await writeFile(
-    join(dir, 'credentials'),
-    Object.entries(KEYS)
-      .map(
-        ([a, k]) => `[acct-${a}]\naws_access_key_id = ${k.accessKeyId}\naws_secret_access_key = ${k.secretAccessKey}\n`,
-      )
-      .join('\n'),
-  );
-  await writeFile(join(dir, 'config'), '');
-  vi.stubEnv('AWS_SHARED_CREDENTIALS_FILE', join(dir, 'credentials'));
-  vi.stubEnv('AWS_CONFIG_FILE', join(dir, 'config'));
+  accounts = await startTwoAccounts({ prefix: 'shadowfleet-accounts-', quota: QUOTA, things: THINGS });
+  ({ dir, emulators } = accounts);
+  for (const [name, file] of Object.entries(accounts.awsFiles())) vi.stubEnv(name, file);
 });
 
 afterAll(async () => {
   vi.unstubAllEnvs();
-  for (const e of Object.values(emulators)) await e?.close();
-  await rm(dir, { recursive: true, force: true });
+  await accounts?.close();
 });
 
 function planText(): string {
-  return `accounts:
-  - name: eu-prod
-    endpoint: ${emulators.eu.url}
-    region: eu-west-1
-    profile: acct-eu
-    targets: { things: eu.txt }
-    rate: { perSecond: ${QUOTA.eu} }
-  - name: us-prod
-    endpoint: ${emulators.us.url}
-    region: us-east-1
-    profile: acct-us
-    targets: { things: us.txt }
-    rate: { perSecond: ${QUOTA.us} }
-`;
+  return accounts.plan(true);
 }
 
 describe('runRolloutAccounts', () => {

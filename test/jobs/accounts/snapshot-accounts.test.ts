@@ -4,86 +4,54 @@
  * file that the worker threads resolve themselves; each account's snapshot under <out>/<name>/,
  * read back by the reader, diff and restore as any snapshot; to a directory and to S3 (s3rver).
  */
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { IotDataClient } from '../../../src/client/index.js';
-import { seededThingName, startEmulator, type Emulator } from '../../../src/emulator/index.js';
+import { seededThingName } from '../../../src/emulator/index.js';
 import { parseAccountPlan } from '../../../src/jobs/accounts/account-plan.js';
 import { runSnapshotAccounts } from '../../../src/jobs/accounts/snapshot-accounts.js';
 import { runDiff } from '../../../src/jobs/diff/diff.js';
 import { runRestore } from '../../../src/jobs/restore/restore.js';
 import { SnapshotReader } from '../../../src/sinks/index.js';
 import { startS3, type S3Fixture } from '../../sinks/s3-fixture.js';
+import { ACCOUNT_IDS, KEYS, startTwoAccounts, type TwoAccounts } from './two-accounts.js';
 
-const KEYS = {
-  eu: { accessKeyId: 'AKIDACCOUNTEU0000001', secretAccessKey: 'eu-secret-key-of-the-first-account' },
-  us: { accessKeyId: 'AKIDACCOUNTUS0000002', secretAccessKey: 'us-secret-key-of-the-second-account' },
-};
 const QUOTA = { eu: 40, us: 60 };
 const THINGS = { eu: 12, us: 18 };
 
+let accounts: TwoAccounts;
 let dir: string;
 let s3: S3Fixture;
-const emulators: Record<'eu' | 'us', Emulator> = {} as never;
+let emulators: TwoAccounts['emulators'];
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'shadowfleet-snap-accounts-'));
-  for (const a of ['eu', 'us'] as const) {
-    emulators[a] = await startEmulator({
-      port: 0,
-      quotas: { accountRps: QUOTA[a] },
-      seedThings: THINGS[a],
-      sigv4: { credentials: [KEYS[a]] },
-    });
-    const names = Array.from({ length: THINGS[a] }, (_, i) => seededThingName(i));
-    await writeFile(join(dir, `${a}.txt`), `${names.join('\n')}\n`);
+  accounts = await startTwoAccounts({
+    prefix: 'shadowfleet-snap-accounts-',
+    quota: QUOTA,
+    things: THINGS,
+    seeded: true,
+  });
+  ({ dir, emulators } = accounts);
+  for (const a of ACCOUNT_IDS) {
     // One value only this account holds: its snapshot must carry it.
     const client = new IotDataClient({ endpoint: emulators[a].url, credentials: KEYS[a], region: 'us-east-1' });
     await client.updateThingShadow({ thingName: seededThingName(0), payload: { state: { desired: { account: a } } } });
     await client.close();
   }
-  await writeFile(
-    join(dir, 'credentials'),
-    Object.entries(KEYS)
-      .map(
-        ([a, k]) => `[acct-${a}]\naws_access_key_id = ${k.accessKeyId}\naws_secret_access_key = ${k.secretAccessKey}\n`,
-      )
-      .join('\n'),
-  );
-  await writeFile(join(dir, 'config'), '');
-  vi.stubEnv('AWS_SHARED_CREDENTIALS_FILE', join(dir, 'credentials'));
-  vi.stubEnv('AWS_CONFIG_FILE', join(dir, 'config'));
+  for (const [name, file] of Object.entries(accounts.awsFiles())) vi.stubEnv(name, file);
   s3 = await startS3();
   await s3.createBucket('fleet-snapshots');
 });
 
 afterAll(async () => {
   vi.unstubAllEnvs();
-  for (const e of Object.values(emulators)) await e?.close();
+  await accounts?.close();
   await s3?.close();
-  await rm(dir, { recursive: true, force: true });
 });
 
 function plan(): ReturnType<typeof parseAccountPlan> {
-  return parseAccountPlan(
-    `accounts:
-  - name: eu-prod
-    endpoint: ${emulators.eu.url}
-    region: eu-west-1
-    profile: acct-eu
-    targets: { things: eu.txt }
-    rate: { perSecond: ${QUOTA.eu} }
-  - name: us-prod
-    endpoint: ${emulators.us.url}
-    region: us-east-1
-    profile: acct-us
-    targets: { things: us.txt }
-    rate: { perSecond: ${QUOTA.us} }
-`,
-    join(dir, 'accounts.yaml'),
-  );
+  return parseAccountPlan(accounts.plan(true), join(dir, 'accounts.yaml'));
 }
 
 async function recordsOf(location: string, options = {}): Promise<Array<{ thing: string; state: any }>> {
