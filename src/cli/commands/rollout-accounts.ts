@@ -7,7 +7,7 @@
  * outcome file, one report page; the exit code as for one rollout.
  */
 import { EXIT, type CommandContext } from '../context.js';
-import { accountCount, formatAccountSection, indent } from './accounts-output.js';
+import { accountCount, formatAccountSection, indent } from '../accounts-output.js';
 import { formatRolloutResult, rolloutExitCode } from './rollout.js';
 import type { Progress } from '../progress.js';
 import type { AccountsRolloutOptions, AccountsRolloutResult, RolloutOptions, RolloutProgress } from '../../index.js';

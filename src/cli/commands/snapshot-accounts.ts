@@ -10,7 +10,7 @@
  */
 import { EXIT, type CommandContext } from '../context.js';
 import { createProgress } from '../progress.js';
-import { accountCount, formatAccountSection } from './accounts-output.js';
+import { accountCount, formatAccountSection } from '../accounts-output.js';
 import { formatSnapshotResult } from './snapshot.js';
 import type {
   AccountsSnapshotOptions,

@@ -3,7 +3,7 @@
  * endpoint and region, then its own job's summary indented, or the error that stopped it) and
  * the accounts counted in the total's head.
  */
-import type { AccountSection } from '../../index.js';
+import type { AccountSection } from '../index.js';
 
 /** `account <name>: <endpoint> (<region>)`, then `format(result)` indented, or `error: ...` and `notRun`'s lines. */
 export function formatAccountSection<R>(
