@@ -18,6 +18,9 @@ export interface CommandContext {
 /** A command action: returns the exit code; main() is the only place that sets process.exitCode. */
 export type CommandAction<O> = (options: O, ctx: CommandContext, args: string[]) => Promise<number>;
 
+/** Wraps a command action so that its result (or error) becomes the process exit code (main() builds it). */
+export type Runner = <O>(action: CommandAction<O>) => (...args: unknown[]) => Promise<void>;
+
 /** Maps an error thrown by a command to an exit code, printing one clear line on stderr. */
 export function exitCodeForError(err: unknown, ctx: Pick<CommandContext, 'err' | 'signal'>): number {
   if (ctx.signal.aborted) {

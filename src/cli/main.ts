@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { EXIT, exitCodeForError, type CommandAction, type CommandContext } from './context.js';
+import { EXIT, exitCodeForError, type CommandContext, type Runner } from './context.js';
 import { defineServe } from './commands/serve.js';
 import { defineDataPlaneCommands } from './commands/data-plane.js';
 import { defineRollout } from './commands/rollout.js';
@@ -15,8 +15,8 @@ import { defineSync } from './commands/sync.js';
 import { defineFleet } from './commands/fleet.js';
 import { applyDistributedFlags, finishDistributed, type DistributedFlags } from './distributed-flags.js';
 
-/** Wraps a command action so that its result (or error) becomes the process exit code. */
-export type Runner = <O>(action: CommandAction<O>) => (...args: unknown[]) => Promise<void>;
+/** Also exported here, where the command tests take it from; the commands import it from context.ts. */
+export type { Runner };
 
 export interface MainIo {
   stdout?: NodeJS.WritableStream;
@@ -115,7 +115,7 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   defineDemo(program, run);
   defineWorker(program, run);
   defineStatus(program, run);
-  defineAttach(program, run);
+  defineAttach(program, run, (takeOverArgv) => main(takeOverArgv));
   defineCancel(program, run);
   defineSync(program, run);
   defineFleet(program, run);

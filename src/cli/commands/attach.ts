@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import type { Runner } from '../main.js';
-import { EXIT, type CommandContext } from '../context.js';
+import { EXIT, type CommandContext, type Runner } from '../context.js';
 import { distributedFlags } from '../distributed-flags.js';
 import { formatPairs } from '../output.js';
 
@@ -19,7 +18,12 @@ const DEFAULT_STALE_MS = 5000;
  * collect are waited for and their results adopted (each thing counted once), the rest is
  * queued as usual, and the journal, outcome file and report come out as from a local run.
  */
-export function defineAttach(program: Command, run: Runner): void {
+export function defineAttach(
+  program: Command,
+  run: Runner,
+  /** Runs a command line in this process (main itself; main imports this module, not the other way). */
+  takeOverWith: (argv: string[]) => Promise<number>,
+): void {
   program
     .command('attach')
     .description('Follow a distributed job from anywhere; take it over when its submitter is gone')
@@ -67,8 +71,7 @@ export function defineAttach(program: Command, run: Runner): void {
         process.chdir(takeOver.cwd);
         const argv = [...takeOver.argv];
         if (argv.includes('--journal') && !argv.includes('--resume')) argv.push('--resume');
-        const { main } = await import('../main.js');
-        return main([...argv, '--redis', url, '--queue', queue, '--job-id', id, '--adopt']);
+        return takeOverWith([...argv, '--redis', url, '--queue', queue, '--job-id', id, '--adopt']);
       }),
     );
 }

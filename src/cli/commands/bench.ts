@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import type { Runner } from '../main.js';
 import { placementFrom } from '../distributed-flags.js';
-import { EXIT, type CommandContext } from '../context.js';
+import { EXIT, type CommandContext, type Runner } from '../context.js';
 import { checkedFlags, durationFlag, isPositiveInt, numberFlag, requiredEndpoint } from '../flags.js';
 import { formatPairs } from '../output.js';
 import { createProgress, type Progress } from '../progress.js';

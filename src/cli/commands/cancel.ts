@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import type { Runner } from '../main.js';
-import { EXIT } from '../context.js';
+import { EXIT, type Runner } from '../context.js';
 import { distributedFlags } from '../distributed-flags.js';
 
 type CancelFlags = Record<string, never>;

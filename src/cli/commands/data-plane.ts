@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import type { Runner } from '../main.js';
 import type { CommandContext } from '../context.js';
-import { EXIT } from '../context.js';
+import { EXIT, type Runner } from '../context.js';
 import { describeShadow, formatEpoch, formatPayload, formatTable } from '../output.js';
 
 /** Options every data-plane command shares. */

@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
-import type { Runner } from '../main.js';
-import { EXIT, type CommandContext } from '../context.js';
+import { EXIT, type CommandContext, type Runner } from '../context.js';
 import { durationFlag, numberFlag, positiveIntFlag } from '../flags.js';
 import { formatPairs } from '../output.js';
 import { createProgress, type Progress } from '../progress.js';
-import { waveRows } from './rollout.js';
+import { waveRows } from '../rollout-output.js';
 import type { DemoOptions, DemoProgress, DemoResult } from '../../index.js';
 
 interface DemoFlags {

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import type { Runner } from '../main.js';
 import { placementFrom } from '../distributed-flags.js';
-import { EXIT, type CommandContext } from '../context.js';
+import { EXIT, type CommandContext, type Runner } from '../context.js';
 import { collect, durationFlag, positiveIntFlag, rateFlag } from '../flags.js';
 import { formatPairs, formatTable } from '../output.js';
 import type {
@@ -11,7 +10,7 @@ import type {
   FleetJobOptions,
   FleetPlanResult,
 } from '../../index.js';
-import { abortFlags, rampFlag } from './rollout.js';
+import { abortFlags, rampFlag } from '../rollout-flags.js';
 
 interface FleetFlags {
   endpoint?: string;

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import type { RollbackOptions, RollbackResult } from '../../index.js';
-import { EXIT } from '../context.js';
+import { EXIT, type Runner } from '../context.js';
 import { positiveIntFlag, rateFlag, requiredEndpoint } from '../flags.js';
-import type { Runner } from '../main.js';
 import { createProgress } from '../progress.js';
 
 interface RollbackFlags {

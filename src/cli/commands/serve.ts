@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../input.js';
-import type { Runner } from '../main.js';
-import { EXIT } from '../context.js';
+import { EXIT, type Runner } from '../context.js';
 import { collect, serveNumberFlag } from '../flags.js';
 
 interface ServeFlags {

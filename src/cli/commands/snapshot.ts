@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import type { Runner } from '../main.js';
 import { placementFrom } from '../distributed-flags.js';
-import { EXIT, type CommandContext } from '../context.js';
+import { EXIT, type CommandContext, type Runner } from '../context.js';
 import { checkedFlags, endpointFlag, positiveIntFlag, rateFlag, requiredEndpoint, wholeNumberFlag } from '../flags.js';
 import { createProgress } from '../progress.js';
-import { checkAccountsFlags } from './rollout-accounts.js';
-import { runSnapshotAccountsCommand } from './snapshot-accounts.js';
+import { checkAccountsFlags } from '../accounts-flags.js';
+import { runSnapshotAccountsCommand } from '../snapshot-accounts.js';
+import { formatSnapshotResult } from '../snapshot-output.js';
 import {
   addSelectionFlags,
   controlEndpointFromFlags,
@@ -19,7 +19,6 @@ import type {
   RestoreResult,
   ShadowChange,
   SnapshotOptions,
-  SnapshotResult,
 } from '../../index.js';
 
 interface CommonFlags {
@@ -212,29 +211,6 @@ function snapshotJobOptions(flags: SnapshotFlags, out: string, ctx: CommandConte
   if (checked.workers !== undefined) options.workers = checked.workers as number;
   options.placement = placementFrom(flags);
   return options;
-}
-
-export function formatSnapshotResult(r: SnapshotResult): string {
-  const m = r.manifest;
-  const lines = [
-    `snapshot written to ${r.location}`,
-    `  things    ${r.things}`,
-    `  shadows   ${r.records}`,
-    `  failed    ${r.failed}`,
-    `  outcomes  ${Object.entries(m.counts)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(', ')}`,
-    `  data      ${m.data.file}, ${m.data.bytes} bytes, sha256 ${m.data.sha256}`,
-    `  time      ${(r.durationMs / 1000).toFixed(1)} s, ${r.recordsPerSecond.toFixed(0)} shadows/s, ${r.requests} requests, ${r.throttles} throttled`,
-  ];
-  if (m.failures.total > 0) {
-    lines.push(`  could not read (${m.failures.total}, listed in manifest.json):`);
-    for (const f of m.failures.items.slice(0, 10))
-      lines.push(
-        `    ${f.thing}${f.shadow === undefined ? '' : f.shadow === null ? ' (classic)' : ` "${f.shadow}"`}: ${f.message}`,
-      );
-  }
-  return lines.join('\n');
 }
 
 export function defineRestore(program: Command, run: Runner): void {

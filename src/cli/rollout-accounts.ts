@@ -6,35 +6,13 @@
  * account. One progress display, one summary (a section per account, then the total), one
  * outcome file, one report page; the exit code as for one rollout.
  */
-import { EXIT, type CommandContext } from '../context.js';
-import { accountCount, formatAccountSection, indent } from '../accounts-output.js';
-import { formatRolloutResult, rolloutExitCode } from './rollout.js';
-import type { Progress } from '../progress.js';
-import type { AccountsRolloutOptions, AccountsRolloutResult, RolloutOptions, RolloutProgress } from '../../index.js';
+import { EXIT, type CommandContext } from './context.js';
+import { accountCount, formatAccountSection, indent } from './accounts-output.js';
+import { formatRolloutResult, rolloutExitCode } from './rollout-output.js';
+import type { Progress } from './progress.js';
+import type { AccountsRolloutOptions, AccountsRolloutResult, RolloutOptions, RolloutProgress } from '../index.js';
 
-type Lib = typeof import('../../index.js');
-
-/** The flags an account of the plan gives instead. */
-const PER_ACCOUNT_FLAGS: ReadonlyArray<[string, string]> = [
-  ['endpoint', '--endpoint'],
-  ['region', '--region'],
-  ['things', '--things'],
-  ['thingGroup', '--thing-group'],
-  ['query', '--query'],
-  ['allThings', '--all-things'],
-  ['controlEndpoint', '--control-endpoint'],
-];
-
-/** Refuses the flags an account gives (endpoint, region, targets) beside --accounts. */
-export function checkAccountsFlags(flags: object, InvalidArgumentError: new (m: string) => Error): void {
-  const given = PER_ACCOUNT_FLAGS.filter(([k]) => (flags as Record<string, unknown>)[k] !== undefined).map(
-    ([, flag]) => flag,
-  );
-  if (given.length > 0)
-    throw new InvalidArgumentError(
-      `--accounts: each account of the plan gives its endpoint, region and targets; drop ${given.join(', ')}`,
-    );
-}
+type Lib = typeof import('../index.js');
 
 /** Runs the plan; returns the exit code. `options` are the rollout's, built from the flags without endpoint or targets. */
 export async function runAccountsCommand(

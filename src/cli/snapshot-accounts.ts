@@ -8,18 +8,18 @@
  * 1 when any account's snapshot was not taken or has things that could not be read (130 when
  * interrupted, as one snapshot).
  */
-import { EXIT, type CommandContext } from '../context.js';
-import { createProgress } from '../progress.js';
-import { accountCount, formatAccountSection } from '../accounts-output.js';
-import { formatSnapshotResult } from './snapshot.js';
+import { EXIT, type CommandContext } from './context.js';
+import { createProgress } from './progress.js';
+import { accountCount, formatAccountSection } from './accounts-output.js';
+import { formatSnapshotResult } from './snapshot-output.js';
 import type {
   AccountsSnapshotOptions,
   AccountsSnapshotProgress,
   AccountsSnapshotResult,
   SnapshotOptions,
-} from '../../index.js';
+} from '../index.js';
 
-type Lib = typeof import('../../index.js');
+type Lib = typeof import('../index.js');
 
 /** Runs the plan; returns the exit code. `options` are the snapshot's, built from the flags without endpoint or targets. */
 export async function runSnapshotAccountsCommand(
