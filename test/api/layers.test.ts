@@ -2,7 +2,9 @@
  * The layers hold: no module of a lower layer (shadow, client, emulator, sinks, engine, report,
  * and the shared io, options, errors and version modules) imports from the jobs or the CLI, type imports
  * included; and the CLI imports nothing of the library but its public entry points (the ones
- * package.json exports). Read from the import statements of src/**\/*.ts.
+ * package.json exports); no module of src/ reaches itself again through its imports (no
+ * import circle, type imports included); and main.ts sits above the commands: a command module
+ * (src/cli/commands/) imports neither main.ts nor another command module. Read from the import statements of src/**\/*.ts.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -60,6 +62,49 @@ async function importEdges(): Promise<Edge[]> {
   return edges;
 }
 
+/**
+ * The import circles of src/: each strongly connected group of two or more files (Tarjan), or a
+ * file that imports itself, as its files in order of name.
+ */
+function importCircles(edges: Edge[]): string[][] {
+  const next = new Map<string, Set<string>>();
+  for (const e of edges) {
+    if (e.target === undefined) continue;
+    if (!next.has(e.file)) next.set(e.file, new Set());
+    next.get(e.file)!.add(e.target);
+  }
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const circles: string[][] = [];
+  const visit = (v: string): void => {
+    index.set(v, index.size);
+    low.set(v, index.get(v)!);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of next.get(v) ?? []) {
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) {
+        low.set(v, Math.min(low.get(v)!, index.get(w)!));
+      }
+    }
+    if (low.get(v) !== index.get(v)) return;
+    const group: string[] = [];
+    let w: string;
+    do {
+      w = stack.pop()!;
+      onStack.delete(w);
+      group.push(w);
+    } while (w !== v);
+    if (group.length > 1 || next.get(v)?.has(v)) circles.push(group.sort());
+  };
+  for (const v of [...next.keys()].sort()) if (!index.has(v)) visit(v);
+  return circles;
+}
+
 /** `src/engine/coordinator.ts` -> `engine`; `src/errors.ts` -> `errors.ts`. */
 const layerOf = (path: string): string => path.split('/')[1]!;
 
@@ -98,6 +143,36 @@ describe('imports between layers', () => {
           !publicEntries.has(e.target),
       )
       .map((e) => `${e.file} imports ${e.specifier} (not a public entry point: ${[...publicEntries].join(', ')})`);
+    expect(wrong).toEqual([]);
+  });
+
+  it('never come back to the file they start from (no import circle in src/)', async () => {
+    const edges = await importEdges();
+    // The check itself finds a circle: two files that import each other.
+    const pair: Edge[] = [
+      { file: 'src/a.ts', specifier: './b.js', target: 'src/b.ts' },
+      { file: 'src/b.ts', specifier: './a.js', target: 'src/a.ts' },
+      { file: 'src/b.ts', specifier: './c.js', target: 'src/c.ts' },
+    ];
+    expect(importCircles(pair)).toEqual([['src/a.ts', 'src/b.ts']]);
+    const circles = importCircles(edges).map((group) => {
+      const inside = new Set(group);
+      const arrows = edges
+        .filter((e) => inside.has(e.file) && e.target !== undefined && inside.has(e.target))
+        .map((e) => `  ${e.file} -> ${e.target}`);
+      return [`circle of ${group.length} files:`, ...new Set(arrows)].join('\n');
+    });
+    expect(circles).toEqual([]);
+  });
+
+  it('from a command reach neither main.ts nor another command (what they share lives in src/cli/)', async () => {
+    const wrong = (await importEdges())
+      .filter(
+        (e) =>
+          e.file.startsWith('src/cli/commands/') &&
+          (e.target === 'src/cli/main.ts' || e.target?.startsWith('src/cli/commands/') === true),
+      )
+      .map((e) => `${e.file} imports ${e.specifier}`);
     expect(wrong).toEqual([]);
   });
 });
