@@ -4,7 +4,10 @@
  * included; and the CLI imports nothing of the library but its public entry points (the ones
  * package.json exports); no module of src/ reaches itself again through its imports (no
  * import circle, type imports included); and main.ts sits above the commands: a command module
- * (src/cli/commands/) imports neither main.ts nor another command module. Read from the import statements of src/**\/*.ts.
+ * (src/cli/commands/) imports neither main.ts nor another command module. The worker threads'
+ * code (workers/) sits below the jobs: it imports nothing of src/jobs/ or src/cli/, so what a
+ * handler and a job both need (the shadow filter, the restore and sync updates) lives lower.
+ * Read from the import statements of src/**\/*.ts and workers/**\/*.ts.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -13,6 +16,7 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SRC = join(ROOT, 'src');
+const WORKERS = join(ROOT, 'workers');
 const UPPER = new Set(['jobs', 'cli']);
 const LOWER = new Set([
   'shadow',
@@ -47,9 +51,10 @@ interface Edge {
   target: string | undefined;
 }
 
-async function importEdges(): Promise<Edge[]> {
+/** The import statements of the files under `dir` (src/ unless told). */
+async function importEdges(dir = SRC): Promise<Edge[]> {
   const edges: Edge[] = [];
-  for (const file of await sourceFiles(SRC)) {
+  for (const file of await sourceFiles(dir)) {
     const text = await readFile(file, 'utf8');
     for (const m of text.matchAll(IMPORT)) {
       const specifier = m[2]!;
@@ -114,12 +119,23 @@ describe('imports between layers', () => {
     expect(edges.find((e) => e.file === 'src/cli/bin.ts' && e.target === 'src/cli/main.ts')).toBeDefined();
     expect(edges.find((e) => e.file === 'src/index.ts' && e.target === 'src/errors.ts')).toBeDefined();
     expect(edges.some((e) => e.file === 'src/cli/main.ts' && e.specifier === 'commander')).toBe(true);
+    const workerEdges = await importEdges(WORKERS);
+    expect(
+      workerEdges.find((e) => e.file === 'workers/handlers/restore.ts' && e.target === 'src/shadow/restore-update.ts'),
+    ).toBeDefined();
   });
 
   it('never run from a lower layer up to the jobs or the CLI', async () => {
     const wrong = (await importEdges())
       .filter((e) => e.target !== undefined && LOWER.has(layerOf(e.file)) && UPPER.has(layerOf(e.target)))
       .map((e) => `${e.file} imports ${e.specifier} (${layerOf(e.file)} -> ${layerOf(e.target!)})`);
+    expect(wrong).toEqual([]);
+  });
+
+  it('from the worker threads (workers/) never run up to the jobs or the CLI', async () => {
+    const wrong = (await importEdges(WORKERS))
+      .filter((e) => e.target !== undefined && UPPER.has(layerOf(e.target)))
+      .map((e) => `${e.file} imports ${e.specifier} (workers -> ${layerOf(e.target!)})`);
     expect(wrong).toEqual([]);
   });
 

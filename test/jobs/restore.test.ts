@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IotDataClient } from '../../src/client/index.js';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { InvalidArgumentError, SnapshotError } from '../../src/errors.js';
-import { restoreUpdate, runRestore } from '../../src/jobs/restore/restore.js';
+import { runRestore } from '../../src/jobs/restore/restore.js';
 import { restoreHandler } from '../../workers/handlers/restore.js';
 import type { WorkerGate } from '../../src/engine/task-types.js';
 import { runSnapshot } from '../../src/jobs/snapshot/snapshot.js';
@@ -172,35 +172,5 @@ describe('the restore handler', () => {
     } finally {
       await c.close();
     }
-  });
-});
-
-describe('restoreUpdate', () => {
-  const doc = (desired?: object, reported?: object) =>
-    ({
-      state: { ...(desired ? { desired } : {}), ...(reported ? { reported } : {}) },
-      metadata: {},
-      version: 3,
-      timestamp: 1,
-    }) as never;
-
-  it('returns nothing when the live shadow already matches the snapshot', () => {
-    expect(restoreUpdate(doc({ a: 1 }), { desired: { a: 1 } }, ['desired'])).toBeUndefined();
-  });
-
-  it('sends only changed keys and nulls keys added since the snapshot', () => {
-    expect(restoreUpdate(doc({ a: 2, b: 1, keep: [1] }), { desired: { a: 1, keep: [1] } }, ['desired'])).toEqual({
-      desired: { a: 1, b: null },
-    });
-  });
-
-  it('removes a section the snapshot did not have', () => {
-    expect(restoreUpdate(doc({ a: 1 }, { r: 1 }), { reported: { r: 1 } }, ['desired', 'reported'])).toEqual({
-      desired: null,
-    });
-  });
-
-  it('recreates a shadow deleted since the snapshot', () => {
-    expect(restoreUpdate(undefined, { desired: { a: 1 } }, ['desired'])).toEqual({ desired: { a: 1 } });
   });
 });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { recordVersions } from '../../src/jobs/sync/sync-source.js';
-import { syncSections, syncUpdate } from '../../src/jobs/sync/sync-update.js';
+import { syncSections, syncUpdate } from '../../src/shadow/sync-update.js';
 import { encodeRecord } from '../../src/sinks/snapshot-format.js';
 import { LosslessNumber } from '../../src/shadow/json-text.js';
 import { SyncWatermark } from '../../src/jobs/sync/sync-watermark.js';

@@ -11,14 +11,15 @@
  *
  * Outcomes: written, rebased (written after conflicts), unchanged, would-write (dry run),
  * failed (error recorded), conflict (still conflicting after maxAttempts). The read-diff-write
- * loop is src/engine/guarded-update.ts; this module says how the restore update is computed.
+ * loop is src/engine/guarded-update.ts and the update itself src/shadow/restore-update.ts; this
+ * module wires the two together.
  */
 import { forEachConcurrent } from '../../src/engine/for-each-concurrent.js';
 import { guardedUpdate, type GuardedUpdateOptions } from '../../src/engine/guarded-update.js';
 import type { HandlerContext, ItemResult, TargetItem, TaskHandler } from '../../src/engine/task-types.js';
-import { diffToUpdate } from '../../src/shadow/diff.js';
 import { parseJson, stringifyJson } from '../../src/shadow/json-text.js';
-import type { JsonObject, ShadowDocument } from '../../src/shadow/types.js';
+import { restoreUpdate } from '../../src/shadow/restore-update.js';
+import type { JsonObject } from '../../src/shadow/types.js';
 
 export interface RestoreTaskConfig {
   /** Restore `reported` too (default: `desired` only). */
@@ -41,33 +42,6 @@ export interface RestoreItemData extends Record<string, string> {
 }
 
 type Section = 'desired' | 'reported';
-
-/** The update that turns `doc`'s sections back into `target`'s, or undefined when they already match. */
-export function restoreUpdate(
-  doc: ShadowDocument | undefined,
-  target: { desired?: JsonObject; reported?: JsonObject },
-  sections: readonly Section[],
-): { desired?: JsonObject | null; reported?: JsonObject | null } | undefined {
-  const upd: { desired?: JsonObject | null; reported?: JsonObject | null } = {};
-  let any = false;
-  for (const s of sections) {
-    const cur = doc?.state[s];
-    const want = target[s];
-    if (want === undefined || Object.keys(want).length === 0) {
-      if (cur !== undefined && Object.keys(cur).length > 0) {
-        upd[s] = null;
-        any = true;
-      }
-      continue;
-    }
-    const d = diffToUpdate(cur, want);
-    if (d !== undefined) {
-      upd[s] = d;
-      any = true;
-    }
-  }
-  return any ? upd : undefined;
-}
 
 export const restoreHandler: TaskHandler<RestoreTaskConfig> = async (
   items: TargetItem[],

@@ -17,7 +17,7 @@ import type { ShadowRef } from '../../src/client/index.js';
 import type { ShadowDocument } from '../../src/shadow/types.js';
 import type { HandlerContext, ItemResult, TargetItem, TaskHandler } from '../../src/engine/task-types.js';
 import { encodeRecord, type SnapshotRecord } from '../../src/sinks/snapshot-format.js';
-import { shadowNameMatcher, type ShadowFilter } from '../../src/jobs/snapshot/snapshot-shadow-filter.js';
+import { shadowNameMatcher, type ShadowFilter } from '../../src/shadow/shadow-filter.js';
 
 export interface SnapshotReadConfig {
   filter: ShadowFilter;

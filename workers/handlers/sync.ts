@@ -4,7 +4,7 @@
  * snapshot by the job, with another client); this thread's client is the destination's.
  *
  * Per source shadow, a `plan` for the guarded-update loop (src/engine/guarded-update.ts): read
- * the destination shadow, compute the sync update of the copied sections (src/jobs/sync/
+ * the destination shadow, compute the sync update of the copied sections (src/shadow/
  * sync-update.ts: only what differs), write it guarded by the version read; a 409 (a device wrote
  * meanwhile) re-reads and recomputes, so the device's write is kept. With `deleteMissing`, the
  * destination's shadows of the thing that the source does not have (within the shadow filter)
@@ -25,8 +25,8 @@ import type { ItemOutcome } from '../../src/engine/item-outcome.js';
 import type { HandlerContext, ItemResult, TargetItem, TaskHandler } from '../../src/engine/task-types.js';
 import { isShadowError } from '../../src/errors.js';
 import { documentJson, parseJson, stringifyJson } from '../../src/shadow/json-text.js';
-import { shadowNameMatcher, type ShadowFilter } from '../../src/jobs/snapshot/snapshot-shadow-filter.js';
-import { syncUpdate, type SyncSection, type SyncSource } from '../../src/jobs/sync/sync-update.js';
+import { shadowNameMatcher, type ShadowFilter } from '../../src/shadow/shadow-filter.js';
+import { syncUpdate, type SyncSection, type SyncSource } from '../../src/shadow/sync-update.js';
 
 export interface SyncTaskConfig {
   sections: SyncSection[];

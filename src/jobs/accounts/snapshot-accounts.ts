@@ -15,9 +15,9 @@ import type { RolloutTargets } from '../../engine/open-targets.js';
 import type { RateGateOptions } from '../../engine/rate-gate.js';
 import { createSnapshotSink, type CreateSnapshotSinkOptions } from '../../sinks/create-snapshot-sink.js';
 import { parseSnapshotLocation, type SnapshotLocation } from '../../sinks/snapshot-location.js';
+import { parseShadowFilter } from '../../shadow/shadow-filter.js';
 import {
   checkSnapshotOptions,
-  parseShadowFilter,
   runSnapshot,
   type SnapshotOptions,
   type SnapshotProgress,

@@ -23,9 +23,9 @@ import { SnapshotReader, type SnapshotReaderOptions } from '../../sinks/snapshot
 import type { S3ClientOptions } from '../../sinks/s3-client.js';
 import type { SnapshotCredentials } from '../snapshot/snapshot.js';
 import type { RestoreItemData, RestoreTaskConfig } from '../../../workers/handlers/restore.js';
-import { parseShadowFilter, shadowNameMatcher, type ShadowFilter } from '../snapshot/snapshot-shadow-filter.js';
+import { parseShadowFilter, shadowNameMatcher, type ShadowFilter } from '../../shadow/shadow-filter.js';
 
-export { restoreUpdate, type RestoreTaskConfig } from '../../../workers/handlers/restore.js';
+export type { RestoreTaskConfig } from '../../../workers/handlers/restore.js';
 
 export interface RestoreOptions {
   /** Data plane endpoint. Else SHADOWFLEET_ENDPOINT. */

@@ -46,16 +46,9 @@ import {
   type SnapshotManifest,
 } from '../../sinks/snapshot-format.js';
 import type { SnapshotReadConfig, SnapshotReadDetail } from '../../../workers/handlers/snapshot-read.js';
-import { formatShadowFilter, parseShadowFilter, type ShadowFilter } from './snapshot-shadow-filter.js';
+import { formatShadowFilter, parseShadowFilter, type ShadowFilter } from '../../shadow/shadow-filter.js';
 
 export * from '../../sinks/snapshot-format.js';
-export {
-  parseShadowFilter,
-  formatShadowFilter,
-  shadowNameMatcher,
-  DEFAULT_SHADOW_FILTER,
-  type ShadowFilter,
-} from './snapshot-shadow-filter.js';
 export {
   toSnapshotRecord,
   type SnapshotReadConfig,

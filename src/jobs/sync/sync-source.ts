@@ -14,7 +14,7 @@ import { IterableBatchSource, type BatchSource } from '../../engine/batch-source
 import type { JobRun } from '../../engine/job-run.js';
 import type { TargetItem } from '../../engine/task-types.js';
 import type { SnapshotReadConfig } from '../../../workers/handlers/snapshot-read.js';
-import { shadowNameMatcher, type ShadowFilter } from '../snapshot/snapshot-shadow-filter.js';
+import { shadowNameMatcher, type ShadowFilter } from '../../shadow/shadow-filter.js';
 import { AsyncChannel } from './async-channel.js';
 
 /** One source thing: its shadows' versions and records (within the filter), or `failed` when they could not be read. */

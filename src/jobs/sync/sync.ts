@@ -27,9 +27,9 @@ import type { SnapshotReader } from '../../sinks/snapshot-reader.js';
 import type { SyncDetail, SyncItemData, SyncTaskConfig } from '../../../workers/handlers/sync.js';
 import type { FleetSelection } from '../fleet/fleet-file.js';
 import { selectThings } from '../fleet/select-things.js';
-import { parseShadowFilter, type ShadowFilter } from '../snapshot/snapshot-shadow-filter.js';
+import { parseShadowFilter, type ShadowFilter } from '../../shadow/shadow-filter.js';
 import { liveSourceThings, openSnapshotSource, snapshotSourceThings, type SourceThing } from './sync-source.js';
-import { syncSections } from './sync-update.js';
+import { syncSections } from '../../shadow/sync-update.js';
 import { SyncWatermark } from './sync-watermark.js';
 import { resolveSide, type SyncSide, type SyncSideOptions } from './sync-side.js';
 

@@ -1,6 +1,6 @@
-import { InvalidArgumentError } from '../../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 
-/** Which shadows of a thing a snapshot reads. Structured-clone safe (it travels to workers). */
+/** Which shadows of a thing a snapshot, restore or sync reads. Structured-clone safe (it travels to workers). */
 export interface ShadowFilter {
   /** Read the classic (unnamed) shadow. */
   classic: boolean;

@@ -1,13 +1,13 @@
 /**
  * The sync core, pure: what a destination shadow needs so that the sections being copied equal
- * the source's. Sends only differences (the restore diff, src/shadow/diff.ts underneath): keys
+ * the source's. Sends only differences (the restore update, restore-update.ts, with diff.ts underneath): keys
  * the source lacks become null, a section the source lacks is removed whole, an unchanged
  * shadow gets nothing. A shadow the source no longer has is deleted when `deleteMissing` is on,
  * else left alone.
  */
-import { restoreUpdate } from '../../../workers/handlers/restore.js';
-import { isExactNumber } from '../../shadow/json-text.js';
-import type { JsonObject, JsonValue, ShadowDocument } from '../../shadow/types.js';
+import { isExactNumber } from './json-text.js';
+import { restoreUpdate } from './restore-update.js';
+import type { JsonObject, JsonValue, ShadowDocument } from './types.js';
 
 export type SyncSection = 'desired' | 'reported';
 
