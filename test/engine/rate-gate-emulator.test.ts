@@ -3,6 +3,15 @@ import { startEmulator } from '../../src/emulator/index.js';
 import { Coordinator } from '../../src/engine/coordinator.js';
 import type { RolloutTaskConfig, TargetItem } from '../../src/engine/task-types.js';
 
+/** Waits for `check` to hold; fails naming what it waited for after `ms` instead of hanging. */
+async function waitUntil(check: () => boolean, what: () => string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what()}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 describe('rate gates against the emulator with quotas on', () => {
   test('two workers together stay under the account quota: few throttles, and the emulator never counts more requests than the gate granted', async () => {
     const rps = 200;
@@ -50,8 +59,12 @@ describe('rate gates against the emulator with quotas on', () => {
       const em = emulator.stats().operations.GetThingShadow;
       expect(em.throttled).toBeGreaterThan(0);
       expect(stats.throttles).toBe(em.throttled);
-      // Throttle reports reach the coordinator over the gate port, possibly just after the results.
-      while (coord.stats().gate.throttles < em.throttled) await new Promise((r) => setTimeout(r, 10));
+      // Throttle reports reach the coordinator over the gate port, possibly just after the results
+      // (each is posted before its batch's results, so only delivery is left): every one arrives.
+      await waitUntil(
+        () => coord.stats().gate.throttles >= em.throttled,
+        () => `every throttle report at the gate: ${coord.stats().gate.throttles} of ${em.throttled}`,
+      );
       expect(coord.stats().gate.throttles).toBe(em.throttled);
       expect(stats.gate.operations.GetThingShadow!.decreases).toBeGreaterThan(0);
       expect(stats.gate.operations.GetThingShadow!.currentRps).toBeLessThan(1000);
