@@ -63,6 +63,15 @@ export class PoolBatchRunner implements BatchRunner {
     await inline.close();
   }
 
+  /**
+   * Resolves once the warm-up is over: every batch from now on goes to the threads, and the
+   * main thread's runner has finished its batches and closed its clients (their sockets).
+   * At once without a warm-up (a custom worker file).
+   */
+  warmedUp(): Promise<void> {
+    return this.#warmUpDone ?? Promise.resolve();
+  }
+
   /** The pool's filled options (e.g. `atomics`), for inspection. */
   get poolOptions(): Readonly<Piscina['options']> {
     return this.#pool.options;

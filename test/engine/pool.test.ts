@@ -3,6 +3,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { Coordinator } from '../../src/engine/coordinator.js';
+import { PoolBatchRunner } from '../../src/engine/pool-batch-runner.js';
 import { workerFile } from '../../src/engine/worker-file.js';
 import type { RolloutTaskConfig } from '../../src/engine/task-types.js';
 
@@ -12,12 +13,27 @@ describe('the worker pool', () => {
   let proxyUrl: string;
   const sockets: Socket[] = [];
   let connections = 0;
+  /** The client sockets into the relay, in order, and those not closed yet. */
+  const downs: Socket[] = [];
+  const open = new Set<Socket>();
+
+  /** Waits for `check` to hold; fails naming `what` after `ms` instead of hanging. */
+  async function waitUntil(check: () => boolean, what: string, ms = 10_000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
 
   beforeAll(async () => {
     emulator = await startEmulator({ port: 0, quotas: 'off' });
     // A TCP relay in front of the emulator, to count the connections the workers open.
     proxy = createServer((down) => {
       connections += 1;
+      downs.push(down);
+      open.add(down);
+      down.once('close', () => open.delete(down));
       const up = connect(emulator.port, '127.0.0.1');
       sockets.push(down, up);
       down.pipe(up).pipe(down);
@@ -53,13 +69,18 @@ describe('the worker pool', () => {
   });
 
   test('a worker keeps its keep-alive socket across two tasks and the second task still completes', async () => {
+    let pool: PoolBatchRunner | undefined;
     const coord = new Coordinator({
       client: { endpoint: proxyUrl, region: 'us-east-1', connections: 1 },
       workers: 1,
       tasksPerWorker: 1,
       rates: 'off',
+      runner: (context) => (pool = new PoolBatchRunner(context)),
     });
+    const before = connections;
     try {
+      // Both tasks on the thread: the warm-up's batches run on the main thread's own client.
+      await (pool as PoolBatchRunner).warmedUp();
       const one = await coord.run<RolloutTaskConfig>(
         'rollout',
         { desired: { v: 1 }, concurrency: 1 },
@@ -67,7 +88,7 @@ describe('the worker pool', () => {
         () => undefined,
       );
       expect(one.byOutcome).toEqual({ written: 1 });
-      expect(connections).toBe(1);
+      expect(connections - before).toBe(1);
       // Idle between tasks: a worker parked in Atomics.wait would not service the socket now.
       await new Promise((r) => setTimeout(r, 300));
       const two = await coord.run<RolloutTaskConfig>(
@@ -77,8 +98,47 @@ describe('the worker pool', () => {
         () => undefined,
       );
       expect(two.byOutcome).toEqual({ written: 1 });
-      expect(connections).toBe(1); // the same socket served both tasks
+      expect(connections - before).toBe(1); // the same socket served both tasks
       expect(emulator.store.get('ka-2')?.state.desired).toEqual({ v: 2 });
+    } finally {
+      await coord.close();
+    }
+  });
+
+  test("a batch run during the warm-up uses the main thread's client, whose socket is closed once a thread is up", async () => {
+    let pool: PoolBatchRunner | undefined;
+    const coord = new Coordinator({
+      client: { endpoint: proxyUrl, region: 'us-east-1', connections: 1 },
+      workers: 1,
+      tasksPerWorker: 1,
+      rates: 'off',
+      runner: (context) => (pool = new PoolBatchRunner(context)),
+    });
+    const before = connections;
+    try {
+      // Run at once: no thread can have answered yet (its reply needs a turn of the event loop).
+      const one = await coord.run<RolloutTaskConfig>(
+        'rollout',
+        { desired: { v: 1 }, concurrency: 1 },
+        [{ thingName: 'wu-1' }],
+        () => undefined,
+      );
+      expect(one.byOutcome).toEqual({ written: 1 });
+      expect(connections - before).toBe(1);
+      await (pool as PoolBatchRunner).warmedUp();
+      // The warm-up's client is closed with it: its socket does not stay open beside the thread's.
+      const warmUpSocket = downs[before] as Socket;
+      await waitUntil(() => !open.has(warmUpSocket), "the warm-up client's socket to close");
+      const two = await coord.run<RolloutTaskConfig>(
+        'rollout',
+        { desired: { v: 2 }, concurrency: 1 },
+        [{ thingName: 'wu-2' }],
+        () => undefined,
+      );
+      expect(two.byOutcome).toEqual({ written: 1 });
+      expect(connections - before).toBe(2); // one per client: the warm-up's, then the thread's
+      expect(downs.slice(before).filter((d) => open.has(d))).toHaveLength(1); // the thread's, kept alive
+      expect(emulator.store.get('wu-2')?.state.desired).toEqual({ v: 2 });
     } finally {
       await coord.close();
     }
