@@ -21,6 +21,7 @@ export class InlineBatchRunner implements BatchRunner {
   /** Loading starts at once: it overlaps with the job reading its targets. */
   #runner: Promise<TaskRunner>;
   #inFlight = 0;
+  #hold: ReturnType<typeof setInterval> | undefined;
   #idle: Array<() => void> = [];
 
   constructor(options: BatchRunnerContext) {
@@ -32,11 +33,19 @@ export class InlineBatchRunner implements BatchRunner {
 
   async run<C>(task: BatchTask<C>, signal?: AbortSignal): Promise<ItemResult[]> {
     this.#inFlight += 1;
+    // A batch may wait on nothing but its gate port, which is unref'd (as in a worker thread,
+    // which the pool keeps alive). Here nothing else may hold the process open (an interrupted
+    // run whose targets have ended, waiting for its last permits), so hold it while a batch runs.
+    this.#hold ??= setInterval(() => undefined, 1 << 30);
     try {
       return await this.#run(await this.#runner, task, signal);
     } finally {
       this.#inFlight -= 1;
-      if (this.#inFlight === 0) for (const wake of this.#idle.splice(0)) wake();
+      if (this.#inFlight === 0) {
+        clearInterval(this.#hold);
+        this.#hold = undefined;
+        for (const wake of this.#idle.splice(0)) wake();
+      }
     }
   }
 
