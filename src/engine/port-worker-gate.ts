@@ -6,6 +6,10 @@
  * A thread adopts the first gate port it is given and keeps it for its life (permits cached in
  * the thread survive from one task to the next); ports that come with later tasks are closed at
  * once, which tells the coordinator to forget them.
+ *
+ * When the coordinator closes the port (the run is over, or the warm-up runner closed), permit
+ * requests still queued on it are never answered: every waiter, and every later request, is
+ * rejected with an AbortError instead of waiting for ever.
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { OperationName } from '../client/index.js';
@@ -23,6 +27,7 @@ interface PermitCache {
 
 export class PortWorkerGate extends ThingWorkerGate {
   #port: MessagePort | undefined;
+  #portClosed = false;
   #caches = new Map<OperationName, PermitCache>();
 
   /**
@@ -38,6 +43,7 @@ export class PortWorkerGate extends ThingWorkerGate {
       if (this.#port === undefined) {
         this.#port = port;
         port.on('message', (msg: GateReply) => this.#onReply(msg));
+        port.once('close', () => this.#onPortClose());
         port.unref();
       } else if (port !== this.#port) {
         port.close();
@@ -86,7 +92,21 @@ export class PortWorkerGate extends ThingWorkerGate {
     return this.#caches.get(op)?.available ?? 0;
   }
 
+  #onPortClose(): void {
+    this.#portClosed = true;
+    const err = new AbortError('rate gate closed: the coordinator closed the gate port');
+    for (const c of this.#caches.values()) {
+      c.outstanding = 0;
+      for (const w of c.waiters.splice(0)) w.reject(err);
+    }
+  }
+
   #request(op: OperationName, c: PermitCache): void {
+    if (this.#portClosed) {
+      const err = new AbortError('rate gate closed: the coordinator closed the gate port');
+      for (const w of c.waiters.splice(0)) w.reject(err);
+      return;
+    }
     if (this.#port === undefined) {
       // No coordinator to ask (a handler run outside a pool): do not gate.
       c.available += c.batch;
