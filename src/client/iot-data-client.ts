@@ -39,14 +39,18 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
-export type OperationName =
-  | 'GetThingShadow'
-  | 'UpdateThingShadow'
-  | 'DeleteThingShadow'
-  | 'ListNamedShadowsForThing'
-  | 'Publish'
-  | 'GetRetainedMessage'
-  | 'ListRetainedMessages';
+/** Every data-plane operation, the one list the engine's gates iterate. */
+export const OPERATION_NAMES = Object.freeze([
+  'GetThingShadow',
+  'UpdateThingShadow',
+  'DeleteThingShadow',
+  'ListNamedShadowsForThing',
+  'Publish',
+  'GetRetainedMessage',
+  'ListRetainedMessages',
+] as const);
+
+export type OperationName = (typeof OPERATION_NAMES)[number];
 
 export interface AttemptOutcome {
   statusCode?: number;

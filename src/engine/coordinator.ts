@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import { InvalidArgumentError, WorkerError, toErrorRecord } from '../errors.js';
 import { requirePositive } from '../options/check-positive.js';
 import type { OperationName } from '../client/index.js';
+import { OPERATION_NAMES } from '../client/iot-data-client.js';
 import type { BatchRunner, BatchRunnerFactory, BatchTask } from './batch-runner.js';
 import { IterableBatchSource, isBatchSource, type BatchSource } from './batch-source.js';
 import { BottleneckRateGate } from './bottleneck-rate-gate.js';
@@ -91,16 +92,6 @@ export const DEFAULT_COORDINATOR_OPTIONS = Object.freeze({ batchSize: 100, tasks
 const positiveInt = (name: string, v: unknown): number => requirePositive(name, v);
 
 const ABORTED: unique symbol = Symbol('aborted');
-
-const GATED_OPS: readonly OperationName[] = [
-  'GetThingShadow',
-  'UpdateThingShadow',
-  'DeleteThingShadow',
-  'ListNamedShadowsForThing',
-  'Publish',
-  'GetRetainedMessage',
-  'ListRetainedMessages',
-];
 
 export class Coordinator {
   #o: ResolvedCoordinatorOptions;
@@ -329,7 +320,7 @@ export class Coordinator {
     onResult: (r: ItemResult) => void | Promise<void>,
   ): Promise<void> {
     const permits: Partial<Record<OperationName, number>> = {};
-    for (const op of GATED_OPS) {
+    for (const op of OPERATION_NAMES) {
       const k = this.#gate.batchSize(op);
       if (k > 0) permits[op] = k;
     }

@@ -11,6 +11,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import { isPositive, optionMessage, requirePositive } from '../options/check-positive.js';
 import type { OperationName } from '../client/index.js';
+import { OPERATION_NAMES } from '../client/iot-data-client.js';
 import { AWS_QUOTA_DEFAULTS } from '../shadow/aws-quota-defaults.js';
 
 export interface RateGate {
@@ -104,15 +105,6 @@ const SHADOW_OPS: readonly OperationName[] = Object.freeze([
   'UpdateThingShadow',
   'DeleteThingShadow',
 ]);
-const ALL_OPS: readonly OperationName[] = Object.freeze([
-  'GetThingShadow',
-  'UpdateThingShadow',
-  'DeleteThingShadow',
-  'ListNamedShadowsForThing',
-  'Publish',
-  'GetRetainedMessage',
-  'ListRetainedMessages',
-]);
 
 function positive(name: string, v: unknown): number {
   if (!isPositive(v, false))
@@ -157,7 +149,8 @@ export function resolveRateGateOptions(
     for (const op of SHADOW_OPS) rates[op] = rps;
   }
   for (const [op, v] of Object.entries(o.operations ?? {}) as [OperationName, number | 'off' | undefined][]) {
-    if (!ALL_OPS.includes(op)) throw new InvalidArgumentError(`${prefix}.operations: unknown operation "${op}"`);
+    if (!(OPERATION_NAMES as readonly string[]).includes(op))
+      throw new InvalidArgumentError(`${prefix}.operations: unknown operation "${op}"`);
     if (v === undefined) continue;
     if (v === 'off') delete rates[op];
     else rates[op] = positive(`${prefix}.operations.${op}`, v);
