@@ -20,7 +20,7 @@ import { ConflictError, toErrorRecord, type ErrorRecord } from '../errors.js';
 import { documentJson } from '../shadow/json-text.js';
 import type { ShadowDocument, UpdateDocument } from '../shadow/types.js';
 import type { ItemOutcome } from './item-outcome.js';
-import type { HandlerContext, ItemResult } from './task-types.js';
+import { type HandlerContext, type ItemResult, startResult } from './task-types.js';
 
 /** Stop without writing: the item ends with this outcome (e.g. skipped, invalid, too-large). */
 export interface GuardedStop {
@@ -78,16 +78,7 @@ export async function guardedUpdate(ctx: HandlerContext<unknown>, o: GuardedUpda
   const started = performance.now();
   const ref =
     o.shadowName === undefined ? { thingName: o.thingName } : { thingName: o.thingName, shadowName: o.shadowName };
-  const r: ItemResult = {
-    thingName: o.thingName,
-    outcome: 'failed',
-    attempts: 0,
-    requests: 0,
-    throttles: 0,
-    latencyMs: 0,
-    bytesSent: 0,
-  };
-  if (o.shadowName !== undefined) r.shadowName = o.shadowName;
+  const r = startResult(o.thingName, o.shadowName, 0);
   // An interrupt aborts the requests in flight and the waits between retries (HandlerContext.signal).
   const call = ctx.signal === undefined ? undefined : { signal: ctx.signal };
   let conflicts = 0;

@@ -213,3 +213,21 @@ export interface ConvergeCheckTaskConfig {
 export function itemKey(item: { thingName: string; shadowName?: string | undefined }): string {
   return item.shadowName === undefined ? item.thingName : `${item.thingName}/${item.shadowName}`;
 }
+
+/**
+ * The result record a handler fills in for one shadow: `failed` until the handler says
+ * otherwise, no request yet, the shadow's name when it has one.
+ */
+export function startResult(thingName: string, shadowName: string | undefined, attempts: number): ItemResult {
+  const r: ItemResult = {
+    thingName,
+    outcome: 'failed',
+    attempts,
+    requests: 0,
+    throttles: 0,
+    latencyMs: 0,
+    bytesSent: 0,
+  };
+  if (shadowName !== undefined) r.shadowName = shadowName;
+  return r;
+}

@@ -4,7 +4,13 @@
  */
 import { NotFoundError, toErrorRecord } from '../../src/errors.js';
 import { forEachConcurrent } from '../../src/engine/for-each-concurrent.js';
-import type { ConvergeCheckTaskConfig, HandlerContext, ItemResult, TargetItem } from '../../src/engine/task-types.js';
+import {
+  type ConvergeCheckTaskConfig,
+  type HandlerContext,
+  type ItemResult,
+  startResult,
+  type TargetItem,
+} from '../../src/engine/task-types.js';
 import { isPlainObject as isObject, jsonEqual, parseJson } from '../../src/shadow/index.js';
 import type { JsonObject, JsonValue } from '../../src/shadow/index.js';
 
@@ -39,16 +45,7 @@ export default async function convergeCheck(
     const started = performance.now();
     const shadowName = item.shadowName ?? cfg.shadowName;
     const ref = shadowName === undefined ? { thingName: item.thingName } : { thingName: item.thingName, shadowName };
-    const r: ItemResult = {
-      thingName: item.thingName,
-      outcome: 'failed',
-      attempts: 1,
-      requests: 0,
-      throttles: 0,
-      latencyMs: 0,
-      bytesSent: 0,
-    };
-    if (shadowName !== undefined) r.shadowName = shadowName;
+    const r = startResult(item.thingName, shadowName, 1);
     try {
       const doc = await ctx.client.getThingShadow(ref);
       const pending =

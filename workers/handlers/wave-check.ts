@@ -7,7 +7,7 @@
 import { NotFoundError, toErrorRecord } from '../../src/errors.js';
 import { forEachConcurrent } from '../../src/engine/for-each-concurrent.js';
 import { compileHealthCheck, type HealthCheck } from '../../src/engine/health-check.js';
-import type { HandlerContext, ItemResult, TargetItem } from '../../src/engine/task-types.js';
+import { type HandlerContext, type ItemResult, startResult, type TargetItem } from '../../src/engine/task-types.js';
 import { WROTE_DATA_KEY, type WaveCheckTaskConfig } from '../../src/engine/wave-task-types.js';
 import { parseJson } from '../../src/shadow/json-text.js';
 import type { JsonObject, ShadowDocument } from '../../src/shadow/types.js';
@@ -53,16 +53,7 @@ export default async function waveCheck(
     const started = performance.now();
     const shadowName = item.shadowName ?? cfg.shadowName;
     const ref = shadowName === undefined ? { thingName: item.thingName } : { thingName: item.thingName, shadowName };
-    const r: ItemResult = {
-      thingName: item.thingName,
-      outcome: 'failed',
-      attempts: 1,
-      requests: 0,
-      throttles: 0,
-      latencyMs: 0,
-      bytesSent: 0,
-    };
-    if (shadowName !== undefined) r.shadowName = shadowName;
+    const r = startResult(item.thingName, shadowName, 1);
     try {
       const text = item.data?.[WROTE_DATA_KEY];
       const wrote = text !== undefined ? (parseJson(text) as JsonObject) : cfg.desired;
